@@ -1,0 +1,155 @@
+//! The runtime-event feed's record type (design §6).
+//!
+//! Every decision the engine takes that a person may want to read later (a spawn, a crash, a
+//! restart, a spent budget) becomes one `RuntimeEvent`. The type is the wire format of the
+//! persisted feed, of the headless runner's `events` command and of the plugin's push events, so
+//! its field names are a contract.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What happened. Serialized in `snake_case` (`budget_exhausted`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// The engine started with a profile (one per launch).
+    RuntimeStarted,
+    /// The engine stopped every sidecar and ended.
+    RuntimeStopped,
+    /// A process was spawned.
+    Spawned,
+    /// The readiness probe passed for the first time after a spawn.
+    Ready,
+    /// A ready sidecar's readiness probe failed.
+    Unhealthy,
+    /// An unhealthy sidecar's probe passed again.
+    Recovered,
+    /// Liveness failed N times in a row; the process is killed and restarted.
+    LivenessFailed,
+    /// The readiness probe did not pass within `startup_timeout`.
+    StartupTimeout,
+    /// A process ended (code or signal in the event).
+    Exited,
+    /// A restart was decided (at once or after a backoff).
+    Restarting,
+    /// The restart budget is spent: the sidecar is `failed`, auto-restart is off.
+    BudgetExhausted,
+    /// A sidecar could not be started at all (binary missing, port taken, bad template...).
+    Failed,
+    /// The child lost a race for its port; it is re-spawned on a new one, budget not charged.
+    PortConflict,
+    /// A stop was requested (by the user or at shutdown).
+    Stopping,
+    /// The sidecar is stopped.
+    Stopped,
+    /// The stop signal was ignored for `stop_timeout`; the group got SIGKILL.
+    KillEscalated,
+    /// A leftover process of a dead earlier instance was killed at start.
+    OrphanKilled,
+    /// The persisted feed was unreadable; it was set aside and a fresh one started.
+    FeedRecovered,
+    /// A manual restart/start/stop from the UI or CLI.
+    Command,
+    /// A `prepare` step (e.g. `initdb`) ran.
+    Prepared,
+}
+
+impl EventKind {
+    /// The `snake_case` name, as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::RuntimeStarted => "runtime_started",
+            EventKind::RuntimeStopped => "runtime_stopped",
+            EventKind::Spawned => "spawned",
+            EventKind::Ready => "ready",
+            EventKind::Unhealthy => "unhealthy",
+            EventKind::Recovered => "recovered",
+            EventKind::LivenessFailed => "liveness_failed",
+            EventKind::StartupTimeout => "startup_timeout",
+            EventKind::Exited => "exited",
+            EventKind::Restarting => "restarting",
+            EventKind::BudgetExhausted => "budget_exhausted",
+            EventKind::Failed => "failed",
+            EventKind::PortConflict => "port_conflict",
+            EventKind::Stopping => "stopping",
+            EventKind::Stopped => "stopped",
+            EventKind::KillEscalated => "kill_escalated",
+            EventKind::OrphanKilled => "orphan_killed",
+            EventKind::FeedRecovered => "feed_recovered",
+            EventKind::Command => "command",
+            EventKind::Prepared => "prepared",
+        }
+    }
+}
+
+/// One entry of the feed. `seq` grows by one per event across app restarts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct RuntimeEvent {
+    pub seq: u64,
+    /// RFC 3339, UTC, millisecond precision: `2026-11-22T10:00:00.123Z`.
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sidecar: Option<String>,
+    pub kind: EventKind,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<i32>,
+    /// Signal name, e.g. `SIGKILL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signal: Option<String>,
+}
+
+/// An event before the feed stamps it with `seq` and `at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub sidecar: Option<String>,
+    pub kind: EventKind,
+    pub message: String,
+    pub pid: Option<u32>,
+    pub port: Option<u16>,
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+}
+
+impl NewEvent {
+    pub fn new(kind: EventKind, message: impl Into<String>) -> Self {
+        NewEvent {
+            sidecar: None,
+            kind,
+            message: message.into(),
+            pid: None,
+            port: None,
+            code: None,
+            signal: None,
+        }
+    }
+    pub fn sidecar(mut self, name: impl Into<String>) -> Self {
+        self.sidecar = Some(name.into());
+        self
+    }
+    pub fn pid(mut self, pid: Option<u32>) -> Self {
+        self.pid = pid;
+        self
+    }
+    pub fn port(mut self, port: Option<u16>) -> Self {
+        self.port = port;
+        self
+    }
+    pub fn code(mut self, code: Option<i32>) -> Self {
+        self.code = code;
+        self
+    }
+    pub fn signal(mut self, signal: Option<String>) -> Self {
+        self.signal = signal;
+        self
+    }
+}
+
+/// Current UTC time as RFC 3339 with milliseconds (`...T10:00:00.123Z`).
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

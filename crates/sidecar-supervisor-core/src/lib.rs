@@ -1,0 +1,12 @@
+//! `sidecar-supervisor-core`: the engine of the desktop runtime, with no Tauri dependency.
+//!
+//! Layers (one-way): [`domain`] holds the pure decisions (state machine, restart budget,
+//! backoff, probe schedule) with the clock passed in; [`runtime`] runs them with tokio against
+//! real processes, probes, timers and the feed; [`profile`] loads and validates the runtime
+//! profile; [`feed`], [`logs`], [`redact`] and [`atomic_file`] are the persistence edges.
+
+pub mod atomic_file;
+pub mod events;
+pub mod feed;
+pub mod logs;
+pub mod redact;
