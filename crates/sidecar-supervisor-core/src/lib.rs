@@ -6,7 +6,9 @@
 //! profile; [`feed`], [`logs`], [`redact`] and [`atomic_file`] are the persistence edges.
 
 pub mod atomic_file;
+pub mod domain;
 pub mod events;
 pub mod feed;
 pub mod logs;
+pub mod profile;
 pub mod redact;

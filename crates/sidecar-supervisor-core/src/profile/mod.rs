@@ -1,0 +1,13 @@
+//! The runtime profile: types, loading, validation, templates and settings precedence.
+
+pub mod error;
+pub mod load;
+pub mod model;
+pub mod settings;
+pub mod template;
+pub mod validate;
+
+pub use error::ProfileError;
+pub use load::{load_profile, parse_profile};
+pub use model::*;
+pub use settings::{resolve, Overrides, RuntimeConfig};

@@ -1,0 +1,325 @@
+//! Serde types of the runtime profile (design §5). They are the single source of truth: the
+//! checked-in `runtime-profile.schema.json` is generated from them by `schemars`, and a test fails
+//! when it is stale. Field names are a contract with profile authors: add, never rename.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A runtime profile: which sidecars to run and how.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Path of the JSON Schema, for editors. Ignored by the runtime.
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    /// `local_fullstack` runs every sidecar; `remote_slim` skips the backend and database roles
+    /// and uses `backend_url` instead.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Where sidecar data, logs and the event feed live. `null`: the OS app-data dir.
+    #[serde(default)]
+    pub data_dir: Option<String>,
+    /// Remote backend for `remote_slim` (https unless loopback).
+    #[serde(default)]
+    pub backend_url: Option<String>,
+    /// Restart budget for every sidecar that does not set its own.
+    #[serde(default)]
+    pub restart: RestartPolicy,
+    /// `false` turns automatic restarts off for every sidecar (twin of `--no-auto-restart`).
+    #[serde(default = "yes")]
+    pub auto_restart: bool,
+    /// How many events the persisted feed keeps (newest first out last).
+    #[serde(default = "default_max_events")]
+    pub max_events: usize,
+    /// The sidecars, in any order; `depends_on` decides the start order.
+    pub sidecars: Vec<SidecarSpec>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_max_events() -> usize {
+    1000
+}
+
+/// Runtime mode.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    #[default]
+    LocalFullstack,
+    RemoteSlim,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::LocalFullstack => "local_fullstack",
+            Mode::RemoteSlim => "remote_slim",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "local_fullstack" => Some(Mode::LocalFullstack),
+            "remote_slim" => Some(Mode::RemoteSlim),
+            _ => None,
+        }
+    }
+}
+
+/// One declared sidecar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SidecarSpec {
+    /// Unique name: lowercase letters, digits, `_` and `-`.
+    pub name: String,
+    /// Free-form role; `backend` and `database` are skipped in `remote_slim` mode.
+    #[serde(default)]
+    pub role: Option<String>,
+    /// Bundled sidecar name, a name on `PATH`, or a path. `<NAME>_BIN` overrides it.
+    pub command: String,
+    /// Arguments; templates such as `{port}`, `{data_dir}`, `{other.port}` are resolved at spawn.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Extra environment; values are templated like `args`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Working directory (templated). Default: the sidecar's own data dir.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// `"auto"`, `"announce"`, or a fixed port number. Absent: no port.
+    #[serde(default)]
+    pub port: Option<PortSpec>,
+    /// Sidecars that must be ready before this one starts.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+    /// How many copies to run (named `name#1`, `name#2`, ...).
+    #[serde(default = "one")]
+    pub replicas: u32,
+    /// Readiness probe. Absent: ready once spawned.
+    #[serde(default)]
+    pub ready: Option<ProbeSpec>,
+    /// Liveness probe. Absent: the readiness probe doubles as liveness once ready.
+    #[serde(default)]
+    pub live: Option<ProbeSpec>,
+    /// Restart budget for this sidecar (overrides the profile-wide one).
+    #[serde(default)]
+    pub restart: Option<RestartPolicy>,
+    /// Signal sent to the process group to stop it (`SIGTERM`, `SIGINT`, `SIGQUIT`, `SIGHUP`).
+    #[serde(default)]
+    pub stop_signal: Option<StopSignal>,
+    /// How long to wait after the stop signal before SIGKILL.
+    #[serde(default = "default_stop_timeout")]
+    pub stop_timeout_ms: u64,
+    /// How long the readiness probe may take to first pass after spawn.
+    #[serde(default = "default_startup_timeout")]
+    pub startup_timeout_ms: u64,
+    /// A command run once before the first spawn (e.g. `initdb`).
+    #[serde(default)]
+    pub prepare: Option<PrepareSpec>,
+    /// Unix user to run as when the runtime itself runs as root (ignored otherwise).
+    #[serde(default)]
+    pub user: Option<String>,
+    /// `false`: this sidecar is never restarted automatically.
+    #[serde(default = "yes")]
+    pub auto_restart: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+fn default_stop_timeout() -> u64 {
+    5000
+}
+fn default_startup_timeout() -> u64 {
+    30_000
+}
+
+/// Port assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum PortSpec {
+    /// A fixed port; the sidecar fails fast with a clear error if it is taken.
+    Fixed(u16),
+    /// `auto` or `announce`.
+    Keyword(PortKeyword),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PortKeyword {
+    /// The runtime picks a free loopback port and passes it in `SIDECAR_PORT`.
+    Auto,
+    /// The sidecar binds 127.0.0.1:0 and prints `SIDECAR_PORT=<n>` or `{"port": n}` on stdout.
+    Announce,
+}
+
+/// A probe: exactly one of `http`, `grpc`, `tcp`, `exec`, `stdout`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeSpec {
+    /// HTTP GET of this path on the sidecar's port; 2xx passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// `grpc.health.v1.Health/Check` of this service name (`""`: the whole server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grpc: Option<String>,
+    /// `true`: a TCP connect to the port passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<bool>,
+    /// A command whose exit code 0 passes (templated like args).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<ExecSpec>,
+    /// Passes once the sidecar printed a stdout line containing this text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout: Option<String>,
+    /// Check `GET /runtime/info` answers with this launch's instance id (HTTP probes only;
+    /// default true for readiness), so a foreign server on the port is never taken as ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<bool>,
+    /// Steady-state interval once ready.
+    #[serde(default = "default_interval")]
+    pub interval_ms: u64,
+    /// Per-probe timeout.
+    #[serde(default = "default_probe_timeout")]
+    pub timeout_ms: u64,
+    /// Consecutive failures before a ready sidecar counts as unhealthy (readiness) or is
+    /// restarted (liveness).
+    #[serde(default = "default_failures")]
+    pub failure_threshold: u32,
+}
+
+fn default_interval() -> u64 {
+    1000
+}
+fn default_probe_timeout() -> u64 {
+    1000
+}
+fn default_failures() -> u32 {
+    3
+}
+
+/// A command with arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExecSpec {
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// A one-time preparation step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PrepareSpec {
+    pub command: String,
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// Skip the step when this path exists (templated).
+    #[serde(default)]
+    pub unless_exists: Option<String>,
+    /// Give up after this long.
+    #[serde(default = "default_prepare_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_prepare_timeout() -> u64 {
+    120_000
+}
+
+/// Restart budget and backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestartPolicy {
+    /// Restarts allowed inside any window of `window_secs`.
+    #[serde(default = "default_max_restarts")]
+    pub max_restarts: u32,
+    #[serde(default = "default_window")]
+    pub window_secs: u64,
+    /// A process ready for at least this long is restarted at once after a crash.
+    #[serde(default = "default_min_uptime")]
+    pub min_uptime_ms: u64,
+    /// First crash-loop delay; doubles per quick crash.
+    #[serde(default = "default_backoff_initial")]
+    pub backoff_initial_ms: u64,
+    /// Cap of the crash-loop delay (further capped so the budget can trip inside the window).
+    #[serde(default = "default_backoff_max")]
+    pub backoff_max_ms: u64,
+    /// Ready this long without a crash resets the backoff (never the budget).
+    #[serde(default = "default_backoff_reset")]
+    pub backoff_reset_secs: u64,
+}
+
+fn default_max_restarts() -> u32 {
+    6
+}
+fn default_window() -> u64 {
+    90
+}
+fn default_min_uptime() -> u64 {
+    1000
+}
+fn default_backoff_initial() -> u64 {
+    100
+}
+fn default_backoff_max() -> u64 {
+    5000
+}
+fn default_backoff_reset() -> u64 {
+    30
+}
+
+impl Default for RestartPolicy {
+    fn default() -> Self {
+        RestartPolicy {
+            max_restarts: default_max_restarts(),
+            window_secs: default_window(),
+            min_uptime_ms: default_min_uptime(),
+            backoff_initial_ms: default_backoff_initial(),
+            backoff_max_ms: default_backoff_max(),
+            backoff_reset_secs: default_backoff_reset(),
+        }
+    }
+}
+
+/// Stop signal names accepted in a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum StopSignal {
+    #[serde(rename = "SIGTERM")]
+    Term,
+    #[serde(rename = "SIGINT")]
+    Int,
+    #[serde(rename = "SIGQUIT")]
+    Quit,
+    #[serde(rename = "SIGHUP")]
+    Hup,
+}
+
+impl StopSignal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StopSignal::Term => "SIGTERM",
+            StopSignal::Int => "SIGINT",
+            StopSignal::Quit => "SIGQUIT",
+            StopSignal::Hup => "SIGHUP",
+        }
+    }
+    pub fn number(self) -> i32 {
+        match self {
+            StopSignal::Term => libc::SIGTERM,
+            StopSignal::Int => libc::SIGINT,
+            StopSignal::Quit => libc::SIGQUIT,
+            StopSignal::Hup => libc::SIGHUP,
+        }
+    }
+}
+
+/// The JSON Schema of [`Profile`], as checked in at the repo root.
+pub fn schema_json() -> String {
+    let schema = schemars::schema_for!(Profile);
+    let mut s = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    s.push('\n');
+    s
+}

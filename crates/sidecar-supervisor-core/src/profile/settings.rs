@@ -1,0 +1,191 @@
+//! Precedence of settings: CLI flag > environment > profile > built-in default (design §5).
+//!
+//! The environment is passed in as a lookup function so the rules are unit-tested without
+//! touching the process environment.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::error::ProfileError;
+use super::model::{Mode, Profile};
+use super::validate::{check_backend_url, BACKEND_URL_FIX};
+
+/// Values given on the command line (or by the embedding app); `None` = not given.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub profile_path: Option<PathBuf>,
+    pub mode: Option<Mode>,
+    pub data_dir: Option<PathBuf>,
+    pub backend_url: Option<String>,
+    pub no_auto_restart: bool,
+}
+
+/// Everything the engine needs, after precedence was applied.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    pub profile_path: PathBuf,
+    pub profile: Profile,
+    pub mode: Mode,
+    pub data_dir: PathBuf,
+    pub backend_url: Option<String>,
+    pub auto_restart: bool,
+    /// `<NAME>_BIN` overrides, keyed by sidecar name.
+    pub bin_overrides: BTreeMap<String, PathBuf>,
+    /// Used for the default data dir and the feed's fallback dir (`~/.<app_name>`).
+    pub app_name: String,
+}
+
+pub const ENV_PROFILE: &str = "RUNTIME_PROFILE_PATH";
+pub const ENV_MODE: &str = "RUNTIME_MODE";
+pub const ENV_BACKEND_URL: &str = "BACKEND_URL";
+pub const ENV_DATA_DIR: &str = "RUNTIME_DATA_DIR";
+pub const ENV_NO_AUTO_RESTART: &str = "RUNTIME_NO_AUTO_RESTART";
+
+/// Resolves the profile and settings. `default_profile` is the bundled default, if any.
+pub fn resolve(
+    cli: &Overrides,
+    env: &dyn Fn(&str) -> Option<String>,
+    default_profile: Option<&Path>,
+    app_name: &str,
+) -> Result<RuntimeConfig, ProfileError> {
+    let env_nonempty = |k: &str| env(k).filter(|v| !v.is_empty());
+
+    let profile_path = cli
+        .profile_path
+        .clone()
+        .or_else(|| env_nonempty(ENV_PROFILE).map(PathBuf::from))
+        .or_else(|| default_profile.map(Path::to_path_buf))
+        .ok_or_else(|| {
+            ProfileError::new(
+                "settings",
+                "runtime profile",
+                "no runtime profile given",
+                format!("pass --runtime-profile <file> or set {ENV_PROFILE}"),
+            )
+        })?;
+    let mut profile = super::load::load_profile(&profile_path)?;
+
+    let mode = match (cli.mode, env_nonempty(ENV_MODE)) {
+        (Some(m), _) => m,
+        (None, Some(v)) => Mode::parse(&v).ok_or_else(|| {
+            ProfileError::new(
+                format!("environment variable {ENV_MODE}"),
+                "$",
+                format!("unknown mode `{v}`"),
+                "use local_fullstack or remote_slim",
+            )
+        })?,
+        (None, None) => profile.mode,
+    };
+
+    let (backend_url, url_source) = match (&cli.backend_url, env_nonempty(ENV_BACKEND_URL)) {
+        (Some(u), _) => (Some(u.clone()), "flag --backend-url".to_string()),
+        (None, Some(u)) => (Some(u), format!("environment variable {ENV_BACKEND_URL}")),
+        (None, None) => (
+            profile.backend_url.clone(),
+            profile_path.display().to_string(),
+        ),
+    };
+    if let Some(u) = &backend_url {
+        check_backend_url(u).map_err(|m| {
+            ProfileError::new(url_source.clone(), "$.backend_url", m, BACKEND_URL_FIX)
+        })?;
+    }
+    if mode == Mode::RemoteSlim && backend_url.is_none() {
+        return Err(ProfileError::new(
+            profile_path.display().to_string(),
+            "$.backend_url",
+            "mode `remote_slim` needs a backend_url",
+            format!("set backend_url in the profile, {ENV_BACKEND_URL}, or --backend-url"),
+        ));
+    }
+
+    let profile_dir = profile_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or_else(|| env_nonempty(ENV_DATA_DIR).map(PathBuf::from))
+        .or_else(|| profile.data_dir.as_ref().map(|d| profile_dir.join(d)))
+        .unwrap_or_else(|| default_data_dir(app_name));
+
+    let env_no_restart = match env_nonempty(ENV_NO_AUTO_RESTART) {
+        None => false,
+        Some(v) => parse_bool(&v).ok_or_else(|| {
+            ProfileError::new(
+                format!("environment variable {ENV_NO_AUTO_RESTART}"),
+                "$",
+                format!("`{v}` is not a boolean"),
+                "use 1/0, true/false or yes/no",
+            )
+        })?,
+    };
+    let auto_restart = !cli.no_auto_restart && !env_no_restart && profile.auto_restart;
+
+    let mut bin_overrides = BTreeMap::new();
+    for s in &profile.sidecars {
+        let by_name = bin_var(&s.name);
+        let by_command = Path::new(&s.command)
+            .file_name()
+            .map(|c| bin_var(&c.to_string_lossy()));
+        let hit = env_nonempty(&by_name).or_else(|| by_command.and_then(|v| env_nonempty(&v)));
+        if let Some(path) = hit {
+            bin_overrides.insert(s.name.clone(), PathBuf::from(path));
+        }
+    }
+
+    profile.mode = mode;
+    profile.backend_url = backend_url.clone();
+    profile.auto_restart = auto_restart;
+    Ok(RuntimeConfig {
+        profile_path,
+        profile,
+        mode,
+        data_dir,
+        backend_url,
+        auto_restart,
+        bin_overrides,
+        app_name: app_name.to_string(),
+    })
+}
+
+/// `database` → `DATABASE_BIN`, `my-worker` → `MY_WORKER_BIN`.
+pub fn bin_var(name: &str) -> String {
+    let mut s: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    s.push_str("_BIN");
+    s
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// The OS app-data dir for `app_name`, else `~/.<app_name>`.
+pub fn default_data_dir(app_name: &str) -> PathBuf {
+    directories::ProjectDirs::from("", "", app_name)
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| home_fallback_dir(app_name))
+}
+
+/// `~/.<app_name>`: where the feed goes when the data dir is not writable.
+pub fn home_fallback_dir(app_name: &str) -> PathBuf {
+    directories::BaseDirs::new()
+        .map(|b| b.home_dir().to_path_buf())
+        .unwrap_or_else(std::env::temp_dir)
+        .join(format!(".{app_name}"))
+}

@@ -1,0 +1,360 @@
+//! Semantic checks that the JSON Schema cannot express: unique names, known dependencies, no
+//! cycles, templates that reference dependencies, probes that have a port to probe, a safe
+//! remote URL. Each error names the JSON path and the fix.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use super::error::ProfileError;
+use super::model::{Mode, PortSpec, ProbeSpec, Profile, SidecarSpec};
+use super::template::{self, Piece};
+
+pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
+    let err = |path: String, msg: String, fix: &str| ProfileError::in_file(file, path, msg, fix);
+
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (i, s) in p.sidecars.iter().enumerate() {
+        let at = format!("$.sidecars[{i}].name");
+        if s.name.is_empty()
+            || !s
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            return Err(err(
+                at,
+                format!("invalid sidecar name {:?}", s.name),
+                "use lowercase letters, digits, `_` and `-` only",
+            ));
+        }
+        if let Some(first) = index.insert(&s.name, i) {
+            return Err(err(
+                at,
+                format!(
+                    "duplicate sidecar name `{}` (also at $.sidecars[{first}])",
+                    s.name
+                ),
+                "give every sidecar a unique name (use `replicas` for copies)",
+            ));
+        }
+    }
+
+    if p.max_events == 0 {
+        return Err(err(
+            "$.max_events".into(),
+            "must be at least 1".into(),
+            "use e.g. 1000",
+        ));
+    }
+    check_restart(file, "$.restart", &p.restart)?;
+    if let Some(url) = &p.backend_url {
+        check_backend_url(url).map_err(|m| err("$.backend_url".into(), m, BACKEND_URL_FIX))?;
+    }
+    if p.mode == Mode::RemoteSlim && p.backend_url.is_none() {
+        return Err(err(
+            "$.backend_url".into(),
+            "mode `remote_slim` needs a backend_url".into(),
+            "set backend_url to the remote backend (https://...), or BACKEND_URL",
+        ));
+    }
+
+    for (i, s) in p.sidecars.iter().enumerate() {
+        check_sidecar(file, i, s, &index)?;
+    }
+    check_cycles(file, p, &index)
+}
+
+pub(crate) const BACKEND_URL_FIX: &str =
+    "use an https:// URL (plain http is allowed only for 127.0.0.1, localhost or [::1])";
+
+/// `Ok` when `url` is https, or http to a loopback host.
+pub fn check_backend_url(url: &str) -> Result<(), String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit('@').next().unwrap_or("");
+    let host = if let Some(stripped) = host_port.strip_prefix('[') {
+        stripped.split(']').next().unwrap_or("")
+    } else {
+        host_port.split(':').next().unwrap_or("")
+    };
+    if host.is_empty() {
+        return Err(format!("`{url}` has no host"));
+    }
+    match scheme {
+        "https" => Ok(()),
+        "http" if matches!(host, "127.0.0.1" | "localhost" | "::1") => Ok(()),
+        "http" => Err(format!(
+            "plain http to a non-loopback host `{host}` would send the API key unencrypted"
+        )),
+        other => Err(format!("unsupported scheme `{other}`")),
+    }
+}
+
+fn check_restart(
+    file: &Path,
+    at: &str,
+    r: &super::model::RestartPolicy,
+) -> Result<(), ProfileError> {
+    if r.window_secs == 0 {
+        return Err(ProfileError::in_file(
+            file,
+            format!("{at}.window_secs"),
+            "must be at least 1",
+            "use e.g. 90",
+        ));
+    }
+    if r.backoff_initial_ms == 0 || r.backoff_max_ms < r.backoff_initial_ms {
+        return Err(ProfileError::in_file(
+            file,
+            format!("{at}.backoff_max_ms"),
+            "backoff_initial_ms must be at least 1 and at most backoff_max_ms",
+            "use e.g. backoff_initial_ms 100 and backoff_max_ms 5000",
+        ));
+    }
+    Ok(())
+}
+
+fn check_sidecar(
+    file: &Path,
+    i: usize,
+    s: &SidecarSpec,
+    index: &HashMap<&str, usize>,
+) -> Result<(), ProfileError> {
+    let at = |f: &str| format!("$.sidecars[{i}].{f}");
+    let err = |path: String, msg: String, fix: &str| ProfileError::in_file(file, path, msg, fix);
+
+    if s.command.trim().is_empty() {
+        return Err(err(
+            at("command"),
+            "empty command".into(),
+            "name the sidecar's executable",
+        ));
+    }
+    if s.replicas == 0 {
+        return Err(err(
+            at("replicas"),
+            "must be at least 1".into(),
+            "remove the field for one copy",
+        ));
+    }
+    if s.replicas > 1 && matches!(s.port, Some(PortSpec::Fixed(_))) {
+        return Err(err(
+            at("port"),
+            format!("{} replicas cannot share the fixed port", s.replicas),
+            r#"use "auto" or "announce" for replicated sidecars"#,
+        ));
+    }
+    if let Some(PortSpec::Fixed(0)) = s.port {
+        return Err(err(
+            at("port"),
+            "port 0 is not a fixed port".into(),
+            r#"use "announce" to let the sidecar bind port 0"#,
+        ));
+    }
+    if let Some(r) = &s.restart {
+        check_restart(file, &at("restart"), r)?;
+    }
+    for (j, d) in s.depends_on.iter().enumerate() {
+        let path = at(&format!("depends_on[{j}]"));
+        if d == &s.name {
+            return Err(err(
+                path,
+                format!("`{}` depends on itself", s.name),
+                "remove it from depends_on",
+            ));
+        }
+        if !index.contains_key(d.as_str()) {
+            let known: Vec<&str> = index.keys().copied().collect();
+            return Err(err(
+                path,
+                format!("unknown dependency `{d}`"),
+                &format!(
+                    "depend on one of the declared sidecars: {}",
+                    sorted(known).join(", ")
+                ),
+            ));
+        }
+    }
+    for (name, probe) in [("ready", &s.ready), ("live", &s.live)] {
+        if let Some(pr) = probe {
+            check_probe(file, &at(name), pr, s.port.is_some())?;
+        }
+    }
+
+    // Templates: syntax, and references only to dependencies (their port is known at spawn).
+    let mut templates: Vec<(String, &str)> = Vec::new();
+    for (j, a) in s.args.iter().enumerate() {
+        templates.push((at(&format!("args[{j}]")), a));
+    }
+    for (k, v) in &s.env {
+        templates.push((at(&format!("env.{k}")), v));
+    }
+    if let Some(c) = &s.cwd {
+        templates.push((at("cwd"), c));
+    }
+    if let Some(pr) = &s.prepare {
+        for (j, a) in pr.args.iter().enumerate() {
+            templates.push((at(&format!("prepare.args[{j}]")), a));
+        }
+        if let Some(u) = &pr.unless_exists {
+            templates.push((at("prepare.unless_exists"), u));
+        }
+    }
+    for (name, probe) in [("ready", &s.ready), ("live", &s.live)] {
+        if let Some(e) = probe.as_ref().and_then(|p| p.exec.as_ref()) {
+            for (j, a) in e.args.iter().enumerate() {
+                templates.push((at(&format!("{name}.exec.args[{j}]")), a));
+            }
+        }
+    }
+    for (path, t) in templates {
+        let pieces = template::parse(t).map_err(|m| err(path.clone(), m, "fix the placeholder"))?;
+        for piece in pieces {
+            match piece {
+                Piece::Own("port") if s.port.is_none() => {
+                    return Err(err(
+                        path,
+                        "`{port}` is used but the sidecar declares no port".into(),
+                        r#"add "port": "auto" (or "announce", or a number)"#,
+                    ))
+                }
+                Piece::Other { sidecar, .. } if !s.depends_on.iter().any(|d| d == sidecar) => {
+                    return Err(err(
+                        path,
+                        format!("`{{{sidecar}.…}}` refers to `{sidecar}`, which is not in depends_on"),
+                        &format!("add \"{sidecar}\" to depends_on so its port is known when this sidecar starts"),
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(), ProfileError> {
+    let kinds = [
+        p.http.is_some(),
+        p.grpc.is_some(),
+        p.tcp == Some(true),
+        p.exec.is_some(),
+        p.stdout.is_some(),
+    ];
+    let n = kinds.iter().filter(|k| **k).count();
+    let err = |m: String, fix: &str| ProfileError::in_file(file, at.to_string(), m, fix);
+    if n != 1 {
+        return Err(err(
+            format!("a probe needs exactly one of http, grpc, tcp, exec, stdout (found {n})"),
+            r#"e.g. { "http": "/health/ready" }"#,
+        ));
+    }
+    if let Some(path) = &p.http {
+        if !path.starts_with('/') {
+            return Err(err(
+                format!("http probe path `{path}` must start with `/`"),
+                r#"e.g. "/health/ready""#,
+            ));
+        }
+    }
+    if (p.http.is_some() || p.grpc.is_some() || p.tcp == Some(true)) && !has_port {
+        return Err(err(
+            "this probe connects to the sidecar's port, but the sidecar declares no port".into(),
+            r#"add "port": "auto" or "announce" to the sidecar, or use an exec/stdout probe"#,
+        ));
+    }
+    if p.interval_ms == 0 || p.timeout_ms == 0 || p.failure_threshold == 0 {
+        return Err(err(
+            "interval_ms, timeout_ms and failure_threshold must be at least 1".into(),
+            "remove them to use the defaults (1000, 1000, 3)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_cycles(
+    file: &Path,
+    p: &Profile,
+    index: &HashMap<&str, usize>,
+) -> Result<(), ProfileError> {
+    // Iterative DFS with colours; report the first cycle found as a readable chain.
+    let n = p.sidecars.len();
+    let mut colour = vec![0u8; n]; // 0 white, 1 grey, 2 black
+    for root in 0..n {
+        if colour[root] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(root, 0)];
+        colour[root] = 1;
+        while let Some(&mut (v, ref mut next)) = stack.last_mut() {
+            let deps = &p.sidecars[v].depends_on;
+            if *next < deps.len() {
+                let j = *next;
+                *next += 1;
+                let w = index[deps[j].as_str()];
+                if colour[w] == 1 {
+                    let pos = stack.iter().position(|(x, _)| *x == w).unwrap_or(0);
+                    let mut chain: Vec<&str> = stack[pos..]
+                        .iter()
+                        .map(|(x, _)| p.sidecars[*x].name.as_str())
+                        .collect();
+                    chain.push(&p.sidecars[w].name);
+                    return Err(ProfileError::in_file(
+                        file,
+                        format!("$.sidecars[{v}].depends_on[{j}]"),
+                        format!("dependency cycle: {}", chain.join(" → ")),
+                        "remove one of these dependencies so the start order is defined",
+                    ));
+                }
+                if colour[w] == 0 {
+                    colour[w] = 1;
+                    stack.push((w, 0));
+                }
+            } else {
+                colour[v] = 2;
+                stack.pop();
+            }
+        }
+    }
+    Ok(())
+}
+
+fn sorted(mut v: Vec<&str>) -> Vec<&str> {
+    v.sort();
+    v
+}
+
+/// Topological order (dependencies first) of the sidecars; the profile must be valid.
+pub fn start_order(p: &Profile) -> Vec<usize> {
+    let index: BTreeMap<&str, usize> = p
+        .sidecars
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let mut done = vec![false; p.sidecars.len()];
+    let mut out = Vec::with_capacity(p.sidecars.len());
+    fn visit(
+        i: usize,
+        p: &Profile,
+        index: &BTreeMap<&str, usize>,
+        done: &mut Vec<bool>,
+        out: &mut Vec<usize>,
+    ) {
+        if done[i] {
+            return;
+        }
+        done[i] = true;
+        for d in &p.sidecars[i].depends_on {
+            if let Some(&j) = index.get(d.as_str()) {
+                visit(j, p, index, done, out);
+            }
+        }
+        out.push(i);
+    }
+    for i in 0..p.sidecars.len() {
+        visit(i, p, &index, &mut done, &mut out);
+    }
+    out
+}
