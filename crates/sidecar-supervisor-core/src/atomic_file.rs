@@ -1,1 +1,131 @@
-//! TODO
+//! Whole-file replacement that readers can never observe half-done.
+//!
+//! The event feed is rewritten while other processes (the headless runner's `events` command, a
+//! UI) may read it at any moment, and the runner may be killed mid-write. Writing in place would
+//! let either of them see a truncated or interleaved file. Instead we write a sibling temp file,
+//! fsync it, and `rename` it over the target: on POSIX filesystems a rename within a directory is
+//! atomic, so a reader opens either the old complete file or the new complete file. The final
+//! directory fsync makes the rename itself survive a power loss.
+
+use std::ffi::OsString;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Distinguishes temp files of concurrent writers within one process.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Atomically replaces `path` with `bytes`.
+///
+/// Creates the parent directories, writes `.<name>.tmp-<pid>-<counter>` in the same directory,
+/// fsyncs it, renames it over `path` and fsyncs the directory, so readers never see a torn file
+/// and a crash leaves either the old or the new content. On error the temp file is removed and
+/// `path` is untouched (the error message names `path`).
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let name = path.file_name().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("{}: not a file path", path.display()),
+        )
+    })?;
+    let dir: PathBuf = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let context =
+        |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
+    fs::create_dir_all(&dir).map_err(context)?;
+
+    let mut tmp_name = OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let tmp = dir.join(tmp_name);
+
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = fs::remove_file(&tmp);
+        return Err(context(e));
+    }
+    sync_dir(&dir).map_err(context)
+}
+
+/// Makes the rename durable. Some filesystems refuse fsync on a directory; the rename is still
+/// atomic there, so those refusals are not errors.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    match File::open(dir).and_then(|d| d.sync_all()) {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::InvalidInput
+                    | io::ErrorKind::Unsupported
+                    | io::ErrorKind::PermissionDenied
+            ) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn creates_parent_dirs_and_writes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("a/b/c.json");
+        write_atomic(&path, b"[1]").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"[1]");
+        assert_eq!(entries(&tmp.path().join("a/b")), vec!["c.json"]);
+    }
+
+    #[test]
+    fn replaces_existing_content_without_leftovers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("f.json");
+        write_atomic(&path, b"a much longer first content").unwrap();
+        write_atomic(&path, b"short").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"short");
+        assert_eq!(entries(tmp.path()), vec!["f.json"]);
+    }
+
+    #[test]
+    fn error_leaves_no_temp_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        // Renaming a file over a non-empty directory fails.
+        let path = tmp.path().join("target");
+        fs::create_dir_all(path.join("inside")).unwrap();
+        let err = write_atomic(&path, b"x").unwrap_err();
+        assert!(err.to_string().contains("target"), "{err}");
+        assert_eq!(entries(tmp.path()), vec!["target"]);
+    }
+
+    #[test]
+    fn parent_that_is_a_file_is_an_error() {
+        let tmp = tempfile::tempdir().unwrap();
+        fs::write(tmp.path().join("file.txt"), b"x").unwrap();
+        assert!(write_atomic(&tmp.path().join("file.txt/sub/f.json"), b"x").is_err());
+    }
+}
