@@ -1,0 +1,85 @@
+//! The HTTP server (`--protocol http`, axum).
+//!
+//! Exists to give the supervisor real HTTP health and info endpoints whose
+//! answers follow the shared [`Shared`] status: `/health/live`,
+//! `/health/ready` and the key-protected `/runtime/info`.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+use crate::out::err;
+use crate::state::Shared;
+
+#[derive(Clone)]
+struct App {
+    shared: Shared,
+    /// The `/runtime/info` body, fixed at start.
+    info: Arc<Value>,
+    /// `SIDECAR_API_KEY`, if set: required in `x-api-key` for `/runtime/info`.
+    api_key: Option<Arc<str>>,
+}
+
+/// Serves HTTP on `listener` in a background task.
+pub fn spawn(listener: TcpListener, shared: Shared, foreign_instance_id: Option<String>) {
+    let env = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
+    let info = json!({
+        "name": env("SIDECAR_NAME"),
+        "version": env!("CARGO_PKG_VERSION"),
+        "pid": std::process::id(),
+        "instance_id": foreign_instance_id.or_else(|| env("SIDECAR_INSTANCE_ID")),
+    });
+    let app = App {
+        shared,
+        info: Arc::new(info),
+        api_key: env("SIDECAR_API_KEY").map(Arc::from),
+    };
+    let router = Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .route("/runtime/info", get(info_handler))
+        .with_state(app);
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router).await {
+            err(&format!("test-sidecar: http server error: {e}"));
+        }
+    });
+}
+
+async fn live(State(app): State<App>) -> Response {
+    app.shared.hang_if_hung().await;
+    (StatusCode::OK, Json(json!({"status": "live"}))).into_response()
+}
+
+async fn ready(State(app): State<App>) -> Response {
+    app.shared.hang_if_hung().await;
+    if app.shared.get().is_ready() {
+        (StatusCode::OK, Json(json!({"status": "ready"}))).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "starting"})),
+        )
+            .into_response()
+    }
+}
+
+async fn info_handler(State(app): State<App>, headers: HeaderMap) -> Response {
+    app.shared.hang_if_hung().await;
+    if let Some(key) = &app.api_key {
+        let given = headers.get("x-api-key").map(|v| v.as_bytes());
+        if given != Some(key.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({"error": "unauthorized"})),
+            )
+                .into_response();
+        }
+    }
+    (StatusCode::OK, Json((*app.info).clone())).into_response()
+}
