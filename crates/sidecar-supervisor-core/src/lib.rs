@@ -12,3 +12,6 @@ pub mod feed;
 pub mod logs;
 pub mod profile;
 pub mod redact;
+pub mod runtime;
+
+pub use runtime::{CommandError, Supervisor, SupervisorOptions};

@@ -808,3 +808,10 @@ pub fn signal_name(s: i32) -> String {
         other => format!("signal {other}"),
     }
 }
+
+impl Machine {
+    /// At shutdown: a crash from now on is final (no restart while everything is stopping).
+    pub fn disable_auto_restart(&mut self) {
+        self.auto_restart = false;
+    }
+}

@@ -1,0 +1,272 @@
+//! Subcommands of the runner.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use sidecar_supervisor_core::profile::{self, Mode, Overrides};
+use sidecar_supervisor_core::runtime::{Notification, RuntimeStatus};
+use sidecar_supervisor_core::{Supervisor, SupervisorOptions};
+
+use crate::print;
+
+pub const APP_NAME: &str = "desktop-runtime";
+
+#[derive(Parser)]
+#[command(
+    name = "desktop-runtime",
+    version,
+    about = "Runs an app's local services (sidecars) from a runtime profile, headless."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Start every sidecar of a profile; Ctrl-C or SIGTERM stops them all gracefully.
+    Run(RunArgs),
+    /// Print the status of a running or stopped runner.
+    Status(StatusArgs),
+    /// Print the persisted runtime-event feed.
+    Events(EventsArgs),
+    /// Check a profile; exits 2 with the error if it is bad.
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of runtime profiles.
+    Schema,
+}
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// Runtime profile (else RUNTIME_PROFILE_PATH, else runtime-profile.json beside the binary).
+    #[arg(long)]
+    pub runtime_profile: Option<PathBuf>,
+    /// local_fullstack or remote_slim (else RUNTIME_MODE, else the profile's).
+    #[arg(long, value_parser = parse_mode)]
+    pub runtime_mode: Option<Mode>,
+    /// Data dir (else RUNTIME_DATA_DIR, else the profile's, else the OS app-data dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Remote backend URL for remote_slim (else BACKEND_URL, else the profile's).
+    #[arg(long)]
+    pub backend_url: Option<String>,
+    /// Never restart a crashed sidecar (also RUNTIME_NO_AUTO_RESTART=1, profile "auto_restart": false).
+    #[arg(long)]
+    pub no_auto_restart: bool,
+    /// Extra directory holding bundled sidecar binaries (repeatable; the binary's own dir is always searched).
+    #[arg(long = "bundled-dir")]
+    pub bundled_dirs: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct StatusArgs {
+    /// Data dir of the runner (else RUNTIME_DATA_DIR, else the OS app-data dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct EventsArgs {
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub json: bool,
+    /// Only the newest N events.
+    #[arg(long)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    pub profile: PathBuf,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    Mode::parse(s).ok_or_else(|| format!("unknown mode `{s}`; use local_fullstack or remote_slim"))
+}
+
+fn exe_dir() -> Option<PathBuf> {
+    std::env::current_exe()
+        .ok()?
+        .parent()
+        .map(Path::to_path_buf)
+}
+
+fn data_dir_arg(d: Option<PathBuf>) -> PathBuf {
+    d.or_else(|| {
+        std::env::var_os(profile::settings::ENV_DATA_DIR)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    })
+    .unwrap_or_else(|| profile::settings::default_data_dir(APP_NAME))
+}
+
+pub fn run(a: RunArgs) -> ExitCode {
+    let cli = Overrides {
+        profile_path: a.runtime_profile,
+        mode: a.runtime_mode,
+        data_dir: a.data_dir,
+        backend_url: a.backend_url,
+        no_auto_restart: a.no_auto_restart,
+    };
+    let default_profile = exe_dir()
+        .map(|d| d.join("runtime-profile.json"))
+        .filter(|p| p.is_file());
+    let config = match sidecar_supervisor_core::runtime::resolve_from_env(
+        &cli,
+        default_profile.as_deref(),
+        APP_NAME,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("desktop-runtime: bad profile or settings:\n{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut bundled_dirs = a.bundled_dirs;
+    bundled_dirs.extend(exe_dir());
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("desktop-runtime: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    rt.block_on(async move {
+        let sup = match Supervisor::start(SupervisorOptions { config, bundled_dirs, write_status_file: true }) {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("desktop-runtime: {e}");
+                return ExitCode::from(1);
+            }
+        };
+        let st = sup.status();
+        println!(
+            "desktop-runtime: instance {} ({} mode), {} sidecar(s), data dir {}",
+            st.instance_id,
+            st.mode,
+            st.sidecars.len(),
+            st.data_dir
+        );
+        let mut rx = sup.subscribe();
+        let mut printer = print::StatePrinter::new(&st);
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut int, mut term) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+            (Ok(i), Ok(t)) => (i, t),
+            _ => {
+                eprintln!("desktop-runtime: cannot install signal handlers");
+                sup.shutdown().await;
+                return ExitCode::from(1);
+            }
+        };
+        let why = loop {
+            tokio::select! {
+                n = rx.recv() => match n {
+                    Ok(Notification::Stopped) | Err(tokio::sync::broadcast::error::RecvError::Closed) => break "engine ended",
+                    Ok(n) => printer.on(&n),
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(k)) => println!("({k} updates skipped)"),
+                },
+                _ = int.recv() => break "SIGINT",
+                _ = term.recv() => break "SIGTERM",
+            }
+        };
+        println!("desktop-runtime: {why}: stopping every sidecar (Ctrl-C again to force)");
+        let stop = sup.shutdown();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                n = rx.recv() => if let Ok(n) = n { printer.on(&n) },
+                _ = int.recv() => {
+                    eprintln!("desktop-runtime: forced exit; sidecars are killed by the lifeline");
+                    return ExitCode::from(130);
+                }
+            }
+        }
+        while let Ok(n) = rx.try_recv() {
+            printer.on(&n);
+        }
+        println!("desktop-runtime: stopped cleanly");
+        ExitCode::SUCCESS
+    })
+}
+
+fn read_status(dir: &Path) -> Result<RuntimeStatus, String> {
+    let path = dir.join("runtime").join("status.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        format!(
+            "no status at {}: {e} (has a runner used this data dir?)",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("status file {} is unreadable: {e}", path.display()))
+}
+
+pub fn status(a: StatusArgs) -> ExitCode {
+    let dir = data_dir_arg(a.data_dir);
+    let st = match read_status(&dir) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("desktop-runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let running = print::runner_alive(&dir, &st);
+    if a.json {
+        let mut v = serde_json::to_value(&st).expect("status serializes");
+        v["running"] = serde_json::Value::Bool(running);
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        print!("{}", print::status_table(&st, running));
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn events(a: EventsArgs) -> ExitCode {
+    let dir = data_dir_arg(a.data_dir);
+    let path = sidecar_supervisor_core::feed::FeedConfig::for_data_dir(&dir, APP_NAME).path;
+    let mut evs = match sidecar_supervisor_core::feed::read_feed_file(&path) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("desktop-runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    if let Some(n) = a.limit {
+        let skip = evs.len().saturating_sub(n);
+        evs.drain(..skip);
+    }
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&evs).expect("json"));
+    } else {
+        for e in &evs {
+            println!("{}", print::event_line(e));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+pub fn validate(a: ValidateArgs) -> ExitCode {
+    match profile::load_profile(&a.profile) {
+        Ok(p) => {
+            println!(
+                "{}: ok ({} sidecar(s), mode {})",
+                a.profile.display(),
+                p.sidecars.len(),
+                p.mode.as_str()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            ExitCode::from(2)
+        }
+    }
+}

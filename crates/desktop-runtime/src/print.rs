@@ -1,0 +1,160 @@
+//! Human output of the runner: one line per state change, the status table, event lines.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::path::Path;
+
+use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::events::RuntimeEvent;
+use sidecar_supervisor_core::runtime::{instance, Notification, RuntimeStatus};
+
+pub struct StatePrinter {
+    last: HashMap<String, State>,
+    last_message: HashMap<String, String>,
+    width: usize,
+}
+
+impl StatePrinter {
+    pub fn new(st: &RuntimeStatus) -> Self {
+        let width = st
+            .sidecars
+            .iter()
+            .map(|s| s.name.len())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        StatePrinter {
+            last: HashMap::new(),
+            last_message: HashMap::new(),
+            width,
+        }
+    }
+
+    pub fn on(&mut self, n: &Notification) {
+        match n {
+            Notification::Event(e) => {
+                if let Some(s) = &e.sidecar {
+                    self.last_message.insert(s.clone(), e.message.clone());
+                }
+            }
+            Notification::Sidecar(s) => {
+                if self.last.get(&s.name) == Some(&s.state) {
+                    return;
+                }
+                self.last.insert(s.name.clone(), s.state);
+                let mut line = format!(
+                    "{} {:w$} {:16}",
+                    clock(),
+                    s.name,
+                    s.state.as_str(),
+                    w = self.width
+                );
+                if let Some(pid) = s.pid {
+                    let _ = write!(line, " pid {pid}");
+                }
+                if let Some(port) = s.port {
+                    let _ = write!(line, " port {port}");
+                }
+                if let Some(m) = self.last_message.get(&s.name) {
+                    let _ = write!(line, "  {m}");
+                }
+                println!("{line}");
+            }
+            Notification::Stopped => {}
+        }
+    }
+}
+
+fn clock() -> String {
+    chrono_like_now()
+}
+
+fn chrono_like_now() -> String {
+    // HH:MM:SS.mmm in UTC, from the feed's RFC 3339 stamp.
+    let s = sidecar_supervisor_core::events::now_rfc3339();
+    s.get(11..23).unwrap_or(&s).to_string()
+}
+
+/// Is the runner that wrote this status still alive (same pid, same start time)?
+pub fn runner_alive(data_dir: &Path, st: &RuntimeStatus) -> bool {
+    if st.stopped {
+        return false;
+    }
+    let rec = instance::read_record(&data_dir.join("runtime"));
+    match rec {
+        Some(r) if r.instance_id == st.instance_id => {
+            r.start_ticks.is_some() && instance::start_ticks(r.pid) == r.start_ticks
+        }
+        _ => false,
+    }
+}
+
+pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "instance {} · mode {} · runner pid {} ({}) · started {}",
+        st.instance_id,
+        st.mode,
+        st.pid,
+        if running {
+            "running"
+        } else {
+            "not running; last known status"
+        },
+        st.started_at
+    );
+    let w = st
+        .sidecars
+        .iter()
+        .map(|s| s.name.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8}  LAST ERROR",
+        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS"
+    );
+    for s in &st.sidecars {
+        let _ = writeln!(
+            out,
+            "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8}  {}",
+            s.name,
+            s.state.as_str(),
+            s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            s.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
+            s.uptime_ms
+                .filter(|_| running)
+                .map(human_ms)
+                .unwrap_or_else(|| "-".into()),
+            format!("{}/{}", s.restarts_in_window, s.budget.max),
+            s.last_error.as_deref().unwrap_or("")
+        );
+    }
+    out
+}
+
+fn human_ms(ms: u64) -> String {
+    match ms {
+        0..=999 => format!("{ms}ms"),
+        1000..=59_999 => format!("{}s", ms / 1000),
+        60_000..=3_599_999 => format!("{}m{}s", ms / 60_000, (ms / 1000) % 60),
+        _ => format!("{}h{}m", ms / 3_600_000, (ms / 60_000) % 60),
+    }
+}
+
+pub fn event_line(e: &RuntimeEvent) -> String {
+    let mut s = format!(
+        "{:>5} {} {:12} {:18} {}",
+        e.seq,
+        e.at,
+        e.sidecar.as_deref().unwrap_or("-"),
+        e.kind.as_str(),
+        e.message
+    );
+    if let Some(p) = e.pid {
+        let _ = write!(s, " [pid {p}]");
+    }
+    s
+}

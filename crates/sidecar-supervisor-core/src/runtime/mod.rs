@@ -1,0 +1,427 @@
+//! The effect side of the engine and its public handle, [`Supervisor`].
+//!
+//! `Supervisor::start` does the synchronous setup on the caller's thread (instance lock, cleanup
+//! of a dead instance's leftovers, feed, logs), then runs the engine on a dedicated thread.
+//! Reads (`status`, `events`, `logs`) never wait for the engine; commands go through a channel.
+
+mod engine;
+pub mod guardian;
+pub mod instance;
+mod latest_writer;
+pub mod ports;
+pub mod probes;
+pub mod process;
+pub mod status;
+mod unit;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use rand::RngCore;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use engine::Command;
+use engine::{Engine, Msg};
+pub use status::{Budget, LastProbe, Notification, RuntimeStatus, SidecarStatus};
+
+use crate::domain::{Machine, State};
+use crate::events::{now_rfc3339, EventKind, NewEvent, RuntimeEvent};
+use crate::feed::{Feed, FeedConfig};
+use crate::logs::{LogConfig, LogLine, SidecarLog};
+use crate::profile::{Mode, RuntimeConfig};
+use crate::redact::Redactor;
+
+/// How to run: the resolved profile plus where bundled sidecars live.
+#[derive(Debug, Clone)]
+pub struct SupervisorOptions {
+    pub config: RuntimeConfig,
+    /// Directories searched for bundled sidecars (`<command>-<triple>` or `<command>`).
+    pub bundled_dirs: Vec<PathBuf>,
+    /// Write `<data_dir>/runtime/status.json` on every change (the headless runner does).
+    pub write_status_file: bool,
+}
+
+/// Errors of commands from the UI/CLI: structured, with a sentence for people.
+#[derive(Debug, Clone, thiserror::Error, serde::Serialize, PartialEq, Eq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CommandError {
+    #[error("unknown sidecar `{sidecar}`; known: {}", known.join(", "))]
+    UnknownSidecar { sidecar: String, known: Vec<String> },
+    #[error("sidecar `{sidecar}` is not run in {mode} mode")]
+    NotInThisMode { sidecar: String, mode: String },
+    #[error("the runtime is shutting down")]
+    ShuttingDown,
+    #[error("the runtime has stopped")]
+    EngineGone,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Instance(#[from] instance::InstanceError),
+    #[error("event feed: {0}")]
+    Feed(#[from] crate::feed::FeedError),
+    #[error("cannot start the engine: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub(crate) struct SharedStatus {
+    pub status: RuntimeStatus,
+    pub spawned_at: Vec<Option<Instant>>,
+}
+
+/// A consistent copy of the status with uptimes computed now.
+pub(crate) fn snapshot(shared: &RwLock<SharedStatus>) -> RuntimeStatus {
+    let s = shared.read().expect("status lock");
+    let mut st = s.status.clone();
+    for (row, t) in st.sidecars.iter_mut().zip(&s.spawned_at) {
+        row.uptime_ms = t.map(|t| t.elapsed().as_millis() as u64);
+    }
+    st
+}
+
+struct Inner {
+    tx: mpsc::UnboundedSender<Msg>,
+    shared: Arc<RwLock<SharedStatus>>,
+    feed: Feed,
+    notify: broadcast::Sender<Notification>,
+    logs: HashMap<String, SidecarLog>,
+    thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// Handle to a running engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Supervisor {
+    inner: Arc<Inner>,
+}
+
+impl Supervisor {
+    pub fn start(opts: SupervisorOptions) -> Result<Supervisor, StartError> {
+        let mut cfg = opts.config;
+        // Sidecars run with their own cwd: every path we hand out must be absolute.
+        cfg.profile_path = absolute(&cfg.profile_path);
+        cfg.data_dir = absolute(&cfg.data_dir);
+        let bundled_dirs: Vec<PathBuf> = opts.bundled_dirs.iter().map(|d| absolute(d)).collect();
+        let runtime_dir = cfg.data_dir.join("runtime");
+        let lock = instance::acquire_lock(&runtime_dir)?;
+
+        let instance_id = random_hex(16);
+        let api_key = random_hex(32);
+        let redactor = Redactor::new([api_key.clone()]);
+        let mut feed_cfg = FeedConfig::for_data_dir(&cfg.data_dir, &cfg.app_name);
+        feed_cfg.max_events = cfg.profile.max_events;
+        let feed = Feed::open(feed_cfg, redactor.clone())?;
+
+        // A dead earlier instance's leftovers go before anything of ours starts.
+        if let Some(old) = instance::read_record(&runtime_dir) {
+            for k in instance::kill_leftovers(&old) {
+                feed.push(
+                    NewEvent::new(
+                        EventKind::OrphanKilled,
+                        format!(
+                            "killed leftover `{}` (pid {}) of dead instance {}: {}",
+                            k.name, k.pid, old.instance_id, k.how
+                        ),
+                    )
+                    .sidecar(k.name.clone())
+                    .pid(Some(k.pid)),
+                );
+            }
+        }
+
+        let log_cfg = LogConfig::new(cfg.data_dir.join("logs"));
+        let (units, logs) = build_units(&cfg, &log_cfg, &redactor);
+        let started_at = now_rfc3339();
+        let status = RuntimeStatus {
+            mode: cfg.mode.as_str().into(),
+            instance_id: instance_id.clone(),
+            profile_path: cfg.profile_path.display().to_string(),
+            data_dir: cfg.data_dir.display().to_string(),
+            feed_path: feed.path().display().to_string(),
+            backend_url: cfg
+                .backend_url
+                .as_deref()
+                .map(|u| redactor.redact(u).into_owned()),
+            auto_restart: cfg.auto_restart,
+            pid: std::process::id(),
+            started_at: started_at.clone(),
+            stopped: false,
+            sidecars: Vec::new(),
+        };
+        let n = units.len();
+        let shared = Arc::new(RwLock::new(SharedStatus {
+            status,
+            spawned_at: vec![None; n],
+        }));
+        let (notify, _) = broadcast::channel(4096);
+        let (tx, rx) = mpsc::unbounded_channel();
+        feed.push(NewEvent::new(
+            EventKind::RuntimeStarted,
+            format!(
+                "instance {instance_id} started in {} mode with profile {} (pid {})",
+                cfg.mode.as_str(),
+                cfg.profile_path.display(),
+                std::process::id()
+            ),
+        ));
+
+        let record_base = instance::InstanceRecord {
+            instance_id: instance_id.clone(),
+            pid: std::process::id(),
+            start_ticks: instance::start_ticks(std::process::id()),
+            started_at,
+            children: Vec::new(),
+        };
+        let mut engine = Engine {
+            units,
+            instance_id,
+            api_key,
+            feed: feed.clone(),
+            notify: notify.clone(),
+            shared: shared.clone(),
+            tx: tx.clone(),
+            rx,
+            writer: latest_writer::LatestWriter::start()?,
+            status_file: opts
+                .write_status_file
+                .then(|| runtime_dir.join("status.json")),
+            runtime_dir,
+            bundled_dirs,
+            triple: process::host_triple(),
+            epoch: Instant::now(),
+            guardian: None,
+            shutting_down: false,
+            shutdown_reply: Vec::new(),
+            http: probes::http_client(),
+            record_base,
+            cfg,
+        };
+        {
+            let mut s = shared.write().expect("status lock");
+            s.status.sidecars = (0..n).map(|i| engine.sidecar_status(i)).collect();
+        }
+        let thread = std::thread::Builder::new().name("sidecar-engine".into()).spawn(move || {
+            let _lock = lock; // held for the engine's whole life
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+            match guardian::Guardian::start() {
+                Ok(g) => engine.guardian = Some(g),
+                Err(e) => tracing::warn!("cannot start the guardian ({e}); grandchildren may outlive a killed runtime"),
+            }
+            rt.block_on(engine.run());
+        })?;
+
+        Ok(Supervisor {
+            inner: Arc::new(Inner {
+                tx,
+                shared,
+                feed,
+                notify,
+                logs,
+                thread: Mutex::new(Some(thread)),
+            }),
+        })
+    }
+
+    /// Current status of every sidecar (never waits for the engine).
+    pub fn status(&self) -> RuntimeStatus {
+        snapshot(&self.inner.shared)
+    }
+
+    /// Newest `limit` events of the persisted feed (all when `None`).
+    pub fn events(&self, limit: Option<usize>) -> Vec<RuntimeEvent> {
+        self.inner.feed.snapshot(limit)
+    }
+
+    pub fn feed_path(&self) -> PathBuf {
+        self.inner.feed.path()
+    }
+
+    /// State changes and feed events as they happen.
+    pub fn subscribe(&self) -> broadcast::Receiver<Notification> {
+        self.inner.notify.subscribe()
+    }
+
+    /// Last `n` log lines of a sidecar instance (`worker#1`) or of every replica (`worker`).
+    pub fn logs(&self, name: &str, n: usize) -> Result<Vec<LogLine>, CommandError> {
+        if let Some(l) = self.inner.logs.get(name) {
+            return Ok(l.tail(n));
+        }
+        let prefix = format!("{name}#");
+        let mut lines: Vec<LogLine> = self
+            .inner
+            .logs
+            .iter()
+            .filter(|(k, _)| k.starts_with(&prefix))
+            .flat_map(|(_, l)| l.tail(n))
+            .collect();
+        if lines.is_empty() && !self.inner.logs.keys().any(|k| k.starts_with(&prefix)) {
+            let mut known: Vec<String> = self.inner.logs.keys().cloned().collect();
+            known.sort();
+            return Err(CommandError::UnknownSidecar {
+                sidecar: name.into(),
+                known,
+            });
+        }
+        lines.sort_by(|a, b| a.at.cmp(&b.at));
+        let skip = lines.len().saturating_sub(n);
+        Ok(lines.split_off(skip))
+    }
+
+    pub fn log_path(&self, name: &str) -> Option<PathBuf> {
+        self.inner.logs.get(name).map(|l| l.path())
+    }
+
+    pub async fn restart(&self, name: &str) -> Result<(), CommandError> {
+        self.command(Command::Restart(name.into())).await
+    }
+    pub async fn stop(&self, name: &str) -> Result<(), CommandError> {
+        self.command(Command::Stop(name.into())).await
+    }
+    pub async fn start_sidecar(&self, name: &str) -> Result<(), CommandError> {
+        self.command(Command::Start(name.into())).await
+    }
+
+    pub async fn command(&self, cmd: Command) -> Result<(), CommandError> {
+        let (tx, rx) = oneshot::channel();
+        self.inner
+            .tx
+            .send(Msg::Command(cmd, tx))
+            .map_err(|_| CommandError::EngineGone)?;
+        rx.await.map_err(|_| CommandError::EngineGone)?
+    }
+
+    /// Stops every sidecar in reverse dependency order and waits until the engine ended.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Msg::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+        self.join();
+    }
+
+    /// Blocking twin of [`Supervisor::shutdown`] for non-async callers (e.g. an exit hook).
+    pub fn shutdown_blocking(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.inner.tx.send(Msg::Shutdown(tx)).is_ok() {
+            let _ = rx.blocking_recv();
+        }
+        self.join();
+    }
+
+    fn join(&self) {
+        if let Some(t) = self.inner.thread.lock().expect("thread lock").take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Waits until `pred` holds for the status, or `timeout` passes; event-driven (no polling).
+    pub async fn wait_for(
+        &self,
+        timeout: Duration,
+        pred: impl Fn(&RuntimeStatus) -> bool,
+    ) -> Result<RuntimeStatus, RuntimeStatus> {
+        let mut rx = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let st = self.status();
+            if pred(&st) {
+                return Ok(st);
+            }
+            match tokio::time::timeout_at(deadline, rx.recv()).await {
+                Err(_) => return Err(self.status()),
+                Ok(Err(broadcast::error::RecvError::Closed)) => return Err(self.status()),
+                Ok(_) => {}
+            }
+        }
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut b = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn build_units(
+    cfg: &RuntimeConfig,
+    log_cfg: &LogConfig,
+    redactor: &Redactor,
+) -> (Vec<unit::Unit>, HashMap<String, SidecarLog>) {
+    let p = &cfg.profile;
+    let mut units = Vec::new();
+    let mut logs = HashMap::new();
+    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
+    for s in &p.sidecars {
+        let spec = Arc::new(s.clone());
+        let skipped = cfg.mode == Mode::RemoteSlim
+            && matches!(s.role.as_deref(), Some("backend") | Some("database"));
+        for r in 1..=s.replicas {
+            let name = if s.replicas > 1 {
+                format!("{}#{r}", s.name)
+            } else {
+                s.name.clone()
+            };
+            let log = SidecarLog::open(log_cfg, &name, redactor.clone());
+            logs.insert(name.clone(), log.clone());
+            by_name
+                .entry(s.name.as_str())
+                .or_default()
+                .push(units.len());
+            let data_dir = cfg.data_dir.join(&s.name);
+            units.push(unit::Unit {
+                name,
+                machine: Machine::new(unit::machine_config(s, &p.restart, cfg.auto_restart)),
+                gen: 0,
+                port: None,
+                pid: None,
+                stdin: None,
+                log,
+                port_in_use: false,
+                ready: s.ready.as_ref().and_then(|pr| unit::probe_target(pr, true)),
+                live: s.live.as_ref().and_then(|pr| unit::probe_target(pr, false)),
+                stdout_match: s.ready.as_ref().and_then(|pr| pr.stdout.clone()),
+                probe_timeout: (
+                    Duration::from_millis(s.ready.as_ref().map_or(1000, |p| p.timeout_ms)),
+                    Duration::from_millis(s.live.as_ref().map_or(1000, |p| p.timeout_ms)),
+                ),
+                last_probe: None,
+                spawned_at: None,
+                prepared: false,
+                skipped,
+                deps: Vec::new(),
+                data_dir,
+                depends_on: s.depends_on.clone(),
+                spec: spec.clone(),
+            });
+        }
+    }
+    for u in &mut units {
+        u.deps = u
+            .spec
+            .depends_on
+            .iter()
+            .flat_map(|d| by_name.get(d.as_str()).cloned().unwrap_or_default())
+            .collect();
+    }
+    (units, logs)
+}
+
+/// True when a state counts as "up" for dependents.
+pub fn is_up(s: State) -> bool {
+    matches!(s, State::Ready | State::Unhealthy)
+}
+
+/// Resolves settings from the real process environment (CLI flags win).
+pub fn resolve_from_env(
+    cli: &crate::profile::Overrides,
+    default_profile: Option<&Path>,
+    app_name: &str,
+) -> Result<RuntimeConfig, crate::profile::ProfileError> {
+    crate::profile::resolve(cli, &|k| std::env::var(k).ok(), default_profile, app_name)
+}

@@ -1,0 +1,72 @@
+//! The status shape shared by `desktop_runtime_status`, the runner's `status.json` and the
+//! `status` command (design §7, §8). Field names are a contract with the UI.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::State;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RuntimeStatus {
+    pub mode: String,
+    pub instance_id: String,
+    pub profile_path: String,
+    pub data_dir: String,
+    pub feed_path: String,
+    pub backend_url: Option<String>,
+    /// `false` when restarts are off globally (`--no-auto-restart` and its twins).
+    pub auto_restart: bool,
+    /// Pid of the process running the engine.
+    pub pid: u32,
+    pub started_at: String,
+    /// `true` once every sidecar has stopped (the runner wrote its last status).
+    pub stopped: bool,
+    pub sidecars: Vec<SidecarStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SidecarStatus {
+    /// Instance name: the sidecar name, or `name#n` for replicas.
+    pub name: String,
+    pub role: Option<String>,
+    pub state: State,
+    pub pid: Option<u32>,
+    pub port: Option<u16>,
+    pub url: Option<String>,
+    pub restarts_in_window: u32,
+    pub budget: Budget,
+    pub auto_restart: bool,
+    pub last_exit: Option<String>,
+    pub last_error: Option<String>,
+    /// Milliseconds since the current process was spawned.
+    pub uptime_ms: Option<u64>,
+    pub last_probe: Option<LastProbe>,
+    pub depends_on: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Budget {
+    pub max: u32,
+    pub window_secs: u64,
+    pub remaining: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LastProbe {
+    pub ok: bool,
+    pub latency_ms: f64,
+    pub at: String,
+    pub detail: String,
+}
+
+/// Pushed to subscribers (UI, runner) so nobody polls.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Notification {
+    /// A sidecar's status changed (state, pid, port, probe...).
+    Sidecar(SidecarStatus),
+    /// A new feed event.
+    Event(crate::events::RuntimeEvent),
+    /// The engine stopped everything and ended.
+    Stopped,
+}
