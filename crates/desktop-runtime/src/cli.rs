@@ -89,19 +89,12 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 }
 
 fn exe_dir() -> Option<PathBuf> {
-    std::env::current_exe()
-        .ok()?
-        .parent()
-        .map(Path::to_path_buf)
+    std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
 }
 
 fn data_dir_arg(d: Option<PathBuf>) -> PathBuf {
-    d.or_else(|| {
-        std::env::var_os(profile::settings::ENV_DATA_DIR)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    })
-    .unwrap_or_else(|| profile::settings::default_data_dir(APP_NAME))
+    d.or_else(|| std::env::var_os(profile::settings::ENV_DATA_DIR).filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| profile::settings::default_data_dir(APP_NAME))
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
@@ -112,14 +105,8 @@ pub fn run(a: RunArgs) -> ExitCode {
         backend_url: a.backend_url,
         no_auto_restart: a.no_auto_restart,
     };
-    let default_profile = exe_dir()
-        .map(|d| d.join("runtime-profile.json"))
-        .filter(|p| p.is_file());
-    let config = match sidecar_supervisor_core::runtime::resolve_from_env(
-        &cli,
-        default_profile.as_deref(),
-        APP_NAME,
-    ) {
+    let default_profile = exe_dir().map(|d| d.join("runtime-profile.json")).filter(|p| p.is_file());
+    let config = match sidecar_supervisor_core::runtime::resolve_from_env(&cli, default_profile.as_deref(), APP_NAME) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("desktop-runtime: bad profile or settings:\n{e}");
@@ -128,10 +115,7 @@ pub fn run(a: RunArgs) -> ExitCode {
     };
     let mut bundled_dirs = a.bundled_dirs;
     bundled_dirs.extend(exe_dir());
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("desktop-runtime: cannot start: {e}");
@@ -199,14 +183,9 @@ pub fn run(a: RunArgs) -> ExitCode {
 
 fn read_status(dir: &Path) -> Result<RuntimeStatus, String> {
     let path = dir.join("runtime").join("status.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        format!(
-            "no status at {}: {e} (has a runner used this data dir?)",
-            path.display()
-        )
-    })?;
-    serde_json::from_str(&text)
-        .map_err(|e| format!("status file {} is unreadable: {e}", path.display()))
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("no status at {}: {e} (has a runner used this data dir?)", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("status file {} is unreadable: {e}", path.display()))
 }
 
 pub fn status(a: StatusArgs) -> ExitCode {
@@ -256,12 +235,7 @@ pub fn events(a: EventsArgs) -> ExitCode {
 pub fn validate(a: ValidateArgs) -> ExitCode {
     match profile::load_profile(&a.profile) {
         Ok(p) => {
-            println!(
-                "{}: ok ({} sidecar(s), mode {})",
-                a.profile.display(),
-                p.sidecars.len(),
-                p.mode.as_str()
-            );
+            println!("{}: ok ({} sidecar(s), mode {})", a.profile.display(), p.sidecars.len(), p.mode.as_str());
             ExitCode::SUCCESS
         }
         Err(e) => {

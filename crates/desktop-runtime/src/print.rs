@@ -16,18 +16,8 @@ pub struct StatePrinter {
 
 impl StatePrinter {
     pub fn new(st: &RuntimeStatus) -> Self {
-        let width = st
-            .sidecars
-            .iter()
-            .map(|s| s.name.len())
-            .max()
-            .unwrap_or(8)
-            .max(8);
-        StatePrinter {
-            last: HashMap::new(),
-            last_message: HashMap::new(),
-            width,
-        }
+        let width = st.sidecars.iter().map(|s| s.name.len()).max().unwrap_or(8).max(8);
+        StatePrinter { last: HashMap::new(), last_message: HashMap::new(), width }
     }
 
     pub fn on(&mut self, n: &Notification) {
@@ -42,13 +32,7 @@ impl StatePrinter {
                     return;
                 }
                 self.last.insert(s.name.clone(), s.state);
-                let mut line = format!(
-                    "{} {:w$} {:16}",
-                    clock(),
-                    s.name,
-                    s.state.as_str(),
-                    w = self.width
-                );
+                let mut line = format!("{} {:w$} {:16}", clock(), s.name, s.state.as_str(), w = self.width);
                 if let Some(pid) = s.pid {
                     let _ = write!(line, " pid {pid}");
                 }
@@ -97,20 +81,10 @@ pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
         st.instance_id,
         st.mode,
         st.pid,
-        if running {
-            "running"
-        } else {
-            "not running; last known status"
-        },
+        if running { "running" } else { "not running; last known status" },
         st.started_at
     );
-    let w = st
-        .sidecars
-        .iter()
-        .map(|s| s.name.len())
-        .max()
-        .unwrap_or(4)
-        .max(4);
+    let w = st.sidecars.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
         out,
         "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8}  LAST ERROR",
@@ -124,10 +98,7 @@ pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
             s.state.as_str(),
             s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             s.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
-            s.uptime_ms
-                .filter(|_| running)
-                .map(human_ms)
-                .unwrap_or_else(|| "-".into()),
+            s.uptime_ms.filter(|_| running).map(human_ms).unwrap_or_else(|| "-".into()),
             format!("{}/{}", s.restarts_in_window, s.budget.max),
             s.last_error.as_deref().unwrap_or("")
         );

@@ -117,15 +117,7 @@ pub struct NewEvent {
 
 impl NewEvent {
     pub fn new(kind: EventKind, message: impl Into<String>) -> Self {
-        NewEvent {
-            sidecar: None,
-            kind,
-            message: message.into(),
-            pid: None,
-            port: None,
-            code: None,
-            signal: None,
-        }
+        NewEvent { sidecar: None, kind, message: message.into(), pid: None, port: None, code: None, signal: None }
     }
     pub fn sidecar(mut self, name: impl Into<String>) -> Self {
         self.sidecar = Some(name.into());

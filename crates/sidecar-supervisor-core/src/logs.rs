@@ -101,16 +101,8 @@ pub struct SidecarLog {
 
 /// Keeps `[A-Za-z0-9_.-]`, maps anything else to `_` (so names cannot escape the log dir).
 fn sanitize(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') { c } else { '_' }).collect();
     if s.is_empty() || s.chars().all(|c| c == '.') {
         format!("_{s}")
     } else {
@@ -180,11 +172,7 @@ impl SidecarLog {
         let line = line.trim_end_matches(['\n', '\r']);
         let line = self.redactor.redact(line);
         let line = cap(&line);
-        let entry = LogLine {
-            at: now_rfc3339(),
-            stream,
-            line,
-        };
+        let entry = LogLine { at: now_rfc3339(), stream, line };
         let record = format!("{} {} {}\n", entry.at, stream.as_str(), entry.line);
         let mut inner = self.lock();
         if inner.ring_lines > 0 {
@@ -251,14 +239,8 @@ impl SidecarLog {
     /// The last `n` stderr lines, oldest first (what a crash event quotes).
     pub fn last_stderr(&self, n: usize) -> Vec<String> {
         let inner = self.lock();
-        let mut lines: Vec<String> = inner
-            .ring
-            .iter()
-            .rev()
-            .filter(|l| l.stream == Stream::Stderr)
-            .take(n)
-            .map(|l| l.line.clone())
-            .collect();
+        let mut lines: Vec<String> =
+            inner.ring.iter().rev().filter(|l| l.stream == Stream::Stderr).take(n).map(|l| l.line.clone()).collect();
         lines.reverse();
         lines
     }

@@ -18,17 +18,8 @@ use std::sync::Arc;
 pub const REDACTED: &str = "[redacted]";
 
 /// Query parameter names (compared case-insensitively) whose values are secrets.
-const QUERY_NAMES: &[&str] = &[
-    "token",
-    "access_token",
-    "api_key",
-    "apikey",
-    "key",
-    "password",
-    "secret",
-    "sig",
-    "signature",
-];
+const QUERY_NAMES: &[&str] =
+    &["token", "access_token", "api_key", "apikey", "key", "password", "secret", "sig", "signature"];
 /// `NAME=value` assignments whose upper-cased name ends with one of these are secrets...
 const ASSIGN_SUFFIXES: &[&str] = &["_KEY", "_TOKEN", "_SECRET", "_PASSWORD"];
 /// ...or is exactly one of these.
@@ -44,9 +35,7 @@ pub struct Redactor {
 impl fmt::Debug for Redactor {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the secrets themselves.
-        f.debug_struct("Redactor")
-            .field("secrets", &self.secrets.len())
-            .finish()
+        f.debug_struct("Redactor").field("secrets", &self.secrets.len()).finish()
     }
 }
 
@@ -54,15 +43,10 @@ impl Redactor {
     /// A redactor for these exact secrets. Secrets shorter than 4 characters are ignored: they
     /// would match everywhere and hide ordinary text.
     pub fn new(secrets: impl IntoIterator<Item = String>) -> Redactor {
-        let mut list: Vec<String> = secrets
-            .into_iter()
-            .filter(|s| s.chars().count() >= 4)
-            .collect();
+        let mut list: Vec<String> = secrets.into_iter().filter(|s| s.chars().count() >= 4).collect();
         list.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         list.dedup();
-        Redactor {
-            secrets: Arc::new(list),
-        }
+        Redactor { secrets: Arc::new(list) }
     }
 
     /// A copy that also redacts `secret`.
@@ -76,10 +60,7 @@ impl Redactor {
     pub fn redact<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut ranges = Vec::new();
         for secret in self.secrets.iter() {
-            ranges.extend(
-                text.match_indices(secret.as_str())
-                    .map(|(i, s)| i..i + s.len()),
-            );
+            ranges.extend(text.match_indices(secret.as_str()).map(|(i, s)| i..i + s.len()));
         }
         url_passwords(text, &mut ranges);
         assignments(text, &mut ranges);
@@ -123,10 +104,7 @@ fn is_stop(b: u8) -> bool {
 
 /// End of the run starting at `from` that contains no stop byte and none of `extra`.
 fn run_end(bytes: &[u8], from: usize, extra: &[u8]) -> usize {
-    bytes[from..]
-        .iter()
-        .position(|&b| is_stop(b) || extra.contains(&b))
-        .map_or(bytes.len(), |p| from + p)
+    bytes[from..].iter().position(|&b| is_stop(b) || extra.contains(&b)).map_or(bytes.len(), |p| from + p)
 }
 
 /// The password in `scheme://user:password@host`.
@@ -153,10 +131,8 @@ fn assignments(text: &str, out: &mut Vec<Range<usize>>) {
         if eq < skip_to {
             continue; // inside a value already redacted (e.g. base64 padding)
         }
-        let name_start = bytes[..eq]
-            .iter()
-            .rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_'))
-            .map_or(0, |p| p + 1);
+        let name_start =
+            bytes[..eq].iter().rposition(|&b| !(b.is_ascii_alphanumeric() || b == b'_')).map_or(0, |p| p + 1);
         if name_start == eq {
             continue;
         }
@@ -173,10 +149,7 @@ fn assignments(text: &str, out: &mut Vec<Range<usize>>) {
         let value = eq + 1;
         let range = match bytes.get(value) {
             Some(&q @ (b'"' | b'\'')) => {
-                let end = bytes[value + 1..]
-                    .iter()
-                    .position(|&b| b == q)
-                    .map_or(bytes.len(), |p| value + 1 + p);
+                let end = bytes[value + 1..].iter().position(|&b| b == q).map_or(bytes.len(), |p| value + 1 + p);
                 value + 1..end
             }
             _ => value..run_end(bytes, value, if in_query { b"&#" } else { b"" }),
@@ -188,12 +161,10 @@ fn assignments(text: &str, out: &mut Vec<Range<usize>>) {
 
 fn is_secret_assignment(name: &str) -> bool {
     let n = name.as_bytes();
-    ASSIGN_NAMES
-        .iter()
-        .any(|s| s.as_bytes().eq_ignore_ascii_case(n))
-        || ASSIGN_SUFFIXES.iter().any(|s| {
-            n.len() >= s.len() && n[n.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes())
-        })
+    ASSIGN_NAMES.iter().any(|s| s.as_bytes().eq_ignore_ascii_case(n))
+        || ASSIGN_SUFFIXES
+            .iter()
+            .any(|s| n.len() >= s.len() && n[n.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes()))
 }
 
 /// Position of the next ASCII-case-insensitive `needle` at or after `from`.
@@ -201,8 +172,7 @@ fn find_ci(bytes: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     if bytes.len() < needle.len() {
         return None;
     }
-    (from..=bytes.len() - needle.len())
-        .find(|&i| bytes[i..i + needle.len()].eq_ignore_ascii_case(needle))
+    (from..=bytes.len() - needle.len()).find(|&i| bytes[i..i + needle.len()].eq_ignore_ascii_case(needle))
 }
 
 /// `Authorization: <value>` headers and `Bearer <token>`.
@@ -229,15 +199,9 @@ fn auth_headers(text: &str, out: &mut Vec<Range<usize>>) {
         let end = match bytes.get(j) {
             Some(&q @ (b'"' | b'\'')) => {
                 j += 1;
-                bytes[j..]
-                    .iter()
-                    .position(|&b| b == q)
-                    .map_or(bytes.len(), |p| j + p)
+                bytes[j..].iter().position(|&b| b == q).map_or(bytes.len(), |p| j + p)
             }
-            _ => bytes[j..]
-                .iter()
-                .position(|&b| b == b'\n' || b == b'\r')
-                .map_or(bytes.len(), |p| j + p),
+            _ => bytes[j..].iter().position(|&b| b == b'\n' || b == b'\r').map_or(bytes.len(), |p| j + p),
         };
         // Keep the scheme (`Basic`, `Bearer`) for diagnostics; hide the credentials.
         let scheme_end = run_end(bytes, j, b"");
@@ -285,10 +249,7 @@ mod tests {
 
     #[test]
     fn exact_secrets_are_replaced_everywhere() {
-        check(
-            "key sk-live-123456 and sk-live-123456!",
-            "key [redacted] and [redacted]!",
-        );
+        check("key sk-live-123456 and sk-live-123456!", "key [redacted] and [redacted]!");
     }
 
     #[test]
@@ -313,80 +274,41 @@ mod tests {
 
     #[test]
     fn url_userinfo_password() {
-        check(
-            "postgres://app:hunter2@host:5432/db",
-            "postgres://app:[redacted]@host:5432/db",
-        );
-        check(
-            "url=\"redis://:pw@127.0.0.1:6379\"",
-            "url=\"redis://:[redacted]@127.0.0.1:6379\"",
-        );
+        check("postgres://app:hunter2@host:5432/db", "postgres://app:[redacted]@host:5432/db");
+        check("url=\"redis://:pw@127.0.0.1:6379\"", "url=\"redis://:[redacted]@127.0.0.1:6379\"");
         check("http://user@host/path", "http://user@host/path");
         check("http://127.0.0.1:8080/a@b", "http://127.0.0.1:8080/a@b");
     }
 
     #[test]
     fn query_parameters() {
-        check(
-            "GET /x?token=abc123&page=2",
-            "GET /x?token=[redacted]&page=2",
-        );
-        check(
-            "https://h/p?a=1&API_KEY=zzz#frag",
-            "https://h/p?a=1&API_KEY=[redacted]#frag",
-        );
-        check(
-            "https://h/p?sig=ab%2Bcd==&Signature=q",
-            "https://h/p?sig=[redacted]&Signature=[redacted]",
-        );
-        check(
-            "/cb?key=k1&keyboard=us&access_token=t",
-            "/cb?key=[redacted]&keyboard=us&access_token=[redacted]",
-        );
+        check("GET /x?token=abc123&page=2", "GET /x?token=[redacted]&page=2");
+        check("https://h/p?a=1&API_KEY=zzz#frag", "https://h/p?a=1&API_KEY=[redacted]#frag");
+        check("https://h/p?sig=ab%2Bcd==&Signature=q", "https://h/p?sig=[redacted]&Signature=[redacted]");
+        check("/cb?key=k1&keyboard=us&access_token=t", "/cb?key=[redacted]&keyboard=us&access_token=[redacted]");
         check("?client_token=t&x=1", "?client_token=[redacted]&x=1");
     }
 
     #[test]
     fn bearer_and_authorization() {
-        check(
-            "Authorization: Bearer eyJhbGci.x.y",
-            "Authorization: Bearer [redacted]",
-        );
-        check(
-            "authorization: Basic dXNlcjpwYXNz",
-            "authorization: Basic [redacted]",
-        );
+        check("Authorization: Bearer eyJhbGci.x.y", "Authorization: Bearer [redacted]");
+        check("authorization: Basic dXNlcjpwYXNz", "authorization: Basic [redacted]");
         check("Authorization: s3cr3t-value", "Authorization: [redacted]");
-        check(
-            "{\"authorization\": \"Basic a b\"}",
-            "{\"authorization\": \"Basic [redacted]\"}",
-        );
-        check(
-            "{\"Authorization\":\"t0k\"}",
-            "{\"Authorization\":\"[redacted]\"}",
-        );
+        check("{\"authorization\": \"Basic a b\"}", "{\"authorization\": \"Basic [redacted]\"}");
+        check("{\"Authorization\":\"t0k\"}", "{\"Authorization\":\"[redacted]\"}");
         check("sent bearer abc123def, ok", "sent bearer [redacted], ok");
         check("the bearer of bad news", "the bearer of bad news");
     }
 
     #[test]
     fn env_style_assignments() {
-        check(
-            "SIDECAR_API_KEY=abcd started",
-            "SIDECAR_API_KEY=[redacted] started",
-        );
+        check("SIDECAR_API_KEY=abcd started", "SIDECAR_API_KEY=[redacted] started");
         check(
             "env PASSWORD=p TOKEN='a b' db_password=x",
             "env PASSWORD=[redacted] TOKEN='[redacted]' db_password=[redacted]",
         );
-        check(
-            "--secret=xyz --github_token=\"q\"",
-            "--secret=[redacted] --github_token=\"[redacted]\"",
-        );
-        check(
-            "MONKEY=1 KEYS=2 key=3 TOKEN=",
-            "MONKEY=1 KEYS=2 key=3 TOKEN=",
-        );
+        check("--secret=xyz --github_token=\"q\"", "--secret=[redacted] --github_token=\"[redacted]\"");
+        check("MONKEY=1 KEYS=2 key=3 TOKEN=", "MONKEY=1 KEYS=2 key=3 TOKEN=");
     }
 
     #[test]
@@ -401,10 +323,7 @@ mod tests {
             "héllo wörld = ünïcode",
             "",
         ] {
-            assert!(
-                matches!(r().redact(line), Cow::Borrowed(_)),
-                "false positive: {line}"
-            );
+            assert!(matches!(r().redact(line), Cow::Borrowed(_)), "false positive: {line}");
         }
     }
 

@@ -11,17 +11,11 @@ use sidecar_supervisor_core::feed::{read_feed_file, Feed, FeedConfig, FeedError}
 use sidecar_supervisor_core::redact::Redactor;
 
 fn cfg(dir: &Path, max: usize) -> FeedConfig {
-    FeedConfig {
-        path: dir.join("runtime").join("runtime-events.json"),
-        fallback_path: None,
-        max_events: max,
-    }
+    FeedConfig { path: dir.join("runtime").join("runtime-events.json"), fallback_path: None, max_events: max }
 }
 
 fn ev(msg: &str) -> NewEvent {
-    NewEvent::new(EventKind::Spawned, msg)
-        .sidecar("api")
-        .pid(Some(42))
+    NewEvent::new(EventKind::Spawned, msg).sidecar("api").pid(Some(42))
 }
 
 fn assert_contiguous(events: &[sidecar_supervisor_core::events::RuntimeEvent]) {
@@ -42,10 +36,7 @@ fn push_stamps_and_flush_persists() {
     let on_disk = read_feed_file(&feed.path()).unwrap();
     assert_eq!(on_disk, vec![first, second]);
     let text = fs::read_to_string(feed.path()).unwrap();
-    assert!(
-        text.starts_with("[\n{") && text.ends_with("}\n]\n"),
-        "{text}"
-    );
+    assert!(text.starts_with("[\n{") && text.ends_with("}\n]\n"), "{text}");
     assert_eq!(text.lines().count(), 4);
 }
 
@@ -63,10 +54,7 @@ fn reopen_continues_seq_and_keeps_old_events() {
     assert_eq!(feed.snapshot(None).len(), 5);
     assert_eq!(feed.push(ev("second run")).seq, 6);
     let last_two = feed.snapshot(Some(2));
-    assert_eq!(
-        last_two.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        vec![5, 6]
-    );
+    assert_eq!(last_two.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![5, 6]);
     assert_eq!(last_two[0].message, "first run 4");
 }
 
@@ -97,10 +85,7 @@ fn bound_applies_to_loaded_events_too() {
     }
     let feed = Feed::open(cfg(tmp.path(), 10), Redactor::default()).unwrap();
     let kept = feed.snapshot(None);
-    assert_eq!(
-        kept.iter().map(|e| e.seq).collect::<Vec<_>>(),
-        (41..=50).collect::<Vec<_>>()
-    );
+    assert_eq!(kept.iter().map(|e| e.seq).collect::<Vec<_>>(), (41..=50).collect::<Vec<_>>());
     assert_eq!(feed.push(ev("next")).seq, 51);
 }
 
@@ -108,12 +93,7 @@ fn corrupt_files(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .contains(".corrupt-")
-        })
+        .filter(|p| p.file_name().unwrap().to_string_lossy().contains(".corrupt-"))
         .collect();
     v.sort();
     v
@@ -130,19 +110,13 @@ fn corrupt_file_is_set_aside_and_recorded() {
     let err = read_feed_file(&c.path).unwrap_err();
     assert!(matches!(err, FeedError::Corrupt { .. }));
     let msg = err.to_string();
-    assert!(
-        msg.contains("runtime-events.json") && msg.contains("line 1"),
-        "{msg}"
-    );
+    assert!(msg.contains("runtime-events.json") && msg.contains("line 1"), "{msg}");
 
     let feed = Feed::open(c.clone(), Redactor::default()).unwrap();
     let aside = corrupt_files(c.path.parent().unwrap());
     assert_eq!(aside.len(), 1);
     let name = aside[0].file_name().unwrap().to_string_lossy().into_owned();
-    assert!(
-        name.starts_with("runtime-events.corrupt-") && name.ends_with("Z.json"),
-        "{name}"
-    );
+    assert!(name.starts_with("runtime-events.corrupt-") && name.ends_with("Z.json"), "{name}");
     assert_eq!(fs::read(&aside[0]).unwrap(), garbage);
 
     let events = feed.snapshot(None);
@@ -159,9 +133,7 @@ fn corrupt_file_is_set_aside_and_recorded() {
     let _feed = Feed::open(c.clone(), Redactor::default()).unwrap();
     let aside = corrupt_files(c.path.parent().unwrap());
     assert_eq!(aside.len(), 2);
-    assert!(aside
-        .iter()
-        .any(|p| fs::read(p).unwrap() == b"{not an array}"));
+    assert!(aside.iter().any(|p| fs::read(p).unwrap() == b"{not an array}"));
 }
 
 #[test]
@@ -181,23 +153,11 @@ fn unwritable_primary_falls_back() {
     feed.flush();
     assert_eq!(read_feed_file(&fallback).unwrap().len(), 1);
 
-    let no_fallback = FeedConfig {
-        fallback_path: None,
-        ..c.clone()
-    };
-    let msg = Feed::open(no_fallback, Redactor::default())
-        .err()
-        .unwrap()
-        .to_string();
-    assert!(
-        msg.contains("file.txt/runtime/runtime-events.json"),
-        "{msg}"
-    );
+    let no_fallback = FeedConfig { fallback_path: None, ..c.clone() };
+    let msg = Feed::open(no_fallback, Redactor::default()).err().unwrap().to_string();
+    assert!(msg.contains("file.txt/runtime/runtime-events.json"), "{msg}");
 
-    let both_bad = FeedConfig {
-        fallback_path: Some(tmp.path().join("file.txt/fb.json")),
-        ..c
-    };
+    let both_bad = FeedConfig { fallback_path: Some(tmp.path().join("file.txt/fb.json")), ..c };
     let err = Feed::open(both_bad, Redactor::default()).err().unwrap();
     assert!(matches!(err, FeedError::NotWritable { .. }));
     assert!(err.to_string().contains("fb.json"), "{err}");
@@ -208,25 +168,18 @@ fn secrets_are_redacted_in_memory_and_on_disk() {
     let tmp = tempfile::tempdir().unwrap();
     let redactor = Redactor::new(["sk-very-secret".to_string()]);
     let feed = Feed::open(cfg(tmp.path(), 1000), redactor).unwrap();
-    let pushed = feed.push(ev(
-        "spawned with SIDECAR_API_KEY=sk-very-secret url postgres://u:hunter2@db",
-    ));
+    let pushed = feed.push(ev("spawned with SIDECAR_API_KEY=sk-very-secret url postgres://u:hunter2@db"));
     assert!(!pushed.message.contains("sk-very-secret") && !pushed.message.contains("hunter2"));
     feed.flush();
     let text = fs::read_to_string(feed.path()).unwrap();
-    assert!(
-        !text.contains("sk-very-secret") && !text.contains("hunter2"),
-        "{text}"
-    );
+    assert!(!text.contains("sk-very-secret") && !text.contains("hunter2"), "{text}");
     assert!(text.contains("[redacted]"));
 }
 
 #[test]
 fn missing_file_reads_as_empty() {
     let tmp = tempfile::tempdir().unwrap();
-    assert!(read_feed_file(&tmp.path().join("nope.json"))
-        .unwrap()
-        .is_empty());
+    assert!(read_feed_file(&tmp.path().join("nope.json")).unwrap().is_empty());
 }
 
 #[test]

@@ -7,21 +7,13 @@ use sidecar_supervisor_core::logs::{LogConfig, LogLine, SidecarLog, Stream};
 use sidecar_supervisor_core::redact::Redactor;
 
 fn cfg(dir: &Path) -> LogConfig {
-    LogConfig {
-        dir: dir.to_path_buf(),
-        max_bytes: 1024,
-        max_files: 2,
-        ring_lines: 10,
-    }
+    LogConfig { dir: dir.to_path_buf(), max_bytes: 1024, max_files: 2, ring_lines: 10 }
 }
 
 #[test]
 fn defaults() {
     let c = LogConfig::new("/x");
-    assert_eq!(
-        (c.max_bytes, c.max_files, c.ring_lines),
-        (5 * 1024 * 1024, 3, 500)
-    );
+    assert_eq!((c.max_bytes, c.max_files, c.ring_lines), (5 * 1024 * 1024, 3, 500));
 }
 
 #[test]
@@ -46,19 +38,8 @@ fn tail_and_last_stderr_ordering() {
     log.push(Stream::Stderr, "e2\n");
     log.push(Stream::Stdout, "o2");
     log.push(Stream::Stderr, "e3");
-    let tail: Vec<(Stream, String)> = log
-        .tail(3)
-        .into_iter()
-        .map(|l| (l.stream, l.line))
-        .collect();
-    assert_eq!(
-        tail,
-        vec![
-            (Stream::Stderr, "e2".into()),
-            (Stream::Stdout, "o2".into()),
-            (Stream::Stderr, "e3".into())
-        ]
-    );
+    let tail: Vec<(Stream, String)> = log.tail(3).into_iter().map(|l| (l.stream, l.line)).collect();
+    assert_eq!(tail, vec![(Stream::Stderr, "e2".into()), (Stream::Stdout, "o2".into()), (Stream::Stderr, "e3".into())]);
     assert_eq!(log.last_stderr(2), vec!["e2", "e3"]);
     assert_eq!(log.last_stderr(10), vec!["e1", "e2", "e3"]);
     assert!(log.tail(0).is_empty());
@@ -89,10 +70,8 @@ fn rotation_keeps_max_files_and_bounds_bytes() {
     for i in 0..500 {
         log.push(Stream::Stdout, &format!("{i:04} {}", "x".repeat(60)));
     }
-    let mut names: Vec<String> = fs::read_dir(tmp.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
+    let mut names: Vec<String> =
+        fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
     assert_eq!(names, vec!["worker.log", "worker.log.1", "worker.log.2"]);
     let mut total = 0;
@@ -104,28 +83,10 @@ fn rotation_keeps_max_files_and_bounds_bytes() {
     assert!(total <= c.max_bytes * (c.max_files as u64 + 1));
     // The newest line is in the current file, older ones in .1 (continuity across rotation).
     let current = fs::read_to_string(tmp.path().join("worker.log")).unwrap();
-    assert!(current
-        .trim_end()
-        .ends_with(&format!("0499 {}", "x".repeat(60))));
-    let first_current: u32 = current
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
+    assert!(current.trim_end().ends_with(&format!("0499 {}", "x".repeat(60))));
+    let first_current: u32 = current.lines().next().unwrap().split(' ').nth(2).unwrap().parse().unwrap();
     let previous = fs::read_to_string(tmp.path().join("worker.log.1")).unwrap();
-    let last_previous: u32 = previous
-        .lines()
-        .last()
-        .unwrap()
-        .split(' ')
-        .nth(2)
-        .unwrap()
-        .parse()
-        .unwrap();
+    let last_previous: u32 = previous.lines().last().unwrap().split(' ').nth(2).unwrap().parse().unwrap();
     assert_eq!(last_previous + 1, first_current);
 }
 
@@ -146,28 +107,15 @@ fn reopen_appends_and_removes_stale_rotations() {
 #[test]
 fn redaction_applies_to_ring_and_file() {
     let tmp = tempfile::tempdir().unwrap();
-    let log = SidecarLog::open(
-        &cfg(tmp.path()),
-        "api",
-        Redactor::new(["sk-abcdef".to_string()]),
-    );
+    let log = SidecarLog::open(&cfg(tmp.path()), "api", Redactor::new(["sk-abcdef".to_string()]));
     log.push(Stream::Stderr, "auth failed for key sk-abcdef");
-    log.push(
-        Stream::Stdout,
-        "connecting to postgres://app:hunter2@db:5432/x",
-    );
+    log.push(Stream::Stdout, "connecting to postgres://app:hunter2@db:5432/x");
     let ring: Vec<LogLine> = log.tail(10);
     assert_eq!(ring[0].line, "auth failed for key [redacted]");
-    assert_eq!(
-        ring[1].line,
-        "connecting to postgres://app:[redacted]@db:5432/x"
-    );
+    assert_eq!(ring[1].line, "connecting to postgres://app:[redacted]@db:5432/x");
     assert_eq!(log.last_stderr(1), vec!["auth failed for key [redacted]"]);
     let text = fs::read_to_string(log.path()).unwrap();
-    assert!(
-        !text.contains("sk-abcdef") && !text.contains("hunter2"),
-        "{text}"
-    );
+    assert!(!text.contains("sk-abcdef") && !text.contains("hunter2"), "{text}");
 }
 
 #[test]
@@ -184,11 +132,7 @@ fn unopenable_file_keeps_ring_working() {
 
 #[test]
 fn log_line_serializes_stream_lowercase() {
-    let line = LogLine {
-        at: "t".into(),
-        stream: Stream::Stderr,
-        line: "x".into(),
-    };
+    let line = LogLine { at: "t".into(), stream: Stream::Stderr, line: "x".into() };
     let json = serde_json::to_string(&line).unwrap();
     assert_eq!(json, r#"{"at":"t","stream":"stderr","line":"x"}"#);
     assert_eq!(serde_json::from_str::<LogLine>(&json).unwrap(), line);

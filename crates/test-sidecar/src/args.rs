@@ -184,11 +184,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
             "--ready-after-ms" => a.ready_after_ms = num(&flag, &value(&mut it)?)?,
             "--print-ready-line" => a.print_ready_line = Some(value(&mut it)?),
             "--echo-env" => {
-                a.echo_env = value(&mut it)?
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string)
-                    .collect();
+                a.echo_env = value(&mut it)?.split(',').filter(|s| !s.is_empty()).map(str::to_string).collect();
             }
             "--crash-after-ms" => a.crash_after_ms = Some(num(&flag, &value(&mut it)?)?),
             "--exit-code" => a.exit_code = num(&flag, &value(&mut it)?)?,
@@ -223,10 +219,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
         let Some(p) = env_port else {
             return Err("test-sidecar: --port env but SIDECAR_PORT is unset".to_string());
         };
-        a.env_port = p
-            .trim()
-            .parse()
-            .map_err(|_| format!("test-sidecar: invalid SIDECAR_PORT: {p}"))?;
+        a.env_port = p.trim().parse().map_err(|_| format!("test-sidecar: invalid SIDECAR_PORT: {p}"))?;
     }
     Ok(a)
 }

@@ -29,20 +29,14 @@ struct HangingHealth {
 
 #[tonic::async_trait]
 impl Health for HangingHealth {
-    async fn check(
-        &self,
-        request: Request<HealthCheckRequest>,
-    ) -> Result<Response<HealthCheckResponse>, Status> {
+    async fn check(&self, request: Request<HealthCheckRequest>) -> Result<Response<HealthCheckResponse>, Status> {
         self.shared.hang_if_hung().await;
         self.inner.check(request).await
     }
 
     type WatchStream = WatchStream;
 
-    async fn watch(
-        &self,
-        request: Request<HealthCheckRequest>,
-    ) -> Result<Response<Self::WatchStream>, Status> {
+    async fn watch(&self, request: Request<HealthCheckRequest>) -> Result<Response<Self::WatchStream>, Status> {
         self.shared.hang_if_hung().await;
         self.inner.watch(request).await
     }
@@ -60,11 +54,7 @@ impl GrpcHealth {
     /// Makes `""` SERVING iff the shared status is ready.
     pub async fn sync(&self) {
         let reporter = self.reporter.lock().await;
-        let status = if self.shared.get().is_ready() {
-            ServingStatus::Serving
-        } else {
-            ServingStatus::NotServing
-        };
+        let status = if self.shared.get().is_ready() { ServingStatus::Serving } else { ServingStatus::NotServing };
         reporter.set_service_status("", status).await;
     }
 }
@@ -77,16 +67,10 @@ pub async fn spawn(listener: TcpListener, shared: Shared) -> Arc<GrpcHealth> {
         inner: HealthService::from_health_reporter(reporter.clone()),
         shared: shared.clone(),
     });
-    let health = Arc::new(GrpcHealth {
-        reporter: Mutex::new(reporter),
-        shared,
-    });
+    let health = Arc::new(GrpcHealth { reporter: Mutex::new(reporter), shared });
     health.sync().await;
     tokio::spawn(async move {
-        let served = Server::builder()
-            .add_service(service)
-            .serve_with_incoming(TcpIncoming::from(listener))
-            .await;
+        let served = Server::builder().add_service(service).serve_with_incoming(TcpIncoming::from(listener)).await;
         if let Err(e) = served {
             err(&format!("test-sidecar: grpc server error: {e}"));
         }

@@ -34,11 +34,7 @@ pub fn spawn(listener: TcpListener, shared: Shared, foreign_instance_id: Option<
         "pid": std::process::id(),
         "instance_id": foreign_instance_id.or_else(|| env("SIDECAR_INSTANCE_ID")),
     });
-    let app = App {
-        shared,
-        info: Arc::new(info),
-        api_key: env("SIDECAR_API_KEY").map(Arc::from),
-    };
+    let app = App { shared, info: Arc::new(info), api_key: env("SIDECAR_API_KEY").map(Arc::from) };
     let router = Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
@@ -61,11 +57,7 @@ async fn ready(State(app): State<App>) -> Response {
     if app.shared.get().is_ready() {
         (StatusCode::OK, Json(json!({"status": "ready"}))).into_response()
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({"status": "starting"})),
-        )
-            .into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "starting"}))).into_response()
     }
 }
 
@@ -74,11 +66,7 @@ async fn info_handler(State(app): State<App>, headers: HeaderMap) -> Response {
     if let Some(key) = &app.api_key {
         let given = headers.get("x-api-key").map(|v| v.as_bytes());
         if given != Some(key.as_bytes()) {
-            return (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "unauthorized"})),
-            )
-                .into_response();
+            return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response();
         }
     }
     (StatusCode::OK, Json((*app.info).clone())).into_response()

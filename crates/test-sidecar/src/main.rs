@@ -40,10 +40,7 @@ fn main() {
     // The start datagram comes first: benchmarks measure spawn → start.
     let start_ns = monotonic_ns();
     let start = std::time::Instant::now();
-    let argv: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let argv: Vec<String> = std::env::args_os().skip(1).map(|a| a.to_string_lossy().into_owned()).collect();
     if let Some(path) = args::find_report_socket(&argv) {
         report(&path, "start", start_ns);
     }
@@ -65,11 +62,7 @@ fn main() {
     if a.ignore_sigterm {
         set_stop_signals(libc::SIG_IGN);
     }
-    let host = if a.port == PortMode::None {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
-    } else {
-        bind_host()
-    };
+    let host = if a.port == PortMode::None { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { bind_host() };
 
     startup_output(&a);
     if a.fork_grandchild {
@@ -80,13 +73,10 @@ fn main() {
     }
     let eof = (!a.ignore_stdin_eof).then(stdin_lifeline);
 
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap_or_else(|e| {
-            err(&format!("test-sidecar: cannot build runtime: {e}"));
-            std::process::exit(1);
-        });
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| {
+        err(&format!("test-sidecar: cannot build runtime: {e}"));
+        std::process::exit(1);
+    });
     rt.block_on(run(a, host, Instant::from_std(start), eof));
 }
 
@@ -94,15 +84,10 @@ fn main() {
 /// for stdin EOF (or forever). Every exit happens on this thread.
 async fn run(a: Args, host: IpAddr, start: Instant, eof: Option<oneshot::Receiver<()>>) {
     if !a.ignore_sigterm {
-        let (mut term, mut int) = match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
+        let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
             (Ok(t), Ok(i)) => (t, i),
             (Err(e), _) | (_, Err(e)) => {
-                err(&format!(
-                    "test-sidecar: cannot install signal handlers: {e}"
-                ));
+                err(&format!("test-sidecar: cannot install signal handlers: {e}"));
                 std::process::exit(1);
             }
         };
@@ -201,21 +186,13 @@ async fn bind(a: &Args, host: IpAddr) -> TcpListener {
             sleep(Duration::from_millis(5)).await;
         }
     }
-    let port = if a.port == PortMode::Env {
-        a.env_port
-    } else {
-        0
-    };
+    let port = if a.port == PortMode::Env { a.env_port } else { 0 };
     let addr = SocketAddr::new(host, port);
     let listener = match TcpListener::bind(addr).await {
         Ok(l) => l,
         Err(e) => {
             err(&format!("test-sidecar: cannot bind {addr}: {e}"));
-            let code = if e.kind() == std::io::ErrorKind::AddrInUse {
-                98
-            } else {
-                1
-            };
+            let code = if e.kind() == std::io::ErrorKind::AddrInUse { 98 } else { 1 };
             std::process::exit(code);
         }
     };
@@ -250,9 +227,7 @@ fn bind_host() -> IpAddr {
         },
     };
     if host.is_unspecified() {
-        err(&format!(
-            "test-sidecar: refusing to bind unspecified address {host}"
-        ));
+        err(&format!("test-sidecar: refusing to bind unspecified address {host}"));
         std::process::exit(2);
     }
     host
@@ -303,11 +278,7 @@ fn set_stop_signals(disposition: libc::sighandler_t) {
 /// `--grandchild`: sleep forever. Dispositions are set explicitly because
 /// SIG_IGN is inherited across exec from an `--ignore-sigterm` parent.
 fn grandchild(ignore_sigterm: bool) -> ! {
-    set_stop_signals(if ignore_sigterm {
-        libc::SIG_IGN
-    } else {
-        libc::SIG_DFL
-    });
+    set_stop_signals(if ignore_sigterm { libc::SIG_IGN } else { libc::SIG_DFL });
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }
@@ -326,10 +297,7 @@ fn fork_grandchild(ignore_sigterm: bool) {
         }
     };
     let mut cmd = Command::new(exe);
-    cmd.arg("--grandchild")
-        .stdin(Stdio::null())
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit());
+    cmd.arg("--grandchild").stdin(Stdio::null()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
     if ignore_sigterm {
         cmd.arg("--ignore-sigterm");
     }
@@ -352,22 +320,19 @@ fn fork_grandchild(ignore_sigterm: bool) {
 /// completes the returned receiver.
 fn stdin_lifeline() -> oneshot::Receiver<()> {
     let (tx, rx) = oneshot::channel();
-    let spawned = std::thread::Builder::new()
-        .name("stdin-lifeline".into())
-        .stack_size(64 * 1024)
-        .spawn(move || {
-            let mut buf = [0u8; 4096];
-            let mut stdin = std::io::stdin().lock();
-            loop {
-                match stdin.read(&mut buf) {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(_) => break,
-                }
+    let spawned = std::thread::Builder::new().name("stdin-lifeline".into()).stack_size(64 * 1024).spawn(move || {
+        let mut buf = [0u8; 4096];
+        let mut stdin = std::io::stdin().lock();
+        loop {
+            match stdin.read(&mut buf) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
             }
-            let _ = tx.send(());
-        });
+        }
+        let _ = tx.send(());
+    });
     if let Err(e) = spawned {
         err(&format!("test-sidecar: cannot watch stdin: {e}"));
         std::process::exit(1);

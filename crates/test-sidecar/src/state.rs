@@ -31,9 +31,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new() -> Self {
-        Self {
-            tx: watch::Sender::new(Status::default()),
-        }
+        Self { tx: watch::Sender::new(Status::default()) }
     }
 
     pub fn get(&self) -> Status {

@@ -17,11 +17,7 @@ impl Backoff {
     pub fn new(initial: Duration, max: Duration, window: Duration, max_restarts: u32) -> Self {
         let fit = window / (max_restarts + 1);
         let cap = max.min(fit).max(initial.min(fit));
-        Backoff {
-            initial: initial.min(cap),
-            cap,
-            level: 0,
-        }
+        Backoff { initial: initial.min(cap), cap, level: 0 }
     }
 
     /// The delay before the next restart of a process that died young; grows each call.
@@ -59,19 +55,13 @@ mod tests {
     #[test]
     fn cap_is_clamped_so_budget_trips_inside_window() {
         // A profile asking for a 60 s cap with 6 restarts in 90 s would never trip.
-        for (max_restarts, window_s, cap_ms) in [
-            (6u32, 90u64, 60_000u64),
-            (3, 10, 100_000),
-            (20, 5, 5000),
-            (1, 1, 10_000),
-        ] {
+        for (max_restarts, window_s, cap_ms) in
+            [(6u32, 90u64, 60_000u64), (3, 10, 100_000), (20, 5, 5000), (1, 1, 10_000)]
+        {
             let window = Duration::from_secs(window_s);
             let mut b = Backoff::new(MS(100), MS(cap_ms), window, max_restarts);
             let total: Duration = (0..max_restarts).map(|_| b.next_delay()).sum();
-            assert!(
-                total < window,
-                "{max_restarts} restarts in {window_s}s: total {total:?}"
-            );
+            assert!(total < window, "{max_restarts} restarts in {window_s}s: total {total:?}");
         }
     }
 }

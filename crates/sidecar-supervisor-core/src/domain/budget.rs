@@ -15,11 +15,7 @@ pub struct RestartBudget {
 
 impl RestartBudget {
     pub fn new(max: u32, window: Duration) -> Self {
-        RestartBudget {
-            max,
-            window,
-            restarts: VecDeque::new(),
-        }
+        RestartBudget { max, window, restarts: VecDeque::new() }
     }
 
     fn prune(&mut self, now: Duration) {
@@ -44,10 +40,7 @@ impl RestartBudget {
 
     /// Restarts counted in the window ending at `now`.
     pub fn used(&self, now: Duration) -> u32 {
-        self.restarts
-            .iter()
-            .filter(|&&t| now.saturating_sub(t) < self.window)
-            .count() as u32
+        self.restarts.iter().filter(|&&t| now.saturating_sub(t) < self.window).count() as u32
     }
 
     pub fn remaining(&self, now: Duration) -> u32 {

@@ -45,10 +45,7 @@ impl State {
     }
     /// A process may be alive in this state.
     pub fn has_process(self) -> bool {
-        matches!(
-            self,
-            State::Starting | State::Ready | State::Unhealthy | State::Stopping
-        )
+        matches!(self, State::Starting | State::Ready | State::Unhealthy | State::Stopping)
     }
 }
 
@@ -184,13 +181,7 @@ struct ProbeTrack {
 
 impl ProbeTrack {
     fn new(timing: ProbeTiming) -> Self {
-        ProbeTrack {
-            timing,
-            next_at: None,
-            in_flight: false,
-            failures: 0,
-            fast_attempt: 0,
-        }
+        ProbeTrack { timing, next_at: None, in_flight: false, failures: 0, fast_attempt: 0 }
     }
     fn reset(&mut self) {
         self.next_at = None;
@@ -230,12 +221,7 @@ pub struct Machine {
 impl Machine {
     pub fn new(cfg: MachineConfig) -> Self {
         let budget = RestartBudget::new(cfg.max_restarts, cfg.window);
-        let backoff = Backoff::new(
-            cfg.backoff_initial,
-            cfg.backoff_max,
-            cfg.window,
-            cfg.max_restarts,
-        );
+        let backoff = Backoff::new(cfg.backoff_initial, cfg.backoff_max, cfg.window, cfg.max_restarts);
         Machine {
             auto_restart: cfg.auto_restart,
             ready_probe: cfg.ready.map(ProbeTrack::new),
@@ -304,15 +290,7 @@ impl Machine {
             .flatten()
             .filter(|p| !p.in_flight)
             .filter_map(|p| p.next_at);
-        [
-            self.startup_deadline,
-            self.backoff_until,
-            self.stop_deadline,
-        ]
-        .into_iter()
-        .flatten()
-        .chain(probes)
-        .min()
+        [self.startup_deadline, self.backoff_until, self.stop_deadline].into_iter().flatten().chain(probes).min()
     }
 
     pub fn handle(&mut self, now: Duration, input: Input) -> Vec<Action> {
@@ -330,12 +308,9 @@ impl Machine {
                     self.fail(EventKind::Failed, error, None, None, &mut out);
                 }
             }
-            Input::Exited {
-                code,
-                signal,
-                port_in_use,
-                stderr_tail,
-            } => self.on_exited(now, code, signal, port_in_use, stderr_tail, &mut out),
+            Input::Exited { code, signal, port_in_use, stderr_tail } => {
+                self.on_exited(now, code, signal, port_in_use, stderr_tail, &mut out)
+            }
             Input::PortAnnounced => {
                 if self.state == State::Starting {
                     if let Some(p) = self.ready_probe.as_mut() {
@@ -365,12 +340,13 @@ impl Machine {
         if let Some(t) = self.stop_deadline {
             if now >= t && self.state == State::Stopping {
                 self.stop_deadline = None;
-                out.push(Action::Signal {
-                    signal: libc::SIGKILL,
-                });
+                out.push(Action::Signal { signal: libc::SIGKILL });
                 self.emit(
                     EventKind::KillEscalated,
-                    format!("did not stop within {} ms of the stop signal; sent SIGKILL to its process group", self.cfg.stop_timeout.as_millis()),
+                    format!(
+                        "did not stop within {} ms of the stop signal; sent SIGKILL to its process group",
+                        self.cfg.stop_timeout.as_millis()
+                    ),
                     &mut out,
                 );
             }
@@ -388,15 +364,10 @@ impl Machine {
                 self.clear_probes();
                 self.emit(
                     EventKind::StartupTimeout,
-                    format!(
-                        "not ready within {} ms of spawn; killing it",
-                        self.cfg.startup_timeout.as_millis()
-                    ),
+                    format!("not ready within {} ms of spawn; killing it", self.cfg.startup_timeout.as_millis()),
                     &mut out,
                 );
-                out.push(Action::Signal {
-                    signal: libc::SIGKILL,
-                });
+                out.push(Action::Signal { signal: libc::SIGKILL });
             }
         }
         self.run_due_probes(now, &mut out);
@@ -459,16 +430,9 @@ impl Machine {
         self.startup_deadline = None;
         self.ready_since = Some(now);
         self.port_retries = 0;
-        let took = self
-            .spawned_at
-            .map(|t| now.saturating_sub(t))
-            .unwrap_or_default();
+        let took = self.spawned_at.map(|t| now.saturating_sub(t)).unwrap_or_default();
         self.set_state(State::Ready, out);
-        self.emit(
-            EventKind::Ready,
-            format!("ready after {} ms ({detail})", took.as_millis()),
-            out,
-        );
+        self.emit(EventKind::Ready, format!("ready after {} ms ({detail})", took.as_millis()), out);
         if let Some(p) = self.ready_probe.as_mut() {
             p.failures = 0;
             p.next_at = p.timing.polled.then(|| now + p.timing.interval);
@@ -479,14 +443,7 @@ impl Machine {
         }
     }
 
-    fn on_probe(
-        &mut self,
-        now: Duration,
-        kind: ProbeKind,
-        ok: bool,
-        detail: String,
-        out: &mut Vec<Action>,
-    ) {
+    fn on_probe(&mut self, now: Duration, kind: ProbeKind, ok: bool, detail: String, out: &mut Vec<Action>) {
         let state = self.state;
         let track = match kind {
             ProbeKind::Ready => self.ready_probe.as_mut(),
@@ -519,11 +476,7 @@ impl Machine {
                 // While unhealthy, probe fast so recovery is noticed quickly.
                 track.next_at = Some(
                     now + if failures >= threshold {
-                        track
-                            .timing
-                            .fast_cap
-                            .max(Duration::from_millis(50))
-                            .min(track.timing.interval)
+                        track.timing.fast_cap.max(Duration::from_millis(50)).min(track.timing.interval)
                     } else {
                         track.timing.interval
                     },
@@ -554,9 +507,7 @@ impl Machine {
                         format!("liveness failed {n} times in a row ({detail}); killing it"),
                         out,
                     );
-                    out.push(Action::Signal {
-                        signal: libc::SIGKILL,
-                    });
+                    out.push(Action::Signal { signal: libc::SIGKILL });
                 }
             }
         }
@@ -570,9 +521,10 @@ impl Machine {
                 self.startup_deadline = None;
                 self.stop_deadline = Some(now + self.cfg.stop_timeout);
                 self.set_state(State::Stopping, out);
-                out.push(Action::Signal {
-                    signal: self.cfg.stop_signal,
-                });
+                let why = if then_restart { " (manual restart)" } else { "" };
+                let msg = format!("sending {} to its process group{why}", signal_name(self.cfg.stop_signal));
+                self.emit(EventKind::Stopping, msg, out);
+                out.push(Action::Signal { signal: self.cfg.stop_signal });
             }
             State::Stopping => self.restart_after_stop |= then_restart,
             State::Pending | State::WaitingForDeps | State::Backoff => {
@@ -603,37 +555,17 @@ impl Machine {
         self.startup_deadline = None;
         self.stop_deadline = None;
         self.clear_probes();
-        let tail = if stderr_tail.trim().is_empty() {
-            String::new()
-        } else {
-            format!(": {}", stderr_tail.trim())
-        };
+        let tail = if stderr_tail.trim().is_empty() { String::new() } else { format!(": {}", stderr_tail.trim()) };
 
         if self.state == State::Stopping {
             if self.restart_after_stop {
                 self.restart_after_stop = false;
-                self.emit_full(
-                    EventKind::Exited,
-                    format!("{status} (manual restart)"),
-                    code,
-                    signal,
-                    out,
-                );
-                self.emit(
-                    EventKind::Restarting,
-                    "restarting at once (manual restart; budget reset)".into(),
-                    out,
-                );
+                self.emit_full(EventKind::Exited, format!("{status} (manual restart)"), code, signal, out);
+                self.emit(EventKind::Restarting, "restarting at once (manual restart; budget reset)".into(), out);
                 self.spawn(false, out);
             } else {
                 self.set_state(State::Stopped, out);
-                self.emit_full(
-                    EventKind::Stopped,
-                    format!("stopped ({status})"),
-                    code,
-                    signal,
-                    out,
-                );
+                self.emit_full(EventKind::Stopped, format!("stopped ({status})"), code, signal, out);
             }
             return;
         }
@@ -658,13 +590,7 @@ impl Machine {
             return;
         }
         if !self.auto_restart {
-            self.fail(
-                EventKind::Failed,
-                format!("{message} (auto-restart is off)"),
-                code,
-                signal,
-                out,
-            );
+            self.fail(EventKind::Failed, format!("{message} (auto-restart is off)"), code, signal, out);
             return;
         }
         if !self.budget.try_consume(now) {
@@ -695,10 +621,7 @@ impl Machine {
             self.set_state(State::Backoff, out);
             self.emit(
                 EventKind::Restarting,
-                format!(
-                    "crash loop: restarting in {} ms (restart {used} of {max} in the window)",
-                    delay.as_millis()
-                ),
+                format!("crash loop: restarting in {} ms (restart {used} of {max} in the window)", delay.as_millis()),
                 out,
             );
         }
@@ -721,16 +644,10 @@ impl Machine {
     }
 
     fn run_due_probes(&mut self, now: Duration, out: &mut Vec<Action>) {
-        if !matches!(
-            self.state,
-            State::Starting | State::Ready | State::Unhealthy
-        ) {
+        if !matches!(self.state, State::Starting | State::Ready | State::Unhealthy) {
             return;
         }
-        for (kind, track) in [
-            (ProbeKind::Ready, &mut self.ready_probe),
-            (ProbeKind::Live, &mut self.live_probe),
-        ] {
+        for (kind, track) in [(ProbeKind::Ready, &mut self.ready_probe), (ProbeKind::Live, &mut self.live_probe)] {
             if let Some(t) = track.as_mut() {
                 if !t.in_flight && t.next_at.is_some_and(|at| now >= at) {
                     t.in_flight = true;
@@ -742,10 +659,7 @@ impl Machine {
     }
 
     fn clear_probes(&mut self) {
-        for t in [&mut self.ready_probe, &mut self.live_probe]
-            .into_iter()
-            .flatten()
-        {
+        for t in [&mut self.ready_probe, &mut self.live_probe].into_iter().flatten() {
             t.reset();
         }
     }
@@ -758,12 +672,7 @@ impl Machine {
     }
 
     fn emit(&self, kind: EventKind, message: String, out: &mut Vec<Action>) {
-        out.push(Action::Emit {
-            kind,
-            message,
-            code: None,
-            signal: None,
-        });
+        out.push(Action::Emit { kind, message, code: None, signal: None });
     }
 
     fn emit_full(
@@ -774,12 +683,7 @@ impl Machine {
         signal: Option<i32>,
         out: &mut Vec<Action>,
     ) {
-        out.push(Action::Emit {
-            kind,
-            message,
-            code,
-            signal,
-        });
+        out.push(Action::Emit { kind, message, code, signal });
     }
 }
 

@@ -9,19 +9,11 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 const S: fn(u64) -> Duration = Duration::from_secs;
 
 fn http_timing() -> ProbeTiming {
-    ProbeTiming {
-        interval: S(1),
-        failure_threshold: 3,
-        fast_cap: MS(10),
-        polled: true,
-    }
+    ProbeTiming { interval: S(1), failure_threshold: 3, fast_cap: MS(10), polled: true }
 }
 
 fn cfg() -> MachineConfig {
-    MachineConfig {
-        ready: Some(http_timing()),
-        ..MachineConfig::default()
-    }
+    MachineConfig { ready: Some(http_timing()), ..MachineConfig::default() }
 }
 
 fn emitted(actions: &[Action]) -> Vec<EventKind> {
@@ -41,38 +33,17 @@ fn has_spawn(actions: &[Action]) -> bool {
 /// Start → spawned → first probe passes: returns the machine in `ready` at `now`.
 fn ready_machine(c: MachineConfig, now: Duration) -> Machine {
     let mut m = Machine::new(c);
-    let a = m.handle(
-        now,
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    let a = m.handle(now, Input::Start { deps_ready: true, manual: false });
     assert!(has_spawn(&a));
     m.handle(now, Input::Spawned { pid: 100 });
-    let a = m.handle(
-        now,
-        Input::Probe {
-            kind: ProbeKind::Ready,
-            ok: true,
-            detail: "200".into(),
-        },
-    );
+    let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
     assert!(emitted(&a).contains(&EventKind::Ready));
     assert_eq!(m.state(), State::Ready);
     m
 }
 
 fn crash(m: &mut Machine, now: Duration) -> Vec<Action> {
-    m.handle(
-        now,
-        Input::Exited {
-            code: Some(1),
-            signal: None,
-            port_in_use: false,
-            stderr_tail: "boom".into(),
-        },
-    )
+    m.handle(now, Input::Exited { code: Some(1), signal: None, port_in_use: false, stderr_tail: "boom".into() })
 }
 
 /// Drives a crash-looping sidecar: each crash comes right after spawn; backoff timers fire.
@@ -98,13 +69,7 @@ fn crash_loop(m: &mut Machine, mut now: Duration, crashes: u32) -> (Duration, Ve
 #[test]
 fn waits_for_deps_then_spawns() {
     let mut m = Machine::new(cfg());
-    let a = m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: false,
-            manual: false,
-        },
-    );
+    let a = m.handle(S(0), Input::Start { deps_ready: false, manual: false });
     assert_eq!(m.state(), State::WaitingForDeps);
     assert!(!has_spawn(&a));
     let a = m.handle(S(1), Input::DepsReady);
@@ -115,13 +80,7 @@ fn waits_for_deps_then_spawns() {
 #[test]
 fn no_ready_probe_means_ready_on_spawn() {
     let mut m = Machine::new(MachineConfig::default());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     let a = m.handle(S(0), Input::Spawned { pid: 7 });
     assert_eq!(m.state(), State::Ready);
     assert!(emitted(&a).contains(&EventKind::Ready));
@@ -130,13 +89,7 @@ fn no_ready_probe_means_ready_on_spawn() {
 #[test]
 fn probes_fast_while_starting_then_at_interval() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let mut gaps = Vec::new();
     let mut now = S(0);
@@ -148,58 +101,23 @@ fn probes_fast_while_starting_then_at_interval() {
         assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
         // While a probe is in flight, no second one is scheduled.
         assert!(m.poll_timeout().is_none_or(|t| t > now));
-        m.handle(
-            now,
-            Input::Probe {
-                kind: ProbeKind::Ready,
-                ok: false,
-                detail: "refused".into(),
-            },
-        );
+        m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "refused".into() });
     }
-    assert_eq!(
-        gaps,
-        vec![2, 4, 8, 10, 10, 10],
-        "2 ms doubling, capped at 10 ms"
-    );
-    m.handle(
-        now,
-        Input::Probe {
-            kind: ProbeKind::Ready,
-            ok: true,
-            detail: "200".into(),
-        },
-    );
+    assert_eq!(gaps, vec![2, 4, 8, 10, 10, 10], "2 ms doubling, capped at 10 ms");
+    m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
     // Ignored: no probe was in flight; now a real one passes.
     let due = m.poll_timeout().unwrap();
     let a = m.handle_timeout(due);
     assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
-    m.handle(
-        due,
-        Input::Probe {
-            kind: ProbeKind::Ready,
-            ok: true,
-            detail: "200".into(),
-        },
-    );
+    m.handle(due, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
     assert_eq!(m.state(), State::Ready);
-    assert_eq!(
-        m.poll_timeout(),
-        Some(due + S(1)),
-        "steady interval once ready"
-    );
+    assert_eq!(m.poll_timeout(), Some(due + S(1)), "steady interval once ready");
 }
 
 #[test]
 fn port_announcement_probes_at_once() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let a = m.handle(MS(1), Input::PortAnnounced);
     assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
@@ -207,31 +125,15 @@ fn port_announcement_probes_at_once() {
 
 #[test]
 fn startup_timeout_kills_and_charges_budget() {
-    let mut m = Machine::new(MachineConfig {
-        startup_timeout: S(2),
-        ..cfg()
-    });
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    let mut m = Machine::new(MachineConfig { startup_timeout: S(2), ..cfg() });
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let a = m.handle_timeout(S(2));
     assert!(emitted(&a).contains(&EventKind::StartupTimeout));
-    assert!(a.contains(&Action::Signal {
-        signal: libc::SIGKILL
-    }));
+    assert!(a.contains(&Action::Signal { signal: libc::SIGKILL }));
     let a = m.handle(
         S(2),
-        Input::Exited {
-            code: None,
-            signal: Some(libc::SIGKILL),
-            port_in_use: false,
-            stderr_tail: String::new(),
-        },
+        Input::Exited { code: None, signal: Some(libc::SIGKILL), port_in_use: false, stderr_tail: String::new() },
     );
     assert_eq!(m.state(), State::Backoff);
     assert_eq!(m.restarts_in_window(S(2)), 1);
@@ -242,13 +144,7 @@ fn startup_timeout_kills_and_charges_budget() {
 #[test]
 fn budget_exhausted_at_exactly_the_seventh_crash_in_window() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 6);
     assert_eq!(m.state(), State::Starting, "six crashes: six restarts");
     assert_eq!(m.restarts_in_window(t), 6);
@@ -260,28 +156,15 @@ fn budget_exhausted_at_exactly_the_seventh_crash_in_window() {
     assert!(!has_spawn(&a));
     assert!(!m.auto_restart());
     let err = m.last_error().unwrap();
-    assert!(
-        err.contains("exited with code 1") && err.contains("boom"),
-        "{err}"
-    );
+    assert!(err.contains("exited with code 1") && err.contains("boom"), "{err}");
     assert!(t < S(90), "the whole crash loop fits in the window: {t:?}");
-    assert_eq!(
-        m.poll_timeout(),
-        None,
-        "a failed sidecar has nothing scheduled"
-    );
+    assert_eq!(m.poll_timeout(), None, "a failed sidecar has nothing scheduled");
 }
 
 #[test]
 fn backoff_grows_while_crash_looping() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     let mut now = S(0);
     let mut delays = Vec::new();
     for _ in 0..5 {
@@ -307,67 +190,31 @@ fn sporadic_crash_after_min_uptime_restarts_at_once() {
 #[test]
 fn recovers_after_window_slides() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 6);
     assert_eq!(m.restarts_in_window(t), 6);
     // It then stays up; 90 s after the first restart the oldest ones leave the window.
     m.handle(t, Input::Spawned { pid: 2 });
-    m.handle(
-        t,
-        Input::Probe {
-            kind: ProbeKind::Ready,
-            ok: true,
-            detail: String::new(),
-        },
-    );
+    m.handle(t, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() });
     let later = S(95);
     assert_eq!(m.restarts_in_window(later), 0);
     let a = crash(&mut m, later);
-    assert!(
-        has_spawn(&a),
-        "budget available again after the window slid"
-    );
+    assert!(has_spawn(&a), "budget available again after the window slid");
     assert_eq!(m.state(), State::Starting);
 }
 
 #[test]
 fn backoff_resets_after_sustained_ready_but_budget_does_not() {
-    let c = MachineConfig {
-        backoff_reset: S(10),
-        ..cfg()
-    };
+    let c = MachineConfig { backoff_reset: S(10), ..cfg() };
     let mut m = Machine::new(c);
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 3); // backoff now at 800 ms
     m.handle(t, Input::Spawned { pid: 2 });
-    m.handle(
-        t,
-        Input::Probe {
-            kind: ProbeKind::Ready,
-            ok: true,
-            detail: String::new(),
-        },
-    );
+    m.handle(t, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() });
     let now = t + S(20);
     let a = crash(&mut m, now);
     assert!(has_spawn(&a), "sustained ready: immediate");
-    assert_eq!(
-        m.restarts_in_window(now),
-        4,
-        "budget keeps counting; a healthy period does not reset it"
-    );
+    assert_eq!(m.restarts_in_window(now), 4, "budget keeps counting; a healthy period does not reset it");
     // Next quick crash starts the curve from the beginning again.
     m.handle(now, Input::Spawned { pid: 3 });
     crash(&mut m, now + MS(1));
@@ -379,18 +226,9 @@ fn no_restart_after_requested_stop() {
     let mut m = ready_machine(cfg(), S(0));
     let a = m.handle(S(1), Input::StopRequested);
     assert_eq!(m.state(), State::Stopping);
-    assert!(a.contains(&Action::Signal {
-        signal: libc::SIGTERM
-    }));
-    let a = m.handle(
-        S(1),
-        Input::Exited {
-            code: Some(0),
-            signal: None,
-            port_in_use: false,
-            stderr_tail: String::new(),
-        },
-    );
+    assert!(a.contains(&Action::Signal { signal: libc::SIGTERM }));
+    let a =
+        m.handle(S(1), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
     assert_eq!(m.state(), State::Stopped);
     assert!(!has_spawn(&a));
     assert_eq!(m.restarts_in_window(S(1)), 0);
@@ -399,31 +237,18 @@ fn no_restart_after_requested_stop() {
 
 #[test]
 fn stop_escalates_to_sigkill_after_timeout() {
-    let c = MachineConfig {
-        stop_timeout: S(5),
-        stop_signal: libc::SIGINT,
-        ..cfg()
-    };
+    let c = MachineConfig { stop_timeout: S(5), stop_signal: libc::SIGINT, ..cfg() };
     let mut m = ready_machine(c, S(0));
     let a = m.handle(S(1), Input::StopRequested);
-    assert!(a.contains(&Action::Signal {
-        signal: libc::SIGINT
-    }));
+    assert!(a.contains(&Action::Signal { signal: libc::SIGINT }));
     assert_eq!(m.poll_timeout(), Some(S(6)));
     assert!(m.handle_timeout(MS(5999)).is_empty());
     let a = m.handle_timeout(S(6));
-    assert!(a.contains(&Action::Signal {
-        signal: libc::SIGKILL
-    }));
+    assert!(a.contains(&Action::Signal { signal: libc::SIGKILL }));
     assert!(emitted(&a).contains(&EventKind::KillEscalated));
     m.handle(
         S(6),
-        Input::Exited {
-            code: None,
-            signal: Some(libc::SIGKILL),
-            port_in_use: false,
-            stderr_tail: String::new(),
-        },
+        Input::Exited { code: None, signal: Some(libc::SIGKILL), port_in_use: false, stderr_tail: String::new() },
     );
     assert_eq!(m.state(), State::Stopped);
 }
@@ -431,13 +256,7 @@ fn stop_escalates_to_sigkill_after_timeout() {
 #[test]
 fn stop_during_backoff_cancels_the_restart() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     m.handle(S(0), Input::Spawned { pid: 1 });
     crash(&mut m, MS(1));
     assert_eq!(m.state(), State::Backoff);
@@ -449,13 +268,7 @@ fn stop_during_backoff_cancels_the_restart() {
 #[test]
 fn manual_restart_resets_budget_and_reenables() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 7);
     assert_eq!(m.state(), State::Failed);
     let a = m.handle(t, Input::RestartRequested { deps_ready: true });
@@ -469,45 +282,21 @@ fn manual_restart_resets_budget_and_reenables() {
 fn manual_restart_of_running_sidecar_stops_then_spawns_at_once() {
     let mut m = ready_machine(cfg(), S(0));
     let a = m.handle(S(1), Input::RestartRequested { deps_ready: true });
-    assert!(a.contains(&Action::Signal {
-        signal: libc::SIGTERM
-    }));
-    let a = m.handle(
-        S(1),
-        Input::Exited {
-            code: Some(0),
-            signal: None,
-            port_in_use: false,
-            stderr_tail: String::new(),
-        },
-    );
+    assert!(a.contains(&Action::Signal { signal: libc::SIGTERM }));
+    let a =
+        m.handle(S(1), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
     assert!(has_spawn(&a));
-    assert_eq!(
-        m.restarts_in_window(S(1)),
-        0,
-        "a manual restart is not charged"
-    );
+    assert_eq!(m.restarts_in_window(S(1)), 0, "a manual restart is not charged");
 }
 
 #[test]
 fn lost_port_race_respawns_on_new_port_without_charge() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     m.handle(S(0), Input::Spawned { pid: 1 });
     let a = m.handle(
         MS(3),
-        Input::Exited {
-            code: Some(98),
-            signal: None,
-            port_in_use: true,
-            stderr_tail: "Address already in use".into(),
-        },
+        Input::Exited { code: Some(98), signal: None, port_in_use: true, stderr_tail: "Address already in use".into() },
     );
     assert!(a.contains(&Action::Spawn { new_port: true }));
     assert!(emitted(&a).contains(&EventKind::PortConflict));
@@ -516,40 +305,18 @@ fn lost_port_race_respawns_on_new_port_without_charge() {
 
 #[test]
 fn endless_port_conflicts_end_up_charged() {
-    let mut m = Machine::new(MachineConfig {
-        max_port_retries: 2,
-        ..cfg()
-    });
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
+    let mut m = Machine::new(MachineConfig { max_port_retries: 2, ..cfg() });
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     for _ in 0..2 {
         m.handle(S(0), Input::Spawned { pid: 1 });
         let a = m.handle(
             S(0),
-            Input::Exited {
-                code: Some(98),
-                signal: None,
-                port_in_use: true,
-                stderr_tail: String::new(),
-            },
+            Input::Exited { code: Some(98), signal: None, port_in_use: true, stderr_tail: String::new() },
         );
         assert!(a.contains(&Action::Spawn { new_port: true }));
     }
     m.handle(S(0), Input::Spawned { pid: 1 });
-    m.handle(
-        S(0),
-        Input::Exited {
-            code: Some(98),
-            signal: None,
-            port_in_use: true,
-            stderr_tail: String::new(),
-        },
-    );
+    m.handle(S(0), Input::Exited { code: Some(98), signal: None, port_in_use: true, stderr_tail: String::new() });
     assert_eq!(m.state(), State::Backoff);
     assert_eq!(m.restarts_in_window(S(0)), 1);
 }
@@ -561,19 +328,9 @@ fn readiness_failures_mark_unhealthy_and_recover_without_restart() {
     for i in 0..3 {
         now = m.poll_timeout().unwrap();
         assert_eq!(m.handle_timeout(now), vec![Action::Probe(ProbeKind::Ready)]);
-        let a = m.handle(
-            now,
-            Input::Probe {
-                kind: ProbeKind::Ready,
-                ok: false,
-                detail: "503".into(),
-            },
-        );
+        let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "503".into() });
         assert!(!has_spawn(&a));
-        assert!(
-            !a.iter().any(|x| matches!(x, Action::Signal { .. })),
-            "readiness never kills"
-        );
+        assert!(!a.iter().any(|x| matches!(x, Action::Signal { .. })), "readiness never kills");
         if i < 2 {
             assert_eq!(m.state(), State::Ready);
         }
@@ -581,24 +338,14 @@ fn readiness_failures_mark_unhealthy_and_recover_without_restart() {
     assert_eq!(m.state(), State::Unhealthy);
     now = m.poll_timeout().unwrap();
     m.handle_timeout(now);
-    let a = m.handle(
-        now,
-        Input::Probe {
-            kind: ProbeKind::Ready,
-            ok: true,
-            detail: "200".into(),
-        },
-    );
+    let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
     assert_eq!(m.state(), State::Ready);
     assert!(emitted(&a).contains(&EventKind::Recovered));
 }
 
 #[test]
 fn liveness_failures_kill_and_restart() {
-    let c = MachineConfig {
-        live: Some(http_timing()),
-        ..cfg()
-    };
+    let c = MachineConfig { live: Some(http_timing()), ..cfg() };
     let mut m = ready_machine(c, S(0));
     let mut now;
     let mut killed = false;
@@ -608,17 +355,8 @@ fn liveness_failures_kill_and_restart() {
         for act in a {
             if let Action::Probe(kind) = act {
                 let ok = kind == ProbeKind::Ready;
-                let r = m.handle(
-                    now,
-                    Input::Probe {
-                        kind,
-                        ok,
-                        detail: "timeout".into(),
-                    },
-                );
-                if r.contains(&Action::Signal {
-                    signal: libc::SIGKILL,
-                }) {
+                let r = m.handle(now, Input::Probe { kind, ok, detail: "timeout".into() });
+                if r.contains(&Action::Signal { signal: libc::SIGKILL }) {
                     assert!(emitted(&r).contains(&EventKind::LivenessFailed));
                     killed = true;
                 }
@@ -644,13 +382,7 @@ fn liveness_failures_kill_and_restart() {
 
 #[test]
 fn no_auto_restart_fails_on_crash() {
-    let mut m = ready_machine(
-        MachineConfig {
-            auto_restart: false,
-            ..cfg()
-        },
-        S(0),
-    );
+    let mut m = ready_machine(MachineConfig { auto_restart: false, ..cfg() }, S(0));
     let a = crash(&mut m, S(5));
     assert_eq!(m.state(), State::Failed);
     assert!(!has_spawn(&a));
@@ -660,19 +392,8 @@ fn no_auto_restart_fails_on_crash() {
 #[test]
 fn spawn_failure_is_failed_not_retried() {
     let mut m = Machine::new(cfg());
-    m.handle(
-        S(0),
-        Input::Start {
-            deps_ready: true,
-            manual: false,
-        },
-    );
-    let a = m.handle(
-        S(0),
-        Input::SpawnFailed {
-            error: "command `nope` not found".into(),
-        },
-    );
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    let a = m.handle(S(0), Input::SpawnFailed { error: "command `nope` not found".into() });
     assert_eq!(m.state(), State::Failed);
     assert!(emitted(&a).contains(&EventKind::Failed));
     assert_eq!(m.poll_timeout(), None);
@@ -683,15 +404,6 @@ fn stale_inputs_are_ignored() {
     let mut m = Machine::new(cfg());
     // Exit or probe results with no process are no-ops.
     assert!(crash(&mut m, S(0)).is_empty());
-    assert!(m
-        .handle(
-            S(0),
-            Input::Probe {
-                kind: ProbeKind::Ready,
-                ok: true,
-                detail: String::new()
-            }
-        )
-        .is_empty());
+    assert!(m.handle(S(0), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() }).is_empty());
     assert_eq!(m.state(), State::Pending);
 }

@@ -30,46 +30,27 @@ pub(super) fn choose_location(cfg: &FeedConfig) -> Result<PathBuf, FeedError> {
             Err(e) => format!("the fallback {} is not writable either ({e})", fb.display()),
         },
     };
-    Err(FeedError::NotWritable {
-        path: cfg.path.clone(),
-        reason,
-        fallback,
-    })
+    Err(FeedError::NotWritable { path: cfg.path.clone(), reason, fallback })
 }
 
 fn probe(path: &Path) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let probe = dir.join(format!(".feed-probe-{}", std::process::id()));
-    OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&probe)?;
+    OpenOptions::new().write(true).create(true).truncate(true).open(&probe)?;
     fs::remove_file(&probe)
 }
 
 /// Moves a corrupt feed to `<stem>.corrupt-<UTC stamp>[-n].<ext>` beside it. If renaming fails
 /// the bytes are copied there instead, so they survive the fresh feed overwriting `path`.
 pub(super) fn set_aside(path: &Path, bytes: &[u8]) -> io::Result<PathBuf> {
-    let stem = path
-        .file_stem()
-        .map_or("runtime-events".into(), |s| s.to_string_lossy());
-    let ext = path
-        .extension()
-        .map_or("json".into(), |s| s.to_string_lossy());
+    let stem = path.file_stem().map_or("runtime-events".into(), |s| s.to_string_lossy());
+    let ext = path.extension().map_or("json".into(), |s| s.to_string_lossy());
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let dir = path.parent().unwrap_or(Path::new("."));
     let aside = (0..)
         .map(|n| {
-            let suffix = if n == 0 {
-                String::new()
-            } else {
-                format!("-{n}")
-            };
+            let suffix = if n == 0 { String::new() } else { format!("-{n}") };
             dir.join(format!("{stem}.corrupt-{stamp}{suffix}.{ext}"))
         })
         .find(|p| !p.exists())

@@ -48,22 +48,14 @@ pub struct FeedConfig {
 impl FeedConfig {
     /// `path`, no fallback, default bound.
     pub fn new(path: impl Into<PathBuf>) -> FeedConfig {
-        FeedConfig {
-            path: path.into(),
-            fallback_path: None,
-            max_events: DEFAULT_MAX_EVENTS,
-        }
+        FeedConfig { path: path.into(), fallback_path: None, max_events: DEFAULT_MAX_EVENTS }
     }
 
     /// The standard layout: `<data_dir>/runtime/runtime-events.json`, falling back to
     /// `~/.<app_name>/runtime/runtime-events.json` (when a home directory is known).
     pub fn for_data_dir(data_dir: &Path, app_name: &str) -> FeedConfig {
-        let fallback = directories::BaseDirs::new().map(|b| {
-            b.home_dir()
-                .join(format!(".{app_name}"))
-                .join("runtime")
-                .join(FEED_FILE_NAME)
-        });
+        let fallback = directories::BaseDirs::new()
+            .map(|b| b.home_dir().join(format!(".{app_name}")).join("runtime").join(FEED_FILE_NAME));
         FeedConfig {
             path: data_dir.join("runtime").join(FEED_FILE_NAME),
             fallback_path: fallback,
@@ -76,18 +68,11 @@ impl FeedConfig {
 #[derive(thiserror::Error, Debug)]
 pub enum FeedError {
     #[error("cannot write the runtime event feed at {path}: {reason}; {fallback}. Make that directory writable or choose another data directory")]
-    NotWritable {
-        path: PathBuf,
-        reason: String,
-        fallback: String,
-    },
+    NotWritable { path: PathBuf, reason: String, fallback: String },
     #[error("cannot read the runtime event feed {path}: {source}. Check the file's permissions")]
     Read { path: PathBuf, source: io::Error },
     #[error("the runtime event feed {path} is not a JSON array of events ({source}). The runner sets such a file aside at its next start; you can also move it away yourself")]
-    Corrupt {
-        path: PathBuf,
-        source: serde_json::Error,
-    },
+    Corrupt { path: PathBuf, source: serde_json::Error },
     #[error("cannot start the runtime event feed writer thread: {0}")]
     Thread(io::Error),
 }
@@ -97,17 +82,9 @@ pub fn read_feed_file(path: &Path) -> Result<Vec<RuntimeEvent>, FeedError> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(FeedError::Read {
-                path: path.to_path_buf(),
-                source,
-            })
-        }
+        Err(source) => return Err(FeedError::Read { path: path.to_path_buf(), source }),
     };
-    parse(&bytes).map_err(|source| FeedError::Corrupt {
-        path: path.to_path_buf(),
-        source,
-    })
+    parse(&bytes).map_err(|source| FeedError::Corrupt { path: path.to_path_buf(), source })
 }
 
 fn parse(bytes: &[u8]) -> Result<Vec<RuntimeEvent>, serde_json::Error> {
@@ -217,14 +194,7 @@ impl Feed {
         let events: VecDeque<_> = loaded.into_iter().skip(skip).map(Arc::new).collect();
         let (tx, _) = broadcast::channel(SUBSCRIBE_CAPACITY);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                events,
-                next_seq,
-                pushed: 0,
-                written: 0,
-                shutdown: false,
-                last_error: None,
-            }),
+            state: Mutex::new(State { events, next_seq, pushed: 0, written: 0, shutdown: false, last_error: None }),
             work: Condvar::new(),
             done: Condvar::new(),
             path,
@@ -237,12 +207,7 @@ impl Feed {
             .name("runtime-feed-writer".into())
             .spawn(move || writer_loop(&writer_shared))
             .map_err(FeedError::Thread)?;
-        let feed = Feed {
-            owner: Arc::new(Owner {
-                shared,
-                writer: Some(writer),
-            }),
-        };
+        let feed = Feed { owner: Arc::new(Owner { shared, writer: Some(writer) }) };
         if let Some(message) = recovered {
             tracing::warn!("{message}");
             feed.push(NewEvent::new(EventKind::FeedRecovered, message));
@@ -288,11 +253,7 @@ impl Feed {
     pub fn snapshot(&self, limit: Option<usize>) -> Vec<RuntimeEvent> {
         let st = self.shared().lock();
         let skip = limit.map_or(0, |n| st.events.len().saturating_sub(n));
-        st.events
-            .iter()
-            .skip(skip)
-            .map(|e| e.as_ref().clone())
-            .collect()
+        st.events.iter().skip(skip).map(|e| e.as_ref().clone()).collect()
     }
 
     /// The file actually used (the fallback when the primary place was not writable).

@@ -23,12 +23,7 @@ impl ProfileError {
         message: impl Into<String>,
         fix: impl Into<String>,
     ) -> Self {
-        ProfileError {
-            source: source.into(),
-            path: path.into(),
-            message: message.into(),
-            fix: fix.into(),
-        }
+        ProfileError { source: source.into(), path: path.into(), message: message.into(), fix: fix.into() }
     }
 
     pub fn in_file(

@@ -30,21 +30,16 @@ pub fn load_profile(file: &Path) -> Result<Profile, ProfileError> {
     parse_profile(file, &text)
 }
 
-fn describe_serde_error(
-    file: &Path,
-    err: &serde_path_to_error::Error<serde_json::Error>,
-) -> ProfileError {
+fn describe_serde_error(file: &Path, err: &serde_path_to_error::Error<serde_json::Error>) -> ProfileError {
     let inner = err.inner();
     let json_path = json_path(&err.path().to_string());
     match inner.classify() {
-        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-            ProfileError::in_file(
-                file,
-                format!("line {}, column {}", inner.line(), inner.column()),
-                format!("invalid JSON: {}", strip_position(&inner.to_string())),
-                "fix the JSON syntax (a missing comma, quote or bracket is the usual cause)",
-            )
-        }
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => ProfileError::in_file(
+            file,
+            format!("line {}, column {}", inner.line(), inner.column()),
+            format!("invalid JSON: {}", strip_position(&inner.to_string())),
+            "fix the JSON syntax (a missing comma, quote or bracket is the usual cause)",
+        ),
         _ => {
             let msg = strip_position(&inner.to_string());
             let fix = fix_for(&json_path, &msg);

@@ -81,15 +81,10 @@ pub fn resolve(
     let (backend_url, url_source) = match (&cli.backend_url, env_nonempty(ENV_BACKEND_URL)) {
         (Some(u), _) => (Some(u.clone()), "flag --backend-url".to_string()),
         (None, Some(u)) => (Some(u), format!("environment variable {ENV_BACKEND_URL}")),
-        (None, None) => (
-            profile.backend_url.clone(),
-            profile_path.display().to_string(),
-        ),
+        (None, None) => (profile.backend_url.clone(), profile_path.display().to_string()),
     };
     if let Some(u) = &backend_url {
-        check_backend_url(u).map_err(|m| {
-            ProfileError::new(url_source.clone(), "$.backend_url", m, BACKEND_URL_FIX)
-        })?;
+        check_backend_url(u).map_err(|m| ProfileError::new(url_source.clone(), "$.backend_url", m, BACKEND_URL_FIX))?;
     }
     if mode == Mode::RemoteSlim && backend_url.is_none() {
         return Err(ProfileError::new(
@@ -100,10 +95,7 @@ pub fn resolve(
         ));
     }
 
-    let profile_dir = profile_path
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default();
+    let profile_dir = profile_path.parent().map(Path::to_path_buf).unwrap_or_default();
     let data_dir = cli
         .data_dir
         .clone()
@@ -127,9 +119,7 @@ pub fn resolve(
     let mut bin_overrides = BTreeMap::new();
     for s in &profile.sidecars {
         let by_name = bin_var(&s.name);
-        let by_command = Path::new(&s.command)
-            .file_name()
-            .map(|c| bin_var(&c.to_string_lossy()));
+        let by_command = Path::new(&s.command).file_name().map(|c| bin_var(&c.to_string_lossy()));
         let hit = env_nonempty(&by_name).or_else(|| by_command.and_then(|v| env_nonempty(&v)));
         if let Some(path) = hit {
             bin_overrides.insert(s.name.clone(), PathBuf::from(path));
@@ -153,16 +143,8 @@ pub fn resolve(
 
 /// `database` → `DATABASE_BIN`, `my-worker` → `MY_WORKER_BIN`.
 pub fn bin_var(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
     s.push_str("_BIN");
     s
 }

@@ -13,14 +13,7 @@ pub enum Piece<'a> {
     Other { sidecar: &'a str, field: &'a str },
 }
 
-pub const OWN_FIELDS: &[&str] = &[
-    "port",
-    "host",
-    "name",
-    "data_dir",
-    "sidecar_data_dir",
-    "instance_id",
-];
+pub const OWN_FIELDS: &[&str] = &["port", "host", "name", "data_dir", "sidecar_data_dir", "instance_id"];
 pub const OTHER_FIELDS: &[&str] = &["port", "host", "url"];
 
 /// Splits a template into pieces, or says what is wrong with it.
@@ -48,9 +41,10 @@ pub fn parse(t: &str) -> Result<Vec<Piece<'_>>, String> {
                 start = i;
             }
             b'{' => {
-                let end = t[i..].find('}').map(|e| i + e).ok_or_else(|| {
-                    format!("unclosed `{{` at byte {i} (write `{{{{` for a literal brace)")
-                })?;
+                let end = t[i..]
+                    .find('}')
+                    .map(|e| i + e)
+                    .ok_or_else(|| format!("unclosed `{{` at byte {i} (write `{{{{` for a literal brace)"))?;
                 if start < i {
                     out.push(Piece::Text(&t[start..i]));
                 }
@@ -63,10 +57,7 @@ pub fn parse(t: &str) -> Result<Vec<Piece<'_>>, String> {
                                 OTHER_FIELDS.join(", ")
                             ));
                         }
-                        out.push(Piece::Other {
-                            sidecar: s,
-                            field: f,
-                        })
+                        out.push(Piece::Other { sidecar: s, field: f })
                     }
                     None => {
                         if !OWN_FIELDS.contains(&inner) {
@@ -81,11 +72,7 @@ pub fn parse(t: &str) -> Result<Vec<Piece<'_>>, String> {
                 i = end + 1;
                 start = i;
             }
-            b'}' => {
-                return Err(format!(
-                    "stray `}}` at byte {i} (write `}}}}` for a literal brace)"
-                ))
-            }
+            b'}' => return Err(format!("stray `}}` at byte {i} (write `}}}}` for a literal brace)")),
             _ => i += 1,
         }
     }
@@ -133,10 +120,7 @@ mod tests {
                 Piece::Text("a"),
                 Piece::Own("port"),
                 Piece::Text("b"),
-                Piece::Other {
-                    sidecar: "db",
-                    field: "port"
-                },
+                Piece::Other { sidecar: "db", field: "port" },
                 Piece::Text("{"),
                 Piece::Text("x"),
                 Piece::Text("}"),
@@ -146,9 +130,7 @@ mod tests {
 
     #[test]
     fn rejects_unknown_and_unclosed() {
-        assert!(parse("{nope}")
-            .unwrap_err()
-            .contains("not a known placeholder"));
+        assert!(parse("{nope}").unwrap_err().contains("not a known placeholder"));
         assert!(parse("{db.pid}").unwrap_err().contains("unknown field"));
         assert!(parse("x{port").unwrap_err().contains("unclosed"));
         assert!(parse("x}").unwrap_err().contains("stray"));
@@ -156,16 +138,10 @@ mod tests {
 
     #[test]
     fn renders_with_lookup() {
-        let s = render(
-            "postgres://app@127.0.0.1:{database.port}/app",
-            &|p| match p {
-                Piece::Other {
-                    sidecar: "database",
-                    field: "port",
-                } => Some("5433".into()),
-                _ => None,
-            },
-        )
+        let s = render("postgres://app@127.0.0.1:{database.port}/app", &|p| match p {
+            Piece::Other { sidecar: "database", field: "port" } => Some("5433".into()),
+            _ => None,
+        })
         .unwrap();
         assert_eq!(s, "postgres://app@127.0.0.1:5433/app");
         assert!(render("{port}", &|_| None).is_err());

@@ -16,10 +16,7 @@ pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
     for (i, s) in p.sidecars.iter().enumerate() {
         let at = format!("$.sidecars[{i}].name");
         if s.name.is_empty()
-            || !s
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+            || !s.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
         {
             return Err(err(
                 at,
@@ -30,21 +27,14 @@ pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
         if let Some(first) = index.insert(&s.name, i) {
             return Err(err(
                 at,
-                format!(
-                    "duplicate sidecar name `{}` (also at $.sidecars[{first}])",
-                    s.name
-                ),
+                format!("duplicate sidecar name `{}` (also at $.sidecars[{first}])", s.name),
                 "give every sidecar a unique name (use `replicas` for copies)",
             ));
         }
     }
 
     if p.max_events == 0 {
-        return Err(err(
-            "$.max_events".into(),
-            "must be at least 1".into(),
-            "use e.g. 1000",
-        ));
+        return Err(err("$.max_events".into(), "must be at least 1".into(), "use e.g. 1000"));
     }
     check_restart(file, "$.restart", &p.restart)?;
     if let Some(url) = &p.backend_url {
@@ -69,9 +59,7 @@ pub(crate) const BACKEND_URL_FIX: &str =
 
 /// `Ok` when `url` is https, or http to a loopback host.
 pub fn check_backend_url(url: &str) -> Result<(), String> {
-    let (scheme, rest) = url
-        .split_once("://")
-        .ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
+    let (scheme, rest) = url.split_once("://").ok_or_else(|| format!("`{url}` is not an absolute URL"))?;
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host_port = authority.rsplit('@').next().unwrap_or("");
     let host = if let Some(stripped) = host_port.strip_prefix('[') {
@@ -85,25 +73,14 @@ pub fn check_backend_url(url: &str) -> Result<(), String> {
     match scheme {
         "https" => Ok(()),
         "http" if matches!(host, "127.0.0.1" | "localhost" | "::1") => Ok(()),
-        "http" => Err(format!(
-            "plain http to a non-loopback host `{host}` would send the API key unencrypted"
-        )),
+        "http" => Err(format!("plain http to a non-loopback host `{host}` would send the API key unencrypted")),
         other => Err(format!("unsupported scheme `{other}`")),
     }
 }
 
-fn check_restart(
-    file: &Path,
-    at: &str,
-    r: &super::model::RestartPolicy,
-) -> Result<(), ProfileError> {
+fn check_restart(file: &Path, at: &str, r: &super::model::RestartPolicy) -> Result<(), ProfileError> {
     if r.window_secs == 0 {
-        return Err(ProfileError::in_file(
-            file,
-            format!("{at}.window_secs"),
-            "must be at least 1",
-            "use e.g. 90",
-        ));
+        return Err(ProfileError::in_file(file, format!("{at}.window_secs"), "must be at least 1", "use e.g. 90"));
     }
     if r.backoff_initial_ms == 0 || r.backoff_max_ms < r.backoff_initial_ms {
         return Err(ProfileError::in_file(
@@ -116,28 +93,15 @@ fn check_restart(
     Ok(())
 }
 
-fn check_sidecar(
-    file: &Path,
-    i: usize,
-    s: &SidecarSpec,
-    index: &HashMap<&str, usize>,
-) -> Result<(), ProfileError> {
+fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, usize>) -> Result<(), ProfileError> {
     let at = |f: &str| format!("$.sidecars[{i}].{f}");
     let err = |path: String, msg: String, fix: &str| ProfileError::in_file(file, path, msg, fix);
 
     if s.command.trim().is_empty() {
-        return Err(err(
-            at("command"),
-            "empty command".into(),
-            "name the sidecar's executable",
-        ));
+        return Err(err(at("command"), "empty command".into(), "name the sidecar's executable"));
     }
     if s.replicas == 0 {
-        return Err(err(
-            at("replicas"),
-            "must be at least 1".into(),
-            "remove the field for one copy",
-        ));
+        return Err(err(at("replicas"), "must be at least 1".into(), "remove the field for one copy"));
     }
     if s.replicas > 1 && matches!(s.port, Some(PortSpec::Fixed(_))) {
         return Err(err(
@@ -159,21 +123,14 @@ fn check_sidecar(
     for (j, d) in s.depends_on.iter().enumerate() {
         let path = at(&format!("depends_on[{j}]"));
         if d == &s.name {
-            return Err(err(
-                path,
-                format!("`{}` depends on itself", s.name),
-                "remove it from depends_on",
-            ));
+            return Err(err(path, format!("`{}` depends on itself", s.name), "remove it from depends_on"));
         }
         if !index.contains_key(d.as_str()) {
             let known: Vec<&str> = index.keys().copied().collect();
             return Err(err(
                 path,
                 format!("unknown dependency `{d}`"),
-                &format!(
-                    "depend on one of the declared sidecars: {}",
-                    sorted(known).join(", ")
-                ),
+                &format!("depend on one of the declared sidecars: {}", sorted(known).join(", ")),
             ));
         }
     }
@@ -235,13 +192,7 @@ fn check_sidecar(
 }
 
 fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(), ProfileError> {
-    let kinds = [
-        p.http.is_some(),
-        p.grpc.is_some(),
-        p.tcp == Some(true),
-        p.exec.is_some(),
-        p.stdout.is_some(),
-    ];
+    let kinds = [p.http.is_some(), p.grpc.is_some(), p.tcp == Some(true), p.exec.is_some(), p.stdout.is_some()];
     let n = kinds.iter().filter(|k| **k).count();
     let err = |m: String, fix: &str| ProfileError::in_file(file, at.to_string(), m, fix);
     if n != 1 {
@@ -252,10 +203,7 @@ fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(
     }
     if let Some(path) = &p.http {
         if !path.starts_with('/') {
-            return Err(err(
-                format!("http probe path `{path}` must start with `/`"),
-                r#"e.g. "/health/ready""#,
-            ));
+            return Err(err(format!("http probe path `{path}` must start with `/`"), r#"e.g. "/health/ready""#));
         }
     }
     if (p.http.is_some() || p.grpc.is_some() || p.tcp == Some(true)) && !has_port {
@@ -273,11 +221,7 @@ fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(
     Ok(())
 }
 
-fn check_cycles(
-    file: &Path,
-    p: &Profile,
-    index: &HashMap<&str, usize>,
-) -> Result<(), ProfileError> {
+fn check_cycles(file: &Path, p: &Profile, index: &HashMap<&str, usize>) -> Result<(), ProfileError> {
     // Iterative DFS with colours; report the first cycle found as a readable chain.
     let n = p.sidecars.len();
     let mut colour = vec![0u8; n]; // 0 white, 1 grey, 2 black
@@ -295,10 +239,7 @@ fn check_cycles(
                 let w = index[deps[j].as_str()];
                 if colour[w] == 1 {
                     let pos = stack.iter().position(|(x, _)| *x == w).unwrap_or(0);
-                    let mut chain: Vec<&str> = stack[pos..]
-                        .iter()
-                        .map(|(x, _)| p.sidecars[*x].name.as_str())
-                        .collect();
+                    let mut chain: Vec<&str> = stack[pos..].iter().map(|(x, _)| p.sidecars[*x].name.as_str()).collect();
                     chain.push(&p.sidecars[w].name);
                     return Err(ProfileError::in_file(
                         file,
@@ -327,21 +268,10 @@ fn sorted(mut v: Vec<&str>) -> Vec<&str> {
 
 /// Topological order (dependencies first) of the sidecars; the profile must be valid.
 pub fn start_order(p: &Profile) -> Vec<usize> {
-    let index: BTreeMap<&str, usize> = p
-        .sidecars
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
-        .collect();
+    let index: BTreeMap<&str, usize> = p.sidecars.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
     let mut done = vec![false; p.sidecars.len()];
     let mut out = Vec::with_capacity(p.sidecars.len());
-    fn visit(
-        i: usize,
-        p: &Profile,
-        index: &BTreeMap<&str, usize>,
-        done: &mut Vec<bool>,
-        out: &mut Vec<usize>,
-    ) {
+    fn visit(i: usize, p: &Profile, index: &BTreeMap<&str, usize>, done: &mut Vec<bool>, out: &mut Vec<usize>) {
         if done[i] {
             return;
         }

@@ -31,38 +31,12 @@ use crate::profile::{Mode, PortKeyword, PortSpec, RuntimeConfig};
 pub(crate) enum Msg {
     Command(Command, oneshot::Sender<Result<(), CommandError>>),
     Shutdown(oneshot::Sender<()>),
-    Exited {
-        unit: usize,
-        gen: u64,
-        code: Option<i32>,
-        signal: Option<i32>,
-    },
-    Probe {
-        unit: usize,
-        gen: u64,
-        kind: ProbeKind,
-        ok: bool,
-        detail: String,
-        latency: Duration,
-    },
-    Announced {
-        unit: usize,
-        gen: u64,
-        port: u16,
-    },
-    StdoutMatched {
-        unit: usize,
-        gen: u64,
-    },
-    AddrInUse {
-        unit: usize,
-        gen: u64,
-    },
-    Prepared {
-        unit: usize,
-        gen: u64,
-        result: Result<(), String>,
-    },
+    Exited { unit: usize, gen: u64, code: Option<i32>, signal: Option<i32> },
+    Probe { unit: usize, gen: u64, kind: ProbeKind, ok: bool, detail: String, latency: Duration },
+    Announced { unit: usize, gen: u64, port: u16 },
+    StdoutMatched { unit: usize, gen: u64 },
+    AddrInUse { unit: usize, gen: u64 },
+    Prepared { unit: usize, gen: u64, result: Result<(), String> },
 }
 
 #[derive(Debug, Clone)]
@@ -106,21 +80,11 @@ impl Engine {
                 continue;
             }
             let deps_ready = self.deps_ready(i);
-            self.input(
-                i,
-                Input::Start {
-                    deps_ready,
-                    manual: false,
-                },
-            );
+            self.input(i, Input::Start { deps_ready, manual: false });
         }
         self.publish_all();
         loop {
-            let deadline = self
-                .units
-                .iter()
-                .filter_map(|u| u.machine.poll_timeout())
-                .min();
+            let deadline = self.units.iter().filter_map(|u| u.machine.poll_timeout()).min();
             let sleep = async {
                 match deadline {
                     Some(d) => tokio::time::sleep_until((self.epoch + d).into()).await,
@@ -153,10 +117,7 @@ impl Engine {
     }
 
     fn finish(&mut self) {
-        self.feed.push(NewEvent::new(
-            EventKind::RuntimeStopped,
-            "every sidecar stopped; runtime ended",
-        ));
+        self.feed.push(NewEvent::new(EventKind::RuntimeStopped, "every sidecar stopped; runtime ended"));
         self.feed.flush();
         if let Ok(mut s) = self.shared.write() {
             s.status.stopped = true;
@@ -172,13 +133,9 @@ impl Engine {
     }
 
     fn all_down(&self) -> bool {
-        self.units.iter().all(|u| {
-            u.skipped
-                || matches!(
-                    u.machine.state(),
-                    State::Stopped | State::Failed | State::Pending
-                )
-        })
+        self.units
+            .iter()
+            .all(|u| u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending))
     }
 
     fn on_msg(&mut self, msg: Msg) {
@@ -196,12 +153,7 @@ impl Engine {
                     }
                 }
             }
-            Msg::Exited {
-                unit,
-                gen,
-                code,
-                signal,
-            } => {
+            Msg::Exited { unit, gen, code, signal } => {
                 if self.units[unit].gen != gen {
                     return;
                 }
@@ -222,25 +174,10 @@ impl Engine {
                 if u.announce() {
                     u.port = None;
                 }
-                self.input(
-                    unit,
-                    Input::Exited {
-                        code,
-                        signal,
-                        port_in_use,
-                        stderr_tail,
-                    },
-                );
+                self.input(unit, Input::Exited { code, signal, port_in_use, stderr_tail });
                 self.write_record();
             }
-            Msg::Probe {
-                unit,
-                gen,
-                kind,
-                ok,
-                detail,
-                latency,
-            } => {
+            Msg::Probe { unit, gen, kind, ok, detail, latency } => {
                 if self.units[unit].gen != gen {
                     return;
                 }
@@ -268,11 +205,7 @@ impl Engine {
                     let line = self.units[unit].stdout_match.clone().unwrap_or_default();
                     self.input(
                         unit,
-                        Input::Probe {
-                            kind: ProbeKind::Ready,
-                            ok: true,
-                            detail: format!("stdout said {line:?}"),
-                        },
+                        Input::Probe { kind: ProbeKind::Ready, ok: true, detail: format!("stdout said {line:?}") },
                     );
                 }
             }
@@ -282,9 +215,7 @@ impl Engine {
                 }
             }
             Msg::Prepared { unit, gen, result } => {
-                if self.units[unit].gen != gen
-                    || self.units[unit].machine.state() != State::Starting
-                {
+                if self.units[unit].gen != gen || self.units[unit].machine.state() != State::Starting {
                     return;
                 }
                 match result {
@@ -308,34 +239,22 @@ impl Engine {
             .filter(|&i| self.units[i].name == *name || self.units[i].spec.name == *name)
             .collect();
         if targets.is_empty() {
-            return Err(CommandError::UnknownSidecar {
-                sidecar: name.clone(),
-                known: self.names(),
-            });
+            return Err(CommandError::UnknownSidecar { sidecar: name.clone(), known: self.names() });
         }
         if targets.iter().all(|&i| self.units[i].skipped) {
-            return Err(CommandError::NotInThisMode {
-                sidecar: name.clone(),
-                mode: self.cfg.mode.as_str().into(),
-            });
+            return Err(CommandError::NotInThisMode { sidecar: name.clone(), mode: self.cfg.mode.as_str().into() });
         }
         if self.shutting_down {
             return Err(CommandError::ShuttingDown);
         }
         let verb = ["restart", "stop", "start"][input_kind];
         for i in targets {
-            self.feed_push(
-                i,
-                NewEvent::new(EventKind::Command, format!("{verb} requested")),
-            );
+            self.feed_push(i, NewEvent::new(EventKind::Command, format!("{verb} requested")));
             let deps_ready = self.deps_ready(i);
             let input = match input_kind {
                 0 => Input::RestartRequested { deps_ready },
                 1 => Input::StopRequested,
-                _ => Input::Start {
-                    deps_ready,
-                    manual: true,
-                },
+                _ => Input::Start { deps_ready, manual: true },
             };
             self.input(i, input);
         }
@@ -343,20 +262,14 @@ impl Engine {
     }
 
     fn names(&self) -> Vec<String> {
-        self.units
-            .iter()
-            .filter(|u| !u.skipped)
-            .map(|u| u.name.clone())
-            .collect()
+        self.units.iter().filter(|u| !u.skipped).map(|u| u.name.clone()).collect()
     }
 
     fn deps_ready(&self, i: usize) -> bool {
-        self.units[i].deps.iter().all(|&d| {
-            matches!(
-                self.units[d].machine.state(),
-                State::Ready | State::Unhealthy
-            ) || self.units[d].skipped
-        })
+        self.units[i]
+            .deps
+            .iter()
+            .all(|&d| matches!(self.units[d].machine.state(), State::Ready | State::Unhealthy) || self.units[d].skipped)
     }
 
     pub(crate) fn input(&mut self, i: usize, input: Input) {
@@ -367,6 +280,7 @@ impl Engine {
 
     fn apply(&mut self, i: usize, actions: Vec<Action>) {
         let mut changed = false;
+        let mut became_ready = false;
         for a in actions {
             match a {
                 Action::Spawn { new_port } => self.spawn(i, new_port),
@@ -376,27 +290,22 @@ impl Engine {
                     }
                 }
                 Action::Probe(kind) => self.start_probe(i, kind),
-                Action::Emit {
-                    kind,
-                    message,
-                    code,
-                    signal,
-                } => {
-                    let ev = NewEvent::new(kind, message)
-                        .code(code)
-                        .signal(signal.map(crate::domain::machine::signal_name));
+                Action::Emit { kind, message, code, signal } => {
+                    let ev =
+                        NewEvent::new(kind, message).code(code).signal(signal.map(crate::domain::machine::signal_name));
                     self.feed_push(i, ev);
                 }
                 Action::StateChanged(s) => {
                     changed = true;
-                    if s == State::Ready {
-                        self.wake_dependents(i);
-                    }
+                    became_ready |= s == State::Ready;
                 }
             }
         }
         if changed {
             self.publish(i);
+        }
+        if became_ready {
+            self.wake_dependents(i);
         }
     }
 
@@ -412,23 +321,15 @@ impl Engine {
     }
 
     fn advance_shutdown(&mut self) {
-        let terminal = |u: &Unit| {
-            u.skipped
-                || matches!(
-                    u.machine.state(),
-                    State::Stopped | State::Failed | State::Pending
-                )
-        };
+        let terminal =
+            |u: &Unit| u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending);
         for i in 0..self.units.len() {
             let u = &self.units[i];
             if terminal(u) || u.machine.state() == State::Stopping {
                 continue;
             }
             // Reverse dependency order: stop only once everything depending on it is down.
-            let dependents_down = self
-                .units
-                .iter()
-                .all(|d| !d.deps.contains(&i) || terminal(d));
+            let dependents_down = self.units.iter().all(|d| !d.deps.contains(&i) || terminal(d));
             if dependents_down {
                 self.input(i, Input::StopRequested);
             }
@@ -437,10 +338,7 @@ impl Engine {
 
     fn feed_push(&mut self, i: usize, ev: NewEvent) {
         let u = &self.units[i];
-        let ev = ev
-            .sidecar(u.name.clone())
-            .pid(u.pid.or(u.machine.pid()))
-            .port(u.port);
+        let ev = ev.sidecar(u.name.clone()).pid(u.pid.or(u.machine.pid())).port(u.port);
         let stamped = self.feed.push(ev);
         let _ = self.notify.send(Notification::Event(stamped));
     }
@@ -460,9 +358,7 @@ impl Engine {
                         Err(e) => {
                             return self.input(
                                 i,
-                                Input::SpawnFailed {
-                                    error: format!("cannot pick a free port on 127.0.0.1: {e}"),
-                                },
+                                Input::SpawnFailed { error: format!("cannot pick a free port on 127.0.0.1: {e}") },
                             )
                         }
                     }
@@ -483,11 +379,7 @@ impl Engine {
     }
 
     fn profile_dir(&self) -> PathBuf {
-        self.cfg
-            .profile_path
-            .parent()
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default()
+        self.cfg.profile_path.parent().map(|p| p.to_path_buf()).unwrap_or_default()
     }
 
     fn program_for(&self, i: usize) -> Result<PathBuf, String> {
@@ -495,10 +387,7 @@ impl Engine {
         process::resolve_program(
             &u.spec.name,
             &u.spec.command,
-            self.cfg
-                .bin_overrides
-                .get(&u.spec.name)
-                .map(|p| p.as_path()),
+            self.cfg.bin_overrides.get(&u.spec.name).map(|p| p.as_path()),
             &self.profile_dir(),
             &self.bundled_dirs,
             &self.triple,
@@ -515,14 +404,7 @@ impl Engine {
             }
         }
         dirs.extend(self.bundled_dirs.iter().cloned());
-        process::resolve_program(
-            &self.units[i].spec.name,
-            command,
-            None,
-            &self.profile_dir(),
-            &dirs,
-            &self.triple,
-        )
+        process::resolve_program(&self.units[i].spec.name, command, None, &self.profile_dir(), &dirs, &self.triple)
     }
 
     pub(crate) fn render(&self, i: usize, t: &str) -> Result<String, String> {
@@ -537,9 +419,7 @@ impl Engine {
             Piece::Other { sidecar, field } => {
                 let other = self.units.iter().find(|o| o.spec.name == *sidecar)?;
                 if other.skipped {
-                    return (*field == "url")
-                        .then(|| self.cfg.backend_url.clone())
-                        .flatten();
+                    return (*field == "url").then(|| self.cfg.backend_url.clone()).flatten();
                 }
                 let port = other.port?;
                 Some(match *field {
@@ -563,11 +443,7 @@ impl Engine {
                 }
             }
             let program = self.aux_program(i, &prep.command)?;
-            let args = prep
-                .args
-                .iter()
-                .map(|a| self.render(i, a))
-                .collect::<Result<Vec<_>, _>>()?;
+            let args = prep.args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
             Ok(Some((program, args)))
         })();
         let (program, args) = match prepared {
@@ -576,14 +452,7 @@ impl Engine {
                 return self.spawn_now(i);
             }
             Ok(Some(x)) => x,
-            Err(e) => {
-                return self.input(
-                    i,
-                    Input::SpawnFailed {
-                        error: format!("prepare step: {e}"),
-                    },
-                )
-            }
+            Err(e) => return self.input(i, Input::SpawnFailed { error: format!("prepare step: {e}") }),
         };
         let user = match spec.user.as_deref().map(process::lookup_user).transpose() {
             Ok(u) => u.flatten(),
@@ -598,20 +467,10 @@ impl Engine {
             i,
             NewEvent::new(
                 EventKind::Prepared,
-                format!(
-                    "running prepare step {} {}",
-                    program.display(),
-                    args.join(" ")
-                ),
+                format!("running prepare step {} {}", program.display(), args.join(" ")),
             ),
         );
-        let spawned = process::spawn(&SpawnRequest {
-            program: &program,
-            args: &args,
-            env: &env,
-            cwd: &cwd,
-            user,
-        });
+        let spawned = process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user });
         tokio::spawn(async move {
             let result = match spawned {
                 Err(e) => Err(format!("cannot run {}: {e}", program.display())),
@@ -643,11 +502,7 @@ impl Engine {
                     }
                 }
             };
-            let _ = tx.send(Msg::Prepared {
-                unit: i,
-                gen,
-                result,
-            });
+            let _ = tx.send(Msg::Prepared { unit: i, gen, result });
         });
     }
 
@@ -659,14 +514,8 @@ impl Engine {
             ("SIDECAR_HOST".to_string(), "127.0.0.1".to_string()),
             ("SIDECAR_INSTANCE_ID".to_string(), self.instance_id.clone()),
             ("SIDECAR_API_KEY".to_string(), self.api_key.clone()),
-            (
-                "SIDECAR_DATA_DIR".to_string(),
-                u.data_dir.display().to_string(),
-            ),
-            (
-                "SIDECAR_RUNTIME_MODE".to_string(),
-                self.cfg.mode.as_str().to_string(),
-            ),
+            ("SIDECAR_DATA_DIR".to_string(), u.data_dir.display().to_string()),
+            ("SIDECAR_RUNTIME_MODE".to_string(), self.cfg.mode.as_str().to_string()),
         ];
         if let Some(p) = u.port {
             env.push(("SIDECAR_PORT".to_string(), p.to_string()));
@@ -683,11 +532,7 @@ impl Engine {
         let built = (|| -> Result<_, String> {
             let program = self.program_for(i)?;
             let spec = self.units[i].spec.clone();
-            let args = spec
-                .args
-                .iter()
-                .map(|a| self.render(i, a))
-                .collect::<Result<Vec<_>, _>>()?;
+            let args = spec.args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
             let mut env = self.contract_env(i);
             for (k, v) in &spec.env {
                 env.push((k.clone(), self.render(i, v)?));
@@ -696,12 +541,7 @@ impl Engine {
                 Some(c) => self.profile_dir().join(self.render(i, c)?),
                 None => self.units[i].data_dir.clone(),
             };
-            let user = spec
-                .user
-                .as_deref()
-                .map(process::lookup_user)
-                .transpose()?
-                .flatten();
+            let user = spec.user.as_deref().map(process::lookup_user).transpose()?.flatten();
             std::fs::create_dir_all(&self.units[i].data_dir)
                 .map_err(|e| format!("cannot create {}: {e}", self.units[i].data_dir.display()))?;
             if let Some((uid, gid)) = user {
@@ -713,21 +553,11 @@ impl Engine {
             Ok(x) => x,
             Err(e) => return self.input(i, Input::SpawnFailed { error: e }),
         };
-        let spawned = match process::spawn(&SpawnRequest {
-            program: &program,
-            args: &args,
-            env: &env,
-            cwd: &cwd,
-            user,
-        }) {
+        let spawned = match process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user })
+        {
             Ok(s) => s,
             Err(e) => {
-                return self.input(
-                    i,
-                    Input::SpawnFailed {
-                        error: format!("cannot start {}: {e}", program.display()),
-                    },
-                )
+                return self.input(i, Input::SpawnFailed { error: format!("cannot start {}: {e}", program.display()) })
             }
         };
         let gen = self.units[i].gen;
@@ -810,12 +640,7 @@ impl Engine {
                 Ok(s) => (s.code(), s.signal()),
                 Err(_) => (None, None),
             };
-            let _ = tx.send(Msg::Exited {
-                unit: i,
-                gen,
-                code,
-                signal,
-            });
+            let _ = tx.send(Msg::Exited { unit: i, gen, code, signal });
         });
         self.input(i, Input::Spawned { pid });
         self.write_record();
@@ -830,18 +655,10 @@ impl Engine {
             ProbeKind::Live => (u.live.clone(), u.probe_timeout.1),
         };
         let Some(mut target) = target else { return };
-        if let ProbeTarget::Exec {
-            program,
-            args,
-            envs,
-        } = &mut target
-        {
+        if let ProbeTarget::Exec { program, args, envs } = &mut target {
             let cmd = program.display().to_string();
             let resolved = self.aux_program(i, &cmd).and_then(|p| {
-                let a = args
-                    .iter()
-                    .map(|a| self.render(i, a))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let a = args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
                 Ok((p, a))
             });
             match resolved {
@@ -852,14 +669,8 @@ impl Engine {
                 }
                 Err(e) => {
                     let gen = u.gen;
-                    let _ = self.tx.send(Msg::Probe {
-                        unit: i,
-                        gen,
-                        kind,
-                        ok: false,
-                        detail: e,
-                        latency: Duration::ZERO,
-                    });
+                    let _ =
+                        self.tx.send(Msg::Probe { unit: i, gen, kind, ok: false, detail: e, latency: Duration::ZERO });
                     return;
                 }
             }
@@ -874,14 +685,7 @@ impl Engine {
         tokio::spawn(async move {
             let started = Instant::now();
             let (ok, detail) = probes::run(&target, &ctx, &http).await;
-            let _ = tx.send(Msg::Probe {
-                unit: i,
-                gen,
-                kind,
-                ok,
-                detail,
-                latency: started.elapsed(),
-            });
+            let _ = tx.send(Msg::Probe { unit: i, gen, kind, ok, detail, latency: started.elapsed() });
         });
     }
 
@@ -957,28 +761,20 @@ impl Engine {
             })
             .collect();
         if let Ok(bytes) = serde_json::to_vec_pretty(&rec) {
-            self.writer
-                .write(instance::record_path(&self.runtime_dir), bytes);
+            self.writer.write(instance::record_path(&self.runtime_dir), bytes);
         }
     }
 }
 
 /// Copies a prepare step's output into the sidecar's log.
-async fn pump_plain<R: tokio::io::AsyncRead + Unpin>(
-    r: R,
-    log: crate::logs::SidecarLog,
-    stream: Stream,
-) {
+async fn pump_plain<R: tokio::io::AsyncRead + Unpin>(r: R, log: crate::logs::SidecarLog, stream: Stream) {
     let mut r = BufReader::new(r);
     let mut buf = Vec::new();
     while let Ok(n) = r.read_until(b'\n', &mut buf).await {
         if n == 0 {
             break;
         }
-        log.push(
-            stream,
-            String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']),
-        );
+        log.push(stream, String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']));
         buf.clear();
     }
 }

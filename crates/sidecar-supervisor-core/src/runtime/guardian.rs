@@ -45,10 +45,7 @@ impl Guardian {
         // SAFETY: we own rfd/wfd; the read end belongs to the guardian now.
         unsafe { libc::close(rfd) };
         let pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(wfd) });
-        Ok(Guardian {
-            pipe: Some(pipe),
-            pid,
-        })
+        Ok(Guardian { pipe: Some(pipe), pid })
     }
 
     pub fn pid(&self) -> u32 {
@@ -69,9 +66,7 @@ impl Guardian {
         if let Some(p) = self.pipe.as_mut() {
             let line = format!("{}{}\n", op as char, pgid);
             if let Err(e) = p.write_all(line.as_bytes()) {
-                tracing::warn!(
-                    "guardian pipe write failed ({e}); orphan protection for grandchildren is off"
-                );
+                tracing::warn!("guardian pipe write failed ({e}); orphan protection for grandchildren is off");
                 self.pipe = None;
             }
         }
@@ -94,13 +89,7 @@ unsafe fn guardian_main(rfd: libc::c_int, wfd: libc::c_int) -> ! {
     libc::close(wfd);
     // Own session: a terminal's Ctrl-C aimed at the runtime's group must not reach us.
     libc::setsid();
-    for sig in [
-        libc::SIGINT,
-        libc::SIGTERM,
-        libc::SIGHUP,
-        libc::SIGQUIT,
-        libc::SIGPIPE,
-    ] {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT, libc::SIGPIPE] {
         libc::signal(sig, libc::SIG_IGN);
     }
     // Close everything else we inherited (notably the instance lock, which must die with
@@ -128,11 +117,7 @@ unsafe fn guardian_main(rfd: libc::c_int, wfd: libc::c_int) -> ! {
                     num = 0;
                     in_num = true;
                 }
-                b'0'..=b'9' if in_num => {
-                    num = num
-                        .saturating_mul(10)
-                        .saturating_add((b - b'0') as libc::pid_t)
-                }
+                b'0'..=b'9' if in_num => num = num.saturating_mul(10).saturating_add((b - b'0') as libc::pid_t),
                 b'\n' if in_num => {
                     in_num = false;
                     if num > 1 {

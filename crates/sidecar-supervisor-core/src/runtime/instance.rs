@@ -52,10 +52,7 @@ pub enum InstanceError {
 }
 
 pub fn acquire_lock(runtime_dir: &Path) -> Result<InstanceLock, InstanceError> {
-    let io = |source| InstanceError::Io {
-        dir: runtime_dir.display().to_string(),
-        source,
-    };
+    let io = |source| InstanceError::Io { dir: runtime_dir.display().to_string(), source };
     std::fs::create_dir_all(runtime_dir).map_err(io)?;
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -70,16 +67,10 @@ pub fn acquire_lock(runtime_dir: &Path) -> Result<InstanceLock, InstanceError> {
     if r != 0 {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            let pid = read_record(runtime_dir)
-                .map(|r| r.pid.to_string())
-                .unwrap_or_else(|| "unknown".into());
+            let pid = read_record(runtime_dir).map(|r| r.pid.to_string()).unwrap_or_else(|| "unknown".into());
             return Err(InstanceError::AlreadyRunning {
                 pid,
-                dir: runtime_dir
-                    .parent()
-                    .unwrap_or(runtime_dir)
-                    .display()
-                    .to_string(),
+                dir: runtime_dir.parent().unwrap_or(runtime_dir).display().to_string(),
             });
         }
         return Err(io(e));
@@ -128,11 +119,7 @@ pub fn kill_leftovers(record: &InstanceRecord) -> Vec<Killed> {
                     libc::kill(-(c.pgid as i32), libc::SIGKILL);
                     libc::kill(c.pid as i32, libc::SIGKILL);
                 }
-                killed.push(Killed {
-                    name: c.name.clone(),
-                    pid: c.pid,
-                    how: "recorded pid with matching start time",
-                });
+                killed.push(Killed { name: c.name.clone(), pid: c.pid, how: "recorded pid with matching start time" });
             }
             _ => {} // gone, or the pid was recycled by an unrelated process: leave it alone
         }
@@ -144,11 +131,7 @@ pub fn kill_leftovers(record: &InstanceRecord) -> Vec<Killed> {
         unsafe {
             libc::kill(pid as i32, libc::SIGKILL);
         }
-        killed.push(Killed {
-            name: "descendant".into(),
-            pid,
-            how: "environment carries the dead instance's id",
-        });
+        killed.push(Killed { name: "descendant".into(), pid, how: "environment carries the dead instance's id" });
     }
     killed
 }

@@ -19,36 +19,31 @@ pub struct LatestWriter {
 impl LatestWriter {
     pub fn start() -> std::io::Result<LatestWriter> {
         let (tx, rx) = mpsc::channel::<Job>();
-        let thread = std::thread::Builder::new()
-            .name("runtime-writer".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut pending: HashMap<PathBuf, Vec<u8>> = HashMap::new();
-                    let mut flushes = Vec::new();
-                    let mut take = |job: Job, pending: &mut HashMap<PathBuf, Vec<u8>>| match job {
-                        Job::Write(p, b) => {
-                            pending.insert(p, b);
-                        }
-                        Job::Flush(done) => flushes.push(done),
-                    };
-                    take(first, &mut pending);
-                    while let Ok(job) = rx.try_recv() {
-                        take(job, &mut pending);
+        let thread = std::thread::Builder::new().name("runtime-writer".into()).spawn(move || {
+            while let Ok(first) = rx.recv() {
+                let mut pending: HashMap<PathBuf, Vec<u8>> = HashMap::new();
+                let mut flushes = Vec::new();
+                let mut take = |job: Job, pending: &mut HashMap<PathBuf, Vec<u8>>| match job {
+                    Job::Write(p, b) => {
+                        pending.insert(p, b);
                     }
-                    for (path, bytes) in pending {
-                        if let Err(e) = crate::atomic_file::write_atomic(&path, &bytes) {
-                            tracing::warn!("cannot write {}: {e}", path.display());
-                        }
-                    }
-                    for f in flushes {
-                        let _ = f.send(());
+                    Job::Flush(done) => flushes.push(done),
+                };
+                take(first, &mut pending);
+                while let Ok(job) = rx.try_recv() {
+                    take(job, &mut pending);
+                }
+                for (path, bytes) in pending {
+                    if let Err(e) = crate::atomic_file::write_atomic(&path, &bytes) {
+                        tracing::warn!("cannot write {}: {e}", path.display());
                     }
                 }
-            })?;
-        Ok(LatestWriter {
-            tx,
-            thread: Some(thread),
-        })
+                for f in flushes {
+                    let _ = f.send(());
+                }
+            }
+        })?;
+        Ok(LatestWriter { tx, thread: Some(thread) })
     }
 
     pub fn write(&self, path: PathBuf, bytes: Vec<u8>) {

@@ -140,10 +140,7 @@ impl Supervisor {
             profile_path: cfg.profile_path.display().to_string(),
             data_dir: cfg.data_dir.display().to_string(),
             feed_path: feed.path().display().to_string(),
-            backend_url: cfg
-                .backend_url
-                .as_deref()
-                .map(|u| redactor.redact(u).into_owned()),
+            backend_url: cfg.backend_url.as_deref().map(|u| redactor.redact(u).into_owned()),
             auto_restart: cfg.auto_restart,
             pid: std::process::id(),
             started_at: started_at.clone(),
@@ -151,10 +148,7 @@ impl Supervisor {
             sidecars: Vec::new(),
         };
         let n = units.len();
-        let shared = Arc::new(RwLock::new(SharedStatus {
-            status,
-            spawned_at: vec![None; n],
-        }));
+        let shared = Arc::new(RwLock::new(SharedStatus { status, spawned_at: vec![None; n] }));
         let (notify, _) = broadcast::channel(4096);
         let (tx, rx) = mpsc::unbounded_channel();
         feed.push(NewEvent::new(
@@ -184,9 +178,7 @@ impl Supervisor {
             tx: tx.clone(),
             rx,
             writer: latest_writer::LatestWriter::start()?,
-            status_file: opts
-                .write_status_file
-                .then(|| runtime_dir.join("status.json")),
+            status_file: opts.write_status_file.then(|| runtime_dir.join("status.json")),
             runtime_dir,
             bundled_dirs,
             triple: process::host_triple(),
@@ -212,16 +204,7 @@ impl Supervisor {
             rt.block_on(engine.run());
         })?;
 
-        Ok(Supervisor {
-            inner: Arc::new(Inner {
-                tx,
-                shared,
-                feed,
-                notify,
-                logs,
-                thread: Mutex::new(Some(thread)),
-            }),
-        })
+        Ok(Supervisor { inner: Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)) }) })
     }
 
     /// Current status of every sidecar (never waits for the engine).
@@ -249,20 +232,12 @@ impl Supervisor {
             return Ok(l.tail(n));
         }
         let prefix = format!("{name}#");
-        let mut lines: Vec<LogLine> = self
-            .inner
-            .logs
-            .iter()
-            .filter(|(k, _)| k.starts_with(&prefix))
-            .flat_map(|(_, l)| l.tail(n))
-            .collect();
+        let mut lines: Vec<LogLine> =
+            self.inner.logs.iter().filter(|(k, _)| k.starts_with(&prefix)).flat_map(|(_, l)| l.tail(n)).collect();
         if lines.is_empty() && !self.inner.logs.keys().any(|k| k.starts_with(&prefix)) {
             let mut known: Vec<String> = self.inner.logs.keys().cloned().collect();
             known.sort();
-            return Err(CommandError::UnknownSidecar {
-                sidecar: name.into(),
-                known,
-            });
+            return Err(CommandError::UnknownSidecar { sidecar: name.into(), known });
         }
         lines.sort_by(|a, b| a.at.cmp(&b.at));
         let skip = lines.len().saturating_sub(n);
@@ -285,10 +260,7 @@ impl Supervisor {
 
     pub async fn command(&self, cmd: Command) -> Result<(), CommandError> {
         let (tx, rx) = oneshot::channel();
-        self.inner
-            .tx
-            .send(Msg::Command(cmd, tx))
-            .map_err(|_| CommandError::EngineGone)?;
+        self.inner.tx.send(Msg::Command(cmd, tx)).map_err(|_| CommandError::EngineGone)?;
         rx.await.map_err(|_| CommandError::EngineGone)?
     }
 
@@ -359,20 +331,12 @@ fn build_units(
     let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for s in &p.sidecars {
         let spec = Arc::new(s.clone());
-        let skipped = cfg.mode == Mode::RemoteSlim
-            && matches!(s.role.as_deref(), Some("backend") | Some("database"));
+        let skipped = cfg.mode == Mode::RemoteSlim && matches!(s.role.as_deref(), Some("backend") | Some("database"));
         for r in 1..=s.replicas {
-            let name = if s.replicas > 1 {
-                format!("{}#{r}", s.name)
-            } else {
-                s.name.clone()
-            };
+            let name = if s.replicas > 1 { format!("{}#{r}", s.name) } else { s.name.clone() };
             let log = SidecarLog::open(log_cfg, &name, redactor.clone());
             logs.insert(name.clone(), log.clone());
-            by_name
-                .entry(s.name.as_str())
-                .or_default()
-                .push(units.len());
+            by_name.entry(s.name.as_str()).or_default().push(units.len());
             let data_dir = cfg.data_dir.join(&s.name);
             units.push(unit::Unit {
                 name,
@@ -402,12 +366,7 @@ fn build_units(
         }
     }
     for u in &mut units {
-        u.deps = u
-            .spec
-            .depends_on
-            .iter()
-            .flat_map(|d| by_name.get(d.as_str()).cloned().unwrap_or_default())
-            .collect();
+        u.deps = u.spec.depends_on.iter().flat_map(|d| by_name.get(d.as_str()).cloned().unwrap_or_default()).collect();
     }
     (units, logs)
 }

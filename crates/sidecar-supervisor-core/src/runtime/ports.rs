@@ -35,11 +35,7 @@ pub fn parse_announcement(line: &str) -> Option<u16> {
     }
     if l.starts_with('{') && l.contains("\"port\"") {
         let v: serde_json::Value = serde_json::from_str(l).ok()?;
-        return v
-            .get("port")?
-            .as_u64()
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p != 0);
+        return v.get("port")?.as_u64().and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0);
     }
     None
 }
@@ -74,12 +70,8 @@ mod tests {
 
     #[test]
     fn addr_in_use_detection() {
-        assert!(is_addr_in_use(
-            "Error: Address already in use (os error 98)"
-        ));
-        assert!(is_addr_in_use(
-            "listen EADDRINUSE: address already in use :::3000"
-        ));
+        assert!(is_addr_in_use("Error: Address already in use (os error 98)"));
+        assert!(is_addr_in_use("listen EADDRINUSE: address already in use :::3000"));
         assert!(!is_addr_in_use("GET /health 200"));
     }
 }

@@ -15,19 +15,10 @@ use super::ports::LOOPBACK;
 
 #[derive(Debug, Clone)]
 pub enum ProbeTarget {
-    Http {
-        path: String,
-        identity: bool,
-    },
-    Grpc {
-        service: String,
-    },
+    Http { path: String, identity: bool },
+    Grpc { service: String },
     Tcp,
-    Exec {
-        program: PathBuf,
-        args: Vec<String>,
-        envs: Vec<(String, String)>,
-    },
+    Exec { program: PathBuf, args: Vec<String>, envs: Vec<(String, String)> },
 }
 
 #[derive(Debug, Clone)]
@@ -40,32 +31,17 @@ pub struct ProbeContext {
 
 /// Shared HTTP client: loopback only, no proxy, no pooling surprises.
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(1)
-        .build()
-        .expect("reqwest client builds")
+    reqwest::Client::builder().no_proxy().pool_max_idle_per_host(1).build().expect("reqwest client builds")
 }
 
-pub async fn run(
-    target: &ProbeTarget,
-    ctx: &ProbeContext,
-    http: &reqwest::Client,
-) -> (bool, String) {
+pub async fn run(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> (bool, String) {
     match tokio::time::timeout(ctx.timeout, run_inner(target, ctx, http)).await {
         Ok(r) => r,
-        Err(_) => (
-            false,
-            format!("no answer within {} ms", ctx.timeout.as_millis()),
-        ),
+        Err(_) => (false, format!("no answer within {} ms", ctx.timeout.as_millis())),
     }
 }
 
-async fn run_inner(
-    target: &ProbeTarget,
-    ctx: &ProbeContext,
-    http: &reqwest::Client,
-) -> (bool, String) {
+async fn run_inner(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> (bool, String) {
     let needs_port = !matches!(target, ProbeTarget::Exec { .. });
     let port = match ctx.port {
         Some(p) => p,
@@ -79,11 +55,7 @@ async fn run_inner(
         },
         ProbeTarget::Http { path, identity } => http_probe(http, port, path, *identity, ctx).await,
         ProbeTarget::Grpc { service } => grpc_probe(port, service).await,
-        ProbeTarget::Exec {
-            program,
-            args,
-            envs,
-        } => exec_probe(program, args, envs).await,
+        ProbeTarget::Exec { program, args, envs } => exec_probe(program, args, envs).await,
     }
 }
 
@@ -111,11 +83,7 @@ async fn http_probe(
 }
 
 /// `GET /runtime/info` must name this launch's instance id.
-async fn check_identity(
-    http: &reqwest::Client,
-    port: u16,
-    ctx: &ProbeContext,
-) -> Result<(), String> {
+async fn check_identity(http: &reqwest::Client, port: u16, ctx: &ProbeContext) -> Result<(), String> {
     let url = format!("http://127.0.0.1:{port}/runtime/info");
     let resp = http
         .get(&url)
@@ -129,15 +97,10 @@ async fn check_identity(
             resp.status().as_u16()
         ));
     }
-    let body: serde_json::Value = resp
-        .json()
-        .await
-        .map_err(|e| format!("GET /runtime/info: not JSON ({e})"))?;
+    let body: serde_json::Value = resp.json().await.map_err(|e| format!("GET /runtime/info: not JSON ({e})"))?;
     match body.get("instance_id").and_then(|v| v.as_str()) {
         Some(id) if id == ctx.instance_id => Ok(()),
-        Some(_) => Err(format!(
-            "port {port} answered by a foreign process (another instance id)"
-        )),
+        Some(_) => Err(format!("port {port} answered by a foreign process (another instance id)")),
         None => Err(format!("port {port}: /runtime/info has no instance_id")),
     }
 }
@@ -146,8 +109,7 @@ async fn grpc_probe(port: u16, service: &str) -> (bool, String) {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
-    let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
-    {
+    let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")) {
         Ok(e) => e,
         Err(e) => return (false, format!("grpc endpoint: {e}")),
     };
@@ -156,28 +118,16 @@ async fn grpc_probe(port: u16, service: &str) -> (bool, String) {
         Err(e) => return (false, format!("grpc connect 127.0.0.1:{port}: {e}")),
     };
     let mut client = HealthClient::new(channel);
-    match client
-        .check(HealthCheckRequest {
-            service: service.to_string(),
-        })
-        .await
-    {
+    match client.check(HealthCheckRequest { service: service.to_string() }).await {
         Ok(r) => {
             let st = r.into_inner().status();
-            (
-                st == ServingStatus::Serving,
-                format!("grpc health {:?}", st),
-            )
+            (st == ServingStatus::Serving, format!("grpc health {:?}", st))
         }
         Err(s) => (false, format!("grpc health: {} {}", s.code(), s.message())),
     }
 }
 
-async fn exec_probe(
-    program: &PathBuf,
-    args: &[String],
-    envs: &[(String, String)],
-) -> (bool, String) {
+async fn exec_probe(program: &PathBuf, args: &[String], envs: &[(String, String)]) -> (bool, String) {
     let mut cmd = tokio::process::Command::new(program);
     cmd.args(args)
         .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -196,11 +146,7 @@ async fn exec_probe(
                     "{} {}{}",
                     program.display(),
                     o.status,
-                    if last.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {last}")
-                    }
+                    if last.is_empty() { String::new() } else { format!(": {last}") }
                 ),
             )
         }

@@ -72,13 +72,7 @@ pub fn spawn(req: &SpawnRequest<'_>) -> std::io::Result<Spawned> {
     let stdin = child.stdin.take().expect("piped stdin");
     let stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
-    Ok(Spawned {
-        child,
-        pid,
-        stdin,
-        stdout,
-        stderr,
-    })
+    Ok(Spawned { child, pid, stdin, stdout, stderr })
 }
 
 /// Sends `signal` to the whole process group `pgid`. `false` if the group is gone.
@@ -113,10 +107,7 @@ pub fn resolve_program(
         return if is_executable(&p) {
             Ok(p)
         } else {
-            Err(format!(
-                "command {} of sidecar `{sidecar}` is not an executable file",
-                p.display()
-            ))
+            Err(format!("command {} of sidecar `{sidecar}` is not an executable file", p.display()))
         };
     }
     for dir in bundled_dirs {
@@ -135,10 +126,7 @@ pub fn resolve_program(
             }
         }
     }
-    let looked: Vec<String> = bundled_dirs
-        .iter()
-        .map(|d| d.display().to_string())
-        .collect();
+    let looked: Vec<String> = bundled_dirs.iter().map(|d| d.display().to_string()).collect();
     let cmd_var = crate::profile::settings::bin_var(command);
     Err(format!(
         "command `{command}` of sidecar `{sidecar}` not found: not a bundled sidecar ({}) and not on PATH; install it, or set {var}{} to its path",
@@ -149,9 +137,7 @@ pub fn resolve_program(
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    std::fs::metadata(p)
-        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        .unwrap_or(false)
+    std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)
 }
 
 /// The host's target triple, as Tauri names bundled sidecars (`backend-x86_64-unknown-linux-gnu`).

@@ -41,10 +41,7 @@ pub struct Unit {
 
 impl Unit {
     pub fn announce(&self) -> bool {
-        matches!(
-            self.spec.port,
-            Some(PortSpec::Keyword(PortKeyword::Announce))
-        )
+        matches!(self.spec.port, Some(PortSpec::Keyword(PortKeyword::Announce)))
     }
 }
 
@@ -60,11 +57,7 @@ fn timing(p: &ProbeSpec) -> ProbeTiming {
     }
 }
 
-pub fn machine_config(
-    spec: &SidecarSpec,
-    profile_restart: &RestartPolicy,
-    auto_restart: bool,
-) -> MachineConfig {
+pub fn machine_config(spec: &SidecarSpec, profile_restart: &RestartPolicy, auto_restart: bool) -> MachineConfig {
     let r = spec.restart.unwrap_or(*profile_restart);
     MachineConfig {
         max_restarts: r.max_restarts,
@@ -76,10 +69,7 @@ pub fn machine_config(
         auto_restart: auto_restart && spec.auto_restart,
         startup_timeout: Duration::from_millis(spec.startup_timeout_ms),
         stop_timeout: Duration::from_millis(spec.stop_timeout_ms),
-        stop_signal: spec
-            .stop_signal
-            .map(|s| s.number())
-            .unwrap_or(libc::SIGTERM),
+        stop_signal: spec.stop_signal.map(|s| s.number()).unwrap_or(libc::SIGTERM),
         ready: spec.ready.as_ref().map(timing),
         live: spec.live.as_ref().map(timing),
         max_port_retries: 5,
@@ -89,10 +79,7 @@ pub fn machine_config(
 /// The probe target of a spec, with exec commands left for the engine to resolve at run time.
 pub fn probe_target(p: &ProbeSpec, readiness: bool) -> Option<ProbeTarget> {
     if let Some(path) = &p.http {
-        return Some(ProbeTarget::Http {
-            path: path.clone(),
-            identity: p.identity.unwrap_or(readiness),
-        });
+        return Some(ProbeTarget::Http { path: path.clone(), identity: p.identity.unwrap_or(readiness) });
     }
     if let Some(s) = &p.grpc {
         return Some(ProbeTarget::Grpc { service: s.clone() });
@@ -101,11 +88,7 @@ pub fn probe_target(p: &ProbeSpec, readiness: bool) -> Option<ProbeTarget> {
         return Some(ProbeTarget::Tcp);
     }
     if let Some(e) = &p.exec {
-        return Some(ProbeTarget::Exec {
-            program: PathBuf::from(&e.command),
-            args: e.args.clone(),
-            envs: Vec::new(),
-        });
+        return Some(ProbeTarget::Exec { program: PathBuf::from(&e.command), args: e.args.clone(), envs: Vec::new() });
     }
     None
 }
