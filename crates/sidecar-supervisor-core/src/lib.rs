@@ -13,5 +13,7 @@ pub mod logs;
 pub mod profile;
 pub mod redact;
 pub mod runtime;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use runtime::{CommandError, Supervisor, SupervisorOptions};
