@@ -1,1 +1,128 @@
-fn main() {}
+//! `cargo xtask dev|test|bench|schema`: the developer entry points.
+//!
+//! - `dev`: builds the runner and the sidecars, then runs the demo profile headless
+//!   (Ctrl-C stops every sidecar gracefully).
+//! - `test`: everything CI checks, in order, with progress output: format, build of the helper
+//!   binaries the integration tests spawn, clippy, then every test of the workspace.
+//! - `bench`: the performance targets of design §9, measured against a baseline in the same run.
+//! - `schema`: regenerates `runtime-profile.schema.json` from the Rust types.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    std::env::set_current_dir(&root).expect("cd to workspace root");
+    let result = match args.first().map(String::as_str) {
+        Some("dev") => dev(&args[1..]),
+        Some("test") => test(&args[1..]),
+        Some("bench") => bench(&args[1..]),
+        Some("schema") => schema(),
+        _ => {
+            eprintln!(
+                "usage: cargo xtask <command>\n\n  dev     run the demo stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json"
+            );
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the workspace").to_path_buf()
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn step(title: &str, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("\n==> {title}\n    $ {}", show(cmd));
+    let t = Instant::now();
+    let status = cmd.status().map_err(|e| format!("cannot run {}: {e}", show(cmd)))?;
+    eprintln!("    ({title}: {:.1} s)", t.elapsed().as_secs_f64());
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("step `{title}` failed ({status}); command: {}", show(cmd)))
+    }
+}
+
+fn show(cmd: &Command) -> String {
+    let mut s = cmd.get_program().to_string_lossy().into_owned();
+    for a in cmd.get_args() {
+        s.push(' ');
+        s.push_str(&a.to_string_lossy());
+    }
+    s
+}
+
+/// The cargo target dir (respects CARGO_TARGET_DIR and config).
+fn target_dir() -> Result<PathBuf, String> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| format!("cargo metadata: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let key = "\"target_directory\":\"";
+    let start = text.find(key).ok_or("cargo metadata printed no target_directory")? + key.len();
+    let end = text[start..].find('"').ok_or("bad cargo metadata")? + start;
+    Ok(PathBuf::from(text[start..end].replace("\\\\", "\\")))
+}
+
+fn dev(extra: &[String]) -> Result<(), String> {
+    step("build runner and sidecars", cargo().args(["build", "-p", "desktop-runtime", "-p", "test-sidecar"]))?;
+    let bin_dir = target_dir()?.join("debug");
+    let data_dir = target_dir()?.join("dev-data");
+    eprintln!("\n==> running the demo stack (data dir {}); Ctrl-C stops it", data_dir.display());
+    let mut cmd = Command::new(bin_dir.join("desktop-runtime"));
+    cmd.args(["run", "--runtime-profile", "profiles/demo.json", "--bundled-dir"])
+        .arg(&bin_dir)
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .args(extra);
+    // The runner handles Ctrl-C itself; we just wait for it and pass its exit code on.
+    let status = cmd.status().map_err(|e| format!("cannot start the runner: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the runner exited with {status}"))
+    }
+}
+
+fn test(extra: &[String]) -> Result<(), String> {
+    let t = Instant::now();
+    step("format check", cargo().args(["fmt", "--all", "--", "--check"]))
+        .map_err(|e| format!("{e}\n    fix: run `cargo fmt --all`"))?;
+    step(
+        "build the binaries the integration tests spawn",
+        cargo().args(["build", "-p", "test-sidecar", "-p", "desktop-runtime"]),
+    )?;
+    step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
+    step("tests", cargo().args(["test", "--workspace", "--all-features"]).args(extra))?;
+    eprintln!("\nxtask test: all steps passed in {:.0} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn bench(extra: &[String]) -> Result<(), String> {
+    step(
+        "build release binaries",
+        cargo().args(["build", "--release", "-p", "test-sidecar", "-p", "desktop-runtime"]),
+    )?;
+    step("benchmarks", cargo().args(["bench", "-p", "desktop-runtime", "--bench", "targets", "--"]).args(extra))
+}
+
+fn schema() -> Result<(), String> {
+    step(
+        "regenerate runtime-profile.schema.json",
+        cargo().args(["test", "-p", "sidecar-supervisor-core", "--test", "profile_errors", "schema"]).env("UPDATE_SCHEMA", "1"),
+    )
+}

@@ -1,0 +1,258 @@
+//! Performance targets of design §9, each measured against a baseline in the same run and
+//! printed as a ratio (no timed assertions anywhere):
+//!
+//! 1. crash → new process: kill -9 the child, time until the replacement has started, for our
+//!    engine and for a bare `while true; do cmd; done` bash loop on the same command.
+//! 2. readiness noticed: from the instant the sidecar starts answering ready to the instant the
+//!    engine reports `ready`.
+//! 3. idle cost of the headless runner with 3 sidecars probed every second: CPU and RSS.
+//!
+//! The sidecar reports "start <pid> <ns>" / "ready <pid> <ns>" (CLOCK_MONOTONIC, shared by
+//! all processes) over a unix datagram socket, so both sides are timed by the same clock.
+//! Run: `cargo xtask bench` (release build). `BENCH_TRIALS` (default 20), `BENCH_IDLE_SECS`
+//! (default 10) tune it.
+
+use std::os::unix::net::UnixDatagram;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::profile::{self, Overrides};
+use sidecar_supervisor_core::runtime::Notification;
+use sidecar_supervisor_core::{Supervisor, SupervisorOptions};
+
+fn mono_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(Path::parent).unwrap().to_path_buf()
+}
+
+fn env_num(k: &str, d: u64) -> u64 {
+    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
+}
+
+struct Reports {
+    sock: UnixDatagram,
+    path: PathBuf,
+}
+
+impl Reports {
+    fn new(dir: &Path) -> Reports {
+        let path = dir.join("report.sock");
+        let sock = UnixDatagram::bind(&path).unwrap();
+        sock.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        Reports { sock, path }
+    }
+    /// Next report of `kind`: (pid, ns).
+    fn next(&self, kind: &str) -> (u32, u64) {
+        let mut buf = [0u8; 128];
+        loop {
+            let n = self.sock.recv(&mut buf).expect("sidecar report (timed out?)");
+            let s = String::from_utf8_lossy(&buf[..n]).to_string();
+            let mut it = s.split_whitespace();
+            if it.next() == Some(kind) {
+                let pid = it.next().unwrap().parse().unwrap();
+                let ns = it.next().unwrap().parse().unwrap();
+                return (pid, ns);
+            }
+        }
+    }
+}
+
+fn stats(mut v: Vec<f64>) -> (f64, f64, f64) {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let med = v[v.len() / 2];
+    let p90 = v[(v.len() * 9 / 10).min(v.len() - 1)];
+    (med, p90, v[v.len() - 1])
+}
+
+/// Kill -9 the current child `trials` times; latency from the kill to the new child's start.
+fn respawn_latencies(r: &Reports, trials: u64) -> Vec<f64> {
+    let (mut pid, _) = r.next("start");
+    let mut out = Vec::new();
+    for _ in 0..trials {
+        std::thread::sleep(Duration::from_millis(30)); // pacing, not synchronisation
+        let t0 = mono_ns();
+        unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+        let (new_pid, ns) = r.next("start");
+        assert_ne!(new_pid, pid);
+        out.push((ns.saturating_sub(t0)) as f64 / 1e6);
+        pid = new_pid;
+    }
+    out
+}
+
+fn config(dir: &Path, json: &str) -> profile::RuntimeConfig {
+    let p = dir.join("profile.json");
+    std::fs::write(&p, json).unwrap();
+    let cli = Overrides { profile_path: Some(p), data_dir: Some(dir.join("data")), ..Default::default() };
+    profile::resolve(&cli, &|_| None, None, "desktop-runtime-bench").unwrap()
+}
+
+fn bench_respawn(trials: u64) -> (f64, f64) {
+    let sidecar = bin_dir().join("test-sidecar");
+    // Baseline: a bare shell loop.
+    let dir = tempfile::tempdir().unwrap();
+    let r = Reports::new(dir.path());
+    let script = format!("while true; do '{}' --report-socket '{}' --ignore-stdin-eof; done", sidecar.display(), r.path.display());
+    let mut loop_proc = {
+        use std::os::unix::process::CommandExt;
+        Command::new("bash").args(["-c", &script]).stdin(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn().unwrap()
+    };
+    let base = respawn_latencies(&r, trials);
+    unsafe { libc::kill(-(loop_proc.id() as i32), libc::SIGKILL) };
+    let _ = loop_proc.wait();
+
+    // Ours.
+    let dir = tempfile::tempdir().unwrap();
+    let r = Reports::new(dir.path());
+    let json = format!(
+        r#"{{"restart": {{"max_restarts": 100000, "window_secs": 1, "min_uptime_ms": 0}},
+            "sidecars": [{{"name": "crashy", "command": "test-sidecar", "args": ["--report-socket", "{}"]}}]}}"#,
+        r.path.display()
+    );
+    let sup = Supervisor::start(SupervisorOptions {
+        config: config(dir.path(), &json),
+        bundled_dirs: vec![bin_dir()],
+        write_status_file: false,
+    })
+    .unwrap();
+    let ours = respawn_latencies(&r, trials);
+    sup.shutdown_blocking();
+
+    let (bm, bp, bx) = stats(base);
+    let (om, op, ox) = stats(ours);
+    println!("crash → new process ({trials} trials, ms)     median    p90    max");
+    println!("  bash `while true` loop (baseline)       {bm:7.2} {bp:6.2} {bx:6.2}");
+    println!("  sidecar-supervisor                      {om:7.2} {op:6.2} {ox:6.2}");
+    println!("  ratio ours/baseline (median): {:.2}×   target ≤ 1.30×", om / bm);
+    (om, bm)
+}
+
+fn bench_readiness(trials: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let r = Reports::new(dir.path());
+    let json = format!(
+        r#"{{"sidecars": [{{"name": "api", "command": "test-sidecar", "port": "auto",
+             "args": ["--ready-after-ms", "150", "--report-socket", "{}"],
+             "ready": {{"http": "/health/ready"}}}}]}}"#,
+        r.path.display()
+    );
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let sup = Supervisor::start(SupervisorOptions {
+        config: config(dir.path(), &json),
+        bundled_dirs: vec![bin_dir()],
+        write_status_file: false,
+    })
+    .unwrap();
+    let mut lat = Vec::new();
+    rt.block_on(async {
+        for i in 0..trials {
+            let mut rx = sup.subscribe();
+            if i > 0 {
+                sup.restart("api").await.unwrap();
+            }
+            let noticed = loop {
+                match rx.recv().await {
+                    Ok(Notification::Sidecar(s)) if s.state == State::Ready => break mono_ns(),
+                    Ok(_) => {}
+                    Err(e) => panic!("{e}"),
+                }
+            };
+            let (_, ready_ns) = r.next("ready");
+            lat.push(noticed.saturating_sub(ready_ns) as f64 / 1e6);
+        }
+    });
+    sup.shutdown_blocking();
+    let (m, p, x) = stats(lat);
+    println!("\nreadiness noticed after the sidecar answers ready ({trials} trials, ms)");
+    println!("  median {m:.2}  p90 {p:.2}  max {x:.2}   target ≤ 10 ms (ratio median/target {:.2})", m / 10.0);
+}
+
+fn proc_cpu_ticks(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let f: Vec<&str> = s[s.rfind(')').unwrap() + 2..].split_whitespace().collect();
+    f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
+}
+
+fn proc_rss_kib(pid: u32) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
+}
+
+fn bench_idle(secs: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let json = r#"{"sidecars": [
+        {"name": "a", "command": "test-sidecar", "port": "auto", "ready": {"http": "/health/ready"}, "live": {"http": "/health/live"}},
+        {"name": "b", "command": "test-sidecar", "port": "auto", "args": ["--protocol", "grpc"], "ready": {"grpc": ""}},
+        {"name": "c", "command": "test-sidecar", "port": "auto", "args": ["--protocol", "tcp"], "ready": {"tcp": true}}
+    ]}"#;
+    std::fs::write(dir.path().join("profile.json"), json).unwrap();
+    let mut runner = Command::new(bin_dir().join("desktop-runtime"))
+        .arg("run")
+        .arg("--runtime-profile")
+        .arg(dir.path().join("profile.json"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--bundled-dir")
+        .arg(bin_dir())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = runner.id();
+    let status = dir.path().join("data/runtime/status.json");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = std::fs::read_to_string(&status).map(|s| s.matches("\"state\": \"ready\"").count() == 3).unwrap_or(false);
+        if ready {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "runner not ready");
+        std::thread::sleep(Duration::from_millis(50)); // bench pacing
+    }
+    std::thread::sleep(Duration::from_secs(1)); // let start-up work settle
+    let tck = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    let c0 = proc_cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(secs));
+    let c1 = proc_cpu_ticks(pid);
+    let cpu_pct = (c1 - c0) as f64 / tck / secs as f64 * 100.0;
+    let rss = proc_rss_kib(pid) as f64 / 1024.0;
+    // Baseline: an idle sidecar process (a small tokio program) on the same machine.
+    let baseline_rss = {
+        let st = std::fs::read_to_string(&status).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&st).unwrap();
+        let child = v["sidecars"][2]["pid"].as_u64().unwrap() as u32;
+        proc_rss_kib(child) as f64 / 1024.0
+    };
+    unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+    let _ = runner.wait();
+    println!("\nidle headless runner, 3 sidecars probed every second, over {secs} s");
+    println!(
+        "  CPU {cpu_pct:.3} % of one core (tick resolution {:.3} %)   target ≤ 0.1 % (ratio {:.2})",
+        100.0 / tck / secs as f64,
+        cpu_pct / 0.1
+    );
+    println!(
+        "  RSS {rss:.1} MiB   target ≤ 10 MiB (ratio {:.2}); baseline: an idle tcp test-sidecar {baseline_rss:.1} MiB",
+        rss / 10.0
+    );
+}
+
+fn main() {
+    if std::env::args().any(|a| a == "--list") {
+        println!("targets: bench");
+        return;
+    }
+    let trials = env_num("BENCH_TRIALS", 20);
+    let idle = env_num("BENCH_IDLE_SECS", 10);
+    assert!(bin_dir().join("test-sidecar").is_file(), "build first: cargo build --release -p test-sidecar -p desktop-runtime (cargo xtask bench does)");
+    bench_respawn(trials);
+    bench_readiness(trials);
+    bench_idle(idle);
+}
