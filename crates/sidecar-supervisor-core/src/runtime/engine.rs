@@ -67,6 +67,9 @@ pub(crate) struct Engine {
     pub shutdown_reply: Vec<oneshot::Sender<()>>,
     pub http: reqwest::Client,
     pub record_base: InstanceRecord,
+    /// Pid of the process whose exit is being handled, so the events it causes (exited,
+    /// restarting, budget_exhausted) name it although the unit no longer has a process.
+    pub exited_pid: Option<u32>,
 }
 
 impl Engine {
@@ -174,7 +177,9 @@ impl Engine {
                 if u.announce() {
                     u.port = None;
                 }
+                self.exited_pid = pgid;
                 self.input(unit, Input::Exited { code, signal, port_in_use, stderr_tail });
+                self.exited_pid = None;
                 self.write_record();
             }
             Msg::Probe { unit, gen, kind, ok, detail, latency } => {
@@ -338,7 +343,7 @@ impl Engine {
 
     fn feed_push(&mut self, i: usize, ev: NewEvent) {
         let u = &self.units[i];
-        let ev = ev.sidecar(u.name.clone()).pid(u.pid.or(u.machine.pid())).port(u.port);
+        let ev = ev.sidecar(u.name.clone()).pid(u.pid.or(u.machine.pid()).or(self.exited_pid)).port(u.port);
         let stamped = self.feed.push(ev);
         let _ = self.notify.send(Notification::Event(stamped));
     }

@@ -99,6 +99,15 @@ pub struct Supervisor {
 
 impl Supervisor {
     pub fn start(opts: SupervisorOptions) -> Result<Supervisor, StartError> {
+        Self::start_subscribed(opts).map(|(sup, _)| sup)
+    }
+
+    /// [`Supervisor::start`] plus a subscription made before the engine runs, so it sees every
+    /// notification from the first state change on ([`Supervisor::subscribe`] after `start`
+    /// can miss the early ones).
+    pub fn start_subscribed(
+        opts: SupervisorOptions,
+    ) -> Result<(Supervisor, broadcast::Receiver<Notification>), StartError> {
         let mut cfg = opts.config;
         // Sidecars run with their own cwd: every path we hand out must be absolute.
         cfg.profile_path = absolute(&cfg.profile_path);
@@ -149,7 +158,7 @@ impl Supervisor {
         };
         let n = units.len();
         let shared = Arc::new(RwLock::new(SharedStatus { status, spawned_at: vec![None; n] }));
-        let (notify, _) = broadcast::channel(4096);
+        let (notify, early) = broadcast::channel(4096);
         let (tx, rx) = mpsc::unbounded_channel();
         feed.push(NewEvent::new(
             EventKind::RuntimeStarted,
@@ -188,6 +197,7 @@ impl Supervisor {
             shutdown_reply: Vec::new(),
             http: probes::http_client(),
             record_base,
+            exited_pid: None,
             cfg,
         };
         {
@@ -204,7 +214,8 @@ impl Supervisor {
             rt.block_on(engine.run());
         })?;
 
-        Ok(Supervisor { inner: Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)) }) })
+        let inner = Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)) });
+        Ok((Supervisor { inner }, early))
     }
 
     /// Current status of every sidecar (never waits for the engine).

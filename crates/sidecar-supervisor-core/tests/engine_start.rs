@@ -1,0 +1,101 @@
+//! Start order against real processes: dependencies first, independent sidecars in parallel,
+//! templated environment resolved from a dependency's port.
+
+mod common;
+
+use common::{profile, Rig};
+use serde_json::json;
+use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::testing::row;
+
+fn seq_of(rig: &Rig, name: &str, kind: EventKind) -> u64 {
+    let evs = rig.events_of(name, kind);
+    assert_eq!(evs.len(), 1, "expected one {} event of {name}: {}", kind.as_str(), rig.feed_dump());
+    evs[0].seq
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependent_spawns_only_after_its_dependency_is_ready() {
+    let rig = Rig::start(profile(json!([
+        // Listed first on purpose: the order in the file must not matter.
+        { "name": "b", "command": "test-sidecar", "depends_on": ["a"] },
+        { "name": "a", "command": "test-sidecar", "port": "auto",
+          "args": ["--ready-after-ms", "300"], "ready": { "http": "/health/ready" } },
+    ])));
+    // Before `a` is ready, `b` waits for it.
+    let st = rig
+        .wait_for(common::T, |st| row(st, "a").state == State::Starting)
+        .await
+        .unwrap_or_else(|st| panic!("a never starting: {st:#?}"));
+    assert!(row(&st, "a").pid.is_some());
+    assert!(matches!(row(&st, "b").state, State::Pending | State::WaitingForDeps), "{st:#?}");
+    assert_eq!(row(&st, "b").pid, None);
+
+    rig.wait_state("b", State::Ready).await;
+    let a_ready = seq_of(&rig, "a", EventKind::Ready);
+    let b_spawned = seq_of(&rig, "b", EventKind::Spawned);
+    let a_spawned = seq_of(&rig, "a", EventKind::Spawned);
+    assert!(a_spawned < a_ready, "{}", rig.feed_dump());
+    assert!(a_ready < b_spawned, "b spawned before a was ready: {}", rig.feed_dump());
+    assert_eq!(rig.row("a").state, State::Ready);
+    rig.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn independent_sidecars_start_in_parallel() {
+    let side = |name: &str| {
+        json!({ "name": name, "command": "test-sidecar", "port": "auto",
+                "args": ["--ready-after-ms", "300"], "ready": { "http": "/health/ready" } })
+    };
+    let rig = Rig::start(profile(json!([side("x"), side("y")])));
+    rig.wait_state("x", State::Ready).await;
+    rig.wait_state("y", State::Ready).await;
+    let (xs, ys) = (seq_of(&rig, "x", EventKind::Spawned), seq_of(&rig, "y", EventKind::Spawned));
+    let (xr, yr) = (seq_of(&rig, "x", EventKind::Ready), seq_of(&rig, "y", EventKind::Ready));
+    assert!(xs.max(ys) < xr.min(yr), "not spawned in parallel: {}", rig.feed_dump());
+    rig.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chain_of_three_starts_in_dependency_order() {
+    let rig = Rig::start(profile(json!([
+        { "name": "c", "command": "test-sidecar", "depends_on": ["b"] },
+        { "name": "b", "command": "test-sidecar", "port": "auto", "depends_on": ["a"],
+          "args": ["--ready-after-ms", "100"], "ready": { "http": "/health/ready" } },
+        { "name": "a", "command": "test-sidecar", "port": "auto",
+          "args": ["--ready-after-ms", "100"], "ready": { "http": "/health/ready" } },
+    ])));
+    rig.wait_state("c", State::Ready).await;
+    let order = [
+        seq_of(&rig, "a", EventKind::Spawned),
+        seq_of(&rig, "a", EventKind::Ready),
+        seq_of(&rig, "b", EventKind::Spawned),
+        seq_of(&rig, "b", EventKind::Ready),
+        seq_of(&rig, "c", EventKind::Spawned),
+    ];
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{order:?}: {}", rig.feed_dump());
+    rig.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templated_env_names_the_dependency_port() {
+    let rig = Rig::start(profile(json!([
+        { "name": "a", "command": "test-sidecar", "port": "auto", "ready": { "http": "/health/ready" } },
+        { "name": "b", "command": "test-sidecar", "depends_on": ["a"],
+          "env": { "DB": "postgres://x@127.0.0.1:{a.port}/db" },
+          // The ready line comes after the echoed env on the same pipe: once ready, it is logged.
+          "args": ["--echo-env", "DB,SIDECAR_NAME,SIDECAR_HOST", "--print-ready-line", "READY"],
+          "ready": { "stdout": "READY" } },
+    ])));
+    rig.wait_state("b", State::Ready).await;
+    let a_port = rig.row("a").port.expect("a has a port");
+    let lines = rig.log_lines("b");
+    let want = format!("ENV DB=postgres://x@127.0.0.1:{a_port}/db");
+    assert!(lines.contains(&want), "no `{want}` in {lines:#?}");
+    assert!(lines.iter().any(|l| l == "ENV SIDECAR_NAME=b"), "{lines:#?}");
+    assert!(lines.iter().any(|l| l == "ENV SIDECAR_HOST=127.0.0.1"), "{lines:#?}");
+    // `b` has no port: none is given.
+    assert_eq!(rig.row("b").port, None);
+    rig.shutdown().await;
+}

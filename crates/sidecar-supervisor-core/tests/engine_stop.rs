@@ -1,0 +1,127 @@
+//! Stopping against real processes: SIGKILL escalation for a process that ignores SIGTERM,
+//! no orphaned grandchildren, reverse dependency order, and group cleanup when a leader dies.
+
+mod common;
+
+use common::{profile, Rig, T};
+use serde_json::json;
+use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::testing::{grandchild_pid, pid_alive, wait_pid_gone};
+
+/// A sidecar that forks a grandchild and is ready once `GRANDCHILD_PID=` is in its log (the
+/// ready line comes after it on the same pipe).
+fn with_grandchild(name: &str, extra: &[&str]) -> serde_json::Value {
+    let mut args = vec!["--fork-grandchild", "--print-ready-line", "READY"];
+    args.extend_from_slice(extra);
+    json!({ "name": name, "command": "test-sidecar", "args": args, "ready": { "stdout": "READY" },
+            "stop_timeout_ms": 500 })
+}
+
+/// (child pid, grandchild pid) of a ready sidecar.
+async fn pids(rig: &Rig, name: &str) -> (u32, u32) {
+    let r = rig.wait_state(name, State::Ready).await;
+    let child = r.pid.expect("child pid");
+    let grandchild = grandchild_pid(&rig.logs(name, 100).unwrap()).expect("GRANDCHILD_PID logged");
+    assert!(pid_alive(child) && pid_alive(grandchild));
+    (child, grandchild)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_escalates_to_sigkill_and_leaves_no_orphan() {
+    let rig = Rig::start(profile(json!([with_grandchild(
+        "stubborn",
+        &["--ignore-sigterm", "--grandchild-ignore-sigterm", "--ignore-stdin-eof"]
+    )])));
+    let (child, grandchild) = pids(&rig, "stubborn").await;
+
+    rig.shutdown().await;
+    assert!(wait_pid_gone(child, T), "child {child} survived the shutdown");
+    assert!(wait_pid_gone(grandchild, T), "grandchild {grandchild} survived the shutdown");
+
+    let stopping = rig.events_of("stubborn", EventKind::Stopping);
+    let escalated = rig.events_of("stubborn", EventKind::KillEscalated);
+    let stopped = rig.events_of("stubborn", EventKind::Stopped);
+    assert_eq!((stopping.len(), escalated.len(), stopped.len()), (1, 1, 1), "{}", rig.feed_dump());
+    assert!(stopping[0].seq < escalated[0].seq && escalated[0].seq < stopped[0].seq, "{}", rig.feed_dump());
+    assert!(escalated[0].message.contains("500 ms"), "{}", escalated[0].message);
+    assert_eq!(escalated[0].pid, Some(child));
+    assert_eq!(stopped[0].signal.as_deref(), Some("SIGKILL"));
+    assert_eq!(rig.row("stubborn").state, State::Stopped);
+    assert!(rig.status().stopped);
+    let last = rig.events(None).pop().unwrap();
+    assert_eq!(last.kind, EventKind::RuntimeStopped);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polite_sidecar_stops_on_sigterm_without_escalation() {
+    let rig = Rig::start(profile(json!([with_grandchild("polite", &[])])));
+    let (child, grandchild) = pids(&rig, "polite").await;
+    rig.shutdown().await;
+    assert!(wait_pid_gone(child, T));
+    assert!(wait_pid_gone(grandchild, T));
+    assert!(rig.events_of("polite", EventKind::KillEscalated).is_empty(), "{}", rig.feed_dump());
+    let stopped = rig.events_of("polite", EventKind::Stopped);
+    assert_eq!(stopped.len(), 1);
+    assert_eq!(stopped[0].code, Some(0), "{}", rig.feed_dump());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_stops_dependents_before_their_dependencies() {
+    let side = |name: &str, deps: &[&str]| {
+        json!({ "name": name, "command": "test-sidecar", "depends_on": deps,
+                // A slow stop makes an out-of-order shutdown visible.
+                "args": ["--stop-delay-ms", "100"] })
+    };
+    let rig = Rig::start(profile(json!([
+        side("db", &[]),
+        side("api", &["db"]),
+        side("worker", &["api"]),
+        side("cron", &["db"]),
+    ])));
+    for n in ["db", "api", "worker", "cron"] {
+        rig.wait_state(n, State::Ready).await;
+    }
+    let before = rig.last_seq();
+    rig.shutdown().await;
+
+    let seq = |name: &str, kind: EventKind| {
+        let evs: Vec<_> = rig.events_of(name, kind).into_iter().filter(|e| e.seq > before).collect();
+        assert_eq!(evs.len(), 1, "{name} {}: {}", kind.as_str(), rig.feed_dump());
+        evs[0].seq
+    };
+    assert!(seq("worker", EventKind::Stopped) < seq("api", EventKind::Stopping), "{}", rig.feed_dump());
+    assert!(seq("api", EventKind::Stopped) < seq("db", EventKind::Stopping), "{}", rig.feed_dump());
+    assert!(seq("cron", EventKind::Stopped) < seq("db", EventKind::Stopping), "{}", rig.feed_dump());
+    // Independent branches stop together: cron does not wait for worker/api.
+    assert!(seq("cron", EventKind::Stopping) < seq("worker", EventKind::Stopped), "{}", rig.feed_dump());
+    for n in ["db", "api", "worker", "cron"] {
+        assert_eq!(rig.row(n).state, State::Stopped);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_leader_takes_its_grandchild_along_and_is_restarted() {
+    let rig = Rig::start(profile(json!([with_grandchild("leader", &["--grandchild-ignore-sigterm"])])));
+    let (child, grandchild) = pids(&rig, "leader").await;
+    let before = rig.last_seq();
+
+    // SAFETY: plain kill(2) of the child we just looked up.
+    assert_eq!(unsafe { libc::kill(child as libc::pid_t, libc::SIGKILL) }, 0);
+    assert!(wait_pid_gone(grandchild, T), "grandchild {grandchild} outlived its killed leader");
+
+    let exited = rig.wait_kind("leader", EventKind::Exited, before).await;
+    assert_eq!(exited.signal.as_deref(), Some("SIGKILL"));
+    assert_eq!(exited.pid, Some(child));
+    rig.wait_kind("leader", EventKind::Restarting, exited.seq).await;
+    let r = rig.wait_row("leader", "ready again", |r| r.state == State::Ready && r.pid != Some(child)).await;
+    assert_eq!(r.restarts_in_window, 1);
+    // The new leader has a new grandchild of its own.
+    let lines = rig.logs("leader", 100).unwrap();
+    let new_gc: Vec<u32> = lines.iter().filter_map(|l| l.line.strip_prefix("GRANDCHILD_PID=")?.parse().ok()).collect();
+    assert_eq!(new_gc.len(), 2, "{lines:?}");
+    assert_ne!(new_gc[1], grandchild);
+    assert!(pid_alive(new_gc[1]));
+    rig.shutdown().await;
+    assert!(wait_pid_gone(new_gc[1], T));
+}
