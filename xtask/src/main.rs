@@ -123,6 +123,8 @@ fn bench(extra: &[String]) -> Result<(), String> {
 fn schema() -> Result<(), String> {
     step(
         "regenerate runtime-profile.schema.json",
-        cargo().args(["test", "-p", "sidecar-supervisor-core", "--test", "profile_errors", "schema"]).env("UPDATE_SCHEMA", "1"),
+        cargo()
+            .args(["test", "-p", "sidecar-supervisor-core", "--test", "profile_errors", "schema"])
+            .env("UPDATE_SCHEMA", "1"),
     )
 }

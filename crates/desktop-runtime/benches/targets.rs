@@ -100,10 +100,20 @@ fn bench_respawn(trials: u64) -> (f64, f64) {
     // Baseline: a bare shell loop.
     let dir = tempfile::tempdir().unwrap();
     let r = Reports::new(dir.path());
-    let script = format!("while true; do '{}' --report-socket '{}' --ignore-stdin-eof; done", sidecar.display(), r.path.display());
+    let script = format!(
+        "while true; do '{}' --report-socket '{}' --ignore-stdin-eof; done",
+        sidecar.display(),
+        r.path.display()
+    );
     let mut loop_proc = {
         use std::os::unix::process::CommandExt;
-        Command::new("bash").args(["-c", &script]).stdin(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn().unwrap()
+        Command::new("bash")
+            .args(["-c", &script])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap()
     };
     let base = respawn_latencies(&r, trials);
     unsafe { libc::kill(-(loop_proc.id() as i32), libc::SIGKILL) };
@@ -209,7 +219,8 @@ fn bench_idle(secs: u64) {
     let status = dir.path().join("data/runtime/status.json");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let ready = std::fs::read_to_string(&status).map(|s| s.matches("\"state\": \"ready\"").count() == 3).unwrap_or(false);
+        let ready =
+            std::fs::read_to_string(&status).map(|s| s.matches("\"state\": \"ready\"").count() == 3).unwrap_or(false);
         if ready {
             break;
         }
@@ -251,7 +262,10 @@ fn main() {
     }
     let trials = env_num("BENCH_TRIALS", 20);
     let idle = env_num("BENCH_IDLE_SECS", 10);
-    assert!(bin_dir().join("test-sidecar").is_file(), "build first: cargo build --release -p test-sidecar -p desktop-runtime (cargo xtask bench does)");
+    assert!(
+        bin_dir().join("test-sidecar").is_file(),
+        "build first: cargo build --release -p test-sidecar -p desktop-runtime (cargo xtask bench does)"
+    );
     bench_respawn(trials);
     bench_readiness(trials);
     bench_idle(idle);

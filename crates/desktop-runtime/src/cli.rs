@@ -123,7 +123,12 @@ pub fn run(a: RunArgs) -> ExitCode {
         }
     };
     rt.block_on(async move {
-        let sup = match Supervisor::start(SupervisorOptions { config, bundled_dirs, write_status_file: true }) {
+        // Subscribed before the engine runs: the first state changes are printed too.
+        let (sup, mut rx) = match Supervisor::start_subscribed(SupervisorOptions {
+            config,
+            bundled_dirs,
+            write_status_file: true,
+        }) {
             Ok(s) => s,
             Err(e) => {
                 eprintln!("desktop-runtime: {e}");
@@ -138,7 +143,6 @@ pub fn run(a: RunArgs) -> ExitCode {
             st.sidecars.len(),
             st.data_dir
         );
-        let mut rx = sup.subscribe();
         let mut printer = print::StatePrinter::new(&st);
         use tokio::signal::unix::{signal, SignalKind};
         let (mut int, mut term) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {

@@ -450,6 +450,11 @@ impl Machine {
             ProbeKind::Live => self.live_probe.as_mut(),
         };
         let Some(track) = track else { return };
+        // A polled probe's result counts only if it was asked for: a result that arrives after
+        // a kill or restart cleared the schedule is stale (a late "ok" must not mark ready).
+        if track.timing.polled && !track.in_flight {
+            return;
+        }
         track.in_flight = false;
         if !matches!(state, State::Starting | State::Ready | State::Unhealthy) {
             return;
@@ -635,6 +640,8 @@ impl Machine {
         signal: Option<i32>,
         out: &mut Vec<Action>,
     ) {
+        // `failed` means auto-restart is off until a manual restart or start (design §3).
+        self.auto_restart = false;
         self.last_error = Some(message.clone());
         self.startup_deadline = None;
         self.backoff_until = None;

@@ -30,14 +30,21 @@ fn has_spawn(actions: &[Action]) -> bool {
     actions.iter().any(|a| matches!(a, Action::Spawn { .. }))
 }
 
-/// Start → spawned → first probe passes: returns the machine in `ready` at `now`.
+/// Runs the due readiness probe (as the engine would) and feeds back `ok`; returns the time.
+fn answer_ready_probe(m: &mut Machine, ok: bool) -> Duration {
+    let due = m.poll_timeout().expect("a probe is scheduled");
+    assert_eq!(m.handle_timeout(due), vec![Action::Probe(ProbeKind::Ready)]);
+    m.handle(due, Input::Probe { kind: ProbeKind::Ready, ok, detail: "200".into() });
+    due
+}
+
+/// Start → spawned → first probe passes: returns the machine in `ready` (at about `now`).
 fn ready_machine(c: MachineConfig, now: Duration) -> Machine {
     let mut m = Machine::new(c);
     let a = m.handle(now, Input::Start { deps_ready: true, manual: false });
     assert!(has_spawn(&a));
     m.handle(now, Input::Spawned { pid: 100 });
-    let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
-    assert!(emitted(&a).contains(&EventKind::Ready));
+    answer_ready_probe(&mut m, true);
     assert_eq!(m.state(), State::Ready);
     m
 }
@@ -195,7 +202,7 @@ fn recovers_after_window_slides() {
     assert_eq!(m.restarts_in_window(t), 6);
     // It then stays up; 90 s after the first restart the oldest ones leave the window.
     m.handle(t, Input::Spawned { pid: 2 });
-    m.handle(t, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() });
+    answer_ready_probe(&mut m, true);
     let later = S(95);
     assert_eq!(m.restarts_in_window(later), 0);
     let a = crash(&mut m, later);
@@ -210,7 +217,7 @@ fn backoff_resets_after_sustained_ready_but_budget_does_not() {
     m.handle(S(0), Input::Start { deps_ready: true, manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 3); // backoff now at 800 ms
     m.handle(t, Input::Spawned { pid: 2 });
-    m.handle(t, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() });
+    let t = answer_ready_probe(&mut m, true);
     let now = t + S(20);
     let a = crash(&mut m, now);
     assert!(has_spawn(&a), "sustained ready: immediate");
@@ -406,4 +413,30 @@ fn stale_inputs_are_ignored() {
     assert!(crash(&mut m, S(0)).is_empty());
     assert!(m.handle(S(0), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() }).is_empty());
     assert_eq!(m.state(), State::Pending);
+}
+
+#[test]
+fn late_probe_result_after_startup_kill_is_ignored() {
+    let mut m = Machine::new(MachineConfig { startup_timeout: S(1), ..cfg() });
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Spawned { pid: 7 });
+    let due = m.poll_timeout().unwrap();
+    assert_eq!(m.handle_timeout(due), vec![Action::Probe(ProbeKind::Ready)]);
+    // The startup deadline passes while that probe is still out; the process is being killed.
+    let a = m.handle_timeout(S(1));
+    assert!(a.contains(&Action::Signal { signal: libc::SIGKILL }));
+    let a = m.handle(S(1), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
+    assert!(a.is_empty(), "a stale success must not mark it ready: {a:?}");
+    assert_eq!(m.state(), State::Starting);
+}
+
+#[test]
+fn failed_spawn_turns_auto_restart_off_until_manual_start() {
+    let mut m = Machine::new(cfg());
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::SpawnFailed { error: "port taken".into() });
+    assert!(!m.auto_restart());
+    m.handle(S(1), Input::Start { deps_ready: true, manual: true });
+    assert!(m.auto_restart());
+    assert_eq!(m.state(), State::Starting);
 }

@@ -8,26 +8,38 @@ use super::model::Profile;
 
 /// Parses and validates a profile from text. `file` is only used in error messages.
 pub fn parse_profile(file: &Path, text: &str) -> Result<Profile, ProfileError> {
-    let de = &mut serde_json::Deserializer::from_str(text);
-    let profile: Profile = match serde_path_to_error::deserialize(de) {
-        Ok(p) => p,
-        Err(err) => return Err(describe_serde_error(file, &err)),
-    };
+    let profile = deserialize(file, text)?;
     super::validate::validate(file, &profile)?;
     Ok(profile)
 }
 
+fn deserialize(file: &Path, text: &str) -> Result<Profile, ProfileError> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| describe_serde_error(file, &err))
+}
+
 /// Reads, parses and validates a profile file.
 pub fn load_profile(file: &Path) -> Result<Profile, ProfileError> {
-    let text = std::fs::read_to_string(file).map_err(|e| {
+    parse_profile(file, &read(file)?)
+}
+
+/// Like [`load_profile`], but leaves the checks that settings overrides can settle (a
+/// `remote_slim` profile may get its backend_url from `BACKEND_URL`) to the caller.
+pub(crate) fn load_profile_overridable(file: &Path) -> Result<Profile, ProfileError> {
+    let profile = deserialize(file, &read(file)?)?;
+    super::validate::validate_overridable(file, &profile)?;
+    Ok(profile)
+}
+
+fn read(file: &Path) -> Result<String, ProfileError> {
+    std::fs::read_to_string(file).map_err(|e| {
         ProfileError::in_file(
             file,
             "$",
             format!("cannot read the profile: {e}"),
             "check the path given by --runtime-profile or RUNTIME_PROFILE_PATH",
         )
-    })?;
-    parse_profile(file, &text)
+    })
 }
 
 fn describe_serde_error(file: &Path, err: &serde_path_to_error::Error<serde_json::Error>) -> ProfileError {

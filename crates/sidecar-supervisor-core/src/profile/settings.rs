@@ -63,7 +63,7 @@ pub fn resolve(
                 format!("pass --runtime-profile <file> or set {ENV_PROFILE}"),
             )
         })?;
-    let mut profile = super::load::load_profile(&profile_path)?;
+    let mut profile = super::load::load_profile_overridable(&profile_path)?;
 
     let mode = match (cli.mode, env_nonempty(ENV_MODE)) {
         (Some(m), _) => m,
@@ -104,17 +104,19 @@ pub fn resolve(
         .unwrap_or_else(|| default_data_dir(app_name));
 
     let env_no_restart = match env_nonempty(ENV_NO_AUTO_RESTART) {
-        None => false,
-        Some(v) => parse_bool(&v).ok_or_else(|| {
+        None => None,
+        Some(v) => Some(parse_bool(&v).ok_or_else(|| {
             ProfileError::new(
                 format!("environment variable {ENV_NO_AUTO_RESTART}"),
                 "$",
                 format!("`{v}` is not a boolean"),
                 "use 1/0, true/false or yes/no",
             )
-        })?,
+        })?),
     };
-    let auto_restart = !cli.no_auto_restart && !env_no_restart && profile.auto_restart;
+    // The flag can only turn restarts off; the variable can say either (`0` overrides a
+    // profile's `"auto_restart": false`).
+    let auto_restart = !cli.no_auto_restart && env_no_restart.map_or(profile.auto_restart, |no| !no);
 
     let mut bin_overrides = BTreeMap::new();
     for s in &profile.sidecars {

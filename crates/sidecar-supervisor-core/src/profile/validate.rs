@@ -40,18 +40,32 @@ pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
     if let Some(url) = &p.backend_url {
         check_backend_url(url).map_err(|m| err("$.backend_url".into(), m, BACKEND_URL_FIX))?;
     }
-    if p.mode == Mode::RemoteSlim && p.backend_url.is_none() {
-        return Err(err(
-            "$.backend_url".into(),
-            "mode `remote_slim` needs a backend_url".into(),
-            "set backend_url to the remote backend (https://...), or BACKEND_URL",
-        ));
-    }
-
     for (i, s) in p.sidecars.iter().enumerate() {
         check_sidecar(file, i, s, &index)?;
     }
-    check_cycles(file, p, &index)
+    check_cycles(file, p, &index)?;
+    check_remote_has_url(file, p)
+}
+
+/// Every check of [`validate`] but the one that `--runtime-mode` / `RUNTIME_MODE` and
+/// `--backend-url` / `BACKEND_URL` can settle (`remote_slim` needs a backend_url): settings
+/// resolution applies the overrides first, then makes that check itself.
+pub(crate) fn validate_overridable(file: &Path, p: &Profile) -> Result<(), ProfileError> {
+    let mut p = p.clone();
+    p.mode = Mode::LocalFullstack;
+    validate(file, &p)
+}
+
+fn check_remote_has_url(file: &Path, p: &Profile) -> Result<(), ProfileError> {
+    if p.mode == Mode::RemoteSlim && p.backend_url.is_none() {
+        return Err(ProfileError::in_file(
+            file,
+            "$.backend_url",
+            "mode `remote_slim` needs a backend_url",
+            "set backend_url to the remote backend (https://...), or BACKEND_URL, or pass --backend-url",
+        ));
+    }
+    Ok(())
 }
 
 pub(crate) const BACKEND_URL_FIX: &str =

@@ -1,0 +1,358 @@
+//! The effect side: one event loop that owns every unit, runs the state machines' actions
+//! (spawn, signal, probe, emit) and feeds results back in. It runs on its own thread with a
+//! single-threaded tokio runtime: children get `PR_SET_PDEATHSIG` tied to a thread that lives
+//! exactly as long as the engine, and a decision never waits on a lock.
+//!
+//! Exits are observed by awaiting each child (SIGCHLD-driven), never by polling; timers are the
+//! machines' own deadlines (`poll_timeout`).
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::guardian::Guardian;
+use super::instance::InstanceRecord;
+use super::latest_writer::LatestWriter;
+use super::process;
+use super::status::{LastProbe, Notification};
+use super::unit::Unit;
+use super::{CommandError, SharedStatus};
+use crate::domain::{Action, Input, ProbeKind, State};
+use crate::events::{EventKind, NewEvent};
+use crate::feed::Feed;
+use crate::profile::RuntimeConfig;
+
+mod probing;
+mod publish;
+mod spawning;
+
+pub(crate) enum Msg {
+    Command(Command, oneshot::Sender<Result<(), CommandError>>),
+    Shutdown(oneshot::Sender<()>),
+    Exited { unit: usize, gen: u64, code: Option<i32>, signal: Option<i32> },
+    Probe { unit: usize, gen: u64, kind: ProbeKind, ok: bool, detail: String, latency: Duration },
+    Announced { unit: usize, gen: u64, port: u16 },
+    StdoutMatched { unit: usize, gen: u64 },
+    AddrInUse { unit: usize, gen: u64 },
+    Prepared { unit: usize, gen: u64, result: Result<(), String> },
+}
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    Restart(String),
+    Stop(String),
+    Start(String),
+}
+
+pub(crate) struct Engine {
+    pub cfg: RuntimeConfig,
+    pub units: Vec<Unit>,
+    pub instance_id: String,
+    pub api_key: String,
+    pub feed: Feed,
+    pub notify: broadcast::Sender<Notification>,
+    pub shared: Arc<RwLock<SharedStatus>>,
+    pub tx: mpsc::UnboundedSender<Msg>,
+    pub rx: mpsc::UnboundedReceiver<Msg>,
+    pub writer: LatestWriter,
+    pub runtime_dir: PathBuf,
+    pub status_file: Option<PathBuf>,
+    pub bundled_dirs: Vec<PathBuf>,
+    pub triple: String,
+    pub epoch: Instant,
+    pub guardian: Option<Guardian>,
+    pub shutting_down: bool,
+    pub shutdown_reply: Vec<oneshot::Sender<()>>,
+    pub http: reqwest::Client,
+    pub record_base: InstanceRecord,
+    /// Pid of the process whose exit is being handled, so the events it causes (exited,
+    /// restarting, budget_exhausted) name it although the unit no longer has a process.
+    pub exited_pid: Option<u32>,
+}
+
+impl Engine {
+    // ---- status and records ----
+
+    pub(super) fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    pub async fn run(mut self) {
+        for i in 0..self.units.len() {
+            if self.units[i].skipped {
+                continue;
+            }
+            let deps_ready = self.deps_ready(i);
+            self.input(i, Input::Start { deps_ready, manual: false });
+        }
+        self.publish_all();
+        loop {
+            let deadline = self.units.iter().filter_map(|u| u.machine.poll_timeout()).min();
+            let sleep = async {
+                match deadline {
+                    Some(d) => tokio::time::sleep_until((self.epoch + d).into()).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                msg = self.rx.recv() => match msg {
+                    Some(m) => self.on_msg(m),
+                    None => break,
+                },
+                _ = sleep => {
+                    let now = self.now();
+                    for i in 0..self.units.len() {
+                        if self.units[i].machine.poll_timeout().is_some_and(|t| t <= now) {
+                            let actions = self.units[i].machine.handle_timeout(now);
+                            self.apply(i, actions);
+                        }
+                    }
+                }
+            }
+            if self.shutting_down {
+                self.advance_shutdown();
+                if self.all_down() {
+                    break;
+                }
+            }
+        }
+        self.finish();
+    }
+
+    pub(super) fn finish(&mut self) {
+        self.feed.push(NewEvent::new(EventKind::RuntimeStopped, "every sidecar stopped; runtime ended"));
+        self.feed.flush();
+        if let Ok(mut s) = self.shared.write() {
+            s.status.stopped = true;
+        }
+        self.write_status();
+        self.write_record();
+        self.writer.flush();
+        self.guardian = None; // EOF to the guardian: it exits (nothing is left to kill)
+        let _ = self.notify.send(Notification::Stopped);
+        for r in self.shutdown_reply.drain(..) {
+            let _ = r.send(());
+        }
+    }
+
+    pub(super) fn all_down(&self) -> bool {
+        self.units
+            .iter()
+            .all(|u| u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending))
+    }
+
+    pub(super) fn on_msg(&mut self, msg: Msg) {
+        match msg {
+            Msg::Command(cmd, reply) => {
+                let r = self.command(cmd);
+                let _ = reply.send(r);
+            }
+            Msg::Shutdown(reply) => {
+                self.shutdown_reply.push(reply);
+                if !self.shutting_down {
+                    self.shutting_down = true;
+                    for u in &mut self.units {
+                        u.machine.disable_auto_restart();
+                    }
+                }
+            }
+            Msg::Exited { unit, gen, code, signal } => {
+                if self.units[unit].gen != gen {
+                    return;
+                }
+                let u = &mut self.units[unit];
+                let pgid = u.pid.take();
+                u.stdin = None;
+                u.spawned_at = None;
+                if let Some(pgid) = pgid {
+                    // The leader is gone: whatever it left in its group goes too.
+                    process::signal_group(pgid, libc::SIGKILL);
+                    if let Some(g) = self.guardian.as_mut() {
+                        g.forget(pgid);
+                    }
+                }
+                let u = &mut self.units[unit];
+                let stderr_tail = u.log.last_stderr(5).join(" | ");
+                let port_in_use = std::mem::take(&mut u.port_in_use);
+                if u.announce() {
+                    u.port = None;
+                }
+                self.exited_pid = pgid;
+                self.input(unit, Input::Exited { code, signal, port_in_use, stderr_tail });
+                self.exited_pid = None;
+                self.write_record();
+            }
+            Msg::Probe { unit, gen, kind, ok, detail, latency } => {
+                if self.units[unit].gen != gen {
+                    return;
+                }
+                if kind == ProbeKind::Ready || !ok {
+                    self.units[unit].last_probe = Some(LastProbe {
+                        ok,
+                        latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
+                        at: crate::events::now_rfc3339(),
+                        detail: detail.clone(),
+                    });
+                }
+                self.input(unit, Input::Probe { kind, ok, detail });
+                self.publish(unit);
+            }
+            Msg::Announced { unit, gen, port } => {
+                if self.units[unit].gen != gen {
+                    return;
+                }
+                self.units[unit].port = Some(port);
+                self.input(unit, Input::PortAnnounced);
+                self.publish(unit);
+            }
+            Msg::StdoutMatched { unit, gen } => {
+                if self.units[unit].gen == gen {
+                    let line = self.units[unit].stdout_match.clone().unwrap_or_default();
+                    self.input(
+                        unit,
+                        Input::Probe { kind: ProbeKind::Ready, ok: true, detail: format!("stdout said {line:?}") },
+                    );
+                }
+            }
+            Msg::AddrInUse { unit, gen } => {
+                if self.units[unit].gen == gen {
+                    self.units[unit].port_in_use = true;
+                }
+            }
+            Msg::Prepared { unit, gen, result } => {
+                if self.units[unit].gen != gen || self.units[unit].machine.state() != State::Starting {
+                    return;
+                }
+                match result {
+                    Ok(()) => {
+                        self.units[unit].prepared = true;
+                        self.spawn_now(unit);
+                    }
+                    Err(e) => self.input(unit, Input::SpawnFailed { error: e }),
+                }
+            }
+        }
+    }
+
+    pub(super) fn command(&mut self, cmd: Command) -> Result<(), CommandError> {
+        let (name, input_kind) = match &cmd {
+            Command::Restart(n) => (n, 0),
+            Command::Stop(n) => (n, 1),
+            Command::Start(n) => (n, 2),
+        };
+        let targets: Vec<usize> = (0..self.units.len())
+            .filter(|&i| self.units[i].name == *name || self.units[i].spec.name == *name)
+            .collect();
+        if targets.is_empty() {
+            return Err(CommandError::UnknownSidecar { sidecar: name.clone(), known: self.names() });
+        }
+        if targets.iter().all(|&i| self.units[i].skipped) {
+            return Err(CommandError::NotInThisMode { sidecar: name.clone(), mode: self.cfg.mode.as_str().into() });
+        }
+        if self.shutting_down {
+            return Err(CommandError::ShuttingDown);
+        }
+        let verb = ["restart", "stop", "start"][input_kind];
+        for i in targets {
+            self.feed_push(i, NewEvent::new(EventKind::Command, format!("{verb} requested")));
+            let deps_ready = self.deps_ready(i);
+            let input = match input_kind {
+                0 => Input::RestartRequested { deps_ready },
+                1 => Input::StopRequested,
+                _ => Input::Start { deps_ready, manual: true },
+            };
+            self.input(i, input);
+        }
+        Ok(())
+    }
+
+    pub(super) fn names(&self) -> Vec<String> {
+        self.units.iter().filter(|u| !u.skipped).map(|u| u.name.clone()).collect()
+    }
+
+    pub(super) fn deps_ready(&self, i: usize) -> bool {
+        self.units[i]
+            .deps
+            .iter()
+            .all(|&d| matches!(self.units[d].machine.state(), State::Ready | State::Unhealthy) || self.units[d].skipped)
+    }
+
+    pub(crate) fn input(&mut self, i: usize, input: Input) {
+        let now = self.now();
+        let actions = self.units[i].machine.handle(now, input);
+        self.apply(i, actions);
+    }
+
+    pub(super) fn apply(&mut self, i: usize, actions: Vec<Action>) {
+        let mut changed = false;
+        let mut became_ready = false;
+        for a in actions {
+            match a {
+                Action::Spawn { new_port } => self.spawn(i, new_port),
+                Action::Signal { signal } => {
+                    if let Some(pid) = self.units[i].pid {
+                        process::signal_group(pid, signal);
+                    }
+                }
+                Action::Probe(kind) => self.start_probe(i, kind),
+                Action::Emit { kind, message, code, signal } => {
+                    let ev =
+                        NewEvent::new(kind, message).code(code).signal(signal.map(crate::domain::machine::signal_name));
+                    self.feed_push(i, ev);
+                }
+                Action::StateChanged(s) => {
+                    changed = true;
+                    became_ready |= s == State::Ready;
+                }
+            }
+        }
+        if changed {
+            self.publish(i);
+        }
+        if became_ready {
+            self.wake_dependents(i);
+        }
+    }
+
+    pub(super) fn wake_dependents(&mut self, i: usize) {
+        for j in 0..self.units.len() {
+            if self.units[j].deps.contains(&i)
+                && self.units[j].machine.state() == State::WaitingForDeps
+                && self.deps_ready(j)
+            {
+                self.input(j, Input::DepsReady);
+            }
+        }
+    }
+
+    pub(super) fn advance_shutdown(&mut self) {
+        let terminal =
+            |u: &Unit| u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending);
+        for i in 0..self.units.len() {
+            let u = &self.units[i];
+            if terminal(u) || u.machine.state() == State::Stopping {
+                continue;
+            }
+            // Reverse dependency order: stop only once everything depending on it is down.
+            let dependents_down = self.units.iter().all(|d| !d.deps.contains(&i) || terminal(d));
+            if dependents_down {
+                self.input(i, Input::StopRequested);
+            }
+        }
+    }
+
+    pub(super) fn feed_push(&mut self, i: usize, ev: NewEvent) {
+        let u = &self.units[i];
+        let ev = ev.sidecar(u.name.clone()).pid(u.pid.or(u.machine.pid()).or(self.exited_pid)).port(u.port);
+        let stamped = self.feed.push(ev);
+        let _ = self.notify.send(Notification::Event(stamped));
+    }
+
+    // ---- status and records ----
+
+    // ---- status and records ----
+
+    // ---- status and records ----
+}

@@ -1,0 +1,333 @@
+//! Spawning a unit: port assignment, the one-time prepare step, program resolution, templated
+//! arguments and environment, and the tasks that read the child's output and await its exit.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::oneshot;
+
+use super::{Engine, Msg};
+use crate::domain::Input;
+use crate::events::{EventKind, NewEvent};
+use crate::logs::Stream;
+use crate::profile::template::{self, Piece};
+use crate::profile::{Mode, PortKeyword, PortSpec};
+use crate::runtime::process::{self, SpawnRequest};
+
+impl Engine {
+    pub(super) fn spawn(&mut self, i: usize, new_port: bool) {
+        self.units[i].gen += 1;
+        let u = &mut self.units[i];
+        match u.spec.port {
+            None => u.port = None,
+            Some(PortSpec::Keyword(PortKeyword::Announce)) => u.port = None,
+            Some(PortSpec::Keyword(PortKeyword::Auto)) => {
+                if new_port || u.port.is_none() {
+                    match crate::runtime::ports::pick_free_port() {
+                        Ok(p) => u.port = Some(p),
+                        Err(e) => {
+                            return self.input(
+                                i,
+                                Input::SpawnFailed { error: format!("cannot pick a free port on 127.0.0.1: {e}") },
+                            )
+                        }
+                    }
+                }
+            }
+            Some(PortSpec::Fixed(p)) => {
+                if let Err(e) = crate::runtime::ports::check_fixed_port(p) {
+                    return self.input(i, Input::SpawnFailed { error: e });
+                }
+                u.port = Some(p);
+            }
+        }
+        if !self.units[i].prepared && self.units[i].spec.prepare.is_some() {
+            self.start_prepare(i);
+        } else {
+            self.spawn_now(i);
+        }
+    }
+
+    pub(super) fn profile_dir(&self) -> PathBuf {
+        self.cfg.profile_path.parent().map(|p| p.to_path_buf()).unwrap_or_default()
+    }
+
+    pub(super) fn program_for(&self, i: usize) -> Result<PathBuf, String> {
+        let u = &self.units[i];
+        process::resolve_program(
+            &u.spec.name,
+            &u.spec.command,
+            self.cfg.bin_overrides.get(&u.spec.name).map(|p| p.as_path()),
+            &self.profile_dir(),
+            &self.bundled_dirs,
+            &self.triple,
+        )
+    }
+
+    /// Finds a helper command (prepare step, exec probe): next to the sidecar's own program
+    /// first (`pg_isready` beside `postgres`), then bundled dirs and `PATH`.
+
+    pub(super) fn aux_program(&self, i: usize, command: &str) -> Result<PathBuf, String> {
+        let mut dirs = Vec::new();
+        if let Ok(main) = self.program_for(i) {
+            if let Some(d) = main.parent() {
+                dirs.push(d.to_path_buf());
+            }
+        }
+        dirs.extend(self.bundled_dirs.iter().cloned());
+        process::resolve_program(&self.units[i].spec.name, command, None, &self.profile_dir(), &dirs, &self.triple)
+    }
+
+    pub(crate) fn render(&self, i: usize, t: &str) -> Result<String, String> {
+        let u = &self.units[i];
+        template::render(t, &|p| match p {
+            Piece::Own("port") => u.port.map(|p| p.to_string()),
+            Piece::Own("host") => Some("127.0.0.1".into()),
+            Piece::Own("name") => Some(u.spec.name.clone()),
+            Piece::Own("data_dir") => Some(self.cfg.data_dir.display().to_string()),
+            Piece::Own("sidecar_data_dir") => Some(u.data_dir.display().to_string()),
+            Piece::Own("instance_id") => Some(self.instance_id.clone()),
+            Piece::Other { sidecar, field } => {
+                let other = self.units.iter().find(|o| o.spec.name == *sidecar)?;
+                if other.skipped {
+                    return (*field == "url").then(|| self.cfg.backend_url.clone()).flatten();
+                }
+                let port = other.port?;
+                Some(match *field {
+                    "port" => port.to_string(),
+                    "host" => "127.0.0.1".into(),
+                    _ => format!("http://127.0.0.1:{port}"),
+                })
+            }
+            _ => None,
+        })
+    }
+
+    pub(super) fn start_prepare(&mut self, i: usize) {
+        let spec = self.units[i].spec.clone();
+        let prep = spec.prepare.as_ref().expect("prepare");
+        let gen = self.units[i].gen;
+        let prepared = (|| -> Result<Option<(PathBuf, Vec<String>)>, String> {
+            if let Some(path) = &prep.unless_exists {
+                if std::path::Path::new(&self.render(i, path)?).exists() {
+                    return Ok(None);
+                }
+            }
+            let program = self.aux_program(i, &prep.command)?;
+            let args = prep.args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
+            Ok(Some((program, args)))
+        })();
+        let (program, args) = match prepared {
+            Ok(None) => {
+                self.units[i].prepared = true;
+                return self.spawn_now(i);
+            }
+            Ok(Some(x)) => x,
+            Err(e) => return self.input(i, Input::SpawnFailed { error: format!("prepare step: {e}") }),
+        };
+        let user = match spec.user.as_deref().map(process::lookup_user).transpose() {
+            Ok(u) => u.flatten(),
+            Err(e) => return self.input(i, Input::SpawnFailed { error: e }),
+        };
+        let env = self.contract_env(i);
+        let cwd = self.units[i].data_dir.clone();
+        let log = self.units[i].log.clone();
+        let tx = self.tx.clone();
+        let timeout = Duration::from_millis(prep.timeout_ms);
+        self.feed_push(
+            i,
+            NewEvent::new(
+                EventKind::Prepared,
+                format!("running prepare step {} {}", program.display(), args.join(" ")),
+            ),
+        );
+        let spawned = process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user });
+        tokio::spawn(async move {
+            let result = match spawned {
+                Err(e) => Err(format!("cannot run {}: {e}", program.display())),
+                Ok(mut s) => {
+                    let pump_out = pump_plain(s.stdout, log.clone(), Stream::Stdout);
+                    let pump_err = pump_plain(s.stderr, log.clone(), Stream::Stderr);
+                    let waited = tokio::time::timeout(timeout, async {
+                        let (st, _, _) = tokio::join!(s.child.wait(), pump_out, pump_err);
+                        st
+                    })
+                    .await;
+                    drop(s.stdin);
+                    match waited {
+                        Ok(Ok(st)) if st.success() => Ok(()),
+                        Ok(Ok(st)) => Err(format!(
+                            "prepare step {} failed ({st}): {}",
+                            program.display(),
+                            log.last_stderr(3).join(" | ")
+                        )),
+                        Ok(Err(e)) => Err(format!("prepare step {}: {e}", program.display())),
+                        Err(_) => {
+                            process::signal_group(s.pid, libc::SIGKILL);
+                            Err(format!(
+                                "prepare step {} did not finish within {} ms",
+                                program.display(),
+                                timeout.as_millis()
+                            ))
+                        }
+                    }
+                }
+            };
+            let _ = tx.send(Msg::Prepared { unit: i, gen, result });
+        });
+    }
+
+    pub(super) fn contract_env(&self, i: usize) -> Vec<(String, String)> {
+        let u = &self.units[i];
+        let mut env = vec![
+            ("SIDECAR_NAME".to_string(), u.spec.name.clone()),
+            ("SIDECAR_INSTANCE_NAME".to_string(), u.name.clone()),
+            ("SIDECAR_HOST".to_string(), "127.0.0.1".to_string()),
+            ("SIDECAR_INSTANCE_ID".to_string(), self.instance_id.clone()),
+            ("SIDECAR_API_KEY".to_string(), self.api_key.clone()),
+            ("SIDECAR_DATA_DIR".to_string(), u.data_dir.display().to_string()),
+            ("SIDECAR_RUNTIME_MODE".to_string(), self.cfg.mode.as_str().to_string()),
+        ];
+        if let Some(p) = u.port {
+            env.push(("SIDECAR_PORT".to_string(), p.to_string()));
+        }
+        if let Some(url) = &self.cfg.backend_url {
+            if self.cfg.mode == Mode::RemoteSlim {
+                env.push(("BACKEND_URL".to_string(), url.clone()));
+            }
+        }
+        env
+    }
+
+    pub(super) fn spawn_now(&mut self, i: usize) {
+        let built = (|| -> Result<_, String> {
+            let program = self.program_for(i)?;
+            let spec = self.units[i].spec.clone();
+            let args = spec.args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
+            let mut env = self.contract_env(i);
+            for (k, v) in &spec.env {
+                env.push((k.clone(), self.render(i, v)?));
+            }
+            let cwd = match &spec.cwd {
+                Some(c) => self.profile_dir().join(self.render(i, c)?),
+                None => self.units[i].data_dir.clone(),
+            };
+            let user = spec.user.as_deref().map(process::lookup_user).transpose()?.flatten();
+            std::fs::create_dir_all(&self.units[i].data_dir)
+                .map_err(|e| format!("cannot create {}: {e}", self.units[i].data_dir.display()))?;
+            if let Some((uid, gid)) = user {
+                let _ = std::os::unix::fs::chown(&self.units[i].data_dir, Some(uid), Some(gid));
+            }
+            Ok((program, args, env, cwd, user))
+        })();
+        let (program, args, env, cwd, user) = match built {
+            Ok(x) => x,
+            Err(e) => return self.input(i, Input::SpawnFailed { error: e }),
+        };
+        let spawned = match process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user })
+        {
+            Ok(s) => s,
+            Err(e) => {
+                return self.input(i, Input::SpawnFailed { error: format!("cannot start {}: {e}", program.display()) })
+            }
+        };
+        let gen = self.units[i].gen;
+        let pid = spawned.pid;
+        if let Some(g) = self.guardian.as_mut() {
+            g.watch(pid);
+        }
+        let u = &mut self.units[i];
+        u.pid = Some(pid);
+        u.stdin = Some(spawned.stdin);
+        u.spawned_at = Some(Instant::now());
+        u.port_in_use = false;
+        let announce = u.announce();
+        let stdout_match = u.stdout_match.clone();
+        let log = u.log.clone();
+        let tx = self.tx.clone();
+        let (out_done_tx, out_done) = oneshot::channel::<()>();
+        let (err_done_tx, err_done) = oneshot::channel::<()>();
+        {
+            let (tx, log) = (tx.clone(), log.clone());
+            let mut stdout = BufReader::new(spawned.stdout);
+            tokio::spawn(async move {
+                let mut announced = !announce;
+                let mut matched = stdout_match.is_none();
+                let mut buf = Vec::new();
+                while let Ok(n) = stdout.read_until(b'\n', &mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let line = String::from_utf8_lossy(&buf);
+                    let line = line.trim_end_matches(['\n', '\r']);
+                    if !announced {
+                        if let Some(port) = crate::runtime::ports::parse_announcement(line) {
+                            announced = true;
+                            let _ = tx.send(Msg::Announced { unit: i, gen, port });
+                        }
+                    }
+                    if !matched && stdout_match.as_deref().is_some_and(|m| line.contains(m)) {
+                        matched = true;
+                        let _ = tx.send(Msg::StdoutMatched { unit: i, gen });
+                    }
+                    log.push(Stream::Stdout, line);
+                    buf.clear();
+                }
+                let _ = out_done_tx.send(());
+            });
+        }
+        {
+            let (tx, log) = (tx.clone(), log.clone());
+            let mut stderr = BufReader::new(spawned.stderr);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                while let Ok(n) = stderr.read_until(b'\n', &mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    let line = String::from_utf8_lossy(&buf);
+                    let line = line.trim_end_matches(['\n', '\r']);
+                    if crate::runtime::ports::is_addr_in_use(line) {
+                        let _ = tx.send(Msg::AddrInUse { unit: i, gen });
+                    }
+                    log.push(Stream::Stderr, line);
+                    buf.clear();
+                }
+                let _ = err_done_tx.send(());
+            });
+        }
+        let mut child = spawned.child;
+        tokio::spawn(async move {
+            let status = child.wait().await;
+            // Let the readers drain what the child wrote before it died (its last error), but
+            // don't wait on pipes a grandchild may hold open.
+            let _ = tokio::time::timeout(Duration::from_millis(50), async {
+                let _ = out_done.await;
+                let _ = err_done.await;
+            })
+            .await;
+            use std::os::unix::process::ExitStatusExt;
+            let (code, signal) = match status {
+                Ok(s) => (s.code(), s.signal()),
+                Err(_) => (None, None),
+            };
+            let _ = tx.send(Msg::Exited { unit: i, gen, code, signal });
+        });
+        self.input(i, Input::Spawned { pid });
+        self.write_record();
+    }
+}
+
+/// Copies a prepare step's output into the sidecar's log.
+async fn pump_plain<R: tokio::io::AsyncRead + Unpin>(r: R, log: crate::logs::SidecarLog, stream: Stream) {
+    let mut r = BufReader::new(r);
+    let mut buf = Vec::new();
+    while let Ok(n) = r.read_until(b'\n', &mut buf).await {
+        if n == 0 {
+            break;
+        }
+        log.push(stream, String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']));
+        buf.clear();
+    }
+}

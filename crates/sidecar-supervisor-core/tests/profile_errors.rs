@@ -1,0 +1,419 @@
+//! Bad profiles give errors a person can act on (file, JSON path, fix), settings precedence
+//! (CLI flag > environment > profile > default), and the checked-in schema and example.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use sidecar_supervisor_core::profile::settings::default_data_dir;
+use sidecar_supervisor_core::profile::{load_profile, resolve, Mode, Overrides, ProfileError, RuntimeConfig};
+
+const APP: &str = "profile-errors-test";
+
+/// Writes `json` to a fresh `profile.json` and loads it; the load must fail.
+fn load_err(json: &str) -> (tempfile::TempDir, PathBuf, ProfileError) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("profile.json");
+    std::fs::write(&file, json).unwrap();
+    let err = match load_profile(&file) {
+        Ok(p) => panic!("profile should be rejected, loaded {p:?}"),
+        Err(e) => e,
+    };
+    (dir, file, err)
+}
+
+/// The error names the file and `path`, its message contains every one of `msg`, its fix
+/// contains `fix`, and Display shows all of it.
+fn check(file: &Path, e: &ProfileError, path: &str, msg: &[&str], fix: &str) {
+    assert_eq!(e.source, file.display().to_string(), "{e}");
+    assert_eq!(e.path, path, "{e}");
+    for m in msg {
+        assert!(e.message.contains(m), "message should contain {m:?}: {e}");
+    }
+    assert!(e.fix.contains(fix), "fix should contain {fix:?}: {e}");
+    let shown = e.to_string();
+    for part in [file.display().to_string(), path.to_string(), e.message.clone(), format!("fix: {}", e.fix)] {
+        assert!(shown.contains(&part), "Display should contain {part:?}: {shown}");
+    }
+}
+
+/// `{"sidecars": [<sidecars>]}` plus `extra` top-level fields.
+fn profile(extra: &str, sidecars: &str) -> String {
+    format!(r#"{{ {extra} "sidecars": [ {sidecars} ] }}"#)
+}
+
+#[test]
+fn syntax_error_names_line_and_column() {
+    let (_d, file, e) = load_err("{\n  \"sidecars\": [\n    { \"name\": \"a\" \"command\": \"x\" }\n  ]\n}\n");
+    check(&file, &e, "line 3, column 19", &["invalid JSON"], "JSON syntax");
+    let (_d, file, e) = load_err("{ \"sidecars\": ["); // truncated
+    check(&file, &e, "line 1, column 15", &["invalid JSON"], "JSON syntax");
+}
+
+#[test]
+fn unknown_field_is_named_with_its_path_at_any_level() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "prot": "auto" }"#));
+    check(&file, &e, "$.sidecars[0].prot", &["unknown field `prot`", "expected one of", "`port`"], "spelling");
+    let (_d, file, e) = load_err(&profile(r#""moed": "remote_slim","#, r#"{ "name": "a", "command": "x" }"#));
+    check(&file, &e, "$.moed", &["unknown field `moed`", "`mode`"], "spelling");
+}
+
+#[test]
+fn wrong_type_names_the_field() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "replicas": "two" }"#));
+    check(&file, &e, "$.sidecars[0].replicas", &["invalid type", "two"], "type");
+}
+
+#[test]
+fn missing_command_is_named() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a" }"#));
+    check(&file, &e, "$.sidecars[0]", &["missing field", "command"], "add the field");
+}
+
+#[test]
+fn bad_port_value_or_out_of_range_port_says_what_is_allowed() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "port": "whatever" }"#));
+    check(&file, &e, "$.sidecars[0].port", &[], r#""auto", "announce" or a port number"#);
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "port": 70000 }"#));
+    check(&file, &e, "$.sidecars[0].port", &[], "1 to 65535");
+}
+
+#[test]
+fn bad_mode_says_what_is_allowed() {
+    let (_d, file, e) = load_err(&profile(r#""mode": "fullstack","#, r#"{ "name": "a", "command": "x" }"#));
+    check(&file, &e, "$.mode", &["fullstack"], "local_fullstack");
+}
+
+#[test]
+fn dependency_cycle_shows_the_chain() {
+    let (_d, file, e) = load_err(&profile(
+        "",
+        r#"{ "name": "a", "command": "x", "depends_on": ["b"] },
+           { "name": "b", "command": "x", "depends_on": ["a"] }"#,
+    ));
+    check(&file, &e, "$.sidecars[1].depends_on[0]", &["dependency cycle: a → b → a"], "remove one");
+}
+
+#[test]
+fn longer_cycle_shows_every_link() {
+    let (_d, file, e) = load_err(&profile(
+        "",
+        r#"{ "name": "root", "command": "x", "depends_on": ["a"] },
+           { "name": "a", "command": "x", "depends_on": ["b"] },
+           { "name": "b", "command": "x", "depends_on": ["c"] },
+           { "name": "c", "command": "x", "depends_on": ["a"] }"#,
+    ));
+    check(&file, &e, "$.sidecars[3].depends_on[0]", &["dependency cycle: a → b → c → a"], "remove one");
+    assert!(!e.message.contains("root"), "root is not part of the cycle: {e}");
+}
+
+#[test]
+fn self_dependency_is_rejected() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "depends_on": ["a"] }"#));
+    check(&file, &e, "$.sidecars[0].depends_on[0]", &["depends on itself"], "remove it");
+}
+
+#[test]
+fn unknown_dependency_lists_the_known_names() {
+    let (_d, file, e) = load_err(&profile(
+        "",
+        r#"{ "name": "db", "command": "x" },
+           { "name": "api", "command": "x", "depends_on": ["db", "databse"] }"#,
+    ));
+    check(&file, &e, "$.sidecars[1].depends_on[1]", &["unknown dependency `databse`"], "api, db");
+}
+
+#[test]
+fn duplicate_name_points_at_both() {
+    let (_d, file, e) = load_err(&profile(
+        "",
+        r#"{ "name": "api", "command": "x" }, { "name": "db", "command": "x" }, { "name": "api", "command": "y" }"#,
+    ));
+    check(&file, &e, "$.sidecars[2].name", &["duplicate sidecar name `api`", "$.sidecars[0]"], "replicas");
+}
+
+#[test]
+fn invalid_name_is_rejected() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "My API", "command": "x" }"#));
+    check(&file, &e, "$.sidecars[0].name", &["invalid sidecar name"], "lowercase");
+}
+
+#[test]
+fn plain_http_remote_url_is_rejected() {
+    let (_d, file, e) = load_err(&profile(
+        r#""mode": "remote_slim", "backend_url": "http://example.com","#,
+        r#"{ "name": "ui", "command": "x" }"#,
+    ));
+    check(&file, &e, "$.backend_url", &["example.com"], "https://");
+}
+
+#[test]
+fn loopback_http_remote_url_is_accepted() {
+    for url in ["http://127.0.0.1:8080", "http://localhost/api", "http://[::1]:9000", "https://example.com"] {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("profile.json");
+        let json =
+            profile(&format!(r#""mode": "remote_slim", "backend_url": "{url}","#), r#"{"name":"a","command":"x"}"#);
+        std::fs::write(&file, json).unwrap();
+        load_profile(&file).unwrap_or_else(|e| panic!("{url} should be accepted: {e}"));
+    }
+}
+
+#[test]
+fn remote_slim_without_backend_url() {
+    let (_d, file, e) = load_err(&profile(r#""mode": "remote_slim","#, r#"{ "name": "ui", "command": "x" }"#));
+    check(&file, &e, "$.backend_url", &["remote_slim", "backend_url"], "BACKEND_URL");
+}
+
+#[test]
+fn template_referencing_a_non_dependency() {
+    let (_d, file, e) = load_err(&profile(
+        "",
+        r#"{ "name": "database", "command": "x", "port": "auto" },
+           { "name": "api", "command": "x", "env": { "DATABASE_URL": "pg://127.0.0.1:{database.port}/app" } }"#,
+    ));
+    check(&file, &e, "$.sidecars[1].env.DATABASE_URL", &["database", "not in depends_on"], "depends_on");
+}
+
+#[test]
+fn own_port_placeholder_without_a_port() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "args": ["-p", "{port}"] }"#));
+    check(&file, &e, "$.sidecars[0].args[1]", &["{port}", "no port"], r#""port": "auto""#);
+}
+
+#[test]
+fn unknown_placeholder_is_rejected() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "args": ["{prot}"] }"#));
+    check(&file, &e, "$.sidecars[0].args[0]", &["{prot}", "not a known placeholder"], "placeholder");
+}
+
+#[test]
+fn probe_with_two_kinds() {
+    let (_d, file, e) = load_err(&profile(
+        "",
+        r#"{ "name": "a", "command": "x", "port": "auto", "ready": { "http": "/health/ready", "tcp": true } }"#,
+    ));
+    check(&file, &e, "$.sidecars[0].ready", &["exactly one of", "found 2"], "http");
+}
+
+#[test]
+fn port_probe_without_a_port() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "live": { "tcp": true } }"#));
+    check(&file, &e, "$.sidecars[0].live", &["declares no port"], "port");
+}
+
+// ---- settings precedence ----
+
+struct Env(HashMap<String, String>);
+
+impl Env {
+    fn new(pairs: &[(&str, &str)]) -> Env {
+        Env(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+    fn resolve(&self, cli: &Overrides, default: Option<&Path>) -> Result<RuntimeConfig, ProfileError> {
+        resolve(cli, &|k| self.0.get(k).cloned(), default, APP)
+    }
+}
+
+fn write(dir: &Path, name: &str, json: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, json).unwrap();
+    p
+}
+
+fn cli(profile: &Path) -> Overrides {
+    Overrides { profile_path: Some(profile.to_path_buf()), ..Default::default() }
+}
+
+const ONE: &str = r#"{ "name": "a", "command": "x" }"#;
+
+#[test]
+fn profile_path_flag_beats_env_beats_default() {
+    let d = tempfile::tempdir().unwrap();
+    let (flag, env, default) = (
+        write(d.path(), "flag.json", &profile("", ONE)),
+        write(d.path(), "env.json", &profile("", ONE)),
+        write(d.path(), "default.json", &profile("", ONE)),
+    );
+    let e = Env::new(&[("RUNTIME_PROFILE_PATH", env.to_str().unwrap())]);
+    assert_eq!(e.resolve(&cli(&flag), Some(&default)).unwrap().profile_path, flag);
+    assert_eq!(e.resolve(&Overrides::default(), Some(&default)).unwrap().profile_path, env);
+    let none = Env::new(&[("RUNTIME_PROFILE_PATH", "")]); // empty counts as unset
+    assert_eq!(none.resolve(&Overrides::default(), Some(&default)).unwrap().profile_path, default);
+    let err = none.resolve(&Overrides::default(), None).unwrap_err();
+    assert!(err.fix.contains("--runtime-profile") && err.fix.contains("RUNTIME_PROFILE_PATH"), "{err}");
+}
+
+#[test]
+fn mode_flag_beats_env_beats_profile_beats_default() {
+    let d = tempfile::tempdir().unwrap();
+    let slim =
+        write(d.path(), "slim.json", &profile(r#""mode": "remote_slim", "backend_url": "https://b.example","#, ONE));
+    let plain = write(d.path(), "plain.json", &profile("", ONE));
+    let env_full = Env::new(&[("RUNTIME_MODE", "local_fullstack")]);
+    let env_slim = Env::new(&[("RUNTIME_MODE", "remote_slim"), ("BACKEND_URL", "https://e.example")]);
+    let no_env = Env::new(&[]);
+    let flag_slim = Overrides { mode: Some(Mode::RemoteSlim), ..cli(&slim) };
+    assert_eq!(env_full.resolve(&flag_slim, None).unwrap().mode, Mode::RemoteSlim);
+    let flag_full = Overrides { mode: Some(Mode::LocalFullstack), ..cli(&plain) };
+    assert_eq!(env_slim.resolve(&flag_full, None).unwrap().mode, Mode::LocalFullstack);
+    assert_eq!(env_full.resolve(&cli(&slim), None).unwrap().mode, Mode::LocalFullstack);
+    assert_eq!(env_slim.resolve(&cli(&plain), None).unwrap().mode, Mode::RemoteSlim);
+    let c = no_env.resolve(&cli(&slim), None).unwrap();
+    assert_eq!((c.mode, c.profile.mode), (Mode::RemoteSlim, Mode::RemoteSlim));
+    assert_eq!(no_env.resolve(&cli(&plain), None).unwrap().mode, Mode::LocalFullstack);
+}
+
+#[test]
+fn bogus_mode_in_env_names_the_variable() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "p.json", &profile("", ONE));
+    let e = Env::new(&[("RUNTIME_MODE", "bogus")]).resolve(&cli(&p), None).unwrap_err();
+    assert!(e.source.contains("RUNTIME_MODE"), "{e}");
+    assert!(e.message.contains("bogus"), "{e}");
+    assert!(e.fix.contains("local_fullstack") && e.fix.contains("remote_slim"), "{e}");
+    assert!(e.to_string().contains("RUNTIME_MODE"), "{e}");
+}
+
+#[test]
+fn data_dir_flag_beats_env_beats_profile_beats_default() {
+    let d = tempfile::tempdir().unwrap();
+    let abs = d.path().join("from-profile");
+    let with = write(d.path(), "with.json", &profile(&format!(r#""data_dir": {:?},"#, abs.to_str().unwrap()), ONE));
+    let without = write(d.path(), "without.json", &profile("", ONE));
+    let env = Env::new(&[("RUNTIME_DATA_DIR", "/tmp/from-env")]);
+    let flag = Overrides { data_dir: Some(PathBuf::from("/tmp/from-flag")), ..cli(&with) };
+    assert_eq!(env.resolve(&flag, None).unwrap().data_dir, PathBuf::from("/tmp/from-flag"));
+    assert_eq!(env.resolve(&cli(&with), None).unwrap().data_dir, PathBuf::from("/tmp/from-env"));
+    let no_env = Env::new(&[]);
+    assert_eq!(no_env.resolve(&cli(&with), None).unwrap().data_dir, abs);
+    assert_eq!(no_env.resolve(&cli(&without), None).unwrap().data_dir, default_data_dir(APP));
+}
+
+#[test]
+fn relative_profile_data_dir_is_relative_to_the_profile() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "conf/app/profile.json", &profile(r#""data_dir": "state/here","#, ONE));
+    let c = Env::new(&[]).resolve(&cli(&p), None).unwrap();
+    assert_eq!(c.data_dir, d.path().join("conf/app/state/here"));
+}
+
+#[test]
+fn backend_url_flag_beats_env_beats_profile() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "p.json", &profile(r#""backend_url": "https://profile.example","#, ONE));
+    let bare = write(d.path(), "bare.json", &profile("", ONE));
+    let env = Env::new(&[("BACKEND_URL", "https://env.example")]);
+    let flag = Overrides { backend_url: Some("https://flag.example".into()), ..cli(&p) };
+    assert_eq!(env.resolve(&flag, None).unwrap().backend_url.as_deref(), Some("https://flag.example"));
+    let c = env.resolve(&cli(&p), None).unwrap();
+    assert_eq!(c.backend_url.as_deref(), Some("https://env.example"));
+    assert_eq!(c.profile.backend_url.as_deref(), Some("https://env.example"));
+    assert_eq!(Env::new(&[]).resolve(&cli(&p), None).unwrap().backend_url.as_deref(), Some("https://profile.example"));
+    assert_eq!(Env::new(&[]).resolve(&cli(&bare), None).unwrap().backend_url, None);
+}
+
+#[test]
+fn insecure_backend_url_from_env_names_the_variable() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "p.json", &profile("", ONE));
+    let e = Env::new(&[("BACKEND_URL", "http://example.com")]).resolve(&cli(&p), None).unwrap_err();
+    assert!(e.source.contains("BACKEND_URL"), "{e}");
+    assert_eq!(e.path, "$.backend_url");
+    assert!(e.fix.contains("https://"), "{e}");
+}
+
+#[test]
+fn remote_slim_profile_takes_backend_url_from_env_or_flag() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(d.path(), "slim.json", &profile(r#""mode": "remote_slim","#, ONE));
+    let c = Env::new(&[("BACKEND_URL", "https://env.example")]).resolve(&cli(&p), None).unwrap();
+    assert_eq!((c.mode, c.backend_url.as_deref()), (Mode::RemoteSlim, Some("https://env.example")));
+    let flag = Overrides { backend_url: Some("https://flag.example".into()), ..cli(&p) };
+    assert_eq!(Env::new(&[]).resolve(&flag, None).unwrap().backend_url.as_deref(), Some("https://flag.example"));
+    let local = Overrides { mode: Some(Mode::LocalFullstack), ..cli(&p) };
+    assert_eq!(Env::new(&[]).resolve(&local, None).unwrap().mode, Mode::LocalFullstack);
+    let e = Env::new(&[]).resolve(&cli(&p), None).unwrap_err();
+    assert_eq!((e.source.as_str(), e.path.as_str()), (p.to_str().unwrap(), "$.backend_url"), "{e}");
+    assert!(e.fix.contains("BACKEND_URL"), "{e}");
+}
+
+#[test]
+fn no_auto_restart_flag_beats_env_beats_profile_beats_default() {
+    let d = tempfile::tempdir().unwrap();
+    let off = write(d.path(), "off.json", &profile(r#""auto_restart": false,"#, ONE));
+    let on = write(d.path(), "on.json", &profile("", ONE));
+    let env_on = Env::new(&[("RUNTIME_NO_AUTO_RESTART", "0")]);
+    let env_off = Env::new(&[("RUNTIME_NO_AUTO_RESTART", "yes")]);
+    let flag = Overrides { no_auto_restart: true, ..cli(&on) };
+    assert!(!env_on.resolve(&flag, None).unwrap().auto_restart, "flag beats env");
+    assert!(!env_off.resolve(&cli(&on), None).unwrap().auto_restart, "env beats profile");
+    assert!(env_on.resolve(&cli(&off), None).unwrap().auto_restart, "env beats profile");
+    let c = Env::new(&[]).resolve(&cli(&off), None).unwrap();
+    assert!(!c.auto_restart && !c.profile.auto_restart, "profile beats default");
+    assert!(Env::new(&[]).resolve(&cli(&on), None).unwrap().auto_restart, "default is on");
+    let e = Env::new(&[("RUNTIME_NO_AUTO_RESTART", "maybe")]).resolve(&cli(&on), None).unwrap_err();
+    assert!(e.source.contains("RUNTIME_NO_AUTO_RESTART") && e.message.contains("maybe"), "{e}");
+}
+
+#[test]
+fn bin_override_by_sidecar_name_and_by_command_name() {
+    let d = tempfile::tempdir().unwrap();
+    let p = write(
+        d.path(),
+        "p.json",
+        &profile(
+            "",
+            r#"{ "name": "database", "command": "postgres" },
+               { "name": "my-worker", "command": "/opt/app/bin/worker" },
+               { "name": "api", "command": "backend" }"#,
+        ),
+    );
+    let by_command = Env::new(&[("POSTGRES_BIN", "/usr/lib/pg/postgres"), ("WORKER_BIN", "/w")]);
+    let c = by_command.resolve(&cli(&p), None).unwrap();
+    assert_eq!(c.bin_overrides.get("database"), Some(&PathBuf::from("/usr/lib/pg/postgres")));
+    assert_eq!(c.bin_overrides.get("my-worker"), Some(&PathBuf::from("/w")), "command's file name");
+    assert_eq!(c.bin_overrides.get("api"), None);
+    let both = Env::new(&[
+        ("POSTGRES_BIN", "/by-command"),
+        ("DATABASE_BIN", "/by-name"),
+        ("MY_WORKER_BIN", "/mw"),
+        ("API_BIN", ""),
+    ]);
+    let c = both.resolve(&cli(&p), None).unwrap();
+    assert_eq!(c.bin_overrides.get("database"), Some(&PathBuf::from("/by-name")), "name beats command");
+    assert_eq!(c.bin_overrides.get("my-worker"), Some(&PathBuf::from("/mw")));
+    assert_eq!(c.bin_overrides.get("api"), None, "empty counts as unset");
+}
+
+// ---- checked-in files ----
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+#[test]
+fn checked_in_schema_is_current() {
+    let path = repo_root().join("runtime-profile.schema.json");
+    let want = sidecar_supervisor_core::profile::model::schema_json();
+    let have = std::fs::read_to_string(&path).unwrap_or_default();
+    if have == want {
+        return;
+    }
+    if std::env::var("UPDATE_SCHEMA").is_ok_and(|v| v == "1") {
+        std::fs::write(&path, want).unwrap();
+        return;
+    }
+    panic!(
+        "runtime-profile.schema.json is stale: run \
+         `UPDATE_SCHEMA=1 cargo test -p sidecar-supervisor-core --test profile_errors`"
+    );
+}
+
+#[test]
+fn example_profile_loads() {
+    let path = repo_root().join("runtime-profile.example.json");
+    let p = load_profile(&path).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!p.sidecars.is_empty());
+    assert_eq!(p.schema.as_deref(), Some("./runtime-profile.schema.json"));
+}
