@@ -67,7 +67,6 @@ impl Engine {
 
     /// Finds a helper command (prepare step, exec probe): next to the sidecar's own program
     /// first (`pg_isready` beside `postgres`), then bundled dirs and `PATH`.
-
     pub(super) fn aux_program(&self, i: usize, command: &str) -> Result<PathBuf, String> {
         let mut dirs = Vec::new();
         if let Ok(main) = self.program_for(i) {
