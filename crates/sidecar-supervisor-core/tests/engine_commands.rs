@@ -17,7 +17,7 @@ async fn unknown_sidecar_is_a_structured_error_listing_known_names() {
     ])));
     rig.wait_state("web", State::Ready).await;
     let before = rig.last_seq();
-    let expected = CommandError::UnknownSidecar { sidecar: "nope".into(), known: vec!["web".into(), "db".into()] };
+    let expected = CommandError::UnknownSidecar { sidecar: "nope".into(), known: vec!["db".into(), "web".into()] }; // sorted, as logs() lists them
     assert_eq!(rig.restart("nope").await, Err(expected.clone()));
     assert_eq!(rig.stop("nope").await, Err(expected.clone()));
     assert_eq!(rig.start_sidecar("nope").await, Err(expected.clone()));

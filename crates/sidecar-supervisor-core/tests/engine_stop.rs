@@ -125,3 +125,20 @@ async fn killed_leader_takes_its_grandchild_along_and_is_restarted() {
     rig.shutdown().await;
     assert!(wait_pid_gone(new_gc[1], T));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_during_a_hung_prepare_step_kills_it_and_stops() {
+    // The prepare step (think `initdb`) never ends and ignores SIGTERM.
+    let rig = Rig::start(profile(json!([{
+        "name": "db", "command": "test-sidecar", "stop_timeout_ms": 300,
+        "prepare": { "command": "test-sidecar", "args": ["--ignore-sigterm", "--ignore-stdin-eof"] }
+    }])));
+    let prepared = rig.wait_event("prepare step running", |e| e.kind == EventKind::Prepared).await;
+    let prepare_pid = prepared.pid.unwrap_or_else(|| panic!("no pid: {}", rig.feed_dump()));
+    assert!(pid_alive(prepare_pid));
+    assert_eq!(rig.row("db").state, State::Starting);
+    rig.stop("db").await.unwrap();
+    rig.wait_state("db", State::Stopped).await;
+    assert!(wait_pid_gone(prepare_pid, T), "the prepare step must not outlive the stop");
+    assert!(rig.events_of("db", EventKind::Spawned).is_empty(), "no spawn after a stop: {}", rig.feed_dump());
+}

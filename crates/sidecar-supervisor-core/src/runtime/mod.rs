@@ -198,6 +198,8 @@ impl Supervisor {
             http: probes::http_client(),
             record_base,
             exited_pid: None,
+            status_dirty: false,
+            record_dirty: false,
             cfg,
         };
         {
@@ -372,6 +374,11 @@ fn build_units(
                 deps: Vec::new(),
                 data_dir,
                 depends_on: s.depends_on.clone(),
+                prepare_pid: None,
+                identity_ok: false,
+                grpc_channel: None,
+                program: None,
+                start_ticks: None,
                 spec: spec.clone(),
             });
         }

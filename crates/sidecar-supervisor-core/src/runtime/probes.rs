@@ -27,6 +27,8 @@ pub struct ProbeContext {
     pub instance_id: String,
     pub api_key: String,
     pub timeout: Duration,
+    /// A channel reused across gRPC probes of one process (made lazily by the engine).
+    pub grpc: Option<tonic::transport::Channel>,
 }
 
 /// Shared HTTP client: loopback only, no proxy, no pooling surprises.
@@ -54,7 +56,7 @@ async fn run_inner(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Cli
             Err(e) => (false, format!("tcp 127.0.0.1:{port}: {e}")),
         },
         ProbeTarget::Http { path, identity } => http_probe(http, port, path, *identity, ctx).await,
-        ProbeTarget::Grpc { service } => grpc_probe(port, service).await,
+        ProbeTarget::Grpc { service } => grpc_probe(port, service, ctx.grpc.clone()).await,
         ProbeTarget::Exec { program, args, envs } => exec_probe(program, args, envs).await,
     }
 }
@@ -105,17 +107,16 @@ async fn check_identity(http: &reqwest::Client, port: u16, ctx: &ProbeContext) -
     }
 }
 
-async fn grpc_probe(port: u16, service: &str) -> (bool, String) {
+async fn grpc_probe(port: u16, service: &str, channel: Option<tonic::transport::Channel>) -> (bool, String) {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
-    let endpoint = match tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}")) {
-        Ok(e) => e,
-        Err(e) => return (false, format!("grpc endpoint: {e}")),
-    };
-    let channel = match endpoint.connect().await {
-        Ok(c) => c,
-        Err(e) => return (false, format!("grpc connect 127.0.0.1:{port}: {e}")),
+    let channel = match channel {
+        Some(c) => c,
+        None => match grpc_channel(port) {
+            Ok(c) => c,
+            Err(e) => return (false, e),
+        },
     };
     let mut client = HealthClient::new(channel);
     match client.check(HealthCheckRequest { service: service.to_string() }).await {
@@ -125,6 +126,13 @@ async fn grpc_probe(port: u16, service: &str) -> (bool, String) {
         }
         Err(s) => (false, format!("grpc health: {} {}", s.code(), s.message())),
     }
+}
+
+/// A lazily connecting channel to 127.0.0.1:`port` (reconnects by itself).
+pub fn grpc_channel(port: u16) -> Result<tonic::transport::Channel, String> {
+    tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+        .map(|e| e.connect_lazy())
+        .map_err(|e| format!("grpc endpoint: {e}"))
 }
 
 async fn exec_probe(program: &PathBuf, args: &[String], envs: &[(String, String)]) -> (bool, String) {

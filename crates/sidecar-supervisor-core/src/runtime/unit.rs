@@ -37,6 +37,16 @@ pub struct Unit {
     pub deps: Vec<usize>,
     pub data_dir: PathBuf,
     pub depends_on: Vec<String>,
+    /// The running `prepare` step, so a stop during `initdb` reaches it.
+    pub prepare_pid: Option<u32>,
+    /// This process already proved its identity (`/runtime/info`); later probes skip it.
+    pub identity_ok: bool,
+    /// gRPC channel to this process, reused by every probe (port it was made for).
+    pub grpc_channel: Option<(u16, tonic::transport::Channel)>,
+    /// Start time of `pid` (clock ticks since boot), for the instance record.
+    pub start_ticks: Option<u64>,
+    /// Resolved executable, cached between restarts.
+    pub program: Option<PathBuf>,
 }
 
 impl Unit {

@@ -60,6 +60,12 @@ impl Rig {
         Rig { sup, tmp }
     }
 
+    /// Shuts down and hands back the temp dir, for a second launch on the same data dir.
+    pub async fn into_tmp(mut self) -> tempfile::TempDir {
+        self.shutdown().await;
+        std::mem::replace(&mut self.tmp, tempfile::tempdir().expect("tempdir"))
+    }
+
     pub fn row(&self, name: &str) -> SidecarStatus {
         row(&self.sup.status(), name).clone()
     }

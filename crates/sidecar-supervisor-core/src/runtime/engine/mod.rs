@@ -70,6 +70,10 @@ pub(crate) struct Engine {
     /// Pid of the process whose exit is being handled, so the events it causes (exited,
     /// restarting, budget_exhausted) name it although the unit no longer has a process.
     pub exited_pid: Option<u32>,
+    /// status.json is behind the snapshot; written once per loop turn, not once per change.
+    pub status_dirty: bool,
+    /// instance.json is behind (a child started or ended); written once per loop turn.
+    pub record_dirty: bool,
 }
 
 impl Engine {
@@ -110,6 +114,12 @@ impl Engine {
                         }
                     }
                 }
+            }
+            if std::mem::take(&mut self.status_dirty) {
+                self.write_status();
+            }
+            if std::mem::take(&mut self.record_dirty) {
+                self.write_record();
             }
             if self.shutting_down {
                 self.advance_shutdown();
@@ -182,7 +192,7 @@ impl Engine {
                 self.exited_pid = pgid;
                 self.input(unit, Input::Exited { code, signal, port_in_use, stderr_tail });
                 self.exited_pid = None;
-                self.write_record();
+                self.record_dirty = true;
             }
             Msg::Probe { unit, gen, kind, ok, detail, latency } => {
                 if self.units[unit].gen != gen {
@@ -196,8 +206,13 @@ impl Engine {
                         detail: detail.clone(),
                     });
                 }
+                if ok && kind == ProbeKind::Ready {
+                    self.units[unit].identity_ok = true;
+                }
                 self.input(unit, Input::Probe { kind, ok, detail });
-                self.publish(unit);
+                // Probe facts (latency, detail) go to the snapshot and subscribers, but not to
+                // status.json: that file changes with states, not once a second per sidecar.
+                self.publish_quietly(unit);
             }
             Msg::Announced { unit, gen, port } => {
                 if self.units[unit].gen != gen {
@@ -222,7 +237,23 @@ impl Engine {
                 }
             }
             Msg::Prepared { unit, gen, result } => {
-                if self.units[unit].gen != gen || self.units[unit].machine.state() != State::Starting {
+                if self.units[unit].gen != gen {
+                    return;
+                }
+                if let Some(pid) = self.units[unit].prepare_pid.take() {
+                    process::signal_group(pid, libc::SIGKILL); // whatever the step left behind
+                    if let Some(g) = self.guardian.as_mut() {
+                        g.forget(pid);
+                    }
+                }
+                if self.units[unit].machine.state() == State::Stopping {
+                    // Stopped while preparing: the prepare step is over, so is the "process".
+                    return self.input(
+                        unit,
+                        Input::Exited { code: None, signal: None, port_in_use: false, stderr_tail: String::new() },
+                    );
+                }
+                if self.units[unit].machine.state() != State::Starting {
                     return;
                 }
                 match result {
@@ -269,7 +300,9 @@ impl Engine {
     }
 
     pub(super) fn names(&self) -> Vec<String> {
-        self.units.iter().filter(|u| !u.skipped).map(|u| u.name.clone()).collect()
+        let mut names: Vec<String> = self.units.iter().filter(|u| !u.skipped).map(|u| u.name.clone()).collect();
+        names.sort();
+        names
     }
 
     pub(super) fn deps_ready(&self, i: usize) -> bool {
@@ -286,21 +319,28 @@ impl Engine {
     }
 
     pub(super) fn apply(&mut self, i: usize, actions: Vec<Action>) {
+        // Order seen by subscribers: the new status row, then the events explaining it, then
+        // whatever a spawn adds. So a UI that reads the status when an event arrives is current.
         let mut changed = false;
         let mut became_ready = false;
+        let mut events = Vec::new();
+        let mut no_process_to_stop = false;
         for a in actions {
             match a {
-                Action::Spawn { new_port } => self.spawn(i, new_port),
-                Action::Signal { signal } => {
-                    if let Some(pid) = self.units[i].pid {
+                Action::Spawn { new_port } => {
+                    self.flush_changes(i, &mut changed, &mut events);
+                    self.spawn(i, new_port);
+                }
+                Action::Signal { signal } => match self.units[i].pid.or(self.units[i].prepare_pid) {
+                    Some(pid) => {
                         process::signal_group(pid, signal);
                     }
-                }
+                    None => no_process_to_stop = true,
+                },
                 Action::Probe(kind) => self.start_probe(i, kind),
                 Action::Emit { kind, message, code, signal } => {
-                    let ev =
-                        NewEvent::new(kind, message).code(code).signal(signal.map(crate::domain::machine::signal_name));
-                    self.feed_push(i, ev);
+                    let signal = signal.map(crate::domain::machine::signal_name);
+                    events.push(NewEvent::new(kind, message).code(code).signal(signal));
                 }
                 Action::StateChanged(s) => {
                     changed = true;
@@ -308,11 +348,22 @@ impl Engine {
                 }
             }
         }
-        if changed {
-            self.publish(i);
-        }
+        self.flush_changes(i, &mut changed, &mut events);
         if became_ready {
             self.wake_dependents(i);
+        }
+        if no_process_to_stop && self.units[i].machine.state() == State::Stopping {
+            // Asked to stop between the spawn decision and a process existing: nothing to wait for.
+            self.input(i, Input::Exited { code: None, signal: None, port_in_use: false, stderr_tail: String::new() });
+        }
+    }
+
+    fn flush_changes(&mut self, i: usize, changed: &mut bool, events: &mut Vec<NewEvent>) {
+        if std::mem::take(changed) {
+            self.publish(i);
+        }
+        for ev in events.drain(..) {
+            self.feed_push(i, ev);
         }
     }
 
@@ -345,7 +396,10 @@ impl Engine {
 
     pub(super) fn feed_push(&mut self, i: usize, ev: NewEvent) {
         let u = &self.units[i];
-        let ev = ev.sidecar(u.name.clone()).pid(u.pid.or(u.machine.pid()).or(self.exited_pid)).port(u.port);
+        let ev = ev
+            .sidecar(u.name.clone())
+            .pid(u.pid.or(u.machine.pid()).or(u.prepare_pid).or(self.exited_pid))
+            .port(u.port);
         let stamped = self.feed.push(ev);
         let _ = self.notify.send(Notification::Event(stamped));
     }

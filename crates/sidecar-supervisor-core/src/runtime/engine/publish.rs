@@ -37,14 +37,20 @@ impl Engine {
         }
     }
 
+    /// A state-level change: snapshot, subscribers, and status.json (at the end of the turn).
     pub(super) fn publish(&mut self, i: usize) {
+        self.publish_quietly(i);
+        self.status_dirty = true;
+    }
+
+    /// Snapshot and subscribers only (probe latency and the like).
+    pub(super) fn publish_quietly(&mut self, i: usize) {
         let st = self.sidecar_status(i);
         if let Ok(mut s) = self.shared.write() {
             s.status.sidecars[i] = st.clone();
             s.spawned_at[i] = self.units[i].spawned_at;
         }
         let _ = self.notify.send(Notification::Sidecar(st));
-        self.write_status();
     }
 
     pub(crate) fn publish_all(&mut self) {
@@ -68,12 +74,7 @@ impl Engine {
             .units
             .iter()
             .filter_map(|u| {
-                u.pid.map(|pid| ChildRecord {
-                    name: u.name.clone(),
-                    pid,
-                    pgid: pid,
-                    start_ticks: instance::start_ticks(pid),
-                })
+                u.pid.map(|pid| ChildRecord { name: u.name.clone(), pid, pgid: pid, start_ticks: u.start_ticks })
             })
             .collect();
         if let Ok(bytes) = serde_json::to_vec_pretty(&rec) {

@@ -129,11 +129,19 @@ impl Engine {
             Ok(u) => u.flatten(),
             Err(e) => return self.input(i, Input::SpawnFailed { error: e }),
         };
+        if let Err(e) = self.ensure_data_dir(i, user) {
+            return self.input(i, Input::SpawnFailed { error: format!("prepare step: {e}") });
+        }
         let env = self.contract_env(i);
         let cwd = self.units[i].data_dir.clone();
         let log = self.units[i].log.clone();
         let tx = self.tx.clone();
         let timeout = Duration::from_millis(prep.timeout_ms);
+        let spawned = process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user });
+        self.units[i].prepare_pid = spawned.as_ref().ok().map(|s| s.pid);
+        if let (Some(g), Some(pid)) = (self.guardian.as_mut(), self.units[i].prepare_pid) {
+            g.watch(pid);
+        }
         self.feed_push(
             i,
             NewEvent::new(
@@ -141,7 +149,6 @@ impl Engine {
                 format!("running prepare step {} {}", program.display(), args.join(" ")),
             ),
         );
-        let spawned = process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user });
         tokio::spawn(async move {
             let result = match spawned {
                 Err(e) => Err(format!("cannot run {}: {e}", program.display())),
@@ -199,9 +206,24 @@ impl Engine {
         env
     }
 
+    /// The sidecar's own data dir (its default cwd), owned by its `user` when one is set.
+    fn ensure_data_dir(&self, i: usize, user: Option<(u32, u32)>) -> Result<(), String> {
+        let dir = &self.units[i].data_dir;
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        if let Some((uid, gid)) = user {
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid))
+                .map_err(|e| format!("cannot give {} to uid {uid}: {e}", dir.display()))?;
+        }
+        Ok(())
+    }
+
     pub(super) fn spawn_now(&mut self, i: usize) {
+        let cached = self.units[i].program.clone().filter(|p| p.is_file());
         let built = (|| -> Result<_, String> {
-            let program = self.program_for(i)?;
+            let program = match cached {
+                Some(p) => p,
+                None => self.program_for(i)?,
+            };
             let spec = self.units[i].spec.clone();
             let args = spec.args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
             let mut env = self.contract_env(i);
@@ -213,11 +235,7 @@ impl Engine {
                 None => self.units[i].data_dir.clone(),
             };
             let user = spec.user.as_deref().map(process::lookup_user).transpose()?.flatten();
-            std::fs::create_dir_all(&self.units[i].data_dir)
-                .map_err(|e| format!("cannot create {}: {e}", self.units[i].data_dir.display()))?;
-            if let Some((uid, gid)) = user {
-                let _ = std::os::unix::fs::chown(&self.units[i].data_dir, Some(uid), Some(gid));
-            }
+            self.ensure_data_dir(i, user)?;
             Ok((program, args, env, cwd, user))
         })();
         let (program, args, env, cwd, user) = match built {
@@ -240,7 +258,11 @@ impl Engine {
         u.pid = Some(pid);
         u.stdin = Some(spawned.stdin);
         u.spawned_at = Some(Instant::now());
+        u.start_ticks = crate::runtime::instance::start_ticks(pid);
         u.port_in_use = false;
+        u.identity_ok = false;
+        u.grpc_channel = None;
+        u.program = Some(program);
         let announce = u.announce();
         let stdout_match = u.stdout_match.clone();
         let log = u.log.clone();
@@ -299,9 +321,12 @@ impl Engine {
         let mut child = spawned.child;
         tokio::spawn(async move {
             let status = child.wait().await;
-            // Let the readers drain what the child wrote before it died (its last error), but
-            // don't wait on pipes a grandchild may hold open.
-            let _ = tokio::time::timeout(Duration::from_millis(50), async {
+            // The leader is gone: what it left in its group goes too (this also closes pipes a
+            // grandchild held, so the readers reach EOF). Then let the readers drain what the
+            // child wrote before it died (its last error, an "address in use"), bounded in case
+            // a descendant that left the group still holds a pipe.
+            process::signal_group(pid, libc::SIGKILL);
+            let _ = tokio::time::timeout(Duration::from_secs(1), async {
                 let _ = out_done.await;
                 let _ = err_done.await;
             })
@@ -314,7 +339,8 @@ impl Engine {
             let _ = tx.send(Msg::Exited { unit: i, gen, code, signal });
         });
         self.input(i, Input::Spawned { pid });
-        self.write_record();
+        self.publish(i); // the pid and port are news even when the state is not
+        self.record_dirty = true;
     }
 }
 
