@@ -435,11 +435,11 @@ impl Machine {
         self.emit(EventKind::Ready, format!("ready after {} ms ({detail})", took.as_millis()), out);
         if let Some(p) = self.ready_probe.as_mut() {
             p.failures = 0;
-            p.next_at = p.timing.polled.then(|| now + p.timing.interval);
+            p.next_at = p.timing.polled.then(|| steady_next(now, p.timing.interval));
         }
         if let Some(p) = self.live_probe.as_mut() {
             p.reset();
-            p.next_at = Some(now + p.timing.interval);
+            p.next_at = Some(steady_next(now, p.timing.interval));
         }
     }
 
@@ -468,7 +468,7 @@ impl Machine {
             }
             (ProbeKind::Ready, _, true) => {
                 track.failures = 0;
-                track.next_at = track.timing.polled.then(|| now + track.timing.interval);
+                track.next_at = track.timing.polled.then(|| steady_next(now, track.timing.interval));
                 if state == State::Unhealthy {
                     self.set_state(State::Ready, out);
                     self.emit(EventKind::Recovered, format!("ready again ({detail})"), out);
@@ -479,13 +479,11 @@ impl Machine {
                 let threshold = track.timing.failure_threshold;
                 let failures = track.failures;
                 // While unhealthy, probe fast so recovery is noticed quickly.
-                track.next_at = Some(
-                    now + if failures >= threshold {
-                        track.timing.fast_cap.max(Duration::from_millis(50)).min(track.timing.interval)
-                    } else {
-                        track.timing.interval
-                    },
-                );
+                track.next_at = Some(if failures >= threshold {
+                    now + track.timing.fast_cap.max(Duration::from_millis(50)).min(track.timing.interval)
+                } else {
+                    steady_next(now, track.timing.interval)
+                });
                 if state == State::Ready && failures >= threshold {
                     self.set_state(State::Unhealthy, out);
                     self.emit(
@@ -498,11 +496,11 @@ impl Machine {
             (ProbeKind::Live, State::Starting, _) => {}
             (ProbeKind::Live, _, true) => {
                 track.failures = 0;
-                track.next_at = Some(now + track.timing.interval);
+                track.next_at = Some(steady_next(now, track.timing.interval));
             }
             (ProbeKind::Live, _, false) => {
                 track.failures += 1;
-                track.next_at = Some(now + track.timing.interval);
+                track.next_at = Some(steady_next(now, track.timing.interval));
                 if track.failures >= track.timing.failure_threshold {
                     let n = track.failures;
                     self.kill_reason = KillReason::Liveness;
@@ -692,6 +690,19 @@ impl Machine {
     ) {
         out.push(Action::Emit { kind, message, code, signal });
     }
+}
+
+/// Next steady-state probe time: a point on a global grid of `interval` at least half an
+/// interval away. Probes of every sidecar with the same interval then fire in the same instant,
+/// so an idle engine wakes once per interval instead of once per probe (design §9 idle target).
+pub fn steady_next(now: Duration, interval: Duration) -> Duration {
+    let i = interval.as_nanos().max(1);
+    let n = now.as_nanos();
+    let mut next = (n / i + 1) * i;
+    if next - n < i / 2 {
+        next += i;
+    }
+    Duration::from_nanos(next as u64)
 }
 
 /// `exited with code 1`, `killed by SIGKILL`.

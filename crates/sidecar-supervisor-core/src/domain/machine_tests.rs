@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use super::machine::steady_next;
 use super::machine::*;
 use crate::events::EventKind;
 
@@ -118,7 +119,9 @@ fn probes_fast_while_starting_then_at_interval() {
     assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
     m.handle(due, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
     assert_eq!(m.state(), State::Ready);
-    assert_eq!(m.poll_timeout(), Some(due + S(1)), "steady interval once ready");
+    let next = m.poll_timeout().unwrap();
+    assert_eq!(next.as_millis() % 1000, 0, "steady probes sit on the 1 s grid: {next:?}");
+    assert!(next - due >= MS(500) && next - due <= MS(1500), "about one interval later: {next:?}");
 }
 
 #[test]
@@ -439,4 +442,19 @@ fn failed_spawn_turns_auto_restart_off_until_manual_start() {
     m.handle(S(1), Input::Start { deps_ready: true, manual: true });
     assert!(m.auto_restart());
     assert_eq!(m.state(), State::Starting);
+}
+
+#[test]
+fn steady_probes_of_different_sidecars_coalesce_on_one_grid() {
+    // Two sidecars that became ready at unrelated times probe in the same instant afterwards
+    // (from their second steady probe at the latest: the first keeps at least half an interval).
+    let (a, b) = (steady_next(MS(1234), S(1)), steady_next(MS(1789), S(1)));
+    assert_eq!((a, b), (S(2), S(3)));
+    assert_eq!(steady_next(a, S(1)), b);
+    assert_eq!(steady_next(MS(1100), S(1)), steady_next(MS(1400), S(1)));
+    for now in [MS(0), MS(499), MS(500), MS(501), MS(999), MS(1000), S(7)] {
+        let n = steady_next(now, S(1));
+        assert!(n > now && n - now >= MS(500) && n - now <= MS(1500), "{now:?} -> {n:?}");
+        assert_eq!(n.as_millis() % 1000, 0);
+    }
 }

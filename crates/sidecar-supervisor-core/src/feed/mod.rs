@@ -113,6 +113,8 @@ struct State {
     pushed: u64,
     written: u64,
     shutdown: bool,
+    /// A `flush` is waiting: write now, skip the debounce.
+    urgent: bool,
     last_error: Option<String>,
 }
 
@@ -194,7 +196,15 @@ impl Feed {
         let events: VecDeque<_> = loaded.into_iter().skip(skip).map(Arc::new).collect();
         let (tx, _) = broadcast::channel(SUBSCRIBE_CAPACITY);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State { events, next_seq, pushed: 0, written: 0, shutdown: false, last_error: None }),
+            state: Mutex::new(State {
+                events,
+                next_seq,
+                pushed: 0,
+                written: 0,
+                shutdown: false,
+                urgent: false,
+                last_error: None,
+            }),
             work: Condvar::new(),
             done: Condvar::new(),
             path,
@@ -267,6 +277,7 @@ impl Feed {
         let shared = self.shared();
         let mut st = shared.lock();
         let target = st.pushed;
+        st.urgent = true;
         shared.work.notify_one();
         while st.written < target {
             st = shared.done.wait(st).unwrap_or_else(|e| e.into_inner());
@@ -284,6 +295,9 @@ impl Feed {
     }
 }
 
+/// How long the writer lets events gather before writing the file.
+const WRITE_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(20);
+
 fn writer_loop(shared: &Shared) {
     let mut st = shared.lock();
     loop {
@@ -293,6 +307,18 @@ fn writer_loop(shared: &Shared) {
         if st.written == st.pushed {
             return; // shutdown with nothing pending
         }
+        // Debounce: a crash brings several events within a millisecond, and the new process is
+        // starting right then. Writing a moment later batches them and keeps the disk work off
+        // the restart's critical path. `flush` and shutdown skip the wait.
+        let deadline = std::time::Instant::now() + WRITE_DEBOUNCE;
+        while !st.shutdown && !st.urgent {
+            let now = std::time::Instant::now();
+            if now >= deadline {
+                break;
+            }
+            st = shared.work.wait_timeout(st, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
+        }
+        st.urgent = false;
         let generation = st.pushed;
         let events: Vec<Arc<RuntimeEvent>> = st.events.iter().cloned().collect();
         drop(st);

@@ -11,6 +11,15 @@ enum Job {
     Flush(mpsc::Sender<()>),
 }
 
+fn take(job: Job, pending: &mut HashMap<PathBuf, Vec<u8>>, flushes: &mut Vec<mpsc::Sender<()>>) {
+    match job {
+        Job::Write(p, b) => {
+            pending.insert(p, b);
+        }
+        Job::Flush(done) => flushes.push(done),
+    }
+}
+
 pub struct LatestWriter {
     tx: mpsc::Sender<Job>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -23,15 +32,19 @@ impl LatestWriter {
             while let Ok(first) = rx.recv() {
                 let mut pending: HashMap<PathBuf, Vec<u8>> = HashMap::new();
                 let mut flushes = Vec::new();
-                let mut take = |job: Job, pending: &mut HashMap<PathBuf, Vec<u8>>| match job {
-                    Job::Write(p, b) => {
-                        pending.insert(p, b);
+                take(first, &mut pending, &mut flushes);
+                // Debounce (see the feed writer): let a burst of changes gather, unless someone
+                // waits for a flush.
+                let deadline = std::time::Instant::now() + std::time::Duration::from_millis(20);
+                while flushes.is_empty() {
+                    let left = deadline.saturating_duration_since(std::time::Instant::now());
+                    match rx.recv_timeout(left) {
+                        Ok(job) => take(job, &mut pending, &mut flushes),
+                        Err(_) => break,
                     }
-                    Job::Flush(done) => flushes.push(done),
-                };
-                take(first, &mut pending);
+                }
                 while let Ok(job) = rx.try_recv() {
-                    take(job, &mut pending);
+                    take(job, &mut pending, &mut flushes);
                 }
                 for (path, bytes) in pending {
                     if let Err(e) = crate::atomic_file::write_atomic(&path, &bytes) {

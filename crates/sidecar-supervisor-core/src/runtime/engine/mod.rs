@@ -198,8 +198,11 @@ impl Engine {
                 if self.units[unit].gen != gen {
                     return;
                 }
+                let u = &mut self.units[unit];
+                let mut news = false;
                 if kind == ProbeKind::Ready || !ok {
-                    self.units[unit].last_probe = Some(LastProbe {
+                    news = u.last_probe.as_ref().is_none_or(|p| p.ok != ok || p.detail != detail);
+                    u.last_probe = Some(LastProbe {
                         ok,
                         latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
                         at: crate::events::now_rfc3339(),
@@ -207,12 +210,17 @@ impl Engine {
                     });
                 }
                 if ok && kind == ProbeKind::Ready {
-                    self.units[unit].identity_ok = true;
+                    u.identity_ok = true;
                 }
                 self.input(unit, Input::Probe { kind, ok, detail });
-                // Probe facts (latency, detail) go to the snapshot and subscribers, but not to
-                // status.json: that file changes with states, not once a second per sidecar.
-                self.publish_quietly(unit);
+                // Probe facts go to the snapshot at once; subscribers hear of them only when the
+                // outcome changed (not every second per sidecar), and status.json only follows
+                // state changes. An idle engine then wakes nobody else.
+                if news {
+                    self.publish_quietly(unit);
+                } else {
+                    self.refresh_snapshot(unit);
+                }
             }
             Msg::Announced { unit, gen, port } => {
                 if self.units[unit].gen != gen {

@@ -43,14 +43,20 @@ impl Engine {
         self.status_dirty = true;
     }
 
-    /// Snapshot and subscribers only (probe latency and the like).
+    /// Snapshot and subscribers only (a probe outcome that changed).
     pub(super) fn publish_quietly(&mut self, i: usize) {
+        let st = self.refresh_snapshot(i);
+        let _ = self.notify.send(Notification::Sidecar(st));
+    }
+
+    /// Snapshot only: `status()` readers see it, nobody is woken.
+    pub(super) fn refresh_snapshot(&mut self, i: usize) -> SidecarStatus {
         let st = self.sidecar_status(i);
         if let Ok(mut s) = self.shared.write() {
             s.status.sidecars[i] = st.clone();
             s.spawned_at[i] = self.units[i].spawned_at;
         }
-        let _ = self.notify.send(Notification::Sidecar(st));
+        st
     }
 
     pub(crate) fn publish_all(&mut self) {
