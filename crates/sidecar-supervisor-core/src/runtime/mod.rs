@@ -200,6 +200,9 @@ impl Supervisor {
             exited_pid: None,
             status_dirty: false,
             record_dirty: false,
+            pending_events: Vec::new(),
+            dirty_rows: Vec::new(),
+            guardian_ops: Vec::new(),
             cfg,
         };
         {

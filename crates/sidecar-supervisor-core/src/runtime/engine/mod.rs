@@ -74,6 +74,13 @@ pub(crate) struct Engine {
     pub status_dirty: bool,
     /// instance.json is behind (a child started or ended); written once per loop turn.
     pub record_dirty: bool,
+    /// Rows changed this turn, in the order of their latest change (causal order for readers:
+    /// a dependent's `stopped` before its dependency's `stopping`).
+    pub dirty_rows: Vec<usize>,
+    /// Events decided this turn, sent at its end.
+    pub pending_events: Vec<NewEvent>,
+    /// (watch?, pgid) changes for the guardian, sent at the end of the turn.
+    pub guardian_ops: Vec<(bool, u32)>,
 }
 
 impl Engine {
@@ -92,6 +99,7 @@ impl Engine {
             self.input(i, Input::Start { deps_ready, manual: false });
         }
         self.publish_all();
+        self.end_turn();
         loop {
             let deadline = self.units.iter().filter_map(|u| u.machine.poll_timeout()).min();
             let sleep = async {
@@ -115,23 +123,19 @@ impl Engine {
                     }
                 }
             }
-            if std::mem::take(&mut self.status_dirty) {
-                self.write_status();
-            }
-            if std::mem::take(&mut self.record_dirty) {
-                self.write_record();
-            }
             if self.shutting_down {
                 self.advance_shutdown();
-                if self.all_down() {
-                    break;
-                }
+            }
+            self.end_turn();
+            if self.shutting_down && self.all_down() {
+                break;
             }
         }
         self.finish();
     }
 
     pub(super) fn finish(&mut self) {
+        self.end_turn();
         self.feed.push(NewEvent::new(EventKind::RuntimeStopped, "every sidecar stopped; runtime ended"));
         self.feed.flush();
         if let Ok(mut s) = self.shared.write() {
@@ -179,9 +183,7 @@ impl Engine {
                 if let Some(pgid) = pgid {
                     // The leader is gone: whatever it left in its group goes too.
                     process::signal_group(pgid, libc::SIGKILL);
-                    if let Some(g) = self.guardian.as_mut() {
-                        g.forget(pgid);
-                    }
+                    self.guardian_ops.push((false, pgid));
                 }
                 let u = &mut self.units[unit];
                 let stderr_tail = u.log.last_stderr(5).join(" | ");
@@ -250,9 +252,7 @@ impl Engine {
                 }
                 if let Some(pid) = self.units[unit].prepare_pid.take() {
                     process::signal_group(pid, libc::SIGKILL); // whatever the step left behind
-                    if let Some(g) = self.guardian.as_mut() {
-                        g.forget(pid);
-                    }
+                    self.guardian_ops.push((false, pid));
                 }
                 if self.units[unit].machine.state() == State::Stopping {
                     // Stopped while preparing: the prepare step is over, so is the "process".
@@ -327,18 +327,13 @@ impl Engine {
     }
 
     pub(super) fn apply(&mut self, i: usize, actions: Vec<Action>) {
-        // Order seen by subscribers: the new status row, then the events explaining it, then
-        // whatever a spawn adds. So a UI that reads the status when an event arrives is current.
-        let mut changed = false;
+        // Decide and act first (a restart's fork is not kept waiting); what subscribers see is
+        // queued and sent at the end of the loop turn (`end_turn`).
         let mut became_ready = false;
-        let mut events = Vec::new();
         let mut no_process_to_stop = false;
         for a in actions {
             match a {
-                Action::Spawn { new_port } => {
-                    self.flush_changes(i, &mut changed, &mut events);
-                    self.spawn(i, new_port);
-                }
+                Action::Spawn { new_port } => self.spawn(i, new_port),
                 Action::Signal { signal } => match self.units[i].pid.or(self.units[i].prepare_pid) {
                     Some(pid) => {
                         process::signal_group(pid, signal);
@@ -348,30 +343,20 @@ impl Engine {
                 Action::Probe(kind) => self.start_probe(i, kind),
                 Action::Emit { kind, message, code, signal } => {
                     let signal = signal.map(crate::domain::machine::signal_name);
-                    events.push(NewEvent::new(kind, message).code(code).signal(signal));
+                    self.feed_push(i, NewEvent::new(kind, message).code(code).signal(signal));
                 }
                 Action::StateChanged(s) => {
-                    changed = true;
+                    self.publish(i);
                     became_ready |= s == State::Ready;
                 }
             }
         }
-        self.flush_changes(i, &mut changed, &mut events);
         if became_ready {
             self.wake_dependents(i);
         }
         if no_process_to_stop && self.units[i].machine.state() == State::Stopping {
             // Asked to stop between the spawn decision and a process existing: nothing to wait for.
             self.input(i, Input::Exited { code: None, signal: None, port_in_use: false, stderr_tail: String::new() });
-        }
-    }
-
-    fn flush_changes(&mut self, i: usize, changed: &mut bool, events: &mut Vec<NewEvent>) {
-        if std::mem::take(changed) {
-            self.publish(i);
-        }
-        for ev in events.drain(..) {
-            self.feed_push(i, ev);
         }
     }
 
@@ -402,14 +387,41 @@ impl Engine {
         }
     }
 
+    /// Queues an event (stamped with the unit's current pid and port) for the end of the turn.
     pub(super) fn feed_push(&mut self, i: usize, ev: NewEvent) {
         let u = &self.units[i];
-        let ev = ev
-            .sidecar(u.name.clone())
-            .pid(u.pid.or(u.machine.pid()).or(u.prepare_pid).or(self.exited_pid))
-            .port(u.port);
-        let stamped = self.feed.push(ev);
-        let _ = self.notify.send(Notification::Event(stamped));
+        let pid = u.pid.or(u.machine.pid()).or(u.prepare_pid).or(self.exited_pid);
+        self.pending_events.push(ev.sidecar(u.name.clone()).pid(pid).port(u.port));
+    }
+
+    /// The end of a loop turn: events to the feed and subscribers (in order), then every
+    /// changed status row once, then the guardian's list, status.json and instance.json. Events
+    /// go before rows: whoever sees a state finds the event that explains it in the feed.
+    pub(super) fn end_turn(&mut self) {
+        for ev in std::mem::take(&mut self.pending_events) {
+            let stamped = self.feed.push(ev);
+            let _ = self.notify.send(Notification::Event(stamped));
+        }
+        for i in std::mem::take(&mut self.dirty_rows) {
+            let st = self.refresh_snapshot(i);
+            let _ = self.notify.send(Notification::Sidecar(st));
+        }
+        if let Some(g) = self.guardian.as_mut() {
+            for (watch, pgid) in self.guardian_ops.drain(..) {
+                if watch {
+                    g.watch(pgid);
+                } else {
+                    g.forget(pgid);
+                }
+            }
+        }
+        self.guardian_ops.clear();
+        if std::mem::take(&mut self.status_dirty) {
+            self.write_status();
+        }
+        if std::mem::take(&mut self.record_dirty) {
+            self.write_record();
+        }
     }
 
     // ---- status and records ----

@@ -4,7 +4,7 @@
 use super::Engine;
 use crate::domain::State;
 use crate::runtime::instance::{self, ChildRecord};
-use crate::runtime::status::{Budget, Notification, SidecarStatus};
+use crate::runtime::status::{Budget, SidecarStatus};
 
 impl Engine {
     pub(crate) fn sidecar_status(&self, i: usize) -> SidecarStatus {
@@ -37,16 +37,20 @@ impl Engine {
         }
     }
 
-    /// A state-level change: snapshot, subscribers, and status.json (at the end of the turn).
+    /// A state change: the row moves to the end of this turn's list (rows are sent in the order
+    /// of their latest state change) and status.json is rewritten.
     pub(super) fn publish(&mut self, i: usize) {
-        self.publish_quietly(i);
+        self.dirty_rows.retain(|&j| j != i);
+        self.dirty_rows.push(i);
         self.status_dirty = true;
     }
 
-    /// Snapshot and subscribers only (a probe outcome that changed).
+    /// A change subscribers should hear of (a probe outcome), not a state change: it neither
+    /// reorders the row nor rewrites status.json.
     pub(super) fn publish_quietly(&mut self, i: usize) {
-        let st = self.refresh_snapshot(i);
-        let _ = self.notify.send(Notification::Sidecar(st));
+        if !self.dirty_rows.contains(&i) {
+            self.dirty_rows.push(i);
+        }
     }
 
     /// Snapshot only: `status()` readers see it, nobody is woken.

@@ -139,8 +139,8 @@ impl Engine {
         let timeout = Duration::from_millis(prep.timeout_ms);
         let spawned = process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user });
         self.units[i].prepare_pid = spawned.as_ref().ok().map(|s| s.pid);
-        if let (Some(g), Some(pid)) = (self.guardian.as_mut(), self.units[i].prepare_pid) {
-            g.watch(pid);
+        if let Some(pid) = self.units[i].prepare_pid {
+            self.guardian_ops.push((true, pid));
         }
         self.feed_push(
             i,
@@ -251,9 +251,7 @@ impl Engine {
         };
         let gen = self.units[i].gen;
         let pid = spawned.pid;
-        if let Some(g) = self.guardian.as_mut() {
-            g.watch(pid);
-        }
+        self.guardian_ops.push((true, pid));
         let u = &mut self.units[i];
         u.pid = Some(pid);
         u.stdin = Some(spawned.stdin);
