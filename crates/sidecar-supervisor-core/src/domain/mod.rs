@@ -6,5 +6,6 @@ pub mod budget;
 pub mod machine;
 #[cfg(test)]
 mod machine_tests;
+pub mod types;
 
 pub use machine::{Action, Input, Machine, MachineConfig, ProbeKind, ProbeTiming, State};

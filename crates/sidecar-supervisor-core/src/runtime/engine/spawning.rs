@@ -153,8 +153,9 @@ impl Engine {
             let result = match spawned {
                 Err(e) => Err(format!("cannot run {}: {e}", program.display())),
                 Ok(mut s) => {
-                    let pump_out = pump_plain(s.stdout, log.clone(), Stream::Stdout);
-                    let pump_err = pump_plain(s.stderr, log.clone(), Stream::Stderr);
+                    let (out_log, err_log) = (log.clone(), log.clone());
+                    let pump_out = read_lines(s.stdout, move |l| out_log.push(Stream::Stdout, l));
+                    let pump_err = read_lines(s.stderr, move |l| err_log.push(Stream::Stderr, l));
                     let waited = tokio::time::timeout(timeout, async {
                         let (st, _, _) = tokio::join!(s.child.wait(), pump_out, pump_err);
                         st
@@ -269,17 +270,9 @@ impl Engine {
         let (err_done_tx, err_done) = oneshot::channel::<()>();
         {
             let (tx, log) = (tx.clone(), log.clone());
-            let mut stdout = BufReader::new(spawned.stdout);
+            let (mut announced, mut matched) = (!announce, stdout_match.is_none());
             tokio::spawn(async move {
-                let mut announced = !announce;
-                let mut matched = stdout_match.is_none();
-                let mut buf = Vec::new();
-                while let Ok(n) = stdout.read_until(b'\n', &mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    let line = String::from_utf8_lossy(&buf);
-                    let line = line.trim_end_matches(['\n', '\r']);
+                read_lines(spawned.stdout, |line| {
                     if !announced {
                         if let Some(port) = crate::runtime::ports::parse_announcement(line) {
                             announced = true;
@@ -291,28 +284,21 @@ impl Engine {
                         let _ = tx.send(Msg::StdoutMatched { unit: i, gen });
                     }
                     log.push(Stream::Stdout, line);
-                    buf.clear();
-                }
+                })
+                .await;
                 let _ = out_done_tx.send(());
             });
         }
         {
             let (tx, log) = (tx.clone(), log.clone());
-            let mut stderr = BufReader::new(spawned.stderr);
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                while let Ok(n) = stderr.read_until(b'\n', &mut buf).await {
-                    if n == 0 {
-                        break;
-                    }
-                    let line = String::from_utf8_lossy(&buf);
-                    let line = line.trim_end_matches(['\n', '\r']);
+                read_lines(spawned.stderr, |line| {
                     if crate::runtime::ports::is_addr_in_use(line) {
                         let _ = tx.send(Msg::AddrInUse { unit: i, gen });
                     }
                     log.push(Stream::Stderr, line);
-                    buf.clear();
-                }
+                })
+                .await;
                 let _ = err_done_tx.send(());
             });
         }
@@ -342,15 +328,16 @@ impl Engine {
     }
 }
 
-/// Copies a prepare step's output into the sidecar's log.
-async fn pump_plain<R: tokio::io::AsyncRead + Unpin>(r: R, log: crate::logs::SidecarLog, stream: Stream) {
+/// Calls `on_line` for each line as it arrives (line by line, never waiting for EOF: field
+/// notes trap 9), without the line ending; invalid UTF-8 is replaced, not fatal.
+async fn read_lines<R: tokio::io::AsyncRead + Unpin>(r: R, mut on_line: impl FnMut(&str)) {
     let mut r = BufReader::new(r);
     let mut buf = Vec::new();
     while let Ok(n) = r.read_until(b'\n', &mut buf).await {
         if n == 0 {
             break;
         }
-        log.push(stream, String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']));
+        on_line(String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']));
         buf.clear();
     }
 }
