@@ -99,3 +99,35 @@ async fn templated_env_names_the_dependency_port() {
     assert_eq!(rig.row("b").port, None);
     rig.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_slim_skips_backend_and_database_and_points_at_the_remote_url() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = json!({
+        "mode": "remote_slim",
+        "backend_url": "https://user:hunter2@api.example.com/v1",
+        "sidecars": [
+            { "name": "database", "role": "database", "command": "test-sidecar" },
+            { "name": "backend", "role": "backend", "command": "test-sidecar", "depends_on": ["database"] },
+            { "name": "worker", "role": "worker", "command": "test-sidecar", "depends_on": ["backend"],
+              "args": ["--echo-env", "BACKEND_URL"], "ready": { "stdout": "ENV BACKEND_URL=" } }
+        ]
+    });
+    let rig = common::Rig::start_in(tmp, p);
+    // The worker's dependencies are remote: it starts at once.
+    rig.wait_state("worker", State::Ready).await;
+    let st = rig.status();
+    assert_eq!(st.mode, "remote_slim");
+    for name in ["database", "backend"] {
+        let r = rig.row(name);
+        assert_eq!(r.state, State::Stopped);
+        assert!(r.pid.is_none(), "{name} must not run in remote_slim");
+        assert!(rig.events_of(name, EventKind::Spawned).is_empty());
+    }
+    let backend = rig.row("backend");
+    assert_eq!(backend.url.as_deref(), Some("https://user:[redacted]@api.example.com/v1"));
+    assert!(backend.last_error.unwrap_or_default().contains("remote backend"));
+    // The worker learns the remote URL from its environment (never printed with the password:
+    // the log redacts it).
+    assert!(rig.log_lines("worker").iter().any(|l| l.contains("api.example.com") && !l.contains("hunter2")));
+}

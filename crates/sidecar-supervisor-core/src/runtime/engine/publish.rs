@@ -17,7 +17,11 @@ impl Engine {
             state: if u.skipped { State::Stopped } else { m.state() },
             pid: u.pid,
             port: u.port,
-            url: u.port.map(|p| format!("http://127.0.0.1:{p}")),
+            url: match (u.skipped, u.spec.role.as_deref()) {
+                // remote_slim: the backend the UI talks to is the remote one.
+                (true, Some("backend")) => self.cfg.backend_url.as_deref().map(|b| self.redact_url(b)),
+                _ => u.port.map(|p| format!("http://127.0.0.1:{p}")),
+            },
             restarts_in_window: m.restarts_in_window(now),
             budget: Budget {
                 max: m.budget_max(),
@@ -27,7 +31,16 @@ impl Engine {
             auto_restart: m.auto_restart(),
             last_exit: m.last_exit().map(str::to_string),
             last_error: if u.skipped {
-                Some(format!("not run in {} mode", self.cfg.mode.as_str()))
+                Some(match (u.spec.role.as_deref(), &self.cfg.backend_url) {
+                    (Some("backend"), Some(url)) => {
+                        format!(
+                            "not run in {} mode: the remote backend {} is used",
+                            self.cfg.mode.as_str(),
+                            self.redact_url(url)
+                        )
+                    }
+                    _ => format!("not run in {} mode", self.cfg.mode.as_str()),
+                })
             } else {
                 m.last_error().map(str::to_string)
             },
@@ -39,6 +52,10 @@ impl Engine {
 
     /// A state change: the row moves to the end of this turn's list (rows are sent in the order
     /// of their latest state change) and status.json is rewritten.
+    fn redact_url(&self, url: &str) -> String {
+        crate::redact::Redactor::default().redact(url).into_owned()
+    }
+
     pub(super) fn publish(&mut self, i: usize) {
         self.dirty_rows.retain(|&j| j != i);
         self.dirty_rows.push(i);
