@@ -177,6 +177,10 @@ impl Supervisor {
             started_at,
             children: Vec::new(),
         };
+        // Claim the record before anything else is written: whoever reads status.json from now
+        // on finds this instance (and the dead one's record, already cleaned up, is replaced).
+        let record = serde_json::to_vec_pretty(&record_base).expect("record serializes");
+        crate::atomic_file::write_atomic(&instance::record_path(&runtime_dir), &record)?;
         let mut engine = Engine {
             units,
             instance_id,
