@@ -180,6 +180,10 @@ pub fn run(a: RunArgs) -> ExitCode {
         while let Ok(n) = rx.try_recv() {
             printer.on(&n);
         }
+        if let Some(err) = sup.status().error {
+            eprintln!("desktop-runtime: {err}");
+            return ExitCode::from(1);
+        }
         println!("desktop-runtime: stopped cleanly");
         ExitCode::SUCCESS
     })

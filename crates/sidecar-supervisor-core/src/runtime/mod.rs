@@ -154,6 +154,7 @@ impl Supervisor {
             pid: std::process::id(),
             started_at: started_at.clone(),
             stopped: false,
+            error: None,
             sidecars: Vec::new(),
         };
         let n = units.len();
@@ -213,14 +214,24 @@ impl Supervisor {
             let mut s = shared.write().expect("status lock");
             s.status.sidecars = (0..n).map(|i| engine.sidecar_status(i)).collect();
         }
+        let (crash_feed, crash_notify, crash_shared) = (feed.clone(), notify.clone(), shared.clone());
         let thread = std::thread::Builder::new().name("sidecar-engine".into()).spawn(move || {
             let _lock = lock; // held for the engine's whole life
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-            match guardian::Guardian::start() {
-                Ok(g) => engine.guardian = Some(g),
-                Err(e) => tracing::warn!("cannot start the guardian ({e}); grandchildren may outlive a killed runtime"),
+            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+                match guardian::Guardian::start() {
+                    Ok(g) => engine.guardian = Some(g),
+                    Err(e) => {
+                        tracing::warn!("cannot start the guardian ({e}); grandchildren may outlive a killed runtime")
+                    }
+                }
+                rt.block_on(engine.run());
+            }));
+            if let Err(panic) = run {
+                // Unwinding dropped the engine: lifelines closed, the guardian killed every
+                // sidecar group, and this thread's end fires their PDEATHSIG. Say so, everywhere.
+                engine_crashed(&crash_feed, &crash_notify, &crash_shared, panic_text(&panic));
             }
-            rt.block_on(engine.run());
         })?;
 
         let inner = Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)) });
@@ -328,6 +339,29 @@ impl Supervisor {
             }
         }
     }
+}
+
+fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
+}
+
+fn engine_crashed(feed: &Feed, notify: &broadcast::Sender<Notification>, shared: &RwLock<SharedStatus>, why: String) {
+    let msg = format!("the engine crashed ({why}); every sidecar was killed with it");
+    tracing::error!("{msg}");
+    let ev = feed.push(NewEvent::new(EventKind::RuntimeStopped, msg.clone()));
+    feed.flush();
+    if let Ok(mut s) = shared.write() {
+        s.status.stopped = true;
+        s.status.error = Some(msg);
+        for row in &mut s.status.sidecars {
+            row.pid = None;
+            if row.state.has_process() {
+                row.state = State::Failed;
+            }
+        }
+    }
+    let _ = notify.send(Notification::Event(ev));
+    let _ = notify.send(Notification::Stopped);
 }
 
 fn absolute(p: &Path) -> PathBuf {

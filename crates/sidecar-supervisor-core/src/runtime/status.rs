@@ -21,6 +21,9 @@ pub struct RuntimeStatus {
     pub started_at: String,
     /// `true` once every sidecar has stopped (the runner wrote its last status).
     pub stopped: bool,
+    /// Set when the engine itself failed (it then stopped, and its sidecars with it).
+    #[serde(default)]
+    pub error: Option<String>,
     pub sidecars: Vec<SidecarStatus>,
 }
 

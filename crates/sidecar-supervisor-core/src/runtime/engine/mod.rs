@@ -44,6 +44,9 @@ pub enum Command {
     Restart(String),
     Stop(String),
     Start(String),
+    /// Makes the engine panic, to test what a crash of the engine leaves behind.
+    #[cfg(feature = "testing")]
+    CrashEngineForTest,
 }
 
 pub(crate) struct Engine {
@@ -276,10 +279,16 @@ impl Engine {
     }
 
     pub(super) fn command(&mut self, cmd: Command) -> Result<(), CommandError> {
+        #[cfg(feature = "testing")]
+        if let Command::CrashEngineForTest = cmd {
+            panic!("crash requested by a test");
+        }
         let (name, input_kind) = match &cmd {
             Command::Restart(n) => (n, 0),
             Command::Stop(n) => (n, 1),
             Command::Start(n) => (n, 2),
+            #[cfg(feature = "testing")]
+            Command::CrashEngineForTest => unreachable!("handled above"),
         };
         let targets: Vec<usize> = (0..self.units.len())
             .filter(|&i| self.units[i].name == *name || self.units[i].spec.name == *name)

@@ -1,0 +1,50 @@
+//! If the engine itself fails (a bug: a panic), nothing is left behind: every sidecar and its
+//! grandchildren die with it, the feed says what happened, and the status says it is stopped.
+
+mod common;
+
+use common::{profile, Rig, T};
+use serde_json::json;
+use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::runtime::{Command, Notification};
+use sidecar_supervisor_core::testing::{grandchild_pid, wait_pid_gone};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crashed_engine_takes_every_sidecar_and_grandchild_with_it() {
+    let rig = Rig::start(profile(json!([
+        { "name": "a", "command": "test-sidecar",
+          "args": ["--ignore-sigterm", "--ignore-stdin-eof", "--fork-grandchild", "--grandchild-ignore-sigterm",
+                   "--print-ready-line", "UP"],
+          "ready": { "stdout": "UP" } },
+        { "name": "b", "command": "test-sidecar", "args": ["--ignore-stdin-eof"] }
+    ])));
+    let a = rig.wait_state("a", State::Ready).await;
+    let b = rig.wait_state("b", State::Ready).await;
+    let grandchild = grandchild_pid(&rig.logs("a", 50).unwrap()).expect("grandchild pid in a's log");
+    let mut rx = rig.subscribe();
+
+    let _ = rig.command(Command::CrashEngineForTest).await; // the reply never comes: it panicked
+    let stopped = tokio::time::timeout(T, async {
+        loop {
+            match rx.recv().await {
+                Ok(Notification::Stopped) => return true,
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+    })
+    .await;
+    assert_eq!(stopped, Ok(true), "subscribers hear that the engine stopped");
+
+    for pid in [a.pid.unwrap(), b.pid.unwrap(), grandchild] {
+        assert!(wait_pid_gone(pid, T), "pid {pid} outlived the crashed engine");
+    }
+    let st = rig.status();
+    assert!(st.stopped);
+    assert!(st.error.as_deref().unwrap_or_default().contains("crashed"), "{:?}", st.error);
+    assert!(st.sidecars.iter().all(|s| s.pid.is_none() && s.state != State::Ready), "{:#?}", st.sidecars);
+    let last = rig.events(Some(1));
+    assert_eq!(last[0].kind, EventKind::RuntimeStopped);
+    assert!(last[0].message.contains("crashed"), "{}", last[0].message);
+}

@@ -1,0 +1,63 @@
+//! `"user"`: when the runtime runs as root (CI does), the sidecar runs as that user and owns its
+//! data dir; a user that does not exist is a clear error. Not root: the field is ignored.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+use common::{profile, Rig};
+use serde_json::json;
+use sidecar_supervisor_core::domain::State;
+
+fn uid_of(pid: u32) -> u32 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("Uid:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+fn nobody_uid() -> u32 {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap();
+    let line = passwd.lines().find(|l| l.starts_with("nobody:")).expect("a `nobody` user");
+    line.split(':').nth(2).unwrap().parse().unwrap()
+}
+
+/// A temp dir the dropped-privilege sidecar can traverse (tempdirs are 0700).
+fn open_tmp() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    tmp
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sidecar_runs_as_its_user() {
+    let root = unsafe { libc::geteuid() } == 0;
+    let rig = Rig::start_in(
+        open_tmp(),
+        profile(json!([{ "name": "low", "command": "sleep", "args": ["600"], "user": "nobody" }])),
+    );
+    let row = rig.wait_state("low", State::Ready).await;
+    let uid = uid_of(row.pid.unwrap());
+    let data_dir_owner = std::fs::metadata(rig.tmp.path().join("data/low")).unwrap().uid();
+    if root {
+        assert_eq!(uid, nobody_uid(), "as root, the sidecar drops to `nobody`");
+        assert_eq!(data_dir_owner, nobody_uid(), "and owns its data dir");
+    } else {
+        let me = unsafe { libc::geteuid() };
+        assert_eq!(uid, me, "not root: the field is ignored");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_user_is_a_clear_error_when_root() {
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("not root: `user` is ignored, nothing to check here");
+        return;
+    }
+    let rig = Rig::start_in(
+        open_tmp(),
+        profile(json!([{ "name": "low", "command": "sleep", "args": ["600"], "user": "no-such-user-xyz" }])),
+    );
+    let row = rig.wait_state("low", State::Failed).await;
+    let err = row.last_error.unwrap_or_default();
+    assert!(err.contains("no-such-user-xyz") && err.contains("does not exist"), "{err}");
+}
