@@ -259,6 +259,60 @@ fn bench_idle(secs: u64) {
     );
 }
 
+/// Design §9: 200 trivial sidecars all ready ≤ 2 s; `status` p99 ≤ 1 ms at 200 sidecars.
+/// Baseline: spawning the same 200 processes straight from std and reaping them.
+fn bench_scale(n: usize) {
+    let sidecar = bin_dir().join("test-sidecar");
+    let t = std::time::Instant::now();
+    let mut kids: Vec<_> = (0..n)
+        .map(|_| {
+            Command::new(&sidecar).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
+        })
+        .collect();
+    let baseline = t.elapsed();
+    for k in &mut kids {
+        drop(k.stdin.take()); // lifeline closes: they exit
+        let _ = k.wait();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let sidecars: Vec<String> = (0..n).map(|i| format!(r#"{{"name": "s{i}", "command": "test-sidecar"}}"#)).collect();
+    let json = format!(r#"{{"sidecars": [{}]}}"#, sidecars.join(","));
+    let cfg = config(dir.path(), &json);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let t = std::time::Instant::now();
+    let sup =
+        Supervisor::start(SupervisorOptions { config: cfg, bundled_dirs: vec![bin_dir()], write_status_file: true })
+            .unwrap();
+    let all_ready =
+        rt.block_on(sup.wait_for(Duration::from_secs(60), |st| st.sidecars.iter().all(|s| s.state == State::Ready)));
+    let took = t.elapsed();
+    assert!(all_ready.is_ok(), "not all {n} sidecars became ready");
+    let mut lat: Vec<f64> = (0..5000)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            std::hint::black_box(sup.status());
+            t.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    sup.shutdown_blocking();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let p99 = lat[lat.len() * 99 / 100];
+    println!("\n{n} trivial sidecars");
+    println!(
+        "  all ready after {:.0} ms (baseline: spawning them from std {:.0} ms, ratio {:.2})   target ≤ 2000 ms (ratio {:.2})",
+        took.as_secs_f64() * 1e3,
+        baseline.as_secs_f64() * 1e3,
+        took.as_secs_f64() / baseline.as_secs_f64(),
+        took.as_secs_f64() / 2.0
+    );
+    println!(
+        "  status() p50 {:.3} ms, p99 {p99:.3} ms   target p99 ≤ 1 ms (ratio {:.2})",
+        lat[lat.len() / 2],
+        p99 / 1.0
+    );
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         println!("targets: bench");
@@ -273,4 +327,5 @@ fn main() {
     bench_respawn(trials);
     bench_readiness(trials);
     bench_idle(idle);
+    bench_scale(env_num("BENCH_SIDECARS", 200) as usize);
 }

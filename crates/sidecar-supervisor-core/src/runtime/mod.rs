@@ -115,6 +115,7 @@ impl Supervisor {
         let bundled_dirs: Vec<PathBuf> = opts.bundled_dirs.iter().map(|d| absolute(d)).collect();
         let runtime_dir = cfg.data_dir.join("runtime");
         let lock = instance::acquire_lock(&runtime_dir)?;
+        raise_fd_limit();
 
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
@@ -362,6 +363,19 @@ fn engine_crashed(feed: &Feed, notify: &broadcast::Sender<Notification>, shared:
     }
     let _ = notify.send(Notification::Event(ev));
     let _ = notify.send(Notification::Stopped);
+}
+
+/// Each sidecar holds about four descriptors (three pipes and a pidfd); the common soft limit
+/// of 1024 would cap a profile near 250 sidecars. Raise the soft limit to the hard one.
+fn raise_fd_limit() {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: get/setrlimit with a valid struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
 }
 
 fn absolute(p: &Path) -> PathBuf {
