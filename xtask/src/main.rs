@@ -89,8 +89,12 @@ fn dev(extra: &[String]) -> Result<(), String> {
         .arg("--data-dir")
         .arg(&data_dir)
         .args(extra);
-    // The runner handles Ctrl-C itself; we just wait for it and pass its exit code on.
-    let status = cmd.status().map_err(|e| format!("cannot start the runner: {e}"))?;
+    // Ctrl-C reaches both of us: the runner stops its sidecars gracefully, and we wait for it
+    // instead of dying first and leaving the terminal while it is still stopping them.
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start the runner: {e}"))?;
+    // SAFETY: setting a signal disposition; no handler code runs.
+    unsafe { libc::signal(libc::SIGINT, libc::SIG_IGN) };
+    let status = child.wait().map_err(|e| format!("waiting for the runner: {e}"))?;
     if status.success() {
         Ok(())
     } else {
