@@ -44,6 +44,10 @@ async fn a_crashed_engine_takes_every_sidecar_and_grandchild_with_it() {
     assert!(st.stopped);
     assert!(st.error.as_deref().unwrap_or_default().contains("crashed"), "{:?}", st.error);
     assert!(st.sidecars.iter().all(|s| s.pid.is_none() && s.state != State::Ready), "{:#?}", st.sidecars);
+    let file = std::fs::read_to_string(rig.tmp.path().join("data/runtime/status.json")).unwrap();
+    let on_disk: serde_json::Value = serde_json::from_str(&file).unwrap();
+    assert_eq!(on_disk["stopped"], true, "status.json tells the crash too: {on_disk:#}");
+    assert!(on_disk["error"].as_str().unwrap_or("").contains("crashed"));
     let last = rig.events(Some(1));
     assert_eq!(last[0].kind, EventKind::RuntimeStopped);
     assert!(last[0].message.contains("crashed"), "{}", last[0].message);

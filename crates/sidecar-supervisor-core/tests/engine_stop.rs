@@ -136,7 +136,7 @@ async fn stop_during_a_hung_prepare_step_kills_it_and_stops() {
     let prepared = rig.wait_event("prepare step running", |e| e.kind == EventKind::Prepared).await;
     let prepare_pid = prepared.pid.unwrap_or_else(|| panic!("no pid: {}", rig.feed_dump()));
     assert!(pid_alive(prepare_pid));
-    assert_eq!(rig.row("db").state, State::Starting);
+    rig.wait_state("db", State::Starting).await;
     rig.stop("db").await.unwrap();
     rig.wait_state("db", State::Stopped).await;
     assert!(wait_pid_gone(prepare_pid, T), "the prepare step must not outlive the stop");

@@ -201,6 +201,23 @@ fn port_probe_without_a_port() {
     check(&file, &e, "$.sidecars[0].live", &["declares no port"], "port");
 }
 
+#[test]
+fn stdout_line_cannot_be_a_liveness_probe() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "live": { "stdout": "UP" } }"#));
+    check(&file, &e, "$.sidecars[0].live.stdout", &["readiness once"], "liveness");
+}
+
+#[test]
+fn absurd_restart_budget_is_rejected_not_a_crash() {
+    // 4294967295 once overflowed the backoff clamp and panicked at start.
+    let (_d, file, e) =
+        load_err(&profile(r#""restart": { "max_restarts": 4294967295 },"#, r#"{ "name": "a", "command": "x" }"#));
+    check(&file, &e, "$.restart.max_restarts", &["4294967295"], "at most 10000");
+    let (_d, file, e) =
+        load_err(&profile("", r#"{ "name": "a", "command": "x", "restart": { "max_restarts": 20000 } }"#));
+    check(&file, &e, "$.sidecars[0].restart.max_restarts", &["20000"], "at most 10000");
+}
+
 // ---- settings precedence ----
 
 struct Env(HashMap<String, String>);

@@ -15,7 +15,7 @@ pub struct Backoff {
 
 impl Backoff {
     pub fn new(initial: Duration, max: Duration, window: Duration, max_restarts: u32) -> Self {
-        let fit = window / (max_restarts + 1);
+        let fit = window / max_restarts.saturating_add(1);
         let cap = max.min(fit).max(initial.min(fit));
         Backoff { initial: initial.min(cap), cap, level: 0 }
     }

@@ -149,6 +149,12 @@ impl Machine {
         let mut out = Vec::new();
         match input {
             Input::Start { deps_ready, manual } => self.on_start(now, deps_ready, manual, &mut out),
+            Input::DepsNotReady => {
+                // A (re)spawn was decided but a dependency is down (restarting): wait for it.
+                if self.state == State::Starting && self.pid.is_none() {
+                    self.set_state(State::WaitingForDeps, &mut out);
+                }
+            }
             Input::DepsReady => {
                 if self.state == State::WaitingForDeps {
                     self.spawn(false, &mut out);
@@ -162,6 +168,11 @@ impl Machine {
             }
             Input::Exited { code, signal, port_in_use, stderr_tail } => {
                 self.on_exited(now, code, signal, port_in_use, stderr_tail, &mut out)
+            }
+            Input::PortAnnounced if self.ready_probe.is_none() => {
+                if self.state == State::Starting && self.pid.is_some() {
+                    self.become_ready(now, "no readiness probe: ready once its port was announced".into(), &mut out);
+                }
             }
             Input::PortAnnounced => {
                 if self.state == State::Starting {
@@ -238,6 +249,11 @@ impl Machine {
     fn on_start(&mut self, _now: Duration, deps_ready: bool, manual: bool, out: &mut Vec<Action>) {
         match self.state {
             State::Pending | State::Stopped | State::Failed | State::Backoff => {}
+            // Asked to start while it is still stopping: start once it has stopped.
+            State::Stopping if manual => {
+                self.restart_after_stop = true;
+                return;
+            }
             _ => return,
         }
         if manual {
@@ -274,6 +290,8 @@ impl Machine {
                     p.next_at = Some(now + p.fast_delay());
                 }
             }
+            // An announcing sidecar is not ready before its port is known (dependents need it).
+            None if self.cfg.awaits_announcement => self.startup_deadline = Some(now + self.cfg.startup_timeout),
             None => self.become_ready(now, "no readiness probe: ready once spawned".into(), out),
         }
     }
@@ -381,7 +399,8 @@ impl Machine {
                 self.emit(EventKind::Stopping, msg, out);
                 out.push(Action::Signal { signal: self.cfg.stop_signal });
             }
-            State::Stopping => self.restart_after_stop |= then_restart,
+            // The latest wish wins: a stop cancels a pending restart, a restart re-arms it.
+            State::Stopping => self.restart_after_stop = then_restart,
             State::Pending | State::WaitingForDeps | State::Backoff => {
                 self.backoff_until = None;
                 self.set_state(State::Stopped, out);
@@ -548,5 +567,6 @@ impl Machine {
     /// At shutdown: a crash from now on is final (no restart while everything is stopping).
     pub fn disable_auto_restart(&mut self) {
         self.auto_restart = false;
+        self.restart_after_stop = false;
     }
 }

@@ -458,3 +458,68 @@ fn steady_probes_of_different_sidecars_coalesce_on_one_grid() {
         assert_eq!(n.as_millis() % 1000, 0);
     }
 }
+
+#[test]
+fn stop_after_restart_cancels_the_restart() {
+    let mut m = ready_machine(cfg(), S(0));
+    m.handle(S(1), Input::RestartRequested { deps_ready: true });
+    assert_eq!(m.state(), State::Stopping);
+    m.handle(S(1), Input::StopRequested);
+    let a =
+        m.handle(S(2), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    assert!(!has_spawn(&a), "the later stop wins over the earlier restart");
+    assert_eq!(m.state(), State::Stopped);
+}
+
+#[test]
+fn start_while_stopping_starts_once_stopped() {
+    let mut m = ready_machine(cfg(), S(0));
+    m.handle(S(1), Input::StopRequested);
+    m.handle(S(1), Input::Start { deps_ready: true, manual: true });
+    let a =
+        m.handle(S(2), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    assert!(has_spawn(&a), "a start during the stop is not lost");
+}
+
+#[test]
+fn shutdown_clears_a_pending_manual_restart() {
+    let mut m = ready_machine(cfg(), S(0));
+    m.handle(S(1), Input::RestartRequested { deps_ready: true });
+    m.disable_auto_restart();
+    m.handle(S(1), Input::StopRequested);
+    let a =
+        m.handle(S(2), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    assert!(!has_spawn(&a));
+}
+
+#[test]
+fn announcing_sidecar_without_probe_is_ready_only_once_announced() {
+    let mut m = Machine::new(MachineConfig { awaits_announcement: true, ..MachineConfig::default() });
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Spawned { pid: 7 });
+    assert_eq!(m.state(), State::Starting, "its port is not known yet");
+    let a = m.handle(MS(5), Input::PortAnnounced);
+    assert_eq!(m.state(), State::Ready);
+    assert!(emitted(&a).contains(&EventKind::Ready));
+}
+
+#[test]
+fn announcing_sidecar_that_never_announces_times_out() {
+    let mut m =
+        Machine::new(MachineConfig { awaits_announcement: true, startup_timeout: S(2), ..MachineConfig::default() });
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Spawned { pid: 7 });
+    let a = m.handle_timeout(S(2));
+    assert!(emitted(&a).contains(&EventKind::StartupTimeout));
+}
+
+#[test]
+fn respawn_with_a_dependency_down_waits_for_it() {
+    let mut m = ready_machine(cfg(), S(0));
+    let a = crash(&mut m, S(5)); // sporadic: restart at once
+    assert!(has_spawn(&a));
+    m.handle(S(5), Input::DepsNotReady);
+    assert_eq!(m.state(), State::WaitingForDeps);
+    let a = m.handle(S(6), Input::DepsReady);
+    assert!(has_spawn(&a));
+}

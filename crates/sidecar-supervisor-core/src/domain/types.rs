@@ -74,6 +74,8 @@ pub struct MachineConfig {
     pub live: Option<ProbeTiming>,
     /// Free re-spawns on a new port after a lost port race, before it counts as a crash.
     pub max_port_retries: u32,
+    /// `"port": "announce"` and no readiness probe: ready once the port was announced.
+    pub awaits_announcement: bool,
 }
 
 impl Default for MachineConfig {
@@ -92,6 +94,7 @@ impl Default for MachineConfig {
             ready: None,
             live: None,
             max_port_retries: 5,
+            awaits_announcement: false,
         }
     }
 }
@@ -121,6 +124,8 @@ pub enum Input {
     },
     /// The sidecar announced its port: probe at once instead of waiting for the next slot.
     PortAnnounced,
+    /// The engine found a dependency down when it was about to spawn: wait for it instead.
+    DepsNotReady,
     Probe {
         kind: ProbeKind,
         ok: bool,

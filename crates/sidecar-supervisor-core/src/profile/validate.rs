@@ -93,6 +93,14 @@ pub fn check_backend_url(url: &str) -> Result<(), String> {
 }
 
 fn check_restart(file: &Path, at: &str, r: &super::model::RestartPolicy) -> Result<(), ProfileError> {
+    if r.max_restarts > 10_000 {
+        return Err(ProfileError::in_file(
+            file,
+            format!("{at}.max_restarts"),
+            format!("{} restarts per window is not a budget", r.max_restarts),
+            "use at most 10000 (the default is 6)",
+        ));
+    }
     if r.window_secs == 0 {
         return Err(ProfileError::in_file(file, format!("{at}.window_secs"), "must be at least 1", "use e.g. 90"));
     }
@@ -152,6 +160,13 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
         if let Some(pr) = probe {
             check_probe(file, &at(name), pr, s.port.is_some())?;
         }
+    }
+    if s.live.as_ref().is_some_and(|p| p.stdout.is_some()) {
+        return Err(err(
+            at("live.stdout"),
+            "a stdout line can signal readiness once, not liveness".into(),
+            "use http, grpc, tcp or exec for a liveness probe",
+        ));
     }
 
     // Templates: syntax, and references only to dependencies (their port is known at spawn).

@@ -111,6 +111,12 @@ pub struct Killed {
 /// Kills what a dead instance left behind. Must be called with the lock held.
 pub fn kill_leftovers(record: &InstanceRecord) -> Vec<Killed> {
     let mut killed = Vec::new();
+    // Belt and braces where flock is a no-op (NFS, some FUSE) or the data dir was copied: a
+    // recorded runtime that is still alive (same pid, same start time) is not dead.
+    if record.start_ticks.is_some() && start_ticks(record.pid) == record.start_ticks && record.pid != std::process::id()
+    {
+        return killed;
+    }
     for c in &record.children {
         match (start_ticks(c.pid), c.start_ticks) {
             (Some(now), Some(then)) if now == then => {

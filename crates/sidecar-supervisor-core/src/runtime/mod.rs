@@ -116,6 +116,7 @@ impl Supervisor {
         let runtime_dir = cfg.data_dir.join("runtime");
         let lock = instance::acquire_lock(&runtime_dir)?;
         raise_fd_limit();
+        let crash_status_file = opts.write_status_file.then(|| runtime_dir.join("status.json"));
 
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
@@ -207,6 +208,7 @@ impl Supervisor {
             status_dirty: false,
             record_dirty: false,
             pending_events: Vec::new(),
+            redactor: redactor.clone(),
             dirty_rows: Vec::new(),
             guardian_ops: Vec::new(),
             cfg,
@@ -231,7 +233,13 @@ impl Supervisor {
             if let Err(panic) = run {
                 // Unwinding dropped the engine: lifelines closed, the guardian killed every
                 // sidecar group, and this thread's end fires their PDEATHSIG. Say so, everywhere.
-                engine_crashed(&crash_feed, &crash_notify, &crash_shared, panic_text(&panic));
+                engine_crashed(
+                    &crash_feed,
+                    &crash_notify,
+                    &crash_shared,
+                    crash_status_file.as_deref(),
+                    panic_text(&panic),
+                );
             }
         })?;
 
@@ -346,7 +354,13 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
     p.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| p.downcast_ref::<String>().cloned()).unwrap_or_default()
 }
 
-fn engine_crashed(feed: &Feed, notify: &broadcast::Sender<Notification>, shared: &RwLock<SharedStatus>, why: String) {
+fn engine_crashed(
+    feed: &Feed,
+    notify: &broadcast::Sender<Notification>,
+    shared: &RwLock<SharedStatus>,
+    status_file: Option<&Path>,
+    why: String,
+) {
     let msg = format!("the engine crashed ({why}); every sidecar was killed with it");
     tracing::error!("{msg}");
     let ev = feed.push(NewEvent::new(EventKind::RuntimeStopped, msg.clone()));
@@ -361,6 +375,11 @@ fn engine_crashed(feed: &Feed, notify: &broadcast::Sender<Notification>, shared:
             }
         }
     }
+    if let Some(path) = status_file {
+        if let Ok(bytes) = serde_json::to_vec_pretty(&snapshot(shared)) {
+            let _ = crate::atomic_file::write_atomic(path, &bytes);
+        }
+    }
     let _ = notify.send(Notification::Event(ev));
     let _ = notify.send(Notification::Stopped);
 }
@@ -372,6 +391,12 @@ fn raise_fd_limit() {
     // SAFETY: get/setrlimit with a valid struct.
     unsafe {
         if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            let _ = process::ORIGINAL_NOFILE.compare_exchange(
+                u64::MAX,
+                lim.rlim_cur,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            );
             lim.rlim_cur = lim.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
         }

@@ -5,20 +5,32 @@
 //! instance id, so a stale or foreign server on the port is never taken as ready (field notes
 //! traps 1 and 4).
 
-use std::path::PathBuf;
-use std::process::Stdio;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
 
 use super::ports::LOOPBACK;
+use super::process;
 
 #[derive(Debug, Clone)]
 pub enum ProbeTarget {
-    Http { path: String, identity: bool },
-    Grpc { service: String },
+    Http {
+        path: String,
+        identity: bool,
+    },
+    Grpc {
+        service: String,
+    },
     Tcp,
-    Exec { program: PathBuf, args: Vec<String>, envs: Vec<(String, String)> },
+    /// Run like a sidecar (own process group, death signal, the sidecar's user and data dir).
+    Exec {
+        program: PathBuf,
+        args: Vec<String>,
+        envs: Vec<(String, String)>,
+        cwd: PathBuf,
+        user: Option<(u32, u32)>,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +49,10 @@ pub fn http_client() -> reqwest::Client {
 }
 
 pub async fn run(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> (bool, String) {
+    if let ProbeTarget::Exec { program, args, envs, cwd, user } = target {
+        // Its own timeout: on expiry the whole process group is killed, not just abandoned.
+        return exec_probe(program, args, envs, cwd, *user, ctx.timeout).await;
+    }
     match tokio::time::timeout(ctx.timeout, run_inner(target, ctx, http)).await {
         Ok(r) => r,
         Err(_) => (false, format!("no answer within {} ms", ctx.timeout.as_millis())),
@@ -57,7 +73,7 @@ async fn run_inner(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Cli
         },
         ProbeTarget::Http { path, identity } => http_probe(http, port, path, *identity, ctx).await,
         ProbeTarget::Grpc { service } => grpc_probe(port, service, ctx.grpc.clone()).await,
-        ProbeTarget::Exec { program, args, envs } => exec_probe(program, args, envs).await,
+        ProbeTarget::Exec { .. } => unreachable!("exec probes are run by `run`"),
     }
 }
 
@@ -135,30 +151,42 @@ pub fn grpc_channel(port: u16) -> Result<tonic::transport::Channel, String> {
         .map_err(|e| format!("grpc endpoint: {e}"))
 }
 
-async fn exec_probe(program: &PathBuf, args: &[String], envs: &[(String, String)]) -> (bool, String) {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args)
-        .envs(envs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    match cmd.output().await {
-        Ok(o) if o.status.success() => (true, format!("{} exited 0", program.display())),
-        Ok(o) => {
-            let err = String::from_utf8_lossy(&o.stderr);
-            let last = err.lines().last().unwrap_or("").trim();
-            (
-                false,
-                format!(
-                    "{} {}{}",
-                    program.display(),
-                    o.status,
-                    if last.is_empty() { String::new() } else { format!(": {last}") }
-                ),
-            )
+async fn exec_probe(
+    program: &Path,
+    args: &[String],
+    envs: &[(String, String)],
+    cwd: &Path,
+    user: Option<(u32, u32)>,
+    timeout: Duration,
+) -> (bool, String) {
+    use tokio::io::AsyncReadExt;
+    let req = process::SpawnRequest { program, args, env: envs, cwd, user };
+    let process::Spawned { mut child, pid, stdin, mut stdout, stderr } = match process::spawn(&req) {
+        Ok(s) => s,
+        Err(e) => return (false, format!("cannot run {}: {e}", program.display())),
+    };
+    let work = async {
+        let mut err = Vec::new();
+        let mut sink = tokio::io::sink();
+        let mut stderr = stderr.take(64 * 1024);
+        let _ = tokio::join!(stderr.read_to_end(&mut err), tokio::io::copy(&mut stdout, &mut sink));
+        (child.wait().await, err)
+    };
+    let out = tokio::time::timeout(timeout, work).await;
+    drop(stdin);
+    let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match out {
+        Ok((Ok(st), _)) if st.success() => (true, format!("{name} exited 0")),
+        Ok((Ok(st), err)) => {
+            let err = String::from_utf8_lossy(&err);
+            let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+            (false, if last.is_empty() { format!("{name} {st}") } else { format!("{name} {st}: {last}") })
         }
-        Err(e) => (false, format!("cannot run {}: {e}", program.display())),
+        Ok((Err(e), _)) => (false, format!("{name}: {e}")),
+        Err(_) => {
+            process::signal_group(pid, libc::SIGKILL);
+            (false, format!("{name} gave no answer within {} ms; killed its process group", timeout.as_millis()))
+        }
     }
 }
 

@@ -43,6 +43,16 @@ pub fn spawn(req: &SpawnRequest<'_>) -> std::io::Result<Spawned> {
     // SAFETY: the closure runs between fork and exec and only makes async-signal-safe calls.
     unsafe {
         cmd.pre_exec(move || {
+            // Drop privileges first: changing credentials clears the parent-death signal.
+            if let Some((uid, gid)) = user {
+                let groups = [gid as libc::gid_t];
+                if libc::setgroups(1, groups.as_ptr()) != 0
+                    || libc::setgid(gid as libc::gid_t) != 0
+                    || libc::setuid(uid as libc::uid_t) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
             #[cfg(target_os = "linux")]
             {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
@@ -55,15 +65,7 @@ pub fn spawn(req: &SpawnRequest<'_>) -> std::io::Result<Spawned> {
             }
             #[cfg(not(target_os = "linux"))]
             let _ = parent;
-            if let Some((uid, gid)) = user {
-                let groups = [gid as libc::gid_t];
-                if libc::setgroups(1, groups.as_ptr()) != 0
-                    || libc::setgid(gid as libc::gid_t) != 0
-                    || libc::setuid(uid as libc::uid_t) != 0
-                {
-                    return Err(std::io::Error::last_os_error());
-                }
-            }
+            restore_fd_limit();
             Ok(())
         });
     }
@@ -73,6 +75,26 @@ pub fn spawn(req: &SpawnRequest<'_>) -> std::io::Result<Spawned> {
     let stdout = child.stdout.take().expect("piped stdout");
     let stderr = child.stderr.take().expect("piped stderr");
     Ok(Spawned { child, pid, stdin, stdout, stderr })
+}
+
+/// The soft open-files limit the runtime started with (it raises its own, see
+/// `raise_fd_limit`); children get the original back, as programs that close every possible
+/// descriptor up to the limit slow down with a huge one.
+pub(crate) static ORIGINAL_NOFILE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(u64::MAX);
+
+/// Async-signal-safe: one atomic load and one system call.
+fn restore_fd_limit() {
+    let cur = ORIGINAL_NOFILE.load(std::sync::atomic::Ordering::Relaxed);
+    if cur != u64::MAX {
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        // SAFETY: get/setrlimit with a valid struct.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 {
+                lim.rlim_cur = cur as libc::rlim_t;
+                libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+            }
+        }
+    }
 }
 
 /// Sends `signal` to the whole process group `pgid`. `false` if the group is gone.

@@ -83,6 +83,8 @@ pub fn machine_config(spec: &SidecarSpec, profile_restart: &RestartPolicy, auto_
         ready: spec.ready.as_ref().map(timing),
         live: spec.live.as_ref().map(timing),
         max_port_retries: 5,
+        awaits_announcement: matches!(spec.port, Some(PortSpec::Keyword(PortKeyword::Announce)))
+            && spec.ready.is_none(),
     }
 }
 
@@ -98,7 +100,13 @@ pub fn probe_target(p: &ProbeSpec, readiness: bool) -> Option<ProbeTarget> {
         return Some(ProbeTarget::Tcp);
     }
     if let Some(e) = &p.exec {
-        return Some(ProbeTarget::Exec { program: PathBuf::from(&e.command), args: e.args.clone(), envs: Vec::new() });
+        return Some(ProbeTarget::Exec {
+            program: PathBuf::from(&e.command),
+            args: e.args.clone(),
+            envs: Vec::new(),
+            cwd: PathBuf::new(),
+            user: None,
+        });
     }
     None
 }

@@ -80,6 +80,8 @@ pub(crate) struct Engine {
     /// Rows changed this turn, in the order of their latest change (causal order for readers:
     /// a dependent's `stopped` before its dependency's `stopping`).
     pub dirty_rows: Vec<usize>,
+    /// Scrubs secrets from what reaches the status (probe details, errors).
+    pub redactor: crate::redact::Redactor,
     /// Events decided this turn, sent at its end.
     pub pending_events: Vec<NewEvent>,
     /// (watch?, pgid) changes for the guardian, sent at the end of the turn.
@@ -184,8 +186,7 @@ impl Engine {
                 u.stdin = None;
                 u.spawned_at = None;
                 if let Some(pgid) = pgid {
-                    // The leader is gone: whatever it left in its group goes too.
-                    process::signal_group(pgid, libc::SIGKILL);
+                    // The waiter killed what the leader left in its group right after reaping it.
                     self.guardian_ops.push((false, pgid));
                 }
                 let u = &mut self.units[unit];
@@ -203,6 +204,8 @@ impl Engine {
                 if self.units[unit].gen != gen {
                     return;
                 }
+                // A probe's output (an exec probe's stderr, a URL) may carry a secret.
+                let detail = self.redactor.redact(&detail).into_owned();
                 let u = &mut self.units[unit];
                 let mut news = false;
                 if kind == ProbeKind::Ready || !ok {
@@ -383,15 +386,23 @@ impl Engine {
     pub(super) fn advance_shutdown(&mut self) {
         let terminal =
             |u: &Unit| u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending);
-        for i in 0..self.units.len() {
-            let u = &self.units[i];
-            if terminal(u) || u.machine.state() == State::Stopping {
-                continue;
+        // Repeat until nothing moves: a dependent without a process stops at once, which frees
+        // its dependency in the same turn (no later event would come to wake us for it).
+        loop {
+            let mut progressed = false;
+            for i in 0..self.units.len() {
+                let u = &self.units[i];
+                if terminal(u) || u.machine.state() == State::Stopping {
+                    continue;
+                }
+                // Reverse dependency order: stop only once everything depending on it is down.
+                if self.units.iter().all(|d| !d.deps.contains(&i) || terminal(d)) {
+                    self.input(i, Input::StopRequested);
+                    progressed = true;
+                }
             }
-            // Reverse dependency order: stop only once everything depending on it is down.
-            let dependents_down = self.units.iter().all(|d| !d.deps.contains(&i) || terminal(d));
-            if dependents_down {
-                self.input(i, Input::StopRequested);
+            if !progressed {
+                break;
             }
         }
     }

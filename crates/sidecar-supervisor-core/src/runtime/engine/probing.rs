@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::{Engine, Msg};
 use crate::domain::ProbeKind;
 use crate::runtime::probes::{self, ProbeContext, ProbeTarget};
+use crate::runtime::process;
 
 impl Engine {
     pub(super) fn start_probe(&mut self, i: usize, kind: ProbeKind) {
@@ -20,10 +21,11 @@ impl Engine {
         let Some(mut target) = target else { return };
         let gen = self.units[i].gen;
         match &mut target {
-            ProbeTarget::Exec { program, args, envs } => {
+            ProbeTarget::Exec { program, args, envs, cwd, user } => {
                 let cmd = program.display().to_string();
                 let resolved = self.aux_program(i, &cmd).and_then(|p| {
-                    let a = args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
+                    let field = if kind == ProbeKind::Ready { "ready.exec.args" } else { "live.exec.args" };
+                    let a = self.render_all(i, args, field)?;
                     Ok((p, a))
                 });
                 match resolved {
@@ -31,6 +33,8 @@ impl Engine {
                         *program = p;
                         *args = a;
                         *envs = self.contract_env(i);
+                        *cwd = self.units[i].data_dir.clone();
+                        *user = self.units[i].spec.user.as_deref().and_then(|u| process::lookup_user(u).ok().flatten());
                     }
                     Err(e) => {
                         let msg = Msg::Probe { unit: i, gen, kind, ok: false, detail: e, latency: Duration::ZERO };

@@ -29,7 +29,7 @@ impl Engine {
                 remaining: m.budget_remaining(now),
             },
             auto_restart: m.auto_restart(),
-            last_exit: m.last_exit().map(str::to_string),
+            last_exit: m.last_exit().map(|e| self.redactor.redact(e).into_owned()),
             last_error: if u.skipped {
                 Some(match (u.spec.role.as_deref(), &self.cfg.backend_url) {
                     (Some("backend"), Some(url)) => {
@@ -42,7 +42,7 @@ impl Engine {
                     _ => format!("not run in {} mode", self.cfg.mode.as_str()),
                 })
             } else {
-                m.last_error().map(str::to_string)
+                m.last_error().map(|e| self.redactor.redact(e).into_owned())
             },
             uptime_ms: u.spawned_at.map(|t| t.elapsed().as_millis() as u64),
             last_probe: u.last_probe.clone(),

@@ -17,6 +17,10 @@ use crate::runtime::process::{self, SpawnRequest};
 
 impl Engine {
     pub(super) fn spawn(&mut self, i: usize, new_port: bool) {
+        if !self.deps_ready(i) {
+            // A restart while a dependency is itself restarting: its port may be unknown. Wait.
+            return self.input(i, Input::DepsNotReady);
+        }
         self.units[i].gen += 1;
         let u = &mut self.units[i];
         match u.spec.port {
@@ -103,18 +107,28 @@ impl Engine {
         })
     }
 
+    /// Renders one templated field; an error names the field (`env.DATABASE_URL: ...`).
+    pub(super) fn render_field(&self, i: usize, t: &str, field: &str) -> Result<String, String> {
+        self.render(i, t).map_err(|e| format!("{field}: {e}"))
+    }
+
+    /// Renders a templated list (`args[2]: ...` on error).
+    pub(super) fn render_all(&self, i: usize, list: &[String], field: &str) -> Result<Vec<String>, String> {
+        list.iter().enumerate().map(|(j, t)| self.render_field(i, t, &format!("{field}[{j}]"))).collect()
+    }
+
     pub(super) fn start_prepare(&mut self, i: usize) {
         let spec = self.units[i].spec.clone();
         let prep = spec.prepare.as_ref().expect("prepare");
         let gen = self.units[i].gen;
         let prepared = (|| -> Result<Option<(PathBuf, Vec<String>)>, String> {
             if let Some(path) = &prep.unless_exists {
-                if std::path::Path::new(&self.render(i, path)?).exists() {
+                if std::path::Path::new(&self.render_field(i, path, "prepare.unless_exists")?).exists() {
                     return Ok(None);
                 }
             }
             let program = self.aux_program(i, &prep.command)?;
-            let args = prep.args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
+            let args = self.render_all(i, &prep.args, "prepare.args")?;
             Ok(Some((program, args)))
         })();
         let (program, args) = match prepared {
@@ -226,13 +240,13 @@ impl Engine {
                 None => self.program_for(i)?,
             };
             let spec = self.units[i].spec.clone();
-            let args = spec.args.iter().map(|a| self.render(i, a)).collect::<Result<Vec<_>, _>>()?;
+            let args = self.render_all(i, &spec.args, "args")?;
             let mut env = self.contract_env(i);
             for (k, v) in &spec.env {
-                env.push((k.clone(), self.render(i, v)?));
+                env.push((k.clone(), self.render_field(i, v, &format!("env.{k}"))?));
             }
             let cwd = match &spec.cwd {
-                Some(c) => self.profile_dir().join(self.render(i, c)?),
+                Some(c) => self.profile_dir().join(self.render_field(i, c, "cwd")?),
                 None => self.units[i].data_dir.clone(),
             };
             let user = spec.user.as_deref().map(process::lookup_user).transpose()?.flatten();
