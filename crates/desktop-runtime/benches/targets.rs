@@ -123,7 +123,7 @@ fn bench_respawn(trials: u64) -> (f64, f64) {
     let dir = tempfile::tempdir().unwrap();
     let r = Reports::new(dir.path());
     let json = format!(
-        r#"{{"restart": {{"max_restarts": 100000, "window_secs": 1, "min_uptime_ms": 0}},
+        r#"{{"restart": {{"max_restarts": 10000, "window_secs": 1, "min_uptime_ms": 0}},
             "sidecars": [{{"name": "crashy", "command": "test-sidecar", "args": ["--report-socket", "{}"]}}]}}"#,
         r.path.display()
     );

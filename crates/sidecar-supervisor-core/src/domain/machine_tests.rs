@@ -111,7 +111,7 @@ fn probes_fast_while_starting_then_at_interval() {
         assert!(m.poll_timeout().is_none_or(|t| t > now));
         m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "refused".into() });
     }
-    assert_eq!(gaps, vec![2, 4, 8, 10, 10, 10], "2 ms doubling, capped at 10 ms");
+    assert_eq!(gaps, vec![2, 4, 8, 10, 10, 10], "2 ms doubling, capped at 10 ms (the cap given)");
     m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
     // Ignored: no probe was in flight; now a real one passes.
     let due = m.poll_timeout().unwrap();

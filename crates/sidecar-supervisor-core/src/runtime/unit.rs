@@ -60,9 +60,10 @@ fn timing(p: &ProbeSpec) -> ProbeTiming {
     ProbeTiming {
         interval: Duration::from_millis(p.interval_ms),
         failure_threshold: p.failure_threshold,
-        // Connect-style probes are cheap: 10 ms keeps readiness noticed within ~10 ms. An exec
+        // Connect-style probes are cheap (a refused connect costs microseconds): every 5 ms at
+        // most while starting keeps readiness noticed well within 10 ms (design §9). An exec
         // probe forks a process each time, so it backs off to 100 ms.
-        fast_cap: Duration::from_millis(if exec { 100 } else { 10 }),
+        fast_cap: Duration::from_millis(if exec { 100 } else { 5 }),
         polled: p.stdout.is_none(),
     }
 }
