@@ -329,7 +329,7 @@ impl Engine {
         self.units[i]
             .deps
             .iter()
-            .all(|&d| matches!(self.units[d].machine.state(), State::Ready | State::Unhealthy) || self.units[d].skipped)
+            .all(|&d| crate::runtime::is_up(self.units[d].machine.state()) || self.units[d].skipped)
     }
 
     pub(crate) fn input(&mut self, i: usize, input: Input) {
