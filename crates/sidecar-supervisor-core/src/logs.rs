@@ -7,14 +7,18 @@
 //! Every line is redacted before it is kept anywhere. A file that cannot be opened does not stop
 //! capture: the ring keeps working and [`SidecarLog::file_error`] says why the file is missing.
 //!
-//! Lines are appended with one unbuffered `write` each (no fsync): cheap, and nothing is held
-//! back in a buffer if the runner dies.
+//! [`SidecarLog::push`] runs on the engine's thread, so it never touches the disk: it appends to
+//! the ring and to a bounded pending buffer. One shared writer thread moves pending bytes to the
+//! files in batches (a moment after the first new line, or at once on [`SidecarLog::flush`]),
+//! rotating at line boundaries. If the disk cannot keep up, lines beyond the bound are dropped
+//! and the file says how many: a slow disk never stalls restarts nor grows memory unbounded.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +34,10 @@ pub const DEFAULT_RING_LINES: usize = 500;
 /// Longer lines are cut (at a char boundary) and marked, in the ring and in the file.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
 const TRUNCATED_MARK: &str = " [truncated]";
+/// Bytes a log may hold for the writer before it drops lines (and says so in the file).
+const PENDING_CAP: usize = 4 * 1024 * 1024;
+/// How long the writer lets lines gather before writing them.
+const WRITE_DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// Where logs go and how much is kept.
 #[derive(Debug, Clone)]
@@ -81,9 +89,16 @@ pub struct LogLine {
     pub line: String,
 }
 
-struct Inner {
+/// What the engine's thread touches: the ring and the bytes waiting for the writer.
+struct Mem {
     ring: VecDeque<LogLine>,
     ring_lines: usize,
+    pending: Vec<u8>,
+    dropped: u64,
+}
+
+/// What only the writer (or a flush) touches.
+struct Disk {
     file: Option<File>,
     size: u64,
     file_error: Option<String>,
@@ -91,11 +106,16 @@ struct Inner {
     max_files: usize,
 }
 
+struct Shared {
+    mem: Mutex<Mem>,
+    disk: Mutex<Disk>,
+    path: PathBuf,
+}
+
 /// A sidecar's log. Cheap to clone; clones share the ring and the file.
 #[derive(Clone)]
 pub struct SidecarLog {
-    inner: Arc<Mutex<Inner>>,
-    path: Arc<PathBuf>,
+    shared: Arc<Shared>,
     redactor: Redactor,
 }
 
@@ -146,59 +166,136 @@ impl SidecarLog {
         while fs::remove_file(rotated(&path, n)).is_ok() {
             n += 1;
         }
-        SidecarLog {
-            inner: Arc::new(Mutex::new(Inner {
-                ring: VecDeque::with_capacity(cfg.ring_lines.min(4096)),
-                ring_lines: cfg.ring_lines,
-                file,
-                size,
-                file_error,
-                max_bytes: cfg.max_bytes,
-                max_files: cfg.max_files,
-            })),
-            path: Arc::new(path),
-            redactor,
-        }
+        let mem = Mem {
+            ring: VecDeque::with_capacity(cfg.ring_lines.min(4096)),
+            ring_lines: cfg.ring_lines,
+            pending: Vec::new(),
+            dropped: 0,
+        };
+        let disk = Disk { file, size, file_error, max_bytes: cfg.max_bytes, max_files: cfg.max_files };
+        SidecarLog { shared: Arc::new(Shared { mem: Mutex::new(mem), disk: Mutex::new(disk), path }), redactor }
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn mem(&self) -> MutexGuard<'_, Mem> {
+        self.shared.mem.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Redacts `line` (trailing newline removed, capped at [`MAX_LINE_BYTES`]), adds it to the
-    /// ring and appends `<at> <stream> <line>\n` to the file, rotating first if the file would
-    /// exceed `max_bytes`.
+    /// ring and queues `<at> <stream> <line>\n` for the file. No disk I/O here.
     pub fn push(&self, stream: Stream, line: &str) {
         let line = line.trim_end_matches(['\n', '\r']);
         let line = self.redactor.redact(line);
         let line = cap(&line);
         let entry = LogLine { at: now_rfc3339(), stream, line };
         let record = format!("{} {} {}\n", entry.at, stream.as_str(), entry.line);
-        let mut inner = self.lock();
-        if inner.ring_lines > 0 {
-            if inner.ring.len() >= inner.ring_lines {
-                inner.ring.pop_front();
+        let mut mem = self.mem();
+        if mem.ring_lines > 0 {
+            if mem.ring.len() >= mem.ring_lines {
+                mem.ring.pop_front();
             }
-            inner.ring.push_back(entry);
+            mem.ring.push_back(entry);
         }
-        if inner.file.is_some() {
-            if inner.size > 0 && inner.size + record.len() as u64 > inner.max_bytes {
-                self.rotate(&mut inner);
+        let wake = mem.pending.is_empty() && mem.dropped == 0;
+        if mem.pending.len() + record.len() > PENDING_CAP {
+            mem.dropped += 1;
+        } else {
+            mem.pending.extend_from_slice(record.as_bytes());
+        }
+        drop(mem);
+        if wake {
+            writer().mark(Arc::downgrade(&self.shared));
+        }
+    }
+
+    /// Holds the file side, as a disk that does not keep up would: pushes queue, the writer
+    /// waits. For tests of the pending bound.
+    #[cfg(feature = "testing")]
+    pub fn pause_writes(&self) -> impl Sized + '_ {
+        self.shared.disk()
+    }
+
+    /// Writes every queued line to the file now (shutdown, tests, before reading the file).
+    pub fn flush(&self) {
+        self.shared.write_pending();
+    }
+
+    /// The newest `n` lines, oldest first.
+    pub fn tail(&self, n: usize) -> Vec<LogLine> {
+        let mem = self.mem();
+        let skip = mem.ring.len().saturating_sub(n);
+        mem.ring.iter().skip(skip).cloned().collect()
+    }
+
+    /// The last `n` stderr lines, oldest first (what a crash event quotes).
+    pub fn last_stderr(&self, n: usize) -> Vec<String> {
+        let mem = self.mem();
+        let mut lines: Vec<String> =
+            mem.ring.iter().rev().filter(|l| l.stream == Stream::Stderr).take(n).map(|l| l.line.clone()).collect();
+        lines.reverse();
+        lines
+    }
+
+    /// `<dir>/<sanitized name>.log`.
+    pub fn path(&self) -> PathBuf {
+        self.shared.path.clone()
+    }
+
+    /// Why the file is not being written, if it is not (or the last write/rotation failed).
+    pub fn file_error(&self) -> Option<String> {
+        self.shared.disk().file_error.clone()
+    }
+}
+
+impl Shared {
+    fn disk(&self) -> MutexGuard<'_, Disk> {
+        self.disk.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Moves the pending bytes to the file, rotating at line boundaries so no file exceeds
+    /// `max_bytes` (unless one line does).
+    fn write_pending(&self) {
+        let mut disk = self.disk();
+        let (mut bytes, dropped) = {
+            let mut mem = self.mem.lock().unwrap_or_else(|e| e.into_inner());
+            (std::mem::take(&mut mem.pending), std::mem::take(&mut mem.dropped))
+        };
+        if dropped > 0 {
+            let note = format!("{} stderr [log: {dropped} lines dropped: the disk could not keep up]\n", now_rfc3339());
+            bytes.extend_from_slice(note.as_bytes());
+        }
+        if bytes.is_empty() || disk.file.is_none() {
+            return;
+        }
+        let (mut start, mut len) = (0usize, 0usize);
+        for line in bytes.split_inclusive(|b| *b == b'\n') {
+            if disk.size + (len + line.len()) as u64 > disk.max_bytes && disk.size + len as u64 > 0 {
+                self.write_chunk(&mut disk, &bytes[start..start + len]);
+                self.rotate(&mut disk);
+                start += len;
+                len = 0;
             }
-            if let Some(file) = inner.file.as_mut() {
-                match file.write_all(record.as_bytes()) {
-                    Ok(()) => inner.size += record.len() as u64,
-                    Err(e) => {
-                        inner.file_error = Some(err_text(&self.path, &e));
-                        inner.file = None;
-                    }
+            len += line.len();
+        }
+        self.write_chunk(&mut disk, &bytes[start..start + len]);
+    }
+
+    fn write_chunk(&self, disk: &mut Disk, chunk: &[u8]) {
+        if chunk.is_empty() {
+            return;
+        }
+        if let Some(file) = disk.file.as_mut() {
+            match file.write_all(chunk) {
+                Ok(()) => disk.size += chunk.len() as u64,
+                Err(e) => {
+                    disk.file_error = Some(err_text(&self.path, &e));
+                    disk.file = None;
                 }
             }
         }
     }
 
     /// `name.log` → `name.log.1` → ... → `name.log.<max_files>`, the oldest deleted.
-    fn rotate(&self, inner: &mut Inner) {
+    fn rotate(&self, inner: &mut Disk) {
         inner.file = None;
         let path = self.path.as_path();
         let result = (|| -> io::Result<()> {
@@ -228,31 +325,52 @@ impl SidecarLog {
             Err(e) => inner.file_error = Some(err_text(path, &e)),
         }
     }
+}
 
-    /// The newest `n` lines, oldest first.
-    pub fn tail(&self, n: usize) -> Vec<LogLine> {
-        let inner = self.lock();
-        let skip = inner.ring.len().saturating_sub(n);
-        inner.ring.iter().skip(skip).cloned().collect()
+impl Drop for Shared {
+    /// The last handle is gone: what it queued still reaches the file.
+    fn drop(&mut self) {
+        self.write_pending();
+    }
+}
+
+/// The one writer thread shared by every sidecar log.
+struct Writer {
+    dirty: Mutex<Vec<Weak<Shared>>>,
+    work: Condvar,
+}
+
+fn writer() -> &'static Writer {
+    static WRITER: OnceLock<&'static Writer> = OnceLock::new();
+    WRITER.get_or_init(|| {
+        let w: &'static Writer = Box::leak(Box::new(Writer { dirty: Mutex::new(Vec::new()), work: Condvar::new() }));
+        let spawned = std::thread::Builder::new().name("sidecar-logs".into()).spawn(move || w.run());
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start the log writer thread ({e}); log files are written on flush only");
+        }
+        w
+    })
+}
+
+impl Writer {
+    fn mark(&self, log: Weak<Shared>) {
+        self.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(log);
+        self.work.notify_one();
     }
 
-    /// The last `n` stderr lines, oldest first (what a crash event quotes).
-    pub fn last_stderr(&self, n: usize) -> Vec<String> {
-        let inner = self.lock();
-        let mut lines: Vec<String> =
-            inner.ring.iter().rev().filter(|l| l.stream == Stream::Stderr).take(n).map(|l| l.line.clone()).collect();
-        lines.reverse();
-        lines
-    }
-
-    /// `<dir>/<sanitized name>.log`.
-    pub fn path(&self) -> PathBuf {
-        self.path.as_ref().clone()
-    }
-
-    /// Why the file is not being written, if it is not (or the last write/rotation failed).
-    pub fn file_error(&self) -> Option<String> {
-        self.lock().file_error.clone()
+    fn run(&self) {
+        loop {
+            let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
+            while dirty.is_empty() {
+                dirty = self.work.wait(dirty).unwrap_or_else(|e| e.into_inner());
+            }
+            drop(dirty);
+            std::thread::sleep(WRITE_DEBOUNCE); // let a burst gather; pushes only queue meanwhile
+            let logs = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
+            for log in logs.iter().filter_map(Weak::upgrade) {
+                log.write_pending();
+            }
+        }
     }
 }
 

@@ -52,6 +52,7 @@ fn file_lines_have_time_stream_and_text() {
     assert_eq!(log.path(), tmp.path().join("db_1.log"));
     log.push(Stream::Stdout, "listening on 127.0.0.1:8080");
     log.push(Stream::Stderr, "warning: slow");
+    log.flush();
     let text = fs::read_to_string(log.path()).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2);
@@ -70,6 +71,7 @@ fn rotation_keeps_max_files_and_bounds_bytes() {
     for i in 0..500 {
         log.push(Stream::Stdout, &format!("{i:04} {}", "x".repeat(60)));
     }
+    log.flush();
     let mut names: Vec<String> =
         fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     names.sort();
@@ -100,6 +102,7 @@ fn reopen_appends_and_removes_stale_rotations() {
     drop(log);
     let log = SidecarLog::open(&cfg(tmp.path()), "api", Redactor::default());
     log.push(Stream::Stdout, "second");
+    log.flush();
     assert_eq!(fs::read_to_string(log.path()).unwrap().lines().count(), 2);
     assert!(!tmp.path().join("api.log.3").exists() && !tmp.path().join("api.log.4").exists());
 }
@@ -114,6 +117,7 @@ fn redaction_applies_to_ring_and_file() {
     assert_eq!(ring[0].line, "auth failed for key [redacted]");
     assert_eq!(ring[1].line, "connecting to postgres://app:[redacted]@db:5432/x");
     assert_eq!(log.last_stderr(1), vec!["auth failed for key [redacted]"]);
+    log.flush();
     let text = fs::read_to_string(log.path()).unwrap();
     assert!(!text.contains("sk-abcdef") && !text.contains("hunter2"), "{text}");
 }
@@ -136,4 +140,43 @@ fn log_line_serializes_stream_lowercase() {
     let json = serde_json::to_string(&line).unwrap();
     assert_eq!(json, r#"{"at":"t","stream":"stderr","line":"x"}"#);
     assert_eq!(serde_json::from_str::<LogLine>(&json).unwrap(), line);
+}
+
+#[test]
+fn lines_reach_the_file_without_a_flush_and_push_never_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = SidecarLog::open(&cfg(tmp.path()), "bg", Redactor::default());
+    log.push(Stream::Stdout, "queued");
+    // The writer thread writes it shortly; wait for the file to change (bounded), no flush.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if fs::read_to_string(log.path()).unwrap_or_default().contains(" stdout queued") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the writer thread never wrote the line");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_disk_that_cannot_keep_up_drops_lines_and_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = SidecarLog::open(&cfg(tmp.path()), "flood", Redactor::default());
+    let line = "y".repeat(1000);
+    // A disk that does not keep up: more than the 4 MiB pending bound piles up meanwhile.
+    let n = 6000;
+    {
+        let _paused = log.pause_writes();
+        for _ in 0..n {
+            log.push(Stream::Stdout, &line);
+        }
+    }
+    log.flush();
+    let mut text = String::new();
+    for f in fs::read_dir(tmp.path()).unwrap() {
+        text.push_str(&fs::read_to_string(f.unwrap().path()).unwrap());
+    }
+    let kept = text.matches(&line).count();
+    assert!(kept < n, "a bound applies ({kept} of {n} kept)");
+    assert!(text.contains("lines dropped: the disk could not keep up"), "the file says lines were dropped");
 }

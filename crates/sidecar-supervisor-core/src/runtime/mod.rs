@@ -284,8 +284,12 @@ impl Supervisor {
         Ok(lines.split_off(skip))
     }
 
+    /// The log file of a sidecar instance, with everything captured so far written to it.
     pub fn log_path(&self, name: &str) -> Option<PathBuf> {
-        self.inner.logs.get(name).map(|l| l.path())
+        self.inner.logs.get(name).map(|l| {
+            l.flush();
+            l.path()
+        })
     }
 
     pub async fn restart(&self, name: &str) -> Result<(), CommandError> {

@@ -141,6 +141,9 @@ impl Engine {
 
     pub(super) fn finish(&mut self) {
         self.end_turn();
+        for u in &self.units {
+            u.log.flush(); // the last lines of every sidecar are on disk before we say "stopped"
+        }
         self.feed.push(NewEvent::new(EventKind::RuntimeStopped, "every sidecar stopped; runtime ended"));
         self.feed.flush();
         if let Ok(mut s) = self.shared.write() {
