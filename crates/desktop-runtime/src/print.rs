@@ -49,12 +49,8 @@ impl StatePrinter {
     }
 }
 
+/// HH:MM:SS.mmm in UTC, cut from the feed's RFC 3339 stamp.
 fn clock() -> String {
-    chrono_like_now()
-}
-
-fn chrono_like_now() -> String {
-    // HH:MM:SS.mmm in UTC, from the feed's RFC 3339 stamp.
     let s = sidecar_supervisor_core::events::now_rfc3339();
     s.get(11..23).unwrap_or(&s).to_string()
 }

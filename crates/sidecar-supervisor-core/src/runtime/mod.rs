@@ -116,7 +116,7 @@ impl Supervisor {
         let runtime_dir = cfg.data_dir.join("runtime");
         let lock = instance::acquire_lock(&runtime_dir)?;
         raise_fd_limit();
-        let crash_status_file = opts.write_status_file.then(|| runtime_dir.join("status.json"));
+        let status_file = opts.write_status_file.then(|| runtime_dir.join("status.json"));
 
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
@@ -194,7 +194,7 @@ impl Supervisor {
             tx: tx.clone(),
             rx,
             writer: latest_writer::LatestWriter::start()?,
-            status_file: opts.write_status_file.then(|| runtime_dir.join("status.json")),
+            status_file: status_file.clone(),
             runtime_dir,
             bundled_dirs,
             triple: process::host_triple(),
@@ -233,13 +233,7 @@ impl Supervisor {
             if let Err(panic) = run {
                 // Unwinding dropped the engine: lifelines closed, the guardian killed every
                 // sidecar group, and this thread's end fires their PDEATHSIG. Say so, everywhere.
-                engine_crashed(
-                    &crash_feed,
-                    &crash_notify,
-                    &crash_shared,
-                    crash_status_file.as_deref(),
-                    panic_text(&panic),
-                );
+                engine_crashed(&crash_feed, &crash_notify, &crash_shared, status_file.as_deref(), panic_text(&panic));
             }
         })?;
 
@@ -463,6 +457,7 @@ fn build_units(
                 grpc_channel: None,
                 program: None,
                 start_ticks: None,
+                user: s.user.as_deref().map(process::lookup_user).transpose().map(Option::flatten),
                 spec: spec.clone(),
             });
         }

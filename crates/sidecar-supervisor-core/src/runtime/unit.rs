@@ -45,6 +45,9 @@ pub struct Unit {
     pub grpc_channel: Option<(u16, tonic::transport::Channel)>,
     /// Start time of `pid` (clock ticks since boot), for the instance record.
     pub start_ticks: Option<u64>,
+    /// The `user` to run as (uid, gid), looked up once at start; `None` when not root or unset;
+    /// an error (unknown user) fails the sidecar when it is spawned.
+    pub user: Result<Option<(u32, u32)>, String>,
     /// Resolved executable, cached between restarts.
     pub program: Option<PathBuf>,
 }

@@ -89,8 +89,6 @@ pub(crate) struct Engine {
 }
 
 impl Engine {
-    // ---- status and records ----
-
     pub(super) fn now(&self) -> Duration {
         self.epoch.elapsed()
     }
@@ -160,9 +158,7 @@ impl Engine {
     }
 
     pub(super) fn all_down(&self) -> bool {
-        self.units
-            .iter()
-            .all(|u| u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending))
+        self.units.iter().all(is_down)
     }
 
     pub(super) fn on_msg(&mut self, msg: Msg) {
@@ -188,15 +184,14 @@ impl Engine {
                 let pgid = u.pid.take();
                 u.stdin = None;
                 u.spawned_at = None;
-                if let Some(pgid) = pgid {
-                    // The waiter killed what the leader left in its group right after reaping it.
-                    self.guardian_ops.push((false, pgid));
-                }
-                let u = &mut self.units[unit];
                 let stderr_tail = u.log.last_stderr(5).join(" | ");
                 let port_in_use = std::mem::take(&mut u.port_in_use);
                 if u.announce() {
                     u.port = None;
+                }
+                if let Some(pgid) = pgid {
+                    // The waiter killed what the leader left in its group right after reaping it.
+                    self.guardian_ops.push((false, pgid));
                 }
                 self.exited_pid = pgid;
                 self.input(unit, Input::Exited { code, signal, port_in_use, stderr_tail });
@@ -265,10 +260,7 @@ impl Engine {
                 }
                 if self.units[unit].machine.state() == State::Stopping {
                     // Stopped while preparing: the prepare step is over, so is the "process".
-                    return self.input(
-                        unit,
-                        Input::Exited { code: None, signal: None, port_in_use: false, stderr_tail: String::new() },
-                    );
+                    return self.no_process_left(unit);
                 }
                 if self.units[unit].machine.state() != State::Starting {
                     return;
@@ -289,10 +281,10 @@ impl Engine {
         if let Command::CrashEngineForTest = cmd {
             panic!("crash requested by a test");
         }
-        let (name, input_kind) = match &cmd {
-            Command::Restart(n) => (n, 0),
-            Command::Stop(n) => (n, 1),
-            Command::Start(n) => (n, 2),
+        let (name, verb) = match &cmd {
+            Command::Restart(n) => (n, "restart"),
+            Command::Stop(n) => (n, "stop"),
+            Command::Start(n) => (n, "start"),
             #[cfg(feature = "testing")]
             Command::CrashEngineForTest => unreachable!("handled above"),
         };
@@ -308,14 +300,15 @@ impl Engine {
         if self.shutting_down {
             return Err(CommandError::ShuttingDown);
         }
-        let verb = ["restart", "stop", "start"][input_kind];
         for i in targets {
             self.feed_push(i, NewEvent::new(EventKind::Command, format!("{verb} requested")));
             let deps_ready = self.deps_ready(i);
-            let input = match input_kind {
-                0 => Input::RestartRequested { deps_ready },
-                1 => Input::StopRequested,
-                _ => Input::Start { deps_ready, manual: true },
+            let input = match &cmd {
+                Command::Restart(_) => Input::RestartRequested { deps_ready },
+                Command::Stop(_) => Input::StopRequested,
+                Command::Start(_) => Input::Start { deps_ready, manual: true },
+                #[cfg(feature = "testing")]
+                Command::CrashEngineForTest => unreachable!("handled above"),
             };
             self.input(i, input);
         }
@@ -371,8 +364,13 @@ impl Engine {
         }
         if no_process_to_stop && self.units[i].machine.state() == State::Stopping {
             // Asked to stop between the spawn decision and a process existing: nothing to wait for.
-            self.input(i, Input::Exited { code: None, signal: None, port_in_use: false, stderr_tail: String::new() });
+            self.no_process_left(i);
         }
+    }
+
+    /// A stopping unit that has no process to wait for has stopped.
+    fn no_process_left(&mut self, i: usize) {
+        self.input(i, Input::Exited { code: None, signal: None, port_in_use: false, stderr_tail: String::new() });
     }
 
     pub(super) fn wake_dependents(&mut self, i: usize) {
@@ -387,19 +385,17 @@ impl Engine {
     }
 
     pub(super) fn advance_shutdown(&mut self) {
-        let terminal =
-            |u: &Unit| u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending);
         // Repeat until nothing moves: a dependent without a process stops at once, which frees
         // its dependency in the same turn (no later event would come to wake us for it).
         loop {
             let mut progressed = false;
             for i in 0..self.units.len() {
                 let u = &self.units[i];
-                if terminal(u) || u.machine.state() == State::Stopping {
+                if is_down(u) || u.machine.state() == State::Stopping {
                     continue;
                 }
                 // Reverse dependency order: stop only once everything depending on it is down.
-                if self.units.iter().all(|d| !d.deps.contains(&i) || terminal(d)) {
+                if self.units.iter().all(|d| !d.deps.contains(&i) || is_down(d)) {
                     self.input(i, Input::StopRequested);
                     progressed = true;
                 }
@@ -446,10 +442,9 @@ impl Engine {
             self.write_record();
         }
     }
+}
 
-    // ---- status and records ----
-
-    // ---- status and records ----
-
-    // ---- status and records ----
+/// Has no process and will not get one by itself (what shutdown waits for).
+fn is_down(u: &Unit) -> bool {
+    u.skipped || matches!(u.machine.state(), State::Stopped | State::Failed | State::Pending)
 }

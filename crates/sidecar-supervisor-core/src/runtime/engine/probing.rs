@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use super::{Engine, Msg};
 use crate::domain::ProbeKind;
 use crate::runtime::probes::{self, ProbeContext, ProbeTarget};
-use crate::runtime::process;
 
 impl Engine {
     pub(super) fn start_probe(&mut self, i: usize, kind: ProbeKind) {
@@ -34,7 +33,7 @@ impl Engine {
                         *args = a;
                         *envs = self.contract_env(i);
                         *cwd = self.units[i].data_dir.clone();
-                        *user = self.units[i].spec.user.as_deref().and_then(|u| process::lookup_user(u).ok().flatten());
+                        *user = self.units[i].user.clone().ok().flatten();
                     }
                     Err(e) => {
                         let msg = Msg::Probe { unit: i, gen, kind, ok: false, detail: e, latency: Duration::ZERO };

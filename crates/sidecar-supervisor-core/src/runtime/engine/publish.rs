@@ -19,7 +19,9 @@ impl Engine {
             port: u.port,
             url: match (u.skipped, u.spec.role.as_deref()) {
                 // remote_slim: the backend the UI talks to is the remote one.
-                (true, Some("backend")) => self.cfg.backend_url.as_deref().map(|b| self.redact_url(b)),
+                (true, Some("backend")) => {
+                    self.cfg.backend_url.as_deref().map(|b| self.redactor.redact(b).into_owned())
+                }
                 _ => u.port.map(|p| format!("http://127.0.0.1:{p}")),
             },
             restarts_in_window: m.restarts_in_window(now),
@@ -36,7 +38,7 @@ impl Engine {
                         format!(
                             "not run in {} mode: the remote backend {} is used",
                             self.cfg.mode.as_str(),
-                            self.redact_url(url)
+                            self.redactor.redact(url)
                         )
                     }
                     _ => format!("not run in {} mode", self.cfg.mode.as_str()),
@@ -52,10 +54,6 @@ impl Engine {
 
     /// A state change: the row moves to the end of this turn's list (rows are sent in the order
     /// of their latest state change) and status.json is rewritten.
-    fn redact_url(&self, url: &str) -> String {
-        crate::redact::Redactor::default().redact(url).into_owned()
-    }
-
     pub(super) fn publish(&mut self, i: usize) {
         self.dirty_rows.retain(|&j| j != i);
         self.dirty_rows.push(i);

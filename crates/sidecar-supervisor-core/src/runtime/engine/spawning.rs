@@ -73,10 +73,12 @@ impl Engine {
     /// first (`pg_isready` beside `postgres`), then bundled dirs and `PATH`.
     pub(super) fn aux_program(&self, i: usize, command: &str) -> Result<PathBuf, String> {
         let mut dirs = Vec::new();
-        if let Ok(main) = self.program_for(i) {
-            if let Some(d) = main.parent() {
-                dirs.push(d.to_path_buf());
-            }
+        let main = match &self.units[i].program {
+            Some(p) => Ok(p.clone()), // resolved at the last spawn
+            None => self.program_for(i),
+        };
+        if let Some(d) = main.ok().as_deref().and_then(|m| m.parent()) {
+            dirs.push(d.to_path_buf());
         }
         dirs.extend(self.bundled_dirs.iter().cloned());
         process::resolve_program(&self.units[i].spec.name, command, None, &self.profile_dir(), &dirs, &self.triple)
@@ -139,8 +141,8 @@ impl Engine {
             Ok(Some(x)) => x,
             Err(e) => return self.input(i, Input::SpawnFailed { error: format!("prepare step: {e}") }),
         };
-        let user = match spec.user.as_deref().map(process::lookup_user).transpose() {
-            Ok(u) => u.flatten(),
+        let user = match self.units[i].user.clone() {
+            Ok(u) => u,
             Err(e) => return self.input(i, Input::SpawnFailed { error: e }),
         };
         if let Err(e) = self.ensure_data_dir(i, user) {
@@ -249,7 +251,7 @@ impl Engine {
                 Some(c) => self.profile_dir().join(self.render_field(i, c, "cwd")?),
                 None => self.units[i].data_dir.clone(),
             };
-            let user = spec.user.as_deref().map(process::lookup_user).transpose()?.flatten();
+            let user = self.units[i].user.clone()?;
             self.ensure_data_dir(i, user)?;
             Ok((program, args, env, cwd, user))
         })();
