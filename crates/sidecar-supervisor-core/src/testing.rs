@@ -69,3 +69,56 @@ pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
 pub fn grandchild_pid(lines: &[crate::logs::LogLine]) -> Option<u32> {
     lines.iter().find_map(|l| l.line.strip_prefix("GRANDCHILD_PID=").and_then(|p| p.trim().parse().ok()))
 }
+
+/// Watches a directory with inotify so tests can wait for a file to change without sleeping.
+#[cfg(target_os = "linux")]
+struct DirWatch(std::os::fd::OwnedFd);
+
+#[cfg(target_os = "linux")]
+impl DirWatch {
+    fn new(dir: &Path) -> DirWatch {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        std::fs::create_dir_all(dir).unwrap();
+        // SAFETY: plain syscalls; the fd is owned below.
+        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
+        assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+        let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_MODIFY | libc::IN_CLOSE_WRITE;
+        let wd = unsafe { libc::inotify_add_watch(std::os::fd::AsRawFd::as_raw_fd(&fd), c.as_ptr(), mask) };
+        assert!(wd >= 0, "inotify_add_watch {}: {}", dir.display(), std::io::Error::last_os_error());
+        DirWatch(fd)
+    }
+
+    /// Blocks until something changed in the directory (true) or `deadline` passed (false).
+    fn wait(&self, deadline: std::time::Instant) -> bool {
+        use std::os::fd::AsRawFd;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let mut pfd = libc::pollfd { fd: self.0.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        // SAFETY: valid pollfd; read into a local buffer until the queue is empty.
+        let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
+        let mut buf = [0u8; 4096];
+        while unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        r != 0
+    }
+}
+
+/// Re-runs `check` on every change in `dir` until it gives a value, or panics after `timeout`
+/// naming `what` (Linux: inotify, no sleeping).
+#[cfg(target_os = "linux")]
+pub fn wait_in_dir<T>(dir: &Path, what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
+    let watch = DirWatch::new(dir);
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(v) = check() {
+            return v;
+        }
+        if !watch.wait(deadline) {
+            return check().unwrap_or_else(|| panic!("timed out waiting for {what} in {}", dir.display()));
+        }
+    }
+}

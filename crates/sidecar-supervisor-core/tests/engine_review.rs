@@ -8,7 +8,7 @@ use common::{has_hex_run, profile, Rig, T};
 use serde_json::json;
 use sidecar_supervisor_core::domain::State;
 use sidecar_supervisor_core::events::EventKind;
-use sidecar_supervisor_core::testing::{test_sidecar_bin, wait_pid_gone};
+use sidecar_supervisor_core::testing::wait_pid_gone;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_finishes_while_a_dependent_waits_in_backoff() {
@@ -48,7 +48,6 @@ async fn a_dependent_restarting_while_its_dependency_restarts_waits_for_it() {
           "restart": { "min_uptime_ms": 0 } }
     ])));
     rig.wait_state("worker", State::Ready).await;
-    let api = rig.row("api");
     let worker = rig.row("worker");
     // Kill the dependency, then the dependent while the dependency is not ready.
     rig.stop("api").await.unwrap();
@@ -61,7 +60,6 @@ async fn a_dependent_restarting_while_its_dependency_restarts_waits_for_it() {
     let w = rig.wait_state("worker", State::Ready).await;
     assert_ne!(w.pid, worker.pid);
     assert!(rig.events_of("worker", EventKind::Failed).is_empty(), "{}", rig.feed_dump());
-    let _ = api;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -84,7 +82,6 @@ fn parent_death_signal_survives_the_privilege_drop() {
     use sidecar_supervisor_core::runtime::process::{self, SpawnRequest};
     let root = unsafe { libc::geteuid() } == 0;
     let user = if root { process::lookup_user("nobody").unwrap() } else { None };
-    let tmp = tempfile::tempdir().unwrap();
     let pid = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
@@ -103,7 +100,5 @@ fn parent_death_signal_survives_the_privilege_drop() {
     })
     .join()
     .unwrap();
-    let _ = tmp;
     assert!(wait_pid_gone(pid, Duration::from_secs(10)), "sleep (user {user:?}) outlived the thread that spawned it");
-    let _ = test_sidecar_bin;
 }

@@ -147,15 +147,14 @@ fn lines_reach_the_file_without_a_flush_and_push_never_writes() {
     let tmp = tempfile::tempdir().unwrap();
     let log = SidecarLog::open(&cfg(tmp.path()), "bg", Redactor::default());
     log.push(Stream::Stdout, "queued");
-    // The writer thread writes it shortly; wait for the file to change (bounded), no flush.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        if fs::read_to_string(log.path()).unwrap_or_default().contains(" stdout queued") {
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "the writer thread never wrote the line");
-        std::thread::yield_now();
-    }
+    // The writer thread writes it shortly, without a flush: wait for the file to change.
+    let path = log.path();
+    sidecar_supervisor_core::testing::wait_in_dir(
+        tmp.path(),
+        "the queued line",
+        std::time::Duration::from_secs(20),
+        || fs::read_to_string(&path).ok().filter(|t| t.contains(" stdout queued")),
+    );
 }
 
 #[test]

@@ -5,10 +5,7 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::ffi::CString;
 use std::io::{BufRead, BufReader, Read};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
@@ -222,50 +219,9 @@ impl Drop for Procs {
     }
 }
 
-/// Watches a directory with inotify so tests can wait for a file to change without sleeping.
-pub struct DirWatch(OwnedFd);
-
-impl DirWatch {
-    pub fn new(dir: &Path) -> DirWatch {
-        std::fs::create_dir_all(dir).unwrap();
-        // SAFETY: plain syscalls; the fd is owned below.
-        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-        assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
-        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        let c = CString::new(dir.as_os_str().as_bytes()).unwrap();
-        let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_MODIFY | libc::IN_CLOSE_WRITE;
-        let wd = unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), mask) };
-        assert!(wd >= 0, "inotify_add_watch {}: {}", dir.display(), std::io::Error::last_os_error());
-        DirWatch(fd)
-    }
-
-    /// Blocks until something changed in the directory (true) or `deadline` passed (false).
-    pub fn wait(&self, deadline: Instant) -> bool {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        let mut pfd = libc::pollfd { fd: self.0.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: valid pollfd; read into a local buffer until the queue is empty.
-        let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
-        let mut buf = [0u8; 4096];
-        while unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
-        r != 0
-    }
-}
-
-/// Re-runs `check` on every change in `dir` until it gives a value.
-pub fn wait_in_dir<T>(dir: &Path, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let watch = DirWatch::new(dir);
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(v) = check() {
-            return v;
-        }
-        if !watch.wait(deadline) {
-            return check().unwrap_or_else(|| panic!("timed out waiting for {what} in {}", dir.display()));
-        }
-    }
+/// Re-runs `check` on every change in `dir` until it gives a value (inotify, no sleeping).
+pub fn wait_in_dir<T>(dir: &Path, what: &str, check: impl FnMut() -> Option<T>) -> T {
+    sidecar_supervisor_core::testing::wait_in_dir(dir, what, TIMEOUT, check)
 }
 
 pub fn read_json(path: &Path) -> Option<Value> {
