@@ -1,0 +1,167 @@
+//! The backend's PostgreSQL: a small connection pool, the database created on first contact,
+//! migrations at startup, and a watcher that keeps readiness true exactly while the database
+//! answers. The backend never exits because its database is away: it reports not-ready, keeps
+//! checking, and recovers by itself when the database is back (the supervisor restarts the
+//! database; the backend should not need a restart too).
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use sidecar_kit::{Readiness, Shutdown};
+use tokio::sync::Notify;
+use tokio_postgres::NoTls;
+
+use crate::migrations;
+
+/// How often the database is checked while it answers, and while it does not.
+const CHECK_READY: Duration = Duration::from_millis(1000);
+const CHECK_DOWN: Duration = Duration::from_millis(200);
+
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    cfg: Arc<tokio_postgres::Config>,
+    /// Set once migrations ran on this database.
+    migrated: Arc<AtomicBool>,
+    /// Woken when a query failed for connection reasons: check at once.
+    suspect: Arc<Notify>,
+    readiness: Readiness,
+}
+
+/// A database error as the API reports it: unreachable (503) or a query that failed (500).
+#[derive(Debug)]
+pub enum DbError {
+    Unavailable(String),
+    Query(String),
+}
+
+impl std::fmt::Display for DbError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DbError::Unavailable(m) => write!(f, "database unreachable: {m}"),
+            DbError::Query(m) => write!(f, "database query failed: {m}"),
+        }
+    }
+}
+
+impl Db {
+    /// A pool for `url` (`postgres://user@127.0.0.1:port/db`). Connects lazily.
+    pub fn new(url: &str, readiness: Readiness) -> Result<Db, String> {
+        let mut cfg: tokio_postgres::Config =
+            url.parse().map_err(|e| format!("DATABASE_URL is not a PostgreSQL URL: {e}"))?;
+        cfg.connect_timeout(Duration::from_secs(2)).application_name("backend");
+        if cfg.get_dbname().is_none() {
+            return Err("DATABASE_URL names no database (…/<dbname>)".into());
+        }
+        let mgr = Manager::from_config(cfg.clone(), NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(mgr)
+            .max_size(8)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(Duration::from_secs(5)))
+            .create_timeout(Some(Duration::from_secs(3)))
+            .recycle_timeout(Some(Duration::from_secs(1)))
+            .build()
+            .map_err(|e| format!("database pool: {e}"))?;
+        Ok(Db {
+            pool,
+            cfg: Arc::new(cfg),
+            migrated: Arc::new(AtomicBool::new(false)),
+            suspect: Arc::new(Notify::new()),
+            readiness,
+        })
+    }
+
+    /// A pooled connection, or `Unavailable`.
+    pub async fn conn(&self) -> Result<deadpool_postgres::Object, DbError> {
+        if !self.migrated.load(Ordering::Acquire) {
+            return Err(DbError::Unavailable("not connected yet".into()));
+        }
+        self.pool.get().await.map_err(|e| {
+            self.suspect.notify_one();
+            DbError::Unavailable(e.to_string())
+        })
+    }
+
+    /// Classifies a query error; a lost connection also marks the database suspect.
+    pub fn error(&self, e: tokio_postgres::Error) -> DbError {
+        if e.is_closed() || e.as_db_error().is_none() {
+            self.suspect.notify_one();
+            DbError::Unavailable(e.to_string())
+        } else {
+            DbError::Query(e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string()))
+        }
+    }
+
+    /// Runs until the stop: checks the database, creates and migrates it on first contact,
+    /// and keeps readiness in step.
+    pub async fn watch(self, shutdown: Shutdown) {
+        let mut last: Option<Result<(), String>> = None;
+        loop {
+            let now = self.check().await;
+            if last.as_ref() != Some(&now) {
+                match &now {
+                    Ok(()) => println!("database reachable: ready"),
+                    Err(e) => println!("not ready: {e}"),
+                }
+                self.readiness.set(now.is_ok(), now.clone().err().unwrap_or_default()).await;
+            }
+            let wait = if now.is_ok() { CHECK_READY } else { CHECK_DOWN };
+            last = Some(now);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.suspect.notified() => {}
+                _ = shutdown.wait() => return,
+            }
+        }
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        if !self.migrated.load(Ordering::Acquire) {
+            self.prepare().await?;
+            self.migrated.store(true, Ordering::Release);
+        }
+        let c = self.pool.get().await.map_err(|e| format!("database unreachable: {e}"))?;
+        tokio::time::timeout(Duration::from_secs(2), c.simple_query("SELECT 1"))
+            .await
+            .map_err(|_| "database did not answer within 2 s".to_string())?
+            .map_err(|e| format!("database unreachable: {e}"))?;
+        Ok(())
+    }
+
+    /// Creates the database if missing, then runs the migrations.
+    async fn prepare(&self) -> Result<(), String> {
+        let mut client = match self.pool.get().await {
+            Ok(c) => c,
+            Err(deadpool_postgres::PoolError::Backend(e))
+                if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) =>
+            {
+                self.create_database().await?;
+                self.pool.get().await.map_err(|e| format!("database unreachable: {e}"))?
+            }
+            Err(e) => return Err(format!("database unreachable: {e}")),
+        };
+        migrations::run(&mut client).await
+    }
+
+    async fn create_database(&self) -> Result<(), String> {
+        let name = self.cfg.get_dbname().unwrap_or("app").to_string();
+        let mut admin = (*self.cfg).clone();
+        admin.dbname("postgres");
+        let (client, conn) = admin.connect(NoTls).await.map_err(|e| format!("database unreachable: {e}"))?;
+        let task = tokio::spawn(conn);
+        let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
+        let made = client.simple_query(&sql).await;
+        drop(client);
+        let _ = task.await;
+        match made {
+            Ok(_) => {
+                println!("created database {name}");
+                Ok(())
+            }
+            Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) => Ok(()),
+            Err(e) => Err(format!("cannot create database {name}: {e}")),
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `jobs.v1.Jobs` for the workers. `Lease` long-polls: it waits for a new job (woken by the
+//! HTTP create) or for a lease to expire, bounded by the caller's `wait_ms`, the backend's cap,
+//! and the stop of the backend (so a graceful stop is never held up by a waiting worker).
+
+use std::time::Duration;
+
+use jobs_api::v1::{self, jobs_server::Jobs};
+use tonic::{Request, Response, Status};
+
+use crate::db::DbError;
+use crate::store::{self, LeaseError};
+use crate::AppState;
+
+/// Longest a `Lease` call waits.
+const MAX_WAIT: Duration = Duration::from_secs(20);
+/// How often a waiting `Lease` looks for expired leases.
+const EXPIRY_SCAN: Duration = Duration::from_millis(250);
+
+pub struct JobsService(pub AppState);
+
+fn status(e: DbError) -> Status {
+    match e {
+        DbError::Unavailable(_) => Status::unavailable(e.to_string()),
+        DbError::Query(_) => Status::internal(e.to_string()),
+    }
+}
+
+fn lease_status(e: LeaseError, id: i64) -> Status {
+    match e {
+        LeaseError::Lost => {
+            Status::failed_precondition(format!("job {id}: lease lost (expired and taken over, or released)"))
+        }
+        LeaseError::Db(e) => status(e),
+    }
+}
+
+#[tonic::async_trait]
+impl Jobs for JobsService {
+    async fn lease(&self, req: Request<v1::LeaseRequest>) -> Result<Response<v1::LeaseResponse>, Status> {
+        let r = req.into_inner();
+        if r.worker.is_empty() || r.worker.len() > 128 {
+            return Err(Status::invalid_argument("worker: a name of 1 to 128 bytes is required"));
+        }
+        let s = &self.0;
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(r.wait_ms as u64).min(MAX_WAIT);
+        loop {
+            let woken = s.new_job.notified();
+            tokio::pin!(woken);
+            woken.as_mut().enable();
+            if let Some(l) = store::lease(&s.db, &r.worker, s.lease_ms).await.map_err(status)? {
+                println!("job {} leased to {} (attempt {})", l.id, r.worker, l.attempt);
+                return Ok(Response::new(v1::LeaseResponse {
+                    job: Some(v1::Job {
+                        id: l.id,
+                        text: l.text,
+                        lease_token: l.token,
+                        lease_ms: s.lease_ms as u32,
+                        delay_ms: l.delay_ms as u32,
+                        attempt: l.attempt as u32,
+                    }),
+                }));
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Response::new(v1::LeaseResponse { job: None }));
+            }
+            tokio::select! {
+                _ = woken => {}
+                _ = tokio::time::sleep(EXPIRY_SCAN.min(deadline - now)) => {}
+                _ = s.shutdown.wait() => return Err(Status::unavailable("backend is stopping")),
+            }
+        }
+    }
+
+    async fn extend(&self, req: Request<v1::ExtendRequest>) -> Result<Response<v1::ExtendResponse>, Status> {
+        let r = req.into_inner();
+        store::extend(&self.0.db, r.id, &r.lease_token, self.0.lease_ms).await.map_err(|e| lease_status(e, r.id))?;
+        Ok(Response::new(v1::ExtendResponse { lease_ms: self.0.lease_ms as u32 }))
+    }
+
+    async fn complete(&self, req: Request<v1::CompleteRequest>) -> Result<Response<v1::CompleteResponse>, Status> {
+        let r = req.into_inner();
+        if r.sha256.len() != 64 || !r.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+            return Err(Status::invalid_argument("sha256: 64 lowercase hex digits expected"));
+        }
+        let words = i64::try_from(r.word_count).map_err(|_| Status::invalid_argument("word_count: too large"))?;
+        store::complete(&self.0.db, r.id, &r.lease_token, words, &r.sha256).await.map_err(|e| lease_status(e, r.id))?;
+        println!("job {} done: {} words", r.id, r.word_count);
+        Ok(Response::new(v1::CompleteResponse {}))
+    }
+
+    async fn release(&self, req: Request<v1::ReleaseRequest>) -> Result<Response<v1::ReleaseResponse>, Status> {
+        let r = req.into_inner();
+        store::release(&self.0.db, r.id, &r.lease_token).await.map_err(|e| lease_status(e, r.id))?;
+        self.0.new_job.notify_waiters();
+        println!("job {} released", r.id);
+        Ok(Response::new(v1::ReleaseResponse {}))
+    }
+}

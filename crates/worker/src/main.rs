@@ -1,0 +1,175 @@
+//! Reference worker sidecar: leases jobs from the backend over gRPC (`jobs.v1.Jobs`), counts
+//! the words and hashes the text (`jobs_api::compute`), and reports the result. It extends its
+//! lease while it works, so only a dead worker's job is taken over.
+//!
+//! Stop: on SIGTERM the current job is released at once (the other replica or the next start
+//! runs it) rather than finished, so a stop never waits for simulated work; when the stdin
+//! lifeline closes the worker just exits (the lease expires). Ready while the backend answers.
+//!
+//! Environment beyond the sidecar contract: `BACKEND_URL` (`http://127.0.0.1:<port>`).
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use jobs_api::v1::{self, jobs_client::JobsClient};
+use sidecar_kit::{Readiness, Shutdown, Sidecar};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+type Client = JobsClient<InterceptedService<Channel, KeyInterceptor>>;
+
+/// Adds the launch's API key to every call.
+#[derive(Clone)]
+struct KeyInterceptor(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for KeyInterceptor {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        if let Some(k) = &self.0 {
+            req.metadata_mut().insert("x-api-key", k.clone());
+        }
+        Ok(req)
+    }
+}
+
+fn main() -> ExitCode {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    match rt.block_on(run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("worker: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run() -> Result<(), String> {
+    let sidecar = Sidecar::from_env("worker", env!("CARGO_PKG_VERSION")).map_err(|e| e.to_string())?;
+    let url = std::env::var("BACKEND_URL").map_err(|_| {
+        "BACKEND_URL is not set: the profile must pass e.g. http://127.0.0.1:{backend.port}".to_string()
+    })?;
+    if !url.starts_with("http://") {
+        return Err(format!(
+            "BACKEND_URL: `{}` must be an http:// loopback URL (this worker has no TLS client)",
+            redact(&url)
+        ));
+    }
+    let channel = tonic::transport::Endpoint::from_shared(url.clone())
+        .map_err(|e| format!("BACKEND_URL: {e}"))?
+        .connect_timeout(Duration::from_secs(2))
+        .tcp_nodelay(true)
+        .connect_lazy();
+    let key = match &sidecar.contract().api_key {
+        Some(k) => Some(k.parse().map_err(|_| "SIDECAR_API_KEY is not valid header text".to_string())?),
+        None => None,
+    };
+    let client = JobsClient::with_interceptor(channel, KeyInterceptor(key));
+    let me = sidecar.contract().instance_name.clone();
+    let listener = sidecar.bind().await.map_err(|e| e.to_string())?;
+    println!("{me} working for {url}");
+    let work = tokio::spawn(work_loop(client, me.clone(), sidecar.readiness(), sidecar.shutdown()));
+    let reason = sidecar.serve(listener, axum::Router::new(), tonic::service::Routes::default()).await;
+    let _ = work.await;
+    println!("{me} stopped: {}", reason.map(|r| r.to_string()).unwrap_or_else(|e| e.to_string()));
+    Ok(())
+}
+
+fn redact(url: &str) -> String {
+    match url.split_once('@') {
+        Some((_, rest)) => format!("…@{rest}"),
+        None => url.to_string(),
+    }
+}
+
+async fn work_loop(mut client: Client, me: String, readiness: Readiness, shutdown: Shutdown) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let leased = tokio::select! {
+            r = client.lease(v1::LeaseRequest { worker: me.clone(), wait_ms: 10_000 }) => r,
+            _ = shutdown.wait() => return,
+        };
+        match leased {
+            Ok(resp) => {
+                backoff = Duration::from_millis(100);
+                readiness.set(true, "").await;
+                if let Some(job) = resp.into_inner().job {
+                    if !run_job(&mut client, &me, job, &shutdown).await {
+                        return;
+                    }
+                }
+            }
+            Err(e) => {
+                let why = format!("backend unavailable: {}", e.message());
+                if readiness.is_ready() {
+                    println!("{me}: {why}");
+                }
+                readiness.set(false, why).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.wait() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Runs one job to its end. `false` when the worker is stopping.
+async fn run_job(client: &mut Client, me: &str, job: v1::Job, shutdown: &Shutdown) -> bool {
+    println!("{me}: job {} (attempt {}, {} bytes)", job.id, job.attempt, job.text.len());
+    let outcome = jobs_api::compute(&job.text);
+    // Simulated extra work, with the lease extended at a third of its length.
+    let work = tokio::time::sleep(Duration::from_millis(job.delay_ms as u64));
+    tokio::pin!(work);
+    let every = Duration::from_millis((job.lease_ms as u64 / 3).max(50));
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    loop {
+        tokio::select! {
+            _ = &mut work => break,
+            _ = tick.tick() => {
+                let r = client.extend(v1::ExtendRequest { id: job.id, lease_token: job.lease_token.clone() }).await;
+                if let Err(e) = r {
+                    if e.code() == tonic::Code::FailedPrecondition {
+                        println!("{me}: job {}: {}; dropping it", job.id, e.message());
+                        return true;
+                    }
+                }
+            }
+            reason = shutdown.wait() => {
+                if !reason.is_urgent() {
+                    let r = client.release(v1::ReleaseRequest { id: job.id, lease_token: job.lease_token.clone() });
+                    match tokio::time::timeout(Duration::from_secs(1), r).await {
+                        Ok(Ok(_)) => println!("{me}: released job {} for another worker", job.id),
+                        _ => println!("{me}: could not release job {}; its lease will expire", job.id),
+                    }
+                }
+                return false;
+            }
+        }
+    }
+    let done = v1::CompleteRequest {
+        id: job.id,
+        lease_token: job.lease_token.clone(),
+        word_count: outcome.word_count,
+        sha256: outcome.sha256.clone(),
+    };
+    // The result is retried while the backend is briefly away (it may be restarting).
+    for attempt in 0..20 {
+        match client.complete(done.clone()).await {
+            Ok(_) => {
+                println!("{me}: job {} done: {} words, sha256 {}", job.id, outcome.word_count, &outcome.sha256[..12]);
+                return true;
+            }
+            Err(e) if e.code() == tonic::Code::Unavailable && attempt < 19 => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    _ = shutdown.wait() => return false,
+                }
+            }
+            Err(e) => {
+                println!("{me}: job {}: result not stored: {}", job.id, e.message());
+                return true;
+            }
+        }
+    }
+    true
+}
