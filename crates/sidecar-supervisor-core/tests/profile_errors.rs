@@ -138,6 +138,44 @@ fn invalid_name_is_rejected() {
 }
 
 #[test]
+fn search_path_entries_are_checked() {
+    let (_d, file, e) =
+        load_err(&profile("", r#"{ "name": "a", "command": "x", "search_path": ["/opt/x/bin", "~/bin"] }"#));
+    check(&file, &e, "$.sidecars[0].search_path[1]", &["~/bin", "not expanded"], "absolute path");
+    let (_d, file, e) =
+        load_err(&profile("", r#"{ "name": "a", "command": "x", "search_path": [{ "command": " ", "args": [] }] }"#));
+    check(&file, &e, "$.sidecars[0].search_path[0].command", &["empty"], "remove the entry");
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "search_path": [{ "cmd": "y" }] }"#));
+    assert!(e.path.starts_with("$.sidecars[0].search_path"), "{e}");
+    assert_eq!(e.source, file.display().to_string());
+}
+
+#[test]
+fn the_postgres_profile_of_the_docs_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = write(dir.path(), "profile.json", &profile("", POSTGRES));
+    let p = load_profile(&file).unwrap_or_else(|e| panic!("{e}"));
+    let s = &p.sidecars[0];
+    use sidecar_supervisor_core::profile::{SearchPathCommand, SearchPathEntry};
+    assert_eq!(
+        s.search_path,
+        [
+            SearchPathEntry::Command(SearchPathCommand { command: "pg_config".into(), args: vec!["--bindir".into()] }),
+            SearchPathEntry::Dir("/usr/lib/postgresql/*/bin".into()),
+        ]
+    );
+    assert!(s.install_hint.as_deref().is_some_and(|h| h.starts_with("PostgreSQL is not installed")));
+}
+
+const POSTGRES: &str = r#"{ "name": "database", "role": "database", "command": "postgres",
+  "search_path": [ {"command": "pg_config", "args": ["--bindir"]}, "/usr/lib/postgresql/*/bin" ],
+  "install_hint": "PostgreSQL is not installed: run `sudo apt install postgresql` (Debian/Ubuntu) or set POSTGRES_BIN to the postgres executable",
+  "args": ["-D", "{sidecar_data_dir}/pg", "-p", "{port}", "-h", "127.0.0.1", "-k", "{sidecar_data_dir}/pg"],
+  "prepare": { "command": "initdb", "args": ["-D", "{sidecar_data_dir}/pg", "-U", "app", "-A", "trust"], "unless_exists": "{sidecar_data_dir}/pg/PG_VERSION" },
+  "port": "auto", "user": "postgres", "stop_signal": "SIGINT",
+  "ready": { "exec": { "command": "pg_isready", "args": ["-h", "127.0.0.1", "-p", "{port}"] } } }"#;
+
+#[test]
 fn plain_http_remote_url_is_rejected() {
     let (_d, file, e) = load_err(&profile(
         r#""mode": "remote_slim", "backend_url": "http://example.com","#,

@@ -78,8 +78,20 @@ pub struct SidecarSpec {
     /// Free-form role; `backend` and `database` are skipped in `remote_slim` mode.
     #[serde(default)]
     pub role: Option<String>,
-    /// Bundled sidecar name, a name on `PATH`, or a path. `<NAME>_BIN` overrides it.
+    /// Bundled sidecar name, a name on `PATH` or in `search_path`, or a path (relative to this
+    /// file). Looked up in this order: `<NAME>_BIN` (or `<COMMAND>_BIN`), a path containing `/`,
+    /// the bundled sidecars, `PATH`, then `search_path`.
     pub command: String,
+    /// Where else to look for `command` when it is neither bundled nor on `PATH` (PostgreSQL on
+    /// Debian lives in `/usr/lib/postgresql/<major>/bin`), tried in order. Helper commands
+    /// (`prepare`, exec probes) are looked up next to the resolved `command` first, then in the
+    /// same places. Evaluated once per sidecar, and only when something is not found otherwise.
+    #[serde(default)]
+    pub search_path: Vec<SearchPathEntry>,
+    /// Appended to the error when `command` or one of its helper commands is not found: how to
+    /// install it (e.g. "PostgreSQL is not installed: run `sudo apt install postgresql`").
+    #[serde(default)]
+    pub install_hint: Option<String>,
     /// Arguments; templates such as `{port}`, `{data_dir}`, `{other.port}` are resolved at spawn.
     #[serde(default)]
     pub args: Vec<String>,
@@ -199,6 +211,33 @@ fn default_probe_timeout() -> u64 {
 }
 fn default_failures() -> u32 {
     3
+}
+
+/// One place of a sidecar's `search_path`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum SearchPathEntry {
+    /// A directory (absolute, or relative to this file; no `~`, no templates). A `*` in a
+    /// path component matches any name not starting with `.` (`/usr/lib/postgresql/*/bin`);
+    /// when several directories match, the highest version comes first (16 before 15 before
+    /// 9.6).
+    Dir(String),
+    /// A command whose output names a directory.
+    Command(SearchPathCommand),
+}
+
+/// A command printing a directory on stdout, e.g. `{"command": "pg_config", "args": ["--bindir"]}`.
+/// It runs as the runtime's own user, with a 2 s timeout; its trimmed first line of output must
+/// be an absolute directory. A command that is missing, fails, hangs or prints something else
+/// is skipped (the not-found error says why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchPathCommand {
+    /// A name looked up on `PATH`, or a path (relative to this file).
+    pub command: String,
+    /// Its arguments (not templated).
+    #[serde(default)]
+    pub args: Vec<String>,
 }
 
 /// A command with arguments.

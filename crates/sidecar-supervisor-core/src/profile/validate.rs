@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use super::error::ProfileError;
-use super::model::{Mode, PortSpec, ProbeSpec, Profile, SidecarSpec};
+use super::model::{Mode, PortSpec, ProbeSpec, Profile, SearchPathEntry, SidecarSpec};
 use super::template::{self, Piece};
 
 pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
@@ -121,6 +121,18 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
 
     if s.command.trim().is_empty() {
         return Err(err(at("command"), "empty command".into(), "name the sidecar's executable"));
+    }
+    for (j, entry) in s.search_path.iter().enumerate() {
+        let (path, text) = match entry {
+            SearchPathEntry::Dir(d) => (at(&format!("search_path[{j}]")), d),
+            SearchPathEntry::Command(c) => (at(&format!("search_path[{j}].command")), &c.command),
+        };
+        if text.trim().is_empty() {
+            return Err(err(path, "empty entry".into(), "name a directory or a command, or remove the entry"));
+        }
+        if text.starts_with('~') {
+            return Err(err(path, format!("`{text}`: `~` is not expanded"), "use an absolute path"));
+        }
     }
     if s.replicas == 0 {
         return Err(err(at("replicas"), "must be at least 1".into(), "remove the field for one copy"));

@@ -11,6 +11,7 @@ mod latest_writer;
 pub mod ports;
 pub mod probes;
 pub mod process;
+pub mod search_path;
 pub mod status;
 mod unit;
 
@@ -198,6 +199,8 @@ impl Supervisor {
             runtime_dir,
             bundled_dirs,
             triple: process::host_triple(),
+            profile_dir: cfg.profile_path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            search: HashMap::new(),
             epoch: Instant::now(),
             guardian: None,
             shutting_down: false,

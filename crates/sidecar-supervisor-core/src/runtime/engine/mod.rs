@@ -24,6 +24,7 @@ use crate::events::{EventKind, NewEvent};
 use crate::feed::Feed;
 use crate::profile::RuntimeConfig;
 
+mod lookup;
 mod probing;
 mod publish;
 mod spawning;
@@ -37,6 +38,7 @@ pub(crate) enum Msg {
     StdoutMatched { unit: usize, gen: u64 },
     AddrInUse { unit: usize, gen: u64 },
     Prepared { unit: usize, gen: u64, result: Result<(), String> },
+    Searched { sidecar: String, dirs: crate::runtime::search_path::SearchDirs },
 }
 
 #[derive(Debug, Clone)]
@@ -64,6 +66,10 @@ pub(crate) struct Engine {
     pub status_file: Option<PathBuf>,
     pub bundled_dirs: Vec<PathBuf>,
     pub triple: String,
+    /// Base of relative paths in the profile (commands, cwd, search path).
+    pub profile_dir: PathBuf,
+    /// Search paths by sidecar name, evaluated when first needed.
+    pub search: std::collections::HashMap<String, lookup::Search>,
     pub epoch: Instant,
     pub guardian: Option<Guardian>,
     pub shutting_down: bool,
@@ -273,6 +279,7 @@ impl Engine {
                     Err(e) => self.input(unit, Input::SpawnFailed { error: e }),
                 }
             }
+            Msg::Searched { sidecar, dirs } => self.on_searched(sidecar, dirs),
         }
     }
 

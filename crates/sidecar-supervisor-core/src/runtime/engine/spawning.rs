@@ -46,42 +46,25 @@ impl Engine {
                 u.port = Some(p);
             }
         }
+        self.resume_spawn(i, true);
+    }
+
+    /// The spawn after its port: finds the program (waiting for the search path first when
+    /// that is what it takes and `may_search`), then runs the prepare step or spawns. A program
+    /// that is not found fails the sidecar before any prepare step runs.
+    pub(super) fn resume_spawn(&mut self, i: usize, may_search: bool) {
+        if may_search && self.search_wanted(i) {
+            return self.await_search(i);
+        }
+        match self.program_for(i) {
+            Ok(p) => self.units[i].program = Some(p),
+            Err(error) => return self.input(i, Input::SpawnFailed { error }),
+        }
         if !self.units[i].prepared && self.units[i].spec.prepare.is_some() {
             self.start_prepare(i);
         } else {
             self.spawn_now(i);
         }
-    }
-
-    pub(super) fn profile_dir(&self) -> PathBuf {
-        self.cfg.profile_path.parent().map(|p| p.to_path_buf()).unwrap_or_default()
-    }
-
-    pub(super) fn program_for(&self, i: usize) -> Result<PathBuf, String> {
-        let u = &self.units[i];
-        process::resolve_program(
-            &u.spec.name,
-            &u.spec.command,
-            self.cfg.bin_overrides.get(&u.spec.name).map(|p| p.as_path()),
-            &self.profile_dir(),
-            &self.bundled_dirs,
-            &self.triple,
-        )
-    }
-
-    /// Finds a helper command (prepare step, exec probe): next to the sidecar's own program
-    /// first (`pg_isready` beside `postgres`), then bundled dirs and `PATH`.
-    pub(super) fn aux_program(&self, i: usize, command: &str) -> Result<PathBuf, String> {
-        let mut dirs = Vec::new();
-        let main = match &self.units[i].program {
-            Some(p) => Ok(p.clone()), // resolved at the last spawn
-            None => self.program_for(i),
-        };
-        if let Some(d) = main.ok().as_deref().and_then(|m| m.parent()) {
-            dirs.push(d.to_path_buf());
-        }
-        dirs.extend(self.bundled_dirs.iter().cloned());
-        process::resolve_program(&self.units[i].spec.name, command, None, &self.profile_dir(), &dirs, &self.triple)
     }
 
     pub(crate) fn render(&self, i: usize, t: &str) -> Result<String, String> {
@@ -235,12 +218,8 @@ impl Engine {
     }
 
     pub(super) fn spawn_now(&mut self, i: usize) {
-        let cached = self.units[i].program.clone().filter(|p| p.is_file());
         let built = (|| -> Result<_, String> {
-            let program = match cached {
-                Some(p) => p,
-                None => self.program_for(i)?,
-            };
+            let program = self.program_for(i)?;
             let spec = self.units[i].spec.clone();
             let args = self.render_all(i, &spec.args, "args")?;
             let mut env = self.contract_env(i);
@@ -248,7 +227,7 @@ impl Engine {
                 env.push((k.clone(), self.render_field(i, v, &format!("env.{k}"))?));
             }
             let cwd = match &spec.cwd {
-                Some(c) => self.profile_dir().join(self.render_field(i, c, "cwd")?),
+                Some(c) => self.profile_dir.join(self.render_field(i, c, "cwd")?),
                 None => self.units[i].data_dir.clone(),
             };
             let user = self.units[i].user.clone()?;
