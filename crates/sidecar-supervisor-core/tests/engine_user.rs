@@ -61,3 +61,28 @@ async fn unknown_user_is_a_clear_error_when_root() {
     let err = row.last_error.unwrap_or_default();
     assert!(err.contains("no-such-user-xyz") && err.contains("does not exist"), "{err}");
 }
+
+/// "Exec probes run like the sidecar": the prepare step and the probes drop to the user too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepare_step_and_exec_probes_run_as_the_user() {
+    let root = unsafe { libc::geteuid() } == 0;
+    let rig = Rig::start_in(
+        open_tmp(),
+        profile(json!([{
+            "name": "low", "command": "sleep", "args": ["600"], "user": "nobody",
+            "prepare": { "command": "sh", "args": ["-c", "id -u > prepare_uid"] },
+            "ready": { "exec": { "command": "sh", "args": ["-c", "id -u > {sidecar_data_dir}/probe_uid"] } },
+            "live": { "exec": { "command": "sh", "args": ["-c", "id -u > {sidecar_data_dir}/live_uid"] },
+                      "interval_ms": 20 }
+        }])),
+    );
+    rig.wait_state("low", State::Ready).await;
+    let data = rig.tmp.path().join("data/low");
+    let uid_in = |file: &str| -> Option<u32> { std::fs::read_to_string(data.join(file)).ok()?.trim().parse().ok() };
+    // The liveness probe starts once ready; its file appears at its first run.
+    let live = sidecar_supervisor_core::testing::wait_in_dir(&data, "live_uid", common::T, || uid_in("live_uid"));
+    let want = if root { nobody_uid() } else { unsafe { libc::geteuid() } };
+    assert_eq!(uid_in("prepare_uid"), Some(want), "prepare step");
+    assert_eq!(uid_in("probe_uid"), Some(want), "readiness probe");
+    assert_eq!(live, want, "liveness probe");
+}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sidecar_supervisor_core::profile::settings::default_data_dir;
+use sidecar_supervisor_core::profile::settings::{default_data_dir, default_data_dir_for};
 use sidecar_supervisor_core::profile::{load_profile, resolve, Mode, Overrides, ProfileError, RuntimeConfig};
 
 const APP: &str = "profile-errors-test";
@@ -343,6 +343,19 @@ fn data_dir_flag_beats_env_beats_profile_beats_default() {
     let no_env = Env::new(&[]);
     assert_eq!(no_env.resolve(&cli(&with), None).unwrap().data_dir, abs);
     assert_eq!(no_env.resolve(&cli(&without), None).unwrap().data_dir, default_data_dir(APP));
+}
+
+/// Root's home is 0700: a data dir in it is out of reach for sidecars that drop to a `user`.
+#[test]
+fn default_data_dir_of_root_is_under_var_lib() {
+    assert_eq!(default_data_dir_for(APP, true), PathBuf::from("/var/lib").join(APP));
+    assert!(!default_data_dir_for(APP, false).starts_with("/var/lib"));
+    let root = unsafe { libc::geteuid() } == 0;
+    let want = default_data_dir_for(APP, root && cfg!(target_os = "linux"));
+    assert_eq!(default_data_dir(APP), want);
+    let d = tempfile::tempdir().unwrap();
+    let without = write(d.path(), "p.json", &profile("", ONE));
+    assert_eq!(Env::new(&[]).resolve(&cli(&without), None).unwrap().data_dir, want);
 }
 
 #[test]

@@ -18,7 +18,11 @@ pub struct Profile {
     /// and uses `backend_url` instead.
     #[serde(default)]
     pub mode: Mode,
-    /// Where sidecar data, logs and the event feed live. `null`: the OS app-data dir.
+    /// Where sidecar data, logs and the event feed live (relative to this file). `null`: the OS
+    /// app-data dir, except when the runtime runs as root on Linux: then `/var/lib/<app>`, as
+    /// root's home is private (mode 0700) and sidecars that drop to their `user` could not reach
+    /// a data dir inside it. A data dir the runtime creates gets mode 0711 (traversable, not
+    /// listable).
     #[serde(default)]
     pub data_dir: Option<String>,
     /// Remote backend for `remote_slim` (https unless loopback).
@@ -131,7 +135,10 @@ pub struct SidecarSpec {
     /// A command run once before the first spawn (e.g. `initdb`).
     #[serde(default)]
     pub prepare: Option<PrepareSpec>,
-    /// Unix user to run as when the runtime itself runs as root (ignored otherwise).
+    /// Unix user to run as when the runtime itself runs as root (ignored otherwise). The
+    /// prepare step and exec probes run as this user too. The sidecar's data dir is given to
+    /// the user, and every directory above it (and `cwd` with the directories above it) must
+    /// let the user through (search permission), else the sidecar fails naming the directory.
     #[serde(default)]
     pub user: Option<String>,
     /// `false`: this sidecar is never restarted automatically.

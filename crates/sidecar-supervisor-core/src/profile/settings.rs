@@ -26,6 +26,7 @@ pub struct RuntimeConfig {
     pub profile_path: PathBuf,
     pub profile: Profile,
     pub mode: Mode,
+    /// Flag, environment, profile, else [`default_data_dir`] (`/var/lib/<app_name>` as root).
     pub data_dir: PathBuf,
     pub backend_url: Option<String>,
     pub auto_restart: bool,
@@ -159,8 +160,19 @@ fn parse_bool(v: &str) -> Option<bool> {
     }
 }
 
-/// The OS app-data dir for `app_name`, else `~/.<app_name>`.
+/// The data dir when none is configured (no flag, no environment, no profile field): the OS
+/// app-data dir for `app_name`, else `~/.<app_name>`; but `/var/lib/<app_name>` when the
+/// runtime runs as root on Linux. Root's home is private (mode 0700), so sidecars that drop to
+/// their `user` (PostgreSQL refuses to run as root) could not reach a data dir inside it.
 pub fn default_data_dir(app_name: &str) -> PathBuf {
+    default_data_dir_for(app_name, cfg!(target_os = "linux") && nix::unistd::geteuid().is_root())
+}
+
+/// [`default_data_dir`] with the root question answered by the caller.
+pub fn default_data_dir_for(app_name: &str, system_wide: bool) -> PathBuf {
+    if system_wide {
+        return Path::new("/var/lib").join(app_name);
+    }
     directories::ProjectDirs::from("", "", app_name)
         .map(|d| d.data_dir().to_path_buf())
         .unwrap_or_else(|| home_fallback_dir(app_name))

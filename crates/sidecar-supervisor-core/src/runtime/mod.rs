@@ -4,6 +4,7 @@
 //! of a dead instance's leftovers, feed, logs), then runs the engine on a dedicated thread.
 //! Reads (`status`, `events`, `logs`) never wait for the engine; commands go through a channel.
 
+pub mod access;
 mod engine;
 pub mod guardian;
 pub mod instance;
@@ -66,6 +67,8 @@ pub enum StartError {
     Feed(#[from] crate::feed::FeedError),
     #[error("cannot start the engine: {0}")]
     Io(#[from] std::io::Error),
+    #[error("cannot create the data dir {dir}: {source}")]
+    DataDir { dir: String, source: std::io::Error },
 }
 
 pub(crate) struct SharedStatus {
@@ -114,6 +117,10 @@ impl Supervisor {
         cfg.profile_path = absolute(&cfg.profile_path);
         cfg.data_dir = absolute(&cfg.data_dir);
         let bundled_dirs: Vec<PathBuf> = opts.bundled_dirs.iter().map(|d| absolute(d)).collect();
+        // Created here rather than as a side effect of the lock file, so that a data dir made
+        // by the runtime is traversable (0711) for sidecars that drop to their `user`.
+        access::create_dir_traversable(&cfg.data_dir)
+            .map_err(|source| StartError::DataDir { dir: cfg.data_dir.display().to_string(), source })?;
         let runtime_dir = cfg.data_dir.join("runtime");
         let lock = instance::acquire_lock(&runtime_dir)?;
         raise_fd_limit();

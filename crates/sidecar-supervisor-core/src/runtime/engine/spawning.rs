@@ -13,6 +13,7 @@ use crate::events::{EventKind, NewEvent};
 use crate::logs::Stream;
 use crate::profile::template::{self, Piece};
 use crate::profile::{Mode, PortKeyword, PortSpec};
+use crate::runtime::access::Reach;
 use crate::runtime::process::{self, SpawnRequest};
 
 impl Engine {
@@ -128,8 +129,8 @@ impl Engine {
             Ok(u) => u,
             Err(e) => return self.input(i, Input::SpawnFailed { error: e }),
         };
-        if let Err(e) = self.ensure_data_dir(i, user) {
-            return self.input(i, Input::SpawnFailed { error: format!("prepare step: {e}") });
+        if let Err(error) = self.ensure_data_dir(i, user) {
+            return self.input(i, Input::SpawnFailed { error });
         }
         let env = self.contract_env(i);
         let cwd = self.units[i].data_dir.clone();
@@ -206,15 +207,28 @@ impl Engine {
         env
     }
 
-    /// The sidecar's own data dir (its default cwd), owned by its `user` when one is set.
+    /// The sidecar's own data dir (its default cwd), owned by its `user` when one is set; that
+    /// user must be able to pass through every directory above it.
     fn ensure_data_dir(&self, i: usize, user: Option<(u32, u32)>) -> Result<(), String> {
         let dir = &self.units[i].data_dir;
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         if let Some((uid, gid)) = user {
+            self.reach(i, uid, gid).check("data dir", dir, false)?;
             std::os::unix::fs::chown(dir, Some(uid), Some(gid))
                 .map_err(|e| format!("cannot give {} to uid {uid}: {e}", dir.display()))?;
         }
         Ok(())
+    }
+
+    fn reach(&self, i: usize, uid: u32, gid: u32) -> Reach<'_> {
+        let spec = &self.units[i].spec;
+        Reach {
+            user: spec.user.as_deref().unwrap_or_default(),
+            uid,
+            gid,
+            sidecar: &spec.name,
+            app_name: &self.cfg.app_name,
+        }
     }
 
     pub(super) fn spawn_now(&mut self, i: usize) {
@@ -232,6 +246,9 @@ impl Engine {
             };
             let user = self.units[i].user.clone()?;
             self.ensure_data_dir(i, user)?;
+            if let (Some((uid, gid)), Some(_)) = (user, &spec.cwd) {
+                self.reach(i, uid, gid).check("cwd", &cwd, true)?;
+            }
             Ok((program, args, env, cwd, user))
         })();
         let (program, args, env, cwd, user) = match built {

@@ -1,0 +1,114 @@
+//! A sidecar that drops to its `user` must be able to reach its data dir: when a directory
+//! above it does not let the user pass (temp dirs and root's home are 0700), the sidecar fails
+//! before its prepare step with an error naming the directory, its mode, the user and the
+//! fix. The data dir the runtime creates itself is 0711; directories it did not create are
+//! never changed. Only meaningful as root (CI runs as root); otherwise `user` is ignored.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use common::{profile, Rig};
+use serde_json::{json, Value};
+use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::events::EventKind;
+
+fn root() -> bool {
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        eprintln!("not root: `user` is ignored, nothing to check here");
+    }
+    root
+}
+
+fn tmp_with_mode(mode: u32) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(mode)).unwrap();
+    tmp
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().mode() & 0o7777
+}
+
+/// `nobody` runs `sleep`, after a prepare step that leaves a marker.
+fn low(extra: Value) -> Value {
+    let mut s = json!({
+        "name": "low", "command": "sleep", "args": ["600"], "user": "nobody",
+        "prepare": { "command": "sh", "args": ["-c", "touch prepared"] }
+    });
+    s.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+    profile(json!([s]))
+}
+
+async fn failed_error(rig: &Rig) -> String {
+    let row = rig.wait_state("low", State::Failed).await;
+    assert!(rig.events_of("low", EventKind::Prepared).is_empty(), "no prepare step ran: {}", rig.feed_dump());
+    assert!(rig.events_of("low", EventKind::Spawned).is_empty(), "{}", rig.feed_dump());
+    assert_eq!(row.budget.remaining, row.budget.max, "no restart charged");
+    row.last_error.unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_dir_below_a_private_dir_fails_naming_it_and_the_fix() {
+    if !root() {
+        return;
+    }
+    let tmp = tmp_with_mode(0o700);
+    let private = tmp.path().to_path_buf();
+    let rig = Rig::start_in(tmp, low(json!({})));
+    let err = failed_error(&rig).await;
+    for part in [
+        "user `nobody`".to_string(),
+        format!("{} has mode 0700", private.display()),
+        "--data-dir /var/lib/desktop-runtime-test".to_string(),
+        format!("`chmod o+x {}`", private.display()),
+    ] {
+        assert!(err.contains(&part), "{part:?} missing in: {err}");
+    }
+    assert_eq!(mode(&private), 0o700, "a directory the runtime did not create is left alone");
+    assert_eq!(mode(&private.join("data")), 0o711, "the data dir the runtime created is traversable");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traversable_parent_and_a_created_data_dir_work() {
+    if !root() {
+        return;
+    }
+    let rig = Rig::start_in(tmp_with_mode(0o711), low(json!({})));
+    rig.wait_state("low", State::Ready).await;
+    let data = rig.tmp.path().join("data");
+    assert_eq!(mode(&data), 0o711, "created by the runtime: traversable, not listable");
+    assert!(data.join("low/prepared").is_file(), "the prepare step ran as `nobody` in its data dir");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn existing_private_data_dir_is_named_and_never_chmodded() {
+    if !root() {
+        return;
+    }
+    let tmp = tmp_with_mode(0o711);
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let rig = Rig::start_in(tmp, low(json!({})));
+    let err = failed_error(&rig).await;
+    assert!(err.contains(&format!("{} has mode 0700", data.display())), "{err}");
+    assert_eq!(mode(&data), 0o700, "the runtime did not create it: unchanged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_cwd_is_named() {
+    if !root() {
+        return;
+    }
+    let tmp = tmp_with_mode(0o711);
+    let cwd = tmp.path().join("private");
+    std::fs::create_dir(&cwd).unwrap();
+    std::fs::set_permissions(&cwd, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let rig = Rig::start_in(tmp, low(json!({ "cwd": cwd.display().to_string() })));
+    let row = rig.wait_state("low", State::Failed).await;
+    let err = row.last_error.unwrap_or_default();
+    assert!(err.contains("cannot reach the cwd") && err.contains(&format!("{} has mode 0700", cwd.display())), "{err}");
+}
