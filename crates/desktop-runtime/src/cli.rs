@@ -57,6 +57,10 @@ pub struct RunArgs {
     /// Extra directory holding bundled sidecar binaries (repeatable; the binary's own dir is always searched).
     #[arg(long = "bundled-dir")]
     pub bundled_dirs: Vec<PathBuf>,
+    /// Write this launch's API key to this file (mode 0600) for a headless client of the
+    /// sidecars, e.g. `curl -H "x-api-key: $(cat FILE)"`; removed again on a clean stop.
+    #[arg(long)]
+    pub api_key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -135,6 +139,13 @@ pub fn run(a: RunArgs) -> ExitCode {
                 return ExitCode::from(1);
             }
         };
+        if let Some(path) = &a.api_key_file {
+            if let Err(e) = write_private(path, sup.api_key()) {
+                eprintln!("desktop-runtime: --api-key-file {}: {e}", path.display());
+                sup.shutdown().await;
+                return ExitCode::from(1);
+            }
+        }
         let st = sup.status();
         println!(
             "desktop-runtime: instance {} ({} mode), {} sidecar(s), data dir {}",
@@ -184,8 +195,24 @@ pub fn run(a: RunArgs) -> ExitCode {
             eprintln!("desktop-runtime: {err}");
             return ExitCode::from(1);
         }
+        if let Some(path) = &a.api_key_file {
+            let _ = std::fs::remove_file(path);
+        }
         println!("desktop-runtime: stopped cleanly");
         ExitCode::SUCCESS
+    })
+}
+
+/// Writes `text` to a new file only its owner can read, then renames it over `path`.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
     })
 }
 

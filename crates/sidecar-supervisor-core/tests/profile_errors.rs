@@ -479,9 +479,23 @@ fn checked_in_schema_is_current() {
 }
 
 #[test]
-fn example_profile_loads() {
+fn example_profile_loads_and_is_the_default_stack() {
     let path = repo_root().join("runtime-profile.example.json");
-    let p = load_profile(&path).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = load_profile(&path).unwrap_or_else(|e| panic!("{e}"));
     assert!(!p.sidecars.is_empty());
     assert_eq!(p.schema.as_deref(), Some("./runtime-profile.schema.json"));
+    // The example next to the schema is the default profile the app runs, not a second copy
+    // left to drift.
+    let mut default =
+        load_profile(&repo_root().join("profiles/local_fullstack.json")).unwrap_or_else(|e| panic!("{e}"));
+    (p.schema, default.schema) = (None, None);
+    assert_eq!(p, default, "runtime-profile.example.json differs from profiles/local_fullstack.json");
+}
+
+#[test]
+fn shipped_profiles_load() {
+    for name in ["local_fullstack", "remote_slim", "demo"] {
+        let path = repo_root().join(format!("profiles/{name}.json"));
+        load_profile(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
 }

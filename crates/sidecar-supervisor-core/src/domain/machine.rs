@@ -62,6 +62,8 @@ pub struct Machine {
     backoff_until: Option<Duration>,
     stop_deadline: Option<Duration>,
     restart_after_stop: bool,
+    /// Why the pending restart after the stop happens, e.g. " (manual restart; budget reset)".
+    restart_note: String,
     kill_reason: KillReason,
     port_retries: u32,
     ready_probe: Option<ProbeTrack>,
@@ -89,6 +91,7 @@ impl Machine {
             backoff_until: None,
             stop_deadline: None,
             restart_after_stop: false,
+            restart_note: String::new(),
             kill_reason: KillReason::None,
             port_retries: 0,
             last_exit: None,
@@ -194,6 +197,11 @@ impl Machine {
                     self.on_start(now, deps_ready, true, &mut out);
                 }
             }
+            Input::DependencyMoved { why } => {
+                if matches!(self.state, State::Starting | State::Ready | State::Unhealthy) {
+                    self.stop_with(now, true, &format!(" ({why}; the budget is not charged)"), &mut out);
+                }
+            }
         }
         out
     }
@@ -252,6 +260,7 @@ impl Machine {
             // Asked to start while it is still stopping: start once it has stopped.
             State::Stopping if manual => {
                 self.restart_after_stop = true;
+                self.restart_note = " (manual start)".into();
                 return;
             }
             _ => return,
@@ -387,20 +396,28 @@ impl Machine {
     }
 
     fn on_stop(&mut self, now: Duration, then_restart: bool, out: &mut Vec<Action>) {
+        self.stop_with(now, then_restart, if then_restart { " (manual restart; budget reset)" } else { "" }, out)
+    }
+
+    /// A stop; `why` is appended to the stopping event.
+    fn stop_with(&mut self, now: Duration, then_restart: bool, why: &str, out: &mut Vec<Action>) {
         match self.state {
             State::Starting | State::Ready | State::Unhealthy => {
                 self.restart_after_stop = then_restart;
+                self.restart_note = why.to_string();
                 self.clear_probes();
                 self.startup_deadline = None;
                 self.stop_deadline = Some(now + self.cfg.stop_timeout);
                 self.set_state(State::Stopping, out);
-                let why = if then_restart { " (manual restart)" } else { "" };
                 let msg = format!("sending {} to its process group{why}", signal_name(self.cfg.stop_signal));
                 self.emit(EventKind::Stopping, msg, out);
                 out.push(Action::Signal { signal: self.cfg.stop_signal });
             }
             // The latest wish wins: a stop cancels a pending restart, a restart re-arms it.
-            State::Stopping => self.restart_after_stop = then_restart,
+            State::Stopping => {
+                self.restart_after_stop = then_restart;
+                self.restart_note = why.to_string();
+            }
             State::Pending | State::WaitingForDeps | State::Backoff => {
                 self.backoff_until = None;
                 self.set_state(State::Stopped, out);
@@ -434,8 +451,9 @@ impl Machine {
         if self.state == State::Stopping {
             if self.restart_after_stop {
                 self.restart_after_stop = false;
-                self.emit_full(EventKind::Exited, format!("{status} (manual restart)"), code, signal, out);
-                self.emit(EventKind::Restarting, "restarting at once (manual restart; budget reset)".into(), out);
+                let note = std::mem::take(&mut self.restart_note);
+                self.emit_full(EventKind::Exited, format!("{status}{note}"), code, signal, out);
+                self.emit(EventKind::Restarting, format!("restarting at once{note}"), out);
                 self.spawn(false, out);
             } else {
                 self.set_state(State::Stopped, out);

@@ -300,6 +300,28 @@ fn manual_restart_of_running_sidecar_stops_then_spawns_at_once() {
 }
 
 #[test]
+fn a_moved_dependency_restarts_a_running_dependent_free_of_charge_and_keeps_its_budget() {
+    let mut m = Machine::new(cfg());
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    let (t, _) = crash_loop(&mut m, S(0), 2); // two crashes already charged
+    m.handle(t, Input::Spawned { pid: 2 });
+    let t = answer_ready_probe(&mut m, true);
+    assert_eq!(m.state(), State::Ready);
+    let used = m.restarts_in_window(t);
+    let a = m.handle(t, Input::DependencyMoved { why: "`backend` moved to port 4242".into() });
+    assert!(a.contains(&Action::Signal { signal: libc::SIGTERM }), "{a:?}");
+    assert_eq!(m.state(), State::Stopping);
+    let a = m.handle(t, Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    assert!(has_spawn(&a), "respawned at once, no backoff: {a:?}");
+    assert!(a.iter().any(|x| matches!(x, Action::Emit { message, .. } if message.contains("moved to port 4242"))));
+    assert_eq!(m.restarts_in_window(t), used, "not charged, and the earlier crashes still count");
+    // Not running: nothing to restart (the next spawn renders the new port anyway).
+    let mut idle = Machine::new(cfg());
+    assert!(idle.handle(S(0), Input::DependencyMoved { why: "x".into() }).is_empty());
+    assert_eq!(idle.state(), State::Pending);
+}
+
+#[test]
 fn lost_port_race_respawns_on_new_port_without_charge() {
     let mut m = Machine::new(cfg());
     m.handle(S(0), Input::Start { deps_ready: true, manual: false });

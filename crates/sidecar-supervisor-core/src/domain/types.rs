@@ -136,6 +136,11 @@ pub enum Input {
     RestartRequested {
         deps_ready: bool,
     },
+    /// A dependency came back on another port than the one this process was started with
+    /// (its templated arguments and environment are stale): restart it, free of charge.
+    DependencyMoved {
+        why: String,
+    },
 }
 
 /// What the machine wants done. `Emit` carries the feed event; the effect side adds pid/port.

@@ -93,6 +93,7 @@ struct Inner {
     notify: broadcast::Sender<Notification>,
     logs: HashMap<String, SidecarLog>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
+    api_key: String,
 }
 
 /// Handle to a running engine. Cheap to clone.
@@ -128,6 +129,7 @@ impl Supervisor {
 
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
+        let key = api_key.clone();
         let redactor = Redactor::new([api_key.clone()]);
         let mut feed_cfg = FeedConfig::for_data_dir(&cfg.data_dir, &cfg.app_name);
         feed_cfg.max_events = cfg.profile.max_events;
@@ -247,8 +249,15 @@ impl Supervisor {
             }
         })?;
 
-        let inner = Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)) });
+        let inner = Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)), api_key: key });
         Ok((Supervisor { inner }, early))
+    }
+
+    /// This launch's API key (`SIDECAR_API_KEY`): what a client of the sidecars (the app's UI)
+    /// must send as `x-api-key`. Hand it over privately; it never appears in status, events
+    /// or logs.
+    pub fn api_key(&self) -> &str {
+        &self.inner.api_key
     }
 
     /// Current status of every sidecar (never waits for the engine).
@@ -460,6 +469,7 @@ fn build_units(
                 prepared: false,
                 skipped,
                 deps: Vec::new(),
+                dep_ports: Vec::new(),
                 data_dir,
                 depends_on: s.depends_on.clone(),
                 prepare_pid: None,

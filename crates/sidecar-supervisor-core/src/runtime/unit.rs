@@ -35,6 +35,9 @@ pub struct Unit {
     pub skipped: bool,
     /// Unit indices this one waits for.
     pub deps: Vec<usize>,
+    /// The port of each dependency when this unit's process was spawned (its templates were
+    /// rendered with them): a dependency back on another port makes the process stale.
+    pub dep_ports: Vec<(usize, Option<u16>)>,
     pub data_dir: PathBuf,
     pub depends_on: Vec<String>,
     /// The running `prepare` step, so a stop during `initdb` reaches it.

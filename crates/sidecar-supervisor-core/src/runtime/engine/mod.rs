@@ -368,6 +368,7 @@ impl Engine {
         }
         if became_ready {
             self.wake_dependents(i);
+            self.restart_moved_dependents(i);
         }
         if no_process_to_stop && self.units[i].machine.state() == State::Stopping {
             // Asked to stop between the spawn decision and a process existing: nothing to wait for.
@@ -387,6 +388,20 @@ impl Engine {
                 && self.deps_ready(j)
             {
                 self.input(j, Input::DepsReady);
+            }
+        }
+    }
+
+    /// `i` is ready on a port other than the one its running dependents were started with
+    /// (an `announce` sidecar restarted, or an `auto` port lost to another process): their
+    /// arguments and environment name the old port, so restart them, free of charge.
+    fn restart_moved_dependents(&mut self, i: usize) {
+        let Some(port) = self.units[i].port else { return };
+        for j in 0..self.units.len() {
+            let was = self.units[j].dep_ports.iter().find(|(d, _)| *d == i).and_then(|(_, p)| *p);
+            if was.is_some_and(|was| was != port) && self.units[j].machine.state().has_process() {
+                let why = format!("`{}` came back on port {port} (was {})", self.units[i].name, was.unwrap_or(0));
+                self.input(j, Input::DependencyMoved { why });
             }
         }
     }

@@ -265,6 +265,7 @@ impl Engine {
         let gen = self.units[i].gen;
         let pid = spawned.pid;
         self.guardian_ops.push((true, pid));
+        self.units[i].dep_ports = self.units[i].deps.iter().map(|&d| (d, self.units[d].port)).collect();
         let u = &mut self.units[i];
         u.pid = Some(pid);
         u.stdin = Some(spawned.stdin);
@@ -285,6 +286,8 @@ impl Engine {
             let (mut announced, mut matched) = (!announce, stdout_match.is_none());
             tokio::spawn(async move {
                 read_lines(spawned.stdout, |line| {
+                    // Logged first: whoever sees the state this line causes also finds the line.
+                    log.push(Stream::Stdout, line);
                     if !announced {
                         if let Some(port) = crate::runtime::ports::parse_announcement(line) {
                             announced = true;
@@ -295,7 +298,6 @@ impl Engine {
                         matched = true;
                         let _ = tx.send(Msg::StdoutMatched { unit: i, gen });
                     }
-                    log.push(Stream::Stdout, line);
                 })
                 .await;
                 let _ = out_done_tx.send(());
