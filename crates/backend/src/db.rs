@@ -46,6 +46,21 @@ impl std::fmt::Display for DbError {
     }
 }
 
+/// An error with its causes ("error connecting to server: Connection refused (os error 111)").
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}
+
 impl Db {
     /// A pool for `url` (`postgres://user@127.0.0.1:port/db`). Connects lazily.
     pub fn new(url: &str, readiness: Readiness) -> Result<Db, String> {
@@ -80,7 +95,7 @@ impl Db {
         }
         self.pool.get().await.map_err(|e| {
             self.suspect.notify_one();
-            DbError::Unavailable(e.to_string())
+            DbError::Unavailable(chain(&e))
         })
     }
 
@@ -88,46 +103,89 @@ impl Db {
     pub fn error(&self, e: tokio_postgres::Error) -> DbError {
         if e.is_closed() || e.as_db_error().is_none() {
             self.suspect.notify_one();
-            DbError::Unavailable(e.to_string())
+            DbError::Unavailable(chain(&e))
         } else {
             DbError::Query(e.as_db_error().map(|d| d.message().to_string()).unwrap_or_else(|| e.to_string()))
         }
     }
 
-    /// Runs until the stop: checks the database, creates and migrates it on first contact,
-    /// and keeps readiness in step.
+    /// Runs until the stop. Holds one dedicated connection to the database, whose end (the
+    /// server died or was restarted) is noticed the moment the socket closes, so readiness
+    /// drops at once rather than at the next periodic check; the pooled connections are
+    /// replaced on their next use. On first contact it creates and migrates the database.
     pub async fn watch(self, shutdown: Shutdown) {
         let mut last: Option<Result<(), String>> = None;
         loop {
-            let now = self.check().await;
-            if last.as_ref() != Some(&now) {
-                match &now {
-                    Ok(()) => println!("database reachable: ready"),
-                    Err(e) => println!("not ready: {e}"),
+            let attempt = self.connect_watch().await;
+            let (client, conn) = match attempt {
+                Ok(pair) => pair,
+                Err(e) => {
+                    self.report(&mut last, Err(e)).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(CHECK_DOWN) => continue,
+                        _ = shutdown.wait() => return,
+                    }
                 }
-                self.readiness.set(now.is_ok(), now.clone().err().unwrap_or_default()).await;
-            }
-            let wait = if now.is_ok() { CHECK_READY } else { CHECK_DOWN };
-            last = Some(now);
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = self.suspect.notified() => {}
-                _ = shutdown.wait() => return,
-            }
+            };
+            self.report(&mut last, Ok(())).await;
+            // The connection runs in its own task: it must be polled while a ping awaits.
+            let mut conn = tokio::spawn(conn);
+            let lost = loop {
+                tokio::select! {
+                    r = &mut conn => break match r {
+                        Ok(Ok(())) => "the database closed the connection".to_string(),
+                        Ok(Err(e)) => format!("connection to the database lost: {}", chain(&e)),
+                        Err(e) => format!("connection to the database lost: {e}"),
+                    },
+                    _ = tokio::time::sleep(CHECK_READY) => {
+                        let ping = tokio::time::timeout(Duration::from_secs(2), client.simple_query("SELECT 1")).await;
+                        match ping {
+                            Ok(Ok(_)) => {}
+                            Ok(Err(e)) => break format!("database unreachable: {}", chain(&e)),
+                            Err(_) => break "database did not answer within 2 s".to_string(),
+                        }
+                    }
+                    _ = self.suspect.notified() => {
+                        if client.is_closed() {
+                            break "connection to the database lost".to_string();
+                        }
+                    }
+                    _ = shutdown.wait() => {
+                        conn.abort();
+                        return;
+                    }
+                }
+            };
+            conn.abort();
+            self.report(&mut last, Err(lost)).await;
         }
     }
 
-    async fn check(&self) -> Result<(), String> {
+    /// Prints and publishes readiness changes only.
+    async fn report(&self, last: &mut Option<Result<(), String>>, now: Result<(), String>) {
+        if last.as_ref() == Some(&now) {
+            return;
+        }
+        match &now {
+            Ok(()) => println!("database reachable: ready"),
+            Err(e) => println!("not ready: {e}"),
+        }
+        self.readiness.set(now.is_ok(), now.clone().err().unwrap_or_default()).await;
+        *last = Some(now);
+    }
+
+    /// The watcher's own connection; creates and migrates the database first when needed.
+    async fn connect_watch(
+        &self,
+    ) -> Result<
+        (tokio_postgres::Client, tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>),
+        String,
+    > {
         if !self.migrated.load(Ordering::Acquire) {
             self.prepare().await?;
             self.migrated.store(true, Ordering::Release);
         }
-        let c = self.pool.get().await.map_err(|e| format!("database unreachable: {e}"))?;
-        tokio::time::timeout(Duration::from_secs(2), c.simple_query("SELECT 1"))
-            .await
-            .map_err(|_| "database did not answer within 2 s".to_string())?
-            .map_err(|e| format!("database unreachable: {e}"))?;
-        Ok(())
+        self.cfg.connect(NoTls).await.map_err(|e| format!("database unreachable: {}", chain(&e)))
     }
 
     /// Creates the database if missing, then runs the migrations.
@@ -138,9 +196,9 @@ impl Db {
                 if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) =>
             {
                 self.create_database().await?;
-                self.pool.get().await.map_err(|e| format!("database unreachable: {e}"))?
+                self.pool.get().await.map_err(|e| format!("database unreachable: {}", chain(&e)))?
             }
-            Err(e) => return Err(format!("database unreachable: {e}")),
+            Err(e) => return Err(format!("database unreachable: {}", chain(&e))),
         };
         migrations::run(&mut client).await
     }
@@ -149,7 +207,7 @@ impl Db {
         let name = self.cfg.get_dbname().unwrap_or("app").to_string();
         let mut admin = (*self.cfg).clone();
         admin.dbname("postgres");
-        let (client, conn) = admin.connect(NoTls).await.map_err(|e| format!("database unreachable: {e}"))?;
+        let (client, conn) = admin.connect(NoTls).await.map_err(|e| format!("database unreachable: {}", chain(&e)))?;
         let task = tokio::spawn(conn);
         let sql = format!("CREATE DATABASE \"{}\"", name.replace('"', "\"\""));
         let made = client.simple_query(&sql).await;

@@ -82,9 +82,12 @@ fn redact(url: &str) -> String {
 
 async fn work_loop(mut client: Client, me: String, readiness: Readiness, shutdown: Shutdown) {
     let mut backoff = Duration::from_millis(100);
+    // The name stored with each job: the replica and its process.
+    let worker = format!("{me} (pid {})", std::process::id());
+    // Until the backend has answered once, ask without waiting, so readiness is known at once.
     loop {
         let leased = tokio::select! {
-            r = client.lease(v1::LeaseRequest { worker: me.clone(), wait_ms: 10_000 }) => r,
+            r = client.lease(v1::LeaseRequest { worker: worker.clone(), wait_ms: if readiness.is_ready() { 10_000 } else { 0 } }) => r,
             _ = shutdown.wait() => return,
         };
         match leased {

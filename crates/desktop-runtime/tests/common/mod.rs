@@ -63,6 +63,11 @@ pub struct Runner {
 
 impl Runner {
     pub fn start(profile: &Path, data_dir: &Path) -> Runner {
+        Self::start_with(profile, data_dir, &[])
+    }
+
+    /// [`Runner::start`] with extra arguments to `run`.
+    pub fn start_with(profile: &Path, data_dir: &Path, extra: &[&str]) -> Runner {
         let bundled = bundled_dir();
         let mut child = Command::new(BIN)
             .arg("run")
@@ -72,6 +77,7 @@ impl Runner {
             .arg(data_dir)
             .arg("--bundled-dir")
             .arg(&bundled)
+            .args(extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,116 @@
+//! Recovery of the reference stack from `kill -9` of each kind of sidecar, with real
+//! PostgreSQL. Each test prints how long the recovery took (the issue note quotes them).
+
+mod common;
+mod stack;
+
+use std::time::Instant;
+
+use common::*;
+use stack::*;
+
+#[test]
+fn kill_9_of_postgres_backend_goes_not_ready_then_recovers_and_no_committed_job_is_lost() {
+    let s = Stack::start(|_| {});
+    let ids: Vec<i64> = (0..20).map(|i| s.create_job(&format!("committed before the kill {i}"), 0)).collect();
+    let backend_pid = s.pid("backend");
+    let db_pid = s.pid("database");
+
+    let t = Instant::now();
+    kill9(db_pid);
+    // The backend notices at once (its watch connection closes) and says so.
+    s.wait_log("backend", "not ready", 1);
+    let noticed = t.elapsed();
+    let new_db = s.wait_respawned_ready("database", db_pid);
+    let db_back = t.elapsed();
+    s.wait_log("backend", "database reachable: ready", 2);
+    let backend_back = t.elapsed();
+    let (code, ready) = s.api.send(s.api.client().get(s.api.url("/health/ready")));
+    assert_eq!(code, 200, "{ready}");
+    println!(
+        "postgres kill -9: backend not ready after {} ms, database ready again (pid {new_db}) after {} ms, backend ready after {} ms",
+        noticed.as_millis(),
+        db_back.as_millis(),
+        backend_back.as_millis()
+    );
+    assert_eq!(s.pid("backend"), backend_pid, "the backend recovered by itself, without a restart");
+    let st = s.wait_all_ready();
+    assert_eq!(row(&st, "database")["restarts_in_window"], 1, "{st:#}");
+
+    for id in &ids {
+        let job = s.wait_job(*id, "done", |j| j["status"] == "done");
+        assert!(job["text"].as_str().unwrap().starts_with("committed before the kill"));
+    }
+    let after = s.create_job("after the database came back", 0);
+    s.wait_job(after, "done", |j| j["status"] == "done");
+    let events = events_json(&s.data(), None);
+    assert!(
+        kinds(&events, "exited").iter().any(|e| e["sidecar"] == "database" && e["signal"] == "SIGKILL"),
+        "the feed records the kill: {events:#?}"
+    );
+}
+
+#[test]
+fn kill_9_of_a_worker_holding_a_lease_the_other_replica_finishes_the_job() {
+    // Workers are not restarted here, so the job can only be finished by the other replica.
+    let s = Stack::start(|p| {
+        for sc in p["sidecars"].as_array_mut().unwrap() {
+            match sc["name"].as_str().unwrap() {
+                "backend" => sc["env"]["JOB_LEASE_MS"] = "1500".into(),
+                "worker" => sc["auto_restart"] = false.into(),
+                _ => {}
+            }
+        }
+    });
+    let id = s.create_job("a job whose first worker dies", 4000);
+    let running = s.wait_job(id, "leased", |j| j["status"] == "running");
+    let holder = running["worker"].as_str().unwrap().to_string();
+    let name = holder.split(' ').next().unwrap().to_string();
+    let pid = s.pid(&name);
+    assert!(holder.contains(&format!("pid {pid}")), "{holder} is {name} pid {pid}");
+    let other = if name == "worker#1" { "worker#2" } else { "worker#1" };
+
+    let t = Instant::now();
+    kill9(pid);
+    let retaken = s.wait_job(id, "leased again", |j| j["attempts"] == 2);
+    let taken_over = t.elapsed();
+    let done = s.wait_job(id, "done", |j| j["status"] == "done");
+    println!(
+        "worker kill -9: job leased again by {} after {} ms (lease 1500 ms), done after {} ms (4000 ms of work)",
+        retaken["worker"],
+        taken_over.as_millis(),
+        t.elapsed().as_millis()
+    );
+    assert!(done["worker"].as_str().unwrap().starts_with(other), "{done}");
+    assert_eq!(done["sha256"], jobs_api::compute("a job whose first worker dies").sha256.as_str());
+    let st = s.status();
+    assert_ne!(row(&st, &name)["state"], "ready", "{st:#}");
+}
+
+#[test]
+fn kill_9_of_the_backend_it_is_restarted_and_the_workers_reconnect() {
+    let mut s = Stack::start(|_| {});
+    let first = s.create_job("before the backend died", 0);
+    s.wait_job(first, "done", |j| j["status"] == "done");
+    let backend_pid = s.pid("backend");
+
+    let t = Instant::now();
+    kill9(backend_pid);
+    let new_pid = s.wait_respawned_ready("backend", backend_pid);
+    let backend_back = t.elapsed();
+    let st = s.wait_all_ready();
+    let all_back = t.elapsed();
+    s.api.port = row(&st, "backend")["port"].as_u64().unwrap() as u16;
+    let id = s.create_job("after the backend came back", 0);
+    let job = s.wait_job(id, "done", |j| j["status"] == "done");
+    println!(
+        "backend kill -9: backend ready again (pid {new_pid}, port {}) after {} ms, all sidecars ready after {} ms, a new job done after {} ms",
+        s.api.port,
+        backend_back.as_millis(),
+        all_back.as_millis(),
+        t.elapsed().as_millis()
+    );
+    assert!(job["worker"].as_str().unwrap().starts_with("worker#"));
+    let (code, old) = s.api.get(&format!("/api/jobs/{first}"));
+    assert_eq!((code, &old["status"]), (200, &serde_json::Value::from("done")));
+}
