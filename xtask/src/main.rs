@@ -1,11 +1,13 @@
 //! `cargo xtask dev|test|bench|schema`: the developer entry points.
 //!
-//! - `dev`: builds the runner and the sidecars, then runs the demo profile headless
-//!   (Ctrl-C stops every sidecar gracefully).
+//! - `dev`: builds the runner and the sidecars, then runs the default profile headless: real
+//!   PostgreSQL, the backend and two workers (Ctrl-C stops every sidecar gracefully).
 //! - `test`: everything CI checks, in order, with progress output: format, build of the helper
 //!   binaries the integration tests spawn, clippy, then every test of the workspace.
 //! - `bench`: the performance targets of design §9, measured against a baseline in the same run.
 //! - `schema`: regenerates `runtime-profile.schema.json` from the Rust types.
+
+mod prereq;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -22,7 +24,7 @@ fn main() -> ExitCode {
         Some("schema") => schema(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  dev     run the demo stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json"
+                "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json"
             );
             return ExitCode::from(2);
         }
@@ -78,16 +80,36 @@ fn target_dir() -> Result<PathBuf, String> {
     Ok(PathBuf::from(text[start..end].replace("\\\\", "\\")))
 }
 
+/// The binaries the default profile runs, besides the runner itself.
+const SIDECARS: [&str; 2] = ["backend", "worker"];
+
 fn dev(extra: &[String]) -> Result<(), String> {
-    step("build runner and sidecars", cargo().args(["build", "-p", "desktop-runtime", "-p", "test-sidecar"]))?;
+    prereq::ensure_postgres()?;
+    let mut build = cargo();
+    build.args(["build", "-p", "desktop-runtime"]);
+    for s in SIDECARS {
+        build.args(["-p", s]);
+    }
+    step("build the runner and the sidecars", &mut build)?;
     let bin_dir = target_dir()?.join("debug");
-    let data_dir = target_dir()?.join("dev-data");
-    eprintln!("\n==> running the demo stack (data dir {}); Ctrl-C stops it", data_dir.display());
+    // The database runs as user `postgres` when we are root, and root's home is private: use a
+    // data dir that user can reach.
+    let data_dir =
+        if prereq::is_root() { PathBuf::from("/var/lib/desktop-runtime/dev") } else { target_dir()?.join("dev-data") };
+    let key_file = target_dir()?.join("dev-api-key");
+    eprintln!(
+        "\n==> running the default stack (profiles/local_fullstack.json: PostgreSQL, backend, 2 workers)\n    data dir {}\n    API key of this launch: {} (e.g. curl -H \"x-api-key: $(cat {})\" http://127.0.0.1:<backend port>/api/jobs)\n    Ctrl-C stops every sidecar",
+        data_dir.display(),
+        key_file.display(),
+        key_file.display()
+    );
     let mut cmd = Command::new(bin_dir.join("desktop-runtime"));
-    cmd.args(["run", "--runtime-profile", "profiles/demo.json", "--bundled-dir"])
+    cmd.args(["run", "--runtime-profile", "profiles/local_fullstack.json", "--bundled-dir"])
         .arg(&bin_dir)
         .arg("--data-dir")
         .arg(&data_dir)
+        .arg("--api-key-file")
+        .arg(&key_file)
         .args(extra);
     // Ctrl-C reaches both of us: the runner stops its sidecars gracefully, and we wait for it
     // instead of dying first and leaving the terminal while it is still stopping them.
@@ -106,10 +128,13 @@ fn test(extra: &[String]) -> Result<(), String> {
     let t = Instant::now();
     step("format check", cargo().args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| format!("{e}\n    fix: run `cargo fmt --all`"))?;
-    step(
-        "build the binaries the integration tests spawn",
-        cargo().args(["build", "-p", "test-sidecar", "-p", "desktop-runtime"]),
-    )?;
+    prereq::ensure_postgres()?;
+    let mut build = cargo();
+    build.args(["build", "-p", "test-sidecar", "-p", "desktop-runtime"]);
+    for s in SIDECARS {
+        build.args(["-p", s]);
+    }
+    step("build the binaries the integration tests spawn", &mut build)?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     step("tests", cargo().args(["test", "--workspace", "--all-features"]).args(extra))?;
     eprintln!("\nxtask test: all steps passed in {:.0} s", t.elapsed().as_secs_f64());
