@@ -16,14 +16,16 @@ fn kill_9_of_postgres_backend_goes_not_ready_then_recovers_and_no_committed_job_
     let backend_pid = s.pid("backend");
     let db_pid = s.pid("database");
 
+    let (downs, ups) = (s.log_count("backend", "not ready"), s.log_count("backend", "database reachable: ready"));
+
     let t = Instant::now();
     kill9(db_pid);
     // The backend notices at once (its watch connection closes) and says so.
-    s.wait_log("backend", "not ready", 1);
+    s.wait_log("backend", "not ready", downs + 1);
     let noticed = t.elapsed();
     let new_db = s.wait_respawned_ready("database", db_pid);
     let db_back = t.elapsed();
-    s.wait_log("backend", "database reachable: ready", 2);
+    s.wait_log("backend", "database reachable: ready", ups + 1);
     let backend_back = t.elapsed();
     let (code, ready) = s.api.send(s.api.client().get(s.api.url("/health/ready")));
     assert_eq!(code, 200, "{ready}");
@@ -93,6 +95,7 @@ fn kill_9_of_the_backend_it_is_restarted_and_the_workers_reconnect() {
     let first = s.create_job("before the backend died", 0);
     s.wait_job(first, "done", |j| j["status"] == "done");
     let backend_pid = s.pid("backend");
+    let old_port = s.api.port;
 
     let t = Instant::now();
     kill9(backend_pid);
@@ -111,6 +114,42 @@ fn kill_9_of_the_backend_it_is_restarted_and_the_workers_reconnect() {
         t.elapsed().as_millis()
     );
     assert!(job["worker"].as_str().unwrap().starts_with("worker#"));
+    if s.api.port != old_port {
+        // The backend announced a new port: the workers, started with the old one in
+        // BACKEND_URL, were restarted with the new one.
+        let events = events_json(&s.data(), None);
+        for w in ["worker#1", "worker#2"] {
+            assert!(
+                kinds(&events, "restarting").iter().any(
+                    |e| e["sidecar"] == w && e["message"].as_str().unwrap().contains("`backend` came back on port")
+                ),
+                "{w} was not restarted for the backend's new port: {events:#?}"
+            );
+        }
+    }
     let (code, old) = s.api.get(&format!("/api/jobs/{first}"));
     assert_eq!((code, &old["status"]), (200, &serde_json::Value::from("done")));
+}
+
+#[test]
+fn a_worker_stopped_gracefully_releases_its_job_at_once() {
+    // A lease far longer than the test's patience: only a release can free the job in time.
+    let s = Stack::start(|p| p["sidecars"][1]["env"]["JOB_LEASE_MS"] = "600000".into());
+    let id = s.create_job("a job handed back on SIGTERM", 3000);
+    let running = s.wait_job(id, "leased", |j| j["status"] == "running");
+    let name = running["worker"].as_str().unwrap().split(' ').next().unwrap().to_string();
+    let pid = s.pid(&name);
+
+    let t = Instant::now();
+    // SAFETY: kill(2) on the worker the runtime reported.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    s.wait_log(&name, &format!("released job {id} for another worker"), 1);
+    let again = s.wait_job(id, "leased again", |j| j["attempts"] == 2);
+    println!(
+        "worker SIGTERM: job {id} released and leased again by {} after {} ms",
+        again["worker"],
+        t.elapsed().as_millis()
+    );
+    let done = s.wait_job(id, "done", |j| j["status"] == "done");
+    assert!(!done["worker"].as_str().unwrap().contains(&format!("pid {pid}")), "{done}");
 }

@@ -68,21 +68,26 @@ impl Runner {
 
     /// [`Runner::start`] with extra arguments to `run`.
     pub fn start_with(profile: &Path, data_dir: &Path, extra: &[&str]) -> Runner {
-        let bundled = bundled_dir();
-        let mut child = Command::new(BIN)
-            .arg("run")
+        Self::spawn(Self::command(BIN.as_ref(), profile, data_dir, &bundled_dir(), extra), data_dir)
+    }
+
+    /// The `run` command line, for tests that change it (environment, user) before spawning.
+    pub fn command(bin: &Path, profile: &Path, data_dir: &Path, bundled: &Path, extra: &[&str]) -> Command {
+        let mut cmd = Command::new(bin);
+        cmd.arg("run")
             .arg("--runtime-profile")
             .arg(profile)
             .arg("--data-dir")
             .arg(data_dir)
             .arg("--bundled-dir")
-            .arg(&bundled)
-            .args(extra)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
+            .arg(bundled)
+            .args(extra);
+        cmd
+    }
+
+    /// Spawns a runner from a command made by [`Runner::command`].
+    pub fn spawn(mut cmd: Command, data_dir: &Path) -> Runner {
+        let mut child = cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
         let (tx, lines) = mpsc::channel();
         let stdout = child.stdout.take().unwrap();
         std::thread::spawn(move || {

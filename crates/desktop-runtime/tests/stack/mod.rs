@@ -79,6 +79,12 @@ impl Stack {
         wait_all_ready(&self.data()).0
     }
 
+    /// How many lines of `name`'s log file contain `text` now.
+    pub fn log_count(&self, name: &str, text: &str) -> usize {
+        let file = self.data().join("logs").join(format!("{}.log", name.replace('#', "_")));
+        std::fs::read_to_string(file).unwrap_or_default().lines().filter(|l| l.contains(text)).count()
+    }
+
     /// Waits until `name`'s log file has `count` lines containing `text`; returns the last.
     pub fn wait_log(&self, name: &str, text: &str, count: usize) -> String {
         let logs = self.data().join("logs");

@@ -1,0 +1,220 @@
+//! The sidecar contract as the reference sidecars implement it (through sidecar-kit), checked
+//! on the real binaries; and the default profile where PostgreSQL is missing, in remote_slim
+//! mode, and with the runtime run by a normal user.
+
+mod common;
+mod stack;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+
+use common::*;
+use serde_json::Value;
+use sidecar_supervisor_core::testing::wait_pid_gone;
+use stack::*;
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+/// The backend started by hand with the contract's environment and no database to reach.
+struct ByHand {
+    child: Child,
+    port: u16,
+    lines: mpsc::Receiver<String>,
+}
+
+impl ByHand {
+    fn start() -> ByHand {
+        let mut child = Command::new(bin_dir().join("backend"))
+            .env("SIDECAR_NAME", "backend")
+            .env("SIDECAR_INSTANCE_NAME", "backend")
+            .env("SIDECAR_INSTANCE_ID", "launch-42")
+            .env("SIDECAR_API_KEY", KEY)
+            .env("DATABASE_URL", "postgres://app@127.0.0.1:1/app")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let (tx, lines) = mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            for l in BufReader::new(out).lines().map_while(Result::ok) {
+                let _ = tx.send(l);
+            }
+        });
+        let first = lines.recv_timeout(TIMEOUT).expect("the handshake line");
+        let port = first.strip_prefix("SIDECAR_PORT=").unwrap_or_else(|| panic!("handshake: {first}")).parse().unwrap();
+        ByHand { child, port, lines }
+    }
+
+    /// Waits for the exit; returns the code and everything printed.
+    fn wait(mut self) -> (Option<i32>, Vec<String>) {
+        assert!(wait_pid_gone(self.child.id(), TIMEOUT), "the backend did not exit");
+        let code = self.child.wait().unwrap().code();
+        (code, self.lines.iter().collect())
+    }
+}
+
+impl Drop for ByHand {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_kit_sidecar_serves_health_identity_and_control_and_exits_when_the_lifeline_closes() {
+    let mut b = ByHand::start();
+    let api = Api::new(b.port, KEY.into());
+    let c = api.client();
+    assert_eq!(api.send(c.get(api.url("/health/live"))).0, 200);
+    let (code, ready) = api.send(c.get(api.url("/health/ready")));
+    assert_eq!(code, 503, "no database: not ready");
+    assert!(ready["reason"].as_str().unwrap().contains("database unreachable"), "{ready}");
+    let (code, info) = api.get("/runtime/info");
+    assert_eq!(code, 200);
+    assert_eq!((info["instance_id"].as_str(), info["pid"].as_u64()), (Some("launch-42"), Some(b.child.id() as u64)));
+
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let url = api.url("");
+    rt.block_on(async move {
+        use sidecar_kit::health::control_v1::{control_client::ControlClient, InfoRequest};
+        use tonic_health::pb::{health_check_response::ServingStatus, health_client::HealthClient, HealthCheckRequest};
+        let ch = tonic::transport::Endpoint::from_shared(url).unwrap().connect().await.unwrap();
+        let mut health = HealthClient::new(ch.clone());
+        let check = |s: &str| HealthCheckRequest { service: s.into() };
+        let live = health.check(check("")).await.expect("gRPC health needs no key").into_inner();
+        assert_eq!(live.status, ServingStatus::Serving as i32);
+        let ready = health.check(check("ready")).await.unwrap().into_inner();
+        assert_eq!(ready.status, ServingStatus::NotServing as i32);
+        let e = ControlClient::new(ch.clone()).info(InfoRequest {}).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated);
+        let mut req = tonic::Request::new(InfoRequest {});
+        req.metadata_mut().insert("x-api-key", KEY.parse().unwrap());
+        let info = ControlClient::new(ch).info(req).await.unwrap().into_inner();
+        assert_eq!((info.name.as_str(), info.instance_id.as_str()), ("backend", "launch-42"));
+    });
+
+    drop(b.child.stdin.take()); // what the kernel does when the runtime dies
+    let (code, out) = b.wait();
+    assert_eq!(code, Some(0), "{out:?}");
+    assert!(out.iter().any(|l| l.contains("stdin lifeline closed")), "{out:?}");
+}
+
+#[test]
+fn control_shutdown_stops_a_kit_sidecar_gracefully() {
+    let b = ByHand::start();
+    let url = format!("http://127.0.0.1:{}", b.port);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        use sidecar_kit::health::control_v1::{control_client::ControlClient, ShutdownRequest};
+        let mut req = tonic::Request::new(ShutdownRequest { reason: "test says so".into() });
+        req.metadata_mut().insert("x-api-key", KEY.parse().unwrap());
+        let ch = tonic::transport::Endpoint::from_shared(url).unwrap().connect().await.unwrap();
+        ControlClient::new(ch).shutdown(req).await.unwrap();
+    });
+    let (code, out) = b.wait();
+    assert_eq!(code, Some(0), "{out:?}");
+    assert!(out.iter().any(|l| l.contains("shutdown requested over gRPC: test says so")), "{out:?}");
+}
+
+#[test]
+fn a_kit_sidecar_refuses_a_non_loopback_host_naming_the_variable() {
+    let out = Command::new(bin_dir().join("worker"))
+        .env("SIDECAR_HOST", "0.0.0.0")
+        .env("BACKEND_URL", "http://127.0.0.1:1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("SIDECAR_HOST") && err.contains("loopback"), "{err}");
+}
+
+/// The default profile with `search_path` gone and `PATH` reduced to directories without
+/// PostgreSQL: as on a machine where it is not installed.
+#[test]
+fn without_postgresql_the_database_fails_naming_what_to_install_and_the_rest_waits() {
+    let dir = data_dir();
+    let mut profile: Value = serde_json::from_str(&std::fs::read_to_string(PROFILE).unwrap()).unwrap();
+    profile["sidecars"][0].as_object_mut().unwrap().remove("search_path");
+    let path = write_profile(dir.path(), &profile.to_string());
+    let data = dir.path().join("data");
+    let mut cmd = Runner::command(BIN.as_ref(), &path, &data, &bundled_dir(), &[]);
+    let no_pg = std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .filter(|d| !d.join("postgres").exists())
+        .collect::<Vec<_>>();
+    cmd.env("PATH", std::env::join_paths(no_pg).unwrap()).env_remove("POSTGRES_BIN").env_remove("DATABASE_BIN");
+    let mut r = Runner::spawn(cmd, &data);
+    r.wait_started();
+    let st = wait_status(&data, "database failed", |v| row(v, "database")["state"] == "failed");
+    let err = row(&st, "database")["last_error"].as_str().unwrap().to_string();
+    assert!(err.contains("command `postgres` of sidecar `database` not found"), "{err}");
+    assert!(err.contains("PostgreSQL is not installed: run `sudo apt install postgresql`"), "{err}");
+    for n in ["backend", "worker#1", "worker#2"] {
+        assert_eq!(row(&st, n)["state"], "waiting_for_deps", "{n}: {st:#}");
+    }
+    assert_eq!(row(&st, "database")["restarts_in_window"], 0, "nothing to retry");
+    r.signal(libc::SIGINT);
+    r.wait_exit();
+}
+
+#[test]
+fn remote_slim_runs_no_local_backend_or_database() {
+    let dir = data_dir();
+    let data = dir.path().join("data");
+    let slim = std::path::Path::new(PROFILE).with_file_name("remote_slim.json");
+    let mut r = Runner::start(&slim, &data);
+    r.wait_started();
+    let st = wait_status(&data, "the remote_slim status", |v| v["mode"] == "remote_slim" && !sidecars(v).is_empty());
+    for n in ["database", "backend"] {
+        assert_eq!(row(&st, n)["pid"], Value::Null, "{n} must not run: {st:#}");
+    }
+    assert_eq!(row(&st, "backend")["url"], "https://jobs.example.com", "{st:#}");
+    r.stop_cleanly();
+}
+
+/// Run as root, the other tests drop only PostgreSQL to `postgres`; here the whole runtime is a
+/// normal user (`nobody`), as on a desktop: PostgreSQL then runs as that user too.
+#[test]
+fn the_stack_runs_when_the_runtime_is_a_normal_user() {
+    if unsafe { libc::geteuid() } != 0 {
+        println!("not root: every other stack test already runs as a normal user");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    let dir = data_dir();
+    // The build's binaries may sit under a private home: give the user its own copies.
+    let bins = dir.path().join("bin");
+    std::fs::create_dir(&bins).unwrap();
+    for b in ["desktop-runtime", "backend", "worker"] {
+        std::fs::copy(bin_dir().join(b), bins.join(b)).unwrap();
+    }
+    let mut profile: Value = serde_json::from_str(&std::fs::read_to_string(PROFILE).unwrap()).unwrap();
+    profile.as_object_mut().unwrap().remove("$schema");
+    let path = write_profile(dir.path(), &profile.to_string());
+    for p in [&bins, &path] {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let nobody = 65534;
+    std::os::unix::fs::chown(&data, Some(nobody), Some(nobody)).unwrap();
+    let mut cmd = Runner::command(&bins.join("desktop-runtime"), &path, &data, &bins, &[]);
+    cmd.uid(nobody).gid(nobody).env("HOME", &data);
+    let mut r = Runner::spawn(cmd, &data);
+    r.wait_started();
+    let (st, pids) = wait_all_ready(&data);
+    assert_eq!(names(&st), ALL);
+    for (name, pid) in pids {
+        let uid = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("Uid:").map(|u| u.split_whitespace().next().unwrap().to_string()))
+            .unwrap();
+        assert_eq!(uid, nobody.to_string(), "{name} runs as the runtime's user");
+    }
+    r.stop_cleanly();
+}
