@@ -107,54 +107,46 @@ pub async fn lease(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Leased
 }
 
 pub async fn extend(db: &Db, id: i64, token: &str, lease_ms: i64) -> Result<(), LeaseError> {
-    let c = db.conn().await?;
-    let n = c
-        .execute(
-            "UPDATE jobs SET lease_until = now() + $3::bigint * interval '1 millisecond', updated_at = now()
-             WHERE id = $1 AND lease_token = $2 AND status = 'running'",
-            &[&id, &token, &lease_ms],
-        )
-        .await
-        .map_err(|e| db.error(e))?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(LeaseError::Lost)
-    }
+    under_lease(
+        db,
+        "UPDATE jobs SET lease_until = now() + $3::bigint * interval '1 millisecond', updated_at = now()
+         WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        &[&id, &token, &lease_ms],
+    )
+    .await
 }
 
 pub async fn complete(db: &Db, id: i64, token: &str, word_count: i64, sha256: &str) -> Result<(), LeaseError> {
-    let c = db.conn().await?;
-    let n = c
-        .execute(
-            "UPDATE jobs SET status = 'done', word_count = $3, sha256 = $4, finished_at = now(), updated_at = now(),
-                 lease_token = NULL, lease_until = NULL
-             WHERE id = $1 AND lease_token = $2 AND status = 'running'",
-            &[&id, &token, &word_count, &sha256],
-        )
-        .await
-        .map_err(|e| db.error(e))?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(LeaseError::Lost)
-    }
+    under_lease(
+        db,
+        "UPDATE jobs SET status = 'done', word_count = $3, sha256 = $4, finished_at = now(), updated_at = now(),
+             lease_token = NULL, lease_until = NULL
+         WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        &[&id, &token, &word_count, &sha256],
+    )
+    .await
 }
 
 pub async fn release(db: &Db, id: i64, token: &str) -> Result<(), LeaseError> {
+    under_lease(
+        db,
+        "UPDATE jobs SET status = 'queued', worker = NULL, lease_token = NULL, lease_until = NULL, updated_at = now()
+         WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        &[&id, &token],
+    )
+    .await
+}
+
+/// Runs an update guarded by `id = $1 AND lease_token = $2`: exactly one row, or the lease is lost.
+async fn under_lease(
+    db: &Db,
+    sql: &str,
+    params: &[&(dyn tokio_postgres::types::ToSql + Sync)],
+) -> Result<(), LeaseError> {
     let c = db.conn().await?;
-    let n = c
-        .execute(
-            "UPDATE jobs SET status = 'queued', worker = NULL, lease_token = NULL, lease_until = NULL, updated_at = now()
-             WHERE id = $1 AND lease_token = $2 AND status = 'running'",
-            &[&id, &token],
-        )
-        .await
-        .map_err(|e| db.error(e))?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(LeaseError::Lost)
+    match c.execute(sql, params).await.map_err(|e| db.error(e))? {
+        1 => Ok(()),
+        _ => Err(LeaseError::Lost),
     }
 }
 

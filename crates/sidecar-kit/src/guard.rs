@@ -103,13 +103,13 @@ pub async fn middleware(key: Option<std::sync::Arc<str>>, req: Request, next: Ne
     }
 }
 
+/// A gRPC call (answered with a gRPC status rather than an HTTP error body).
+pub fn is_grpc(headers: &HeaderMap) -> bool {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/grpc"))
+}
+
 fn refuse(req: &Request, refusal: Refusal) -> Response {
-    let grpc = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    if grpc {
+    if is_grpc(req.headers()) {
         let status = match refusal {
             Refusal::ForeignHost(_) => tonic::Status::permission_denied(refusal.message()),
             Refusal::BadKey(_) => tonic::Status::unauthenticated(refusal.message()),

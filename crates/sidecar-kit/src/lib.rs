@@ -27,7 +27,6 @@ pub mod shutdown;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::header;
 use axum::response::IntoResponse;
 
 pub use contract::{Contract, ContractError};
@@ -151,12 +150,7 @@ impl Sidecar {
 }
 
 async fn not_found(req: axum::extract::Request) -> axum::response::Response {
-    let grpc = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/grpc"));
-    if grpc {
+    if guard::is_grpc(req.headers()) {
         return tonic::Status::unimplemented(format!("no such method: {}", req.uri().path()))
             .into_http::<axum::body::Body>()
             .into_response();
