@@ -1,6 +1,7 @@
 //! `jobs.v1.Jobs` for the workers. `Lease` long-polls: it waits for a new job (woken by the
-//! HTTP create) or for a lease to expire, bounded by the caller's `wait_ms`, the backend's cap,
-//! and the stop of the backend (so a graceful stop is never held up by a waiting worker).
+//! HTTP create or a release) or for the next lease to expire, bounded by the caller's
+//! `wait_ms`, the backend's cap, and the stop of the backend (so a graceful stop is never held
+//! up by a waiting worker). An idle backend does not poll its database.
 
 use std::time::Duration;
 
@@ -13,8 +14,9 @@ use crate::AppState;
 
 /// Longest a `Lease` call waits.
 const MAX_WAIT: Duration = Duration::from_secs(20);
-/// How often a waiting `Lease` looks for expired leases.
-const EXPIRY_SCAN: Duration = Duration::from_millis(250);
+/// A waiting `Lease` looks again this long after the next lease expiry it knows of (a lease
+/// extended in the meantime just means one more look).
+const EXPIRY_SLACK: Duration = Duration::from_millis(20);
 
 pub struct JobsService(pub AppState);
 
@@ -34,6 +36,25 @@ fn lease_status(e: LeaseError, id: i64) -> Status {
     }
 }
 
+/// One lease attempt that survives the caller going away: a worker that stops while its
+/// `Lease` call is in flight drops the call, and with it this handler. The database may still
+/// commit the lease; the attempt therefore runs in its own task, which gives the job back when
+/// nobody is left to receive it (instead of leaving it held until the lease expires).
+async fn lease_or_release(s: &AppState, worker: &str) -> Result<Option<store::Leased>, DbError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let (db, worker, lease_ms, new_job) = (s.db.clone(), worker.to_string(), s.lease_ms, s.new_job.clone());
+    tokio::spawn(async move {
+        let r = store::lease(&db, &worker, lease_ms).await;
+        if let Err(Ok(Some(l))) = tx.send(r) {
+            if store::release(&db, l.id, &l.token).await.is_ok() {
+                println!("job {} given back: {worker} went away before it got it", l.id);
+                new_job.notify_waiters();
+            }
+        }
+    });
+    rx.await.unwrap_or_else(|_| Err(DbError::Unavailable("lease attempt aborted".into())))
+}
+
 #[tonic::async_trait]
 impl Jobs for JobsService {
     async fn lease(&self, req: Request<v1::LeaseRequest>) -> Result<Response<v1::LeaseResponse>, Status> {
@@ -47,7 +68,7 @@ impl Jobs for JobsService {
             let woken = s.new_job.notified();
             tokio::pin!(woken);
             woken.as_mut().enable();
-            if let Some(l) = store::lease(&s.db, &r.worker, s.lease_ms).await.map_err(status)? {
+            if let Some(l) = lease_or_release(s, &r.worker).await.map_err(status)? {
                 println!("job {} leased to {} (attempt {})", l.id, r.worker, l.attempt);
                 return Ok(Response::new(v1::LeaseResponse {
                     job: Some(v1::Job {
@@ -64,9 +85,14 @@ impl Jobs for JobsService {
             if now >= deadline {
                 return Ok(Response::new(v1::LeaseResponse { job: None }));
             }
+            // Idle (no job held anywhere): sleep until woken or the deadline, with no polling.
+            let wait = match store::next_expiry(&s.db).await.map_err(status)? {
+                Some(d) => (d + EXPIRY_SLACK).min(deadline - now),
+                None => deadline - now,
+            };
             tokio::select! {
                 _ = woken => {}
-                _ = tokio::time::sleep(EXPIRY_SCAN.min(deadline - now)) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = s.shutdown.wait() => return Err(Status::unavailable("backend is stopping")),
             }
         }

@@ -106,6 +106,20 @@ pub async fn lease(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Leased
     Ok(row.map(|r| Leased { id: r.get(0), text: r.get(1), delay_ms: r.get(2), attempt: r.get(3), token }))
 }
 
+/// How long until the next lease expires (a job becomes leasable again), if any is held.
+pub async fn next_expiry(db: &Db) -> Result<Option<std::time::Duration>, DbError> {
+    let c = db.conn().await?;
+    let row = c
+        .query_one(
+            "SELECT (extract(epoch FROM min(lease_until) - now()) * 1000)::bigint FROM jobs WHERE status = 'running'",
+            &[],
+        )
+        .await
+        .map_err(|e| db.error(e))?;
+    let ms: Option<i64> = row.get(0);
+    Ok(ms.map(|ms| std::time::Duration::from_millis(ms.max(0) as u64)))
+}
+
 pub async fn extend(db: &Db, id: i64, token: &str, lease_ms: i64) -> Result<(), LeaseError> {
     under_lease(
         db,

@@ -86,9 +86,24 @@ async fn work_loop(mut client: Client, me: String, readiness: Readiness, shutdow
     let worker = format!("{me} (pid {})", std::process::id());
     // Until the backend has answered once, ask without waiting, so readiness is known at once.
     loop {
+        let wait_ms = if readiness.is_ready() { 10_000 } else { 0 };
+        let mut caller = client.clone();
+        let call = caller.lease(v1::LeaseRequest { worker: worker.clone(), wait_ms });
+        tokio::pin!(call);
         let leased = tokio::select! {
-            r = client.lease(v1::LeaseRequest { worker: worker.clone(), wait_ms: if readiness.is_ready() { 10_000 } else { 0 } }) => r,
-            _ = shutdown.wait() => return,
+            biased;
+            r = &mut call => r,
+            reason = shutdown.wait() => {
+                // A job may be on its way: give the call a moment, and hand back what it brings.
+                if !reason.is_urgent() {
+                    if let Ok(Ok(resp)) = tokio::time::timeout(Duration::from_millis(300), &mut call).await {
+                        if let Some(job) = resp.into_inner().job {
+                            release(&mut client, &me, &job).await;
+                        }
+                    }
+                }
+                return;
+            }
         };
         match leased {
             Ok(resp) => {
@@ -116,6 +131,16 @@ async fn work_loop(mut client: Client, me: String, readiness: Readiness, shutdow
     }
 }
 
+/// Gives a leased job back on a graceful stop, so another worker takes it at once.
+async fn release(client: &mut Client, me: &str, job: &v1::Job) {
+    let r = client.release(v1::ReleaseRequest { id: job.id, lease_token: job.lease_token.clone() });
+    match tokio::time::timeout(Duration::from_secs(2), r).await {
+        Ok(Ok(_)) => println!("{me}: released job {} for another worker", job.id),
+        Ok(Err(e)) => println!("{me}: could not release job {}: {}; its lease will expire", job.id, e.message()),
+        Err(_) => println!("{me}: could not release job {} in time; its lease will expire", job.id),
+    }
+}
+
 /// Runs one job to its end. `false` when the worker is stopping.
 async fn run_job(client: &mut Client, me: &str, job: v1::Job, shutdown: &Shutdown) -> bool {
     println!("{me}: job {} (attempt {}, {} bytes)", job.id, job.attempt, job.text.len());
@@ -139,11 +164,7 @@ async fn run_job(client: &mut Client, me: &str, job: v1::Job, shutdown: &Shutdow
             }
             reason = shutdown.wait() => {
                 if !reason.is_urgent() {
-                    let r = client.release(v1::ReleaseRequest { id: job.id, lease_token: job.lease_token.clone() });
-                    match tokio::time::timeout(Duration::from_secs(1), r).await {
-                        Ok(Ok(_)) => println!("{me}: released job {} for another worker", job.id),
-                        _ => println!("{me}: could not release job {}; its lease will expire", job.id),
-                    }
+                    release(client, me, &job).await;
                 }
                 return false;
             }
