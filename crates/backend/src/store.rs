@@ -106,12 +106,16 @@ pub async fn lease(db: &Db, worker: &str, lease_ms: i64) -> Result<Option<Leased
     Ok(row.map(|r| Leased { id: r.get(0), text: r.get(1), delay_ms: r.get(2), attempt: r.get(3), token }))
 }
 
-/// How long until the next lease expires (a job becomes leasable again), if any is held.
+/// How long until a job may become leasable: the next lease expiry, or zero when a job still
+/// looks queued (another `Lease` has it locked and not yet committed: look again shortly, or
+/// this waiter would miss that lease's expiry). `None`: nothing open at all.
 pub async fn next_expiry(db: &Db) -> Result<Option<std::time::Duration>, DbError> {
     let c = db.conn().await?;
     let row = c
         .query_one(
-            "SELECT (extract(epoch FROM min(lease_until) - now()) * 1000)::bigint FROM jobs WHERE status = 'running'",
+            "SELECT (extract(epoch FROM min(CASE WHEN status = 'queued' THEN now() ELSE lease_until END) - now())
+                     * 1000)::bigint
+             FROM jobs WHERE status <> 'done'",
             &[],
         )
         .await

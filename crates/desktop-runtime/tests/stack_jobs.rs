@@ -12,7 +12,7 @@ use stack::*;
 #[test]
 fn a_job_created_over_http_is_processed_by_a_worker_and_survives_a_restart() {
     let s = Stack::start(|_| {});
-    println!("start to all ready: {} ms", s.started_in.as_millis());
+    println!("start to all ready, first launch (initdb included): {} ms", s.started_in.as_millis());
     let text = "the quick brown fox jumps over the lazy dog";
     let id = s.create_job(text, 0);
     let job = s.wait_job(id, "done", |j| j["status"] == "done");
@@ -28,6 +28,7 @@ fn a_job_created_over_http_is_processed_by_a_worker_and_survives_a_restart() {
     // Stop everything, start again on the same data: no second initdb, the job is still there.
     let dir = s.stop();
     let s = Stack::start_in(dir, |_| {});
+    println!("start to all ready on existing data (no initdb): {} ms", s.started_in.as_millis());
     let (code, again) = s.api.get(&format!("/api/jobs/{id}"));
     assert_eq!(code, 200, "{again}");
     assert_eq!(again["sha256"], want.sha256.as_str());
