@@ -66,7 +66,8 @@ impl Db {
     pub fn new(url: &str, readiness: Readiness) -> Result<Db, String> {
         let mut cfg: tokio_postgres::Config =
             url.parse().map_err(|e| format!("DATABASE_URL is not a PostgreSQL URL: {e}"))?;
-        cfg.connect_timeout(Duration::from_secs(2)).application_name("backend");
+        // No request waits on a stuck database for longer than a client would.
+        cfg.connect_timeout(Duration::from_secs(2)).application_name("backend").options("-c statement_timeout=5000");
         if cfg.get_dbname().is_none() {
             return Err("DATABASE_URL names no database (…/<dbname>)".into());
         }
@@ -99,9 +100,32 @@ impl Db {
         })
     }
 
-    /// Classifies a query error; a lost connection also marks the database suspect.
+    /// Classifies a query error. The database going away shows as a closed connection or, for a
+    /// query in flight, as a server error (terminated by the administrator or by a crash
+    /// elsewhere in the server, a server starting or shutting down, too many connections): all
+    /// are "unavailable" (503, retry) and make the watch look at once. A missing database or
+    /// schema (the data was re-initialised) also makes the watch migrate again.
     pub fn error(&self, e: tokio_postgres::Error) -> DbError {
-        if e.is_closed() || e.as_db_error().is_none() {
+        use tokio_postgres::error::SqlState;
+        let code = e.code().cloned();
+        let gone = e.is_closed()
+            || e.as_db_error().is_none()
+            || code.as_ref().is_some_and(|c| {
+                c.code().starts_with("08")
+                    || [
+                        SqlState::ADMIN_SHUTDOWN,
+                        SqlState::CRASH_SHUTDOWN,
+                        SqlState::CANNOT_CONNECT_NOW,
+                        SqlState::TOO_MANY_CONNECTIONS,
+                    ]
+                    .contains(c)
+            });
+        let schema_lost =
+            code.as_ref().is_some_and(|c| *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_CATALOG_NAME);
+        if schema_lost {
+            self.migrated.store(false, Ordering::Release);
+        }
+        if gone || schema_lost {
             self.suspect.notify_one();
             DbError::Unavailable(chain(&e))
         } else {
@@ -149,6 +173,9 @@ impl Db {
                         if client.is_closed() {
                             break "connection to the database lost".to_string();
                         }
+                        if !self.migrated.load(Ordering::Acquire) {
+                            break "the database or its tables are gone: creating and migrating again".to_string();
+                        }
                     }
                     _ = shutdown.wait() => {
                         conn.abort();
@@ -166,11 +193,12 @@ impl Db {
         if last.as_ref() == Some(&now) {
             return;
         }
+        // Readiness first: whoever reads the line finds the state it announces.
+        self.readiness.set(now.is_ok(), now.clone().err().unwrap_or_default()).await;
         match &now {
             Ok(()) => println!("database reachable: ready"),
             Err(e) => println!("not ready: {e}"),
         }
-        self.readiness.set(now.is_ok(), now.clone().err().unwrap_or_default()).await;
         *last = Some(now);
     }
 
@@ -185,7 +213,12 @@ impl Db {
             self.prepare().await?;
             self.migrated.store(true, Ordering::Release);
         }
-        self.cfg.connect(NoTls).await.map_err(|e| format!("database unreachable: {}", chain(&e)))
+        self.cfg.connect(NoTls).await.map_err(|e| {
+            if e.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME) {
+                self.migrated.store(false, Ordering::Release); // re-initialised: create it again
+            }
+            format!("database unreachable: {}", chain(&e))
+        })
     }
 
     /// Creates the database if missing, then runs the migrations.

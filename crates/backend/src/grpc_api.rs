@@ -27,6 +27,16 @@ fn status(e: DbError) -> Status {
     }
 }
 
+/// Lease tokens are 32 hex digits; anything else cannot name a lease (and must not reach SQL
+/// as text PostgreSQL refuses, such as NUL).
+fn check_token(token: &str) -> Result<(), Status> {
+    if token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(())
+    } else {
+        Err(Status::invalid_argument("lease_token: 32 hex digits expected"))
+    }
+}
+
 fn lease_status(e: LeaseError, id: i64) -> Status {
     match e {
         LeaseError::Lost => {
@@ -59,8 +69,8 @@ async fn lease_or_release(s: &AppState, worker: &str) -> Result<Option<store::Le
 impl Jobs for JobsService {
     async fn lease(&self, req: Request<v1::LeaseRequest>) -> Result<Response<v1::LeaseResponse>, Status> {
         let r = req.into_inner();
-        if r.worker.is_empty() || r.worker.len() > 128 {
-            return Err(Status::invalid_argument("worker: a name of 1 to 128 bytes is required"));
+        if r.worker.is_empty() || r.worker.len() > 128 || r.worker.contains('\0') {
+            return Err(Status::invalid_argument("worker: a name of 1 to 128 bytes without NUL is required"));
         }
         let s = &self.0;
         let deadline = tokio::time::Instant::now() + Duration::from_millis(r.wait_ms as u64).min(MAX_WAIT);
@@ -100,12 +110,14 @@ impl Jobs for JobsService {
 
     async fn extend(&self, req: Request<v1::ExtendRequest>) -> Result<Response<v1::ExtendResponse>, Status> {
         let r = req.into_inner();
+        check_token(&r.lease_token)?;
         store::extend(&self.0.db, r.id, &r.lease_token, self.0.lease_ms).await.map_err(|e| lease_status(e, r.id))?;
         Ok(Response::new(v1::ExtendResponse { lease_ms: self.0.lease_ms as u32 }))
     }
 
     async fn complete(&self, req: Request<v1::CompleteRequest>) -> Result<Response<v1::CompleteResponse>, Status> {
         let r = req.into_inner();
+        check_token(&r.lease_token)?;
         if r.sha256.len() != 64 || !r.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(Status::invalid_argument("sha256: 64 lowercase hex digits expected"));
         }
@@ -117,6 +129,7 @@ impl Jobs for JobsService {
 
     async fn release(&self, req: Request<v1::ReleaseRequest>) -> Result<Response<v1::ReleaseResponse>, Status> {
         let r = req.into_inner();
+        check_token(&r.lease_token)?;
         store::release(&self.0.db, r.id, &r.lease_token).await.map_err(|e| lease_status(e, r.id))?;
         self.0.new_job.notify_waiters();
         println!("job {} released", r.id);

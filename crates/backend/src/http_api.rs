@@ -1,6 +1,7 @@
 //! The HTTP API the UI uses: create, list and get jobs. Every bad input gets a 4xx with a JSON
 //! body `{"error": "..."}` that says what was wrong; a database that is away gets 503, so the
 //! UI can tell "try again" from "fix your request". Nothing a client sends produces a 500.
+//! (PostgreSQL text cannot hold NUL: such input is refused here rather than failing there.)
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
@@ -71,6 +72,9 @@ async fn create(State(s): State<AppState>, body: Result<Json<NewJob>, JsonReject
     })?;
     if new.text.trim().is_empty() {
         return Err(bad("text: must not be empty"));
+    }
+    if new.text.contains('\0') {
+        return Err(bad("text: must not contain NUL characters (\\u0000)"));
     }
     if new.text.len() > MAX_TEXT {
         return Err(ApiError(

@@ -69,8 +69,16 @@ fn a_kit_sidecar_serves_health_identity_and_control_and_exits_when_the_lifeline_
     let api = Api::new(b.port, KEY.into());
     let c = api.client();
     assert_eq!(api.send(c.get(api.url("/health/live"))).0, 200);
-    let (code, ready) = api.send(c.get(api.url("/health/ready")));
-    assert_eq!(code, 503, "no database: not ready");
+    // The reason is "starting" until the first attempt to reach the database has failed.
+    let deadline = std::time::Instant::now() + TIMEOUT;
+    let ready = loop {
+        let (code, ready) = api.send(c.get(api.url("/health/ready")));
+        assert_eq!(code, 503, "no database: not ready");
+        if ready["reason"] != "starting" || std::time::Instant::now() > deadline {
+            break ready;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10)); // polling an HTTP state: no event
+    };
     assert!(ready["reason"].as_str().unwrap().contains("database unreachable"), "{ready}");
     let (code, info) = api.get("/runtime/info");
     assert_eq!(code, 200);

@@ -95,6 +95,61 @@ fn requests_without_the_key_or_with_a_foreign_host_are_refused() {
     });
 }
 
+/// The lease protocol's fencing, played by the test itself over gRPC: a worker whose lease
+/// expired and was taken over can neither extend, complete nor release the job, and a job is
+/// completed once.
+#[test]
+fn a_lost_lease_can_no_longer_touch_the_job() {
+    use jobs_api::v1::{jobs_client::JobsClient, CompleteRequest, ExtendRequest, LeaseRequest, ReleaseRequest};
+    let s = Stack::start(|p| {
+        without_workers(p);
+        p["sidecars"][1]["env"]["JOB_LEASE_MS"] = "300".into();
+    });
+    let id = s.create_job("fenced", 0);
+    let (url, key) = (s.api.url(""), s.api.key.clone());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let ch = tonic::transport::Endpoint::from_shared(url).unwrap().connect().await.unwrap();
+        let mut c = JobsClient::with_interceptor(ch, move |mut r: tonic::Request<()>| {
+            r.metadata_mut().insert("x-api-key", key.parse().unwrap());
+            Ok(r)
+        });
+        let lease = |w: &str, wait_ms| LeaseRequest { worker: w.into(), wait_ms };
+        let first = c.lease(lease("old", 0)).await.unwrap().into_inner().job.expect("the job");
+        assert_eq!((first.id, first.attempt), (id, 1));
+        // The second worker waits for the first lease to expire, then gets the job.
+        let second = c.lease(lease("new", 10_000)).await.unwrap().into_inner().job.expect("the job after expiry");
+        assert_eq!((second.id, second.attempt), (id, 2));
+        let o = jobs_api::compute("fenced");
+        let complete = |token: &str, words| CompleteRequest {
+            id,
+            lease_token: token.into(),
+            word_count: words,
+            sha256: o.sha256.clone(),
+        };
+        let lost = tonic::Code::FailedPrecondition;
+        assert_eq!(c.complete(complete(&first.lease_token, 999)).await.unwrap_err().code(), lost);
+        assert_eq!(
+            c.extend(ExtendRequest { id, lease_token: first.lease_token.clone() }).await.unwrap_err().code(),
+            lost
+        );
+        assert_eq!(
+            c.release(ReleaseRequest { id, lease_token: first.lease_token.clone() }).await.unwrap_err().code(),
+            lost
+        );
+        c.complete(complete(&second.lease_token, o.word_count)).await.expect("the holder completes");
+        assert_eq!(c.complete(complete(&second.lease_token, 999)).await.unwrap_err().code(), lost, "completed once");
+        // Bad arguments are refused before they reach the database.
+        let bad = c.complete(complete("not-a-token\0", 1)).await.unwrap_err();
+        assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{bad:?}");
+        let bad = c.lease(lease("nul\0name", 0)).await.unwrap_err();
+        assert_eq!(bad.code(), tonic::Code::InvalidArgument, "{bad:?}");
+    });
+    let job = s.wait_job(id, "done", |j| j["status"] == "done");
+    assert_eq!((job["word_count"].as_u64(), job["attempts"].as_u64()), (Some(1), Some(2)), "{job}");
+    assert!(job["worker"] == "new", "{job}");
+}
+
 #[test]
 fn bad_input_gets_a_clear_4xx_and_never_a_500() {
     let s = Stack::start(|_| {});
@@ -115,6 +170,7 @@ fn bad_input_gets_a_clear_4xx_and_never_a_500() {
         ("text of the wrong type", json("{\"text\": 5}"), 422, "text"),
         ("unknown field", json("{\"text\": \"a\", \"bogus\": 1}"), 422, "bogus"),
         ("empty text", json("{\"text\": \"  \"}"), 400, "empty"),
+        ("NUL in the text", json("{\"text\": \"a\\u0000b\"}"), 400, "NUL"),
         ("delay out of range", json("{\"text\": \"a\", \"delay_ms\": 999999}"), 400, "delay_ms"),
         ("negative delay", json("{\"text\": \"a\", \"delay_ms\": -1}"), 422, "delay_ms"),
         ("text too long", json(&big_text), 413, "text"),

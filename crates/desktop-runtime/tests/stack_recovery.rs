@@ -153,3 +153,43 @@ fn a_worker_stopped_gracefully_releases_its_job_at_once() {
     let done = s.wait_job(id, "done", |j| j["status"] == "done");
     assert!(!done["worker"].as_str().unwrap().contains(&format!("pid {pid}")), "{done}");
 }
+
+/// An administrator drops the app's database under the running backend (its sessions are
+/// terminated mid-use): it answers 503 meanwhile, never 500, then creates and migrates the
+/// database again by itself and is ready.
+#[test]
+fn a_database_dropped_under_the_backend_is_created_again_and_nothing_answers_500() {
+    let s = Stack::start(|_| {});
+    let before = s.create_job("in the database that will be dropped", 0);
+    s.wait_job(before, "done", |j| j["status"] == "done");
+    let ups = s.log_count("backend", "database reachable: ready");
+    let port = row(&s.status(), "database")["port"].as_u64().unwrap() as u16;
+    let socket_dir = s.data().join("database/pg");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let (c, conn) = tokio_postgres::Config::new()
+            .host_path(&socket_dir)
+            .port(port)
+            .user("app")
+            .dbname("postgres")
+            .connect(tokio_postgres::NoTls)
+            .await
+            .expect("the test reaches the database over its socket");
+        tokio::spawn(conn);
+        c.simple_query("DROP DATABASE app WITH (FORCE)").await.expect("drop");
+    });
+    let deadline = Instant::now() + TIMEOUT;
+    let mut answers = std::collections::BTreeMap::new();
+    while s.log_count("backend", "database reachable: ready") <= ups {
+        assert!(Instant::now() < deadline, "the backend never came back: {answers:?}");
+        let (code, body) = s.api.get("/api/jobs");
+        assert!(code == 200 || code == 503, "{code} {body}"); // the point of the loop: no 500
+        *answers.entry(code).or_insert(0) += 1;
+    }
+    println!("while the database was recreated the API answered {answers:?}");
+    let (code, _) = s.api.get(&format!("/api/jobs/{before}"));
+    assert_eq!(code, 404, "a new, empty database");
+    let after = s.create_job("in the new database", 0);
+    s.wait_job(after, "done", |j| j["status"] == "done");
+    assert_eq!(row(&s.status(), "backend")["restarts_in_window"], 0, "recovered without a restart");
+}

@@ -6,7 +6,8 @@
 //! `"ready"` mirrors `/health/ready`. A profile probes them as `{"grpc": ""}` and
 //! `{"grpc": "ready"}`.
 
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -27,39 +28,58 @@ pub mod control_v1 {
 }
 
 /// Whether the sidecar can do its job now (e.g. its database answers). Cloneable; flip it
-/// from anywhere and both `/health/ready` and gRPC health follow.
+/// from anywhere and both `/health/ready` and gRPC health follow. Changes are applied under one
+/// lock, gRPC status included, so the two never disagree and concurrent changes never land
+/// out of order.
 #[derive(Clone)]
 pub struct Readiness {
-    inner: Arc<Mutex<(bool, String)>>,
+    state: Arc<tokio::sync::Mutex<(bool, String)>>,
+    /// Mirror of `state.0` for synchronous reads.
+    flag: Arc<AtomicBool>,
     reporter: HealthReporter,
 }
 
 impl Readiness {
     pub(crate) fn new(reporter: HealthReporter) -> Readiness {
-        Readiness { inner: Arc::new(Mutex::new((false, "starting".into()))), reporter }
+        Readiness {
+            state: Arc::new(tokio::sync::Mutex::new((false, "starting".into()))),
+            flag: Arc::new(AtomicBool::new(false)),
+            reporter,
+        }
     }
 
     /// Sets readiness; `reason` says why not (shown by `/health/ready` and in the runtime's
     /// probe error). Only changes are forwarded to gRPC health watchers.
     pub async fn set(&self, ready: bool, reason: impl Into<String>) {
-        let changed = {
-            let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            let changed = g.0 != ready;
-            *g = (ready, if ready { String::new() } else { reason.into() });
-            changed
-        };
+        let mut g = self.state.lock().await;
+        let changed = g.0 != ready;
+        *g = (ready, if ready { String::new() } else { reason.into() });
+        self.flag.store(ready, Ordering::Release);
         if changed {
-            let status = if ready { ServingStatus::Serving } else { ServingStatus::NotServing };
-            self.reporter.set_service_status(READY_SERVICE, status).await;
+            self.reporter.set_service_status(READY_SERVICE, serving(ready)).await;
         }
     }
 
-    pub fn is_ready(&self) -> bool {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).0
+    /// Publishes the current value to gRPC health (when the server starts).
+    pub(crate) async fn publish(&self) {
+        let g = self.state.lock().await;
+        self.reporter.set_service_status(READY_SERVICE, serving(g.0)).await;
     }
 
-    fn snapshot(&self) -> (bool, String) {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    pub fn is_ready(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+
+    async fn snapshot(&self) -> (bool, String) {
+        self.state.lock().await.clone()
+    }
+}
+
+fn serving(ready: bool) -> ServingStatus {
+    if ready {
+        ServingStatus::Serving
+    } else {
+        ServingStatus::NotServing
     }
 }
 
@@ -80,7 +100,7 @@ pub(crate) fn http_routes(contract: Arc<Contract>, version: &'static str, readin
 }
 
 async fn ready(State(c): State<Ctx>) -> impl IntoResponse {
-    match c.readiness.snapshot() {
+    match c.readiness.snapshot().await {
         (true, _) => (StatusCode::OK, Json(serde_json::json!({ "ready": true }))),
         (false, reason) => {
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "ready": false, "reason": reason })))

@@ -110,12 +110,7 @@ impl Sidecar {
         grpc: tonic::service::Routes,
     ) -> std::io::Result<StopReason> {
         self.health.set_service_status("", tonic_health::ServingStatus::Serving).await;
-        let status = if self.readiness.is_ready() {
-            tonic_health::ServingStatus::Serving
-        } else {
-            tonic_health::ServingStatus::NotServing
-        };
-        self.health.set_service_status(READY_SERVICE, status).await;
+        self.readiness.publish().await;
         let control =
             health::Control { contract: self.contract.clone(), version: self.version, shutdown: self.shutdown.clone() };
         let health_server = tonic_health::pb::health_server::HealthServer::new(

@@ -10,6 +10,7 @@
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,6 +23,15 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 /// fsyncs it, renames it over `path` and fsyncs the directory, so readers never see a torn file
 /// and a crash leaves either the old or the new content. On error the temp file is removed and
 /// `path` is untouched (the error message names `path`).
+/// Creates `dir` and any missing parents with mode 0700: the runtime's own files (status, feed,
+/// logs, sidecar dirs) may name sidecars, ports and errors and are nobody else's business. An
+/// existing directory keeps its mode.
+pub fn private_dir_all(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// Writes `path` atomically (see the module doc), as a file only its owner can read.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
@@ -31,7 +41,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         _ => PathBuf::from("."),
     };
     let context = |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
-    fs::create_dir_all(&dir).map_err(context)?;
+    private_dir_all(&dir).map_err(context)?;
 
     let mut tmp_name = OsString::from(".");
     tmp_name.push(name);
@@ -39,7 +49,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(tmp_name);
 
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);

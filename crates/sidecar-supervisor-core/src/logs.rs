@@ -138,9 +138,10 @@ fn rotated(path: &Path, n: usize) -> PathBuf {
 
 fn open_append(path: &Path) -> io::Result<(File, u64)> {
     if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir)?;
+        crate::atomic_file::private_dir_all(dir)?;
     }
-    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
     let size = file.metadata()?.len();
     Ok((file, size))
 }

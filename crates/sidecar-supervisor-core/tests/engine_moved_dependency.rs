@@ -54,3 +54,28 @@ async fn dependents_of_a_sidecar_back_on_a_new_port_are_restarted_with_it() {
     }
     panic!("the api came back on the same port five times in a row\n{}", rig.feed_dump());
 }
+
+/// Templates read the first replica of a replicated dependency (`{api.port}` is `api#1`'s): a
+/// restart of another replica must leave the dependent alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_replica_moving_leaves_the_dependent_alone() {
+    let rig = Rig::start(profile(json!([
+        { "name": "api", "command": "test-sidecar", "args": ["--port", "announce"], "replicas": 2,
+          "port": "announce", "ready": { "http": "/health/ready" } },
+        { "name": "client", "command": "test-sidecar", "args": ["--echo-env", "UPSTREAM"],
+          "depends_on": ["api"], "env": { "UPSTREAM": "http://127.0.0.1:{api.port}" },
+          "ready": { "stdout": "ENV UPSTREAM=" } },
+    ])));
+    let client = rig.wait_state("client", State::Ready).await;
+    let second = rig.row("api#2");
+    let old = second.pid.unwrap();
+    let seq = rig.last_seq();
+    assert!(sidecar_supervisor_core::runtime::process::signal_group(old, libc::SIGKILL));
+    let back = rig.wait_row("api#2", "ready on a new pid", |r| r.state == State::Ready && r.pid != Some(old)).await;
+    // Its readiness is what would trigger the restart; by now the engine has decided.
+    let after: Vec<_> =
+        rig.sup.events(None).into_iter().filter(|e| e.seq > seq && e.sidecar.as_deref() == Some("client")).collect();
+    assert!(after.is_empty(), "api#2 moved from {:?} to {:?}; client events: {after:?}", second.port, back.port);
+    assert_eq!(rig.row("client").pid, client.pid);
+    rig.shutdown().await;
+}

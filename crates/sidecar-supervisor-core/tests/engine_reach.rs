@@ -112,3 +112,27 @@ async fn private_cwd_is_named() {
     let err = row.last_error.unwrap_or_default();
     assert!(err.contains("cannot reach the cwd") && err.contains(&format!("{} has mode 0700", cwd.display())), "{err}");
 }
+
+/// Status, feed, logs and each sidecar's own directory may name ports, errors and paths: only
+/// the runtime's user can read them (the data dir itself only lets others pass, for `user`
+/// sidecars).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_files_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let rig = common::Rig::start(common::profile(serde_json::json!([
+        { "name": "svc", "command": "test-sidecar", "args": ["--stdout-lines", "2"] },
+    ])));
+    rig.wait_state("svc", sidecar_supervisor_core::domain::State::Ready).await;
+    let data = rig.sup.status().data_dir;
+    let log = rig.sup.log_path("svc").expect("a log file"); // flushes
+    rig.shutdown().await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let data = std::path::Path::new(&data);
+    assert_eq!(mode(data), 0o711, "{}", data.display());
+    for dir in ["runtime", "logs", "svc"] {
+        assert_eq!(mode(&data.join(dir)), 0o700, "{dir}");
+    }
+    for file in [data.join("runtime/status.json"), data.join("runtime/runtime-events.json"), log] {
+        assert_eq!(mode(&file), 0o600, "{}", file.display());
+    }
+}

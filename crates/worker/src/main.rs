@@ -73,6 +73,17 @@ async fn run() -> Result<(), String> {
     Ok(())
 }
 
+/// Deadline of a call that does not wait for work: below the runtime's stop timeout, so a
+/// stalled backend never keeps a stopping worker from exiting on its own.
+const CALL_MS: u64 = 2000;
+
+/// A request that gives up after `ms` (the backend sees the deadline too).
+fn deadline<T>(msg: T, ms: u64) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.set_timeout(Duration::from_millis(ms));
+    r
+}
+
 fn redact(url: &str) -> String {
     match url.split_once('@') {
         Some((_, rest)) => format!("…@{rest}"),
@@ -88,7 +99,8 @@ async fn work_loop(mut client: Client, me: String, readiness: Readiness, shutdow
     loop {
         let wait_ms = if readiness.is_ready() { 10_000 } else { 0 };
         let mut caller = client.clone();
-        let call = caller.lease(v1::LeaseRequest { worker: worker.clone(), wait_ms });
+        let call =
+            caller.lease(deadline(v1::LeaseRequest { worker: worker.clone(), wait_ms }, wait_ms as u64 + CALL_MS));
         tokio::pin!(call);
         let leased = tokio::select! {
             biased;
@@ -133,11 +145,10 @@ async fn work_loop(mut client: Client, me: String, readiness: Readiness, shutdow
 
 /// Gives a leased job back on a graceful stop, so another worker takes it at once.
 async fn release(client: &mut Client, me: &str, job: &v1::Job) {
-    let r = client.release(v1::ReleaseRequest { id: job.id, lease_token: job.lease_token.clone() });
-    match tokio::time::timeout(Duration::from_secs(2), r).await {
-        Ok(Ok(_)) => println!("{me}: released job {} for another worker", job.id),
-        Ok(Err(e)) => println!("{me}: could not release job {}: {}; its lease will expire", job.id, e.message()),
-        Err(_) => println!("{me}: could not release job {} in time; its lease will expire", job.id),
+    let r = client.release(deadline(v1::ReleaseRequest { id: job.id, lease_token: job.lease_token.clone() }, CALL_MS));
+    match r.await {
+        Ok(_) => println!("{me}: released job {} for another worker", job.id),
+        Err(e) => println!("{me}: could not release job {}: {}; its lease will expire", job.id, e.message()),
     }
 }
 
@@ -154,7 +165,7 @@ async fn run_job(client: &mut Client, me: &str, job: v1::Job, shutdown: &Shutdow
         tokio::select! {
             _ = &mut work => break,
             _ = tick.tick() => {
-                let r = client.extend(v1::ExtendRequest { id: job.id, lease_token: job.lease_token.clone() }).await;
+                let r = client.extend(deadline(v1::ExtendRequest { id: job.id, lease_token: job.lease_token.clone() }, CALL_MS)).await;
                 if let Err(e) = r {
                     if e.code() == tonic::Code::FailedPrecondition {
                         println!("{me}: job {}: {}; dropping it", job.id, e.message());
@@ -178,12 +189,12 @@ async fn run_job(client: &mut Client, me: &str, job: v1::Job, shutdown: &Shutdow
     };
     // The result is retried while the backend is briefly away (it may be restarting).
     for attempt in 0..20 {
-        match client.complete(done.clone()).await {
+        match client.complete(deadline(done.clone(), CALL_MS)).await {
             Ok(_) => {
                 println!("{me}: job {} done: {} words, sha256 {}", job.id, outcome.word_count, &outcome.sha256[..12]);
                 return true;
             }
-            Err(e) if e.code() == tonic::Code::Unavailable && attempt < 19 => {
+            Err(e) if matches!(e.code(), tonic::Code::Unavailable | tonic::Code::DeadlineExceeded) && attempt < 19 => {
                 tokio::select! {
                     _ = tokio::time::sleep(Duration::from_millis(250)) => {}
                     _ = shutdown.wait() => return false,

@@ -46,7 +46,7 @@ impl Stack {
         runner.wait_started();
         let (st, _) = wait_all_ready(&data);
         let started_in = t.elapsed();
-        assert_eq!(names(&st), ALL, "{st:#}");
+        assert_eq!(names(&st), expected_names(&profile), "{st:#}");
         let key = std::fs::read_to_string(&key_file).expect("the runner wrote the API key file").trim().to_string();
         let port = row(&st, "backend")["port"].as_u64().expect("backend port") as u16;
         Stack { runner, dir, api: Api::new(port, key), started_in }
@@ -124,6 +124,24 @@ impl Stack {
         }
         panic!("job {id} never became {what}; last seen {last}\n{}", self.runner.seen.join("\n"))
     }
+}
+
+/// The status rows a profile gives: one per sidecar, `name#n` for replicas.
+pub fn expected_names(profile: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for sc in profile["sidecars"].as_array().unwrap() {
+        let name = sc["name"].as_str().unwrap();
+        match sc["replicas"].as_u64().unwrap_or(1) {
+            1 => out.push(name.to_string()),
+            n => out.extend((1..=n).map(|i| format!("{name}#{i}"))),
+        }
+    }
+    out
+}
+
+/// The profile without its workers: a test that plays the worker itself.
+pub fn without_workers(p: &mut Value) {
+    p["sidecars"].as_array_mut().unwrap().retain(|s| s["name"] != "worker");
 }
 
 /// A temp dir others can traverse: postgres runs as user `postgres` when the tests run as root.

@@ -198,7 +198,9 @@ impl Machine {
                 }
             }
             Input::DependencyMoved { why } => {
-                if matches!(self.state, State::Starting | State::Ready | State::Unhealthy) {
+                // Automatic like any restart: not with auto-restart off (by the user, the spent
+                // budget, or the shutdown in progress).
+                if self.auto_restart && matches!(self.state, State::Starting | State::Ready | State::Unhealthy) {
                     self.stop_with(now, true, &format!(" ({why}; the budget is not charged)"), &mut out);
                 }
             }

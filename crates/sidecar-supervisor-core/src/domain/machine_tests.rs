@@ -315,6 +315,11 @@ fn a_moved_dependency_restarts_a_running_dependent_free_of_charge_and_keeps_its_
     assert!(has_spawn(&a), "respawned at once, no backoff: {a:?}");
     assert!(a.iter().any(|x| matches!(x, Action::Emit { message, .. } if message.contains("moved to port 4242"))));
     assert_eq!(m.restarts_in_window(t), used, "not charged, and the earlier crashes still count");
+    // Auto-restart off (here: the shutdown has begun): the move changes nothing.
+    let mut off = ready_machine(cfg(), S(0));
+    off.disable_auto_restart();
+    assert!(off.handle(S(1), Input::DependencyMoved { why: "x".into() }).is_empty());
+    assert_eq!(off.state(), State::Ready);
     // Not running: nothing to restart (the next spawn renders the new port anyway).
     let mut idle = Machine::new(cfg());
     assert!(idle.handle(S(0), Input::DependencyMoved { why: "x".into() }).is_empty());

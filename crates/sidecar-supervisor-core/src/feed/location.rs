@@ -35,7 +35,7 @@ pub(super) fn choose_location(cfg: &FeedConfig) -> Result<PathBuf, FeedError> {
 
 fn probe(path: &Path) -> io::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    crate::atomic_file::private_dir_all(dir)?;
     let probe = dir.join(format!(".feed-probe-{}", std::process::id()));
     OpenOptions::new().write(true).create(true).truncate(true).open(&probe)?;
     fs::remove_file(&probe)

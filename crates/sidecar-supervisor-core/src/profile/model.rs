@@ -144,6 +144,11 @@ pub struct SidecarSpec {
     /// `false`: this sidecar is never restarted automatically.
     #[serde(default = "yes")]
     pub auto_restart: bool,
+    /// Pass the launch's API key (`SIDECAR_API_KEY`) to this sidecar, its prepare step and its
+    /// exec probes. Default: yes, except when the sidecar runs as another `user` (every process
+    /// of that user could read the key from its environment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<bool>,
 }
 
 fn one() -> u32 {

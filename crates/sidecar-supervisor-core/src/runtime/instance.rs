@@ -53,8 +53,10 @@ pub enum InstanceError {
 
 pub fn acquire_lock(runtime_dir: &Path) -> Result<InstanceLock, InstanceError> {
     let io = |source| InstanceError::Io { dir: runtime_dir.display().to_string(), source };
-    std::fs::create_dir_all(runtime_dir).map_err(io)?;
+    crate::atomic_file::private_dir_all(runtime_dir).map_err(io)?;
+    use std::os::unix::fs::OpenOptionsExt;
     let file = std::fs::OpenOptions::new()
+        .mode(0o600)
         .create(true)
         .truncate(false)
         .read(true)

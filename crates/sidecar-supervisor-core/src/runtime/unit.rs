@@ -117,3 +117,12 @@ pub fn probe_target(p: &ProbeSpec, readiness: bool) -> Option<ProbeTarget> {
     }
     None
 }
+
+impl Unit {
+    /// Whether this sidecar gets `SIDECAR_API_KEY`. A sidecar that runs as another `user` does
+    /// not, unless its profile says `"api_key": true`: every process of that user (e.g. a
+    /// distribution's own PostgreSQL cluster, also run as `postgres`) can read its environment.
+    pub fn gets_api_key(&self) -> bool {
+        self.spec.api_key.unwrap_or(!matches!(self.user, Ok(Some(_))))
+    }
+}

@@ -397,6 +397,9 @@ impl Engine {
     /// arguments and environment name the old port, so restart them, free of charge.
     fn restart_moved_dependents(&mut self, i: usize) {
         let Some(port) = self.units[i].port else { return };
+        if self.shutting_down {
+            return;
+        }
         for j in 0..self.units.len() {
             let was = self.units[j].dep_ports.iter().find(|(d, _)| *d == i).and_then(|(_, p)| *p);
             if was.is_some_and(|was| was != port) && self.units[j].machine.state().has_process() {

@@ -192,12 +192,14 @@ impl Engine {
             ("SIDECAR_INSTANCE_NAME".to_string(), u.name.clone()),
             ("SIDECAR_HOST".to_string(), "127.0.0.1".to_string()),
             ("SIDECAR_INSTANCE_ID".to_string(), self.instance_id.clone()),
-            ("SIDECAR_API_KEY".to_string(), self.api_key.clone()),
             ("SIDECAR_DATA_DIR".to_string(), u.data_dir.display().to_string()),
             ("SIDECAR_RUNTIME_MODE".to_string(), self.cfg.mode.as_str().to_string()),
         ];
         if let Some(p) = u.port {
             env.push(("SIDECAR_PORT".to_string(), p.to_string()));
+        }
+        if u.gets_api_key() {
+            env.push(("SIDECAR_API_KEY".to_string(), self.api_key.clone()));
         }
         if let Some(url) = &self.cfg.backend_url {
             if self.cfg.mode == Mode::RemoteSlim {
@@ -211,7 +213,7 @@ impl Engine {
     /// user must be able to pass through every directory above it.
     fn ensure_data_dir(&self, i: usize, user: Option<(u32, u32)>) -> Result<(), String> {
         let dir = &self.units[i].data_dir;
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        crate::atomic_file::private_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         if let Some((uid, gid)) = user {
             self.reach(i, uid, gid).check("data dir", dir, false)?;
             std::os::unix::fs::chown(dir, Some(uid), Some(gid))
@@ -231,7 +233,34 @@ impl Engine {
         }
     }
 
+    /// The units whose port this unit's templates read (`{backend.port}`, `{backend.url}`): the
+    /// same unit `render` picks for a replicated dependency, so that the restart of another
+    /// replica leaves this one alone.
+    fn port_sources(&self, i: usize) -> Vec<usize> {
+        let spec = &self.units[i].spec;
+        let mut texts: Vec<&str> = spec.args.iter().chain(spec.env.values()).map(String::as_str).collect();
+        texts.extend(spec.cwd.as_deref());
+        let mut out: Vec<usize> = Vec::new();
+        for t in texts {
+            for piece in template::parse(t).unwrap_or_default() {
+                if let Piece::Other { sidecar, .. } = piece {
+                    if let Some(d) = self.units.iter().position(|o| o.spec.name == sidecar) {
+                        if !out.contains(&d) {
+                            out.push(d);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     pub(super) fn spawn_now(&mut self, i: usize) {
+        // The prepare step or a search_path lookup may have taken a while: a dependency could
+        // be restarting by now, with no port to render.
+        if !self.deps_ready(i) {
+            return self.input(i, Input::DepsNotReady);
+        }
         let built = (|| -> Result<_, String> {
             let program = self.program_for(i)?;
             let spec = self.units[i].spec.clone();
@@ -265,7 +294,7 @@ impl Engine {
         let gen = self.units[i].gen;
         let pid = spawned.pid;
         self.guardian_ops.push((true, pid));
-        self.units[i].dep_ports = self.units[i].deps.iter().map(|&d| (d, self.units[d].port)).collect();
+        self.units[i].dep_ports = self.port_sources(i).into_iter().map(|d| (d, self.units[d].port)).collect();
         let u = &mut self.units[i];
         u.pid = Some(pid);
         u.stdin = Some(spawned.stdin);
