@@ -86,3 +86,40 @@ async fn prepare_step_and_exec_probes_run_as_the_user() {
     assert_eq!(uid_in("probe_uid"), Some(want), "readiness probe");
     assert_eq!(live, want, "liveness probe");
 }
+
+/// A sidecar that runs as another user gets no API key unless its profile asks for it: every
+/// process of that user could read the key from its environment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_key_stays_with_the_runtimes_own_user_unless_asked_for() {
+    if unsafe { libc::geteuid() } != 0 {
+        println!("not root: `user` is ignored, every sidecar is the runtime's own user");
+        return;
+    }
+    let echo = |name: &str, extra: serde_json::Value| {
+        let mut s = json!({ "name": name, "command": "test-sidecar", "args": ["--echo-env", "SIDECAR_API_KEY"],
+                            "ready": { "stdout": "ENV SIDECAR_API_KEY=" } });
+        for (k, v) in extra.as_object().unwrap() {
+            s[k] = v.clone();
+        }
+        s
+    };
+    let rig = Rig::start_in(
+        open_tmp(),
+        profile(json!([
+            echo("own", json!({})),
+            echo("other", json!({ "user": "nobody" })),
+            echo("other_opted_in", json!({ "user": "nobody", "api_key": true })),
+        ])),
+    );
+    for n in ["own", "other", "other_opted_in"] {
+        rig.wait_state(n, State::Ready).await;
+    }
+    let line = |n: &str| rig.log_lines(n).into_iter().find(|l| l.starts_with("ENV SIDECAR_API_KEY=")).unwrap();
+    assert_eq!(line("other"), "ENV SIDECAR_API_KEY=<unset>");
+    for n in ["own", "other_opted_in"] {
+        let l = line(n);
+        assert_ne!(l, "ENV SIDECAR_API_KEY=<unset>", "{n}");
+        assert!(!l.contains(rig.sup.api_key()), "{n}: the log shows the key redacted, never itself: {l}");
+    }
+    rig.shutdown().await;
+}
