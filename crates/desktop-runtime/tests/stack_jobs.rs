@@ -52,21 +52,28 @@ fn requests_without_the_key_or_with_a_foreign_host_are_refused() {
     assert_eq!(code, 403, "foreign Host (DNS rebinding): {body}");
     let (code, _) = s.api.send(c.get(&jobs).header("authorization", format!("Bearer {}", s.api.key)));
     assert_eq!(code, 200, "Bearer form of the key");
-    let (code, _) = s.api.send(c.get(s.api.url("/runtime/info")));
-    assert_eq!(code, 401, "identity needs the key too");
     let (code, _) = s.api.send(c.get(s.api.url("/health/ready")));
     assert_eq!(code, 200, "health is open");
 
-    // Every worker's own port is gated the same way.
+    // Every sidecar's own port is gated the same way; identity is open but proves the key
+    // without revealing it.
     let st = s.status();
-    for w in ["worker#1", "worker#2"] {
-        let port = row(&st, w)["port"].as_u64().unwrap();
+    for name in ["backend", "worker#1", "worker#2"] {
+        let port = row(&st, name)["port"].as_u64().unwrap();
         let info = format!("http://127.0.0.1:{port}/runtime/info");
-        assert_eq!(s.api.send(c.get(&info)).0, 401, "{w} without key");
-        let (code, me) = s.api.send(c.get(&info).header("x-api-key", &s.api.key));
+        let (code, me) = s.api.send(c.get(&info));
+        assert_eq!(code, 200, "{name}: identity needs no key");
+        assert_eq!((&me["instance_name"], &me["instance_id"]), (&Value::from(name), &st["instance_id"]));
+        assert!(me.get("proof").is_none(), "no nonce, no proof: {me}");
+        let (code, me) = s.api.send(c.get(format!("{info}?nonce=abc123")));
         assert_eq!(code, 200);
-        assert_eq!(me["instance_name"], w);
-        assert_eq!(me["instance_id"], st["instance_id"]);
+        let proof = me["proof"].as_str().unwrap();
+        assert!(sidecar_identity::verify(&s.api.key, "abc123", proof), "{name}: {me}");
+        assert!(!me.to_string().contains(&s.api.key));
+        let (code, _) = s.api.send(c.get(format!("{info}?nonce=a%20b")));
+        assert_eq!(code, 400, "{name}: a malformed nonce");
+        let (code, _) = s.api.send(c.get(format!("http://127.0.0.1:{port}/sidecar.v1.Control/Info")));
+        assert_eq!(code, 401, "{name}: everything else needs the key");
     }
 
     // gRPC: the job API refuses a call without the key, and one whose :authority is foreign.

@@ -13,9 +13,10 @@ use axum::http::{header, HeaderMap, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Paths anyone on loopback may call: liveness and readiness only.
+/// Paths anyone on loopback may call: liveness, readiness, and identity (which proves the key
+/// without revealing it, so the runtime need not send the key to whoever holds the port).
 pub fn is_public(path: &str) -> bool {
-    matches!(path, "/health/live" | "/health/ready") || path.starts_with("/grpc.health.v1.Health/")
+    matches!(path, "/health/live" | "/health/ready" | "/runtime/info") || path.starts_with("/grpc.health.v1.Health/")
 }
 
 /// Why a request was refused.
@@ -162,9 +163,9 @@ mod tests {
     }
 
     #[test]
-    fn health_is_public_and_nothing_else() {
+    fn health_and_identity_are_public_and_nothing_else() {
         assert!(is_public("/health/live") && is_public("/health/ready"));
-        assert!(is_public("/grpc.health.v1.Health/Check"));
-        assert!(!is_public("/runtime/info") && !is_public("/health/ready/x") && !is_public("/sidecar.v1.Control/Info"));
+        assert!(is_public("/grpc.health.v1.Health/Check") && is_public("/runtime/info"));
+        assert!(!is_public("/health/ready/x") && !is_public("/sidecar.v1.Control/Info") && !is_public("/api/jobs"));
     }
 }

@@ -108,14 +108,28 @@ async fn ready(State(c): State<Ctx>) -> impl IntoResponse {
     }
 }
 
-async fn info(State(c): State<Ctx>) -> impl IntoResponse {
-    Json(serde_json::json!({
+/// Public: who answers on this port. With `?nonce=`, also `proof`: the HMAC of the nonce under
+/// the launch's key (`sidecar_identity`), which only this launch's sidecars can give.
+async fn info(State(c): State<Ctx>, axum::extract::RawQuery(q): axum::extract::RawQuery) -> impl IntoResponse {
+    let mut body = serde_json::json!({
         "name": c.contract.name,
         "instance_name": c.contract.instance_name,
         "version": c.version,
         "pid": std::process::id(),
         "instance_id": c.contract.instance_id,
-    }))
+    });
+    let nonce = q.as_deref().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("nonce=")).map(str::to_string);
+    match (nonce, &c.contract.api_key) {
+        (Some(n), Some(key)) if sidecar_identity::is_valid_nonce(&n) => {
+            body["proof"] = sidecar_identity::proof(key, &n).into();
+        }
+        (Some(_), Some(_)) => {
+            let msg = format!("nonce: 1 to {} letters or digits expected", sidecar_identity::MAX_NONCE);
+            return (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": msg })));
+        }
+        _ => {}
+    }
+    (StatusCode::OK, Json(body))
 }
 
 /// `sidecar.v1.Control`.

@@ -2,10 +2,10 @@
 //!
 //! Exists to give the supervisor real HTTP health and info endpoints whose
 //! answers follow the shared [`Shared`] status: `/health/live`,
-//! `/health/ready` and the key-protected `/runtime/info`.
+//! `/health/ready` and `/runtime/info` (with the identity proof).
 
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -21,7 +21,7 @@ struct App {
     shared: Shared,
     /// The `/runtime/info` body, fixed at start.
     info: Arc<Value>,
-    /// `SIDECAR_API_KEY`, if set: required in `x-api-key` for `/runtime/info`.
+    /// `SIDECAR_API_KEY`, if set: `/runtime/info?nonce=` proves it.
     api_key: Option<Arc<str>>,
 }
 
@@ -61,13 +61,15 @@ async fn ready(State(app): State<App>) -> Response {
     }
 }
 
-async fn info_handler(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn info_handler(State(app): State<App>, RawQuery(query): RawQuery) -> Response {
     app.shared.hang_if_hung().await;
-    if let Some(key) = &app.api_key {
-        let given = headers.get("x-api-key").map(|v| v.as_bytes());
-        if given != Some(key.as_bytes()) {
-            return (StatusCode::UNAUTHORIZED, Json(json!({"error": "unauthorized"}))).into_response();
+    let mut body = (*app.info).clone();
+    // Identity proof for the runtime's nonce (see `sidecar_identity`); the key never travels.
+    let nonce = query.as_deref().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("nonce="));
+    if let (Some(key), Some(nonce)) = (&app.api_key, nonce) {
+        if sidecar_identity::is_valid_nonce(nonce) {
+            body["proof"] = json!(sidecar_identity::proof(key, nonce));
         }
     }
-    (StatusCode::OK, Json((*app.info).clone())).into_response()
+    (StatusCode::OK, Json(body)).into_response()
 }

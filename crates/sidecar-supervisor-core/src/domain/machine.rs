@@ -62,6 +62,8 @@ pub struct Machine {
     backoff_until: Option<Duration>,
     stop_deadline: Option<Duration>,
     restart_after_stop: bool,
+    /// The last failed readiness probe of this start, quoted when the startup timeout fires.
+    startup_failure: Option<String>,
     /// Why the pending restart after the stop happens, e.g. " (manual restart; budget reset)".
     restart_note: String,
     kill_reason: KillReason,
@@ -92,6 +94,7 @@ impl Machine {
             stop_deadline: None,
             restart_after_stop: false,
             restart_note: String::new(),
+            startup_failure: None,
             kill_reason: KillReason::None,
             port_retries: 0,
             last_exit: None,
@@ -235,9 +238,14 @@ impl Machine {
                 self.startup_deadline = None;
                 self.kill_reason = KillReason::StartupTimeout;
                 self.clear_probes();
+                // Say why: the last failed readiness probe (field notes trap 8).
+                let why = match &self.startup_failure {
+                    Some(d) => format!(" (last probe: {d})"),
+                    None => String::new(),
+                };
                 self.emit(
                     EventKind::StartupTimeout,
-                    format!("not ready within {} ms of spawn; killing it", self.cfg.startup_timeout.as_millis()),
+                    format!("not ready within {} ms of spawn{why}; killing it", self.cfg.startup_timeout.as_millis()),
                     &mut out,
                 );
                 out.push(Action::Signal { signal: libc::SIGKILL });
@@ -293,6 +301,7 @@ impl Machine {
         self.pid = Some(pid);
         self.spawned_at = Some(now);
         self.ready_since = None;
+        self.startup_failure = None;
         self.emit(EventKind::Spawned, format!("spawned pid {pid}"), out);
         match self.ready_probe.as_mut() {
             Some(p) => {
@@ -346,6 +355,7 @@ impl Machine {
                 if track.timing.polled {
                     track.next_at = Some(now + track.fast_delay());
                 }
+                self.startup_failure = Some(detail);
             }
             (ProbeKind::Ready, _, true) => {
                 track.failures = 0;
@@ -465,9 +475,12 @@ impl Machine {
         }
 
         let why = match self.kill_reason {
-            KillReason::StartupTimeout => " after the startup timeout",
-            KillReason::Liveness => " after failed liveness probes",
-            KillReason::None => "",
+            KillReason::StartupTimeout => match self.startup_failure.take() {
+                Some(d) => format!(" after the startup timeout (last probe: {d})"),
+                None => " after the startup timeout".to_string(),
+            },
+            KillReason::Liveness => " after failed liveness probes".to_string(),
+            KillReason::None => String::new(),
         };
         let message = format!("{status}{why}{tail}");
         self.emit_full(EventKind::Exited, message.clone(), code, signal, out);

@@ -152,6 +152,41 @@ fn startup_timeout_kills_and_charges_budget() {
 }
 
 #[test]
+fn startup_timeout_says_what_the_last_probe_found() {
+    let mut m = Machine::new(MachineConfig { startup_timeout: S(2), ..cfg() });
+    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Spawned { pid: 7 });
+    answer_ready_probe(&mut m, false); // detail "200" from the helper
+    let due = m.poll_timeout().unwrap();
+    assert_eq!(m.handle_timeout(due), vec![Action::Probe(ProbeKind::Ready)]);
+    m.handle(
+        due,
+        Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "port 9 answered by a foreign process".into() },
+    );
+    let a = m.handle_timeout(S(2));
+    let msg = a.iter().find_map(|x| match x {
+        Action::Emit { kind: EventKind::StartupTimeout, message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    assert!(msg.unwrap().contains("last probe: port 9 answered by a foreign process"));
+    m.handle(
+        S(2),
+        Input::Exited { code: None, signal: Some(libc::SIGKILL), port_in_use: false, stderr_tail: String::new() },
+    );
+    assert!(
+        m.last_error().unwrap().contains("(last probe: port 9 answered by a foreign process)"),
+        "{:?}",
+        m.last_error()
+    );
+    // The next start begins with a clean slate.
+    let due = m.poll_timeout().unwrap();
+    m.handle_timeout(due);
+    m.handle(due, Input::Spawned { pid: 8 });
+    let a = m.handle_timeout(due + S(2));
+    assert!(a.iter().any(|x| matches!(x, Action::Emit { kind: EventKind::StartupTimeout, message, .. } if !message.contains("last probe"))), "{a:?}");
+}
+
+#[test]
 fn budget_exhausted_at_exactly_the_seventh_crash_in_window() {
     let mut m = Machine::new(cfg());
     m.handle(S(0), Input::Start { deps_ready: true, manual: false });

@@ -2,8 +2,8 @@
 //! about what a result means live in the state machine.
 //!
 //! HTTP readiness also checks identity: `GET /runtime/info` must echo this launch's
-//! instance id, so a stale or foreign server on the port is never taken as ready (field notes
-//! traps 1 and 4).
+//! instance id and prove it holds the launch's key, so a stale or foreign server on the port is
+//! never taken as ready, and never learns the key (field notes traps 1 and 4).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -37,7 +37,9 @@ pub enum ProbeTarget {
 pub struct ProbeContext {
     pub port: Option<u16>,
     pub instance_id: String,
-    pub api_key: String,
+    /// The launch's API key when the sidecar has it: its `/runtime/info` must then prove it
+    /// (never sent: see `sidecar_identity`). `None`: the instance id alone is checked.
+    pub proof_key: Option<String>,
     pub timeout: Duration,
     /// A channel reused across gRPC probes of one process (made lazily by the engine).
     pub grpc: Option<tonic::transport::Channel>,
@@ -100,15 +102,13 @@ async fn http_probe(
     (true, format!("GET {path} answered {}", status.as_u16()))
 }
 
-/// `GET /runtime/info` must name this launch's instance id.
+/// `GET /runtime/info?nonce=<fresh>` must name this launch's instance id and, when the sidecar
+/// holds the API key, prove it with an HMAC of the nonce. The request carries no key: whatever
+/// answers on the port (another program may have taken it) learns nothing.
 async fn check_identity(http: &reqwest::Client, port: u16, ctx: &ProbeContext) -> Result<(), String> {
-    let url = format!("http://127.0.0.1:{port}/runtime/info");
-    let resp = http
-        .get(&url)
-        .header("x-api-key", &ctx.api_key)
-        .send()
-        .await
-        .map_err(|e| format!("GET /runtime/info: {}", short_error(&e)))?;
+    let nonce = crate::runtime::random_hex(16);
+    let url = format!("http://127.0.0.1:{port}/runtime/info?{}={nonce}", sidecar_identity::NONCE_PARAM);
+    let resp = http.get(&url).send().await.map_err(|e| format!("GET /runtime/info: {}", short_error(&e)))?;
     if !resp.status().is_success() {
         return Err(format!(
             "GET /runtime/info answered {}: cannot confirm the server on port {port} is ours",
@@ -117,9 +117,17 @@ async fn check_identity(http: &reqwest::Client, port: u16, ctx: &ProbeContext) -
     }
     let body: serde_json::Value = resp.json().await.map_err(|e| format!("GET /runtime/info: not JSON ({e})"))?;
     match body.get("instance_id").and_then(|v| v.as_str()) {
-        Some(id) if id == ctx.instance_id => Ok(()),
-        Some(_) => Err(format!("port {port} answered by a foreign process (another instance id)")),
-        None => Err(format!("port {port}: /runtime/info has no instance_id")),
+        Some(id) if id == ctx.instance_id => {}
+        Some(_) => return Err(format!("port {port} answered by a foreign process (another instance id)")),
+        None => return Err(format!("port {port}: /runtime/info has no instance_id")),
+    }
+    let Some(key) = &ctx.proof_key else { return Ok(()) };
+    match body.get("proof").and_then(|v| v.as_str()) {
+        Some(p) if sidecar_identity::verify(key, &nonce, p) => Ok(()),
+        Some(_) => Err(format!("port {port} answered by a foreign process (its identity proof is wrong)")),
+        None => Err(format!(
+            "port {port}: /runtime/info gave no identity proof for the nonce (see the sidecar contract: `proof`)"
+        )),
     }
 }
 

@@ -60,7 +60,7 @@ impl Engine {
         let ctx = ProbeContext {
             port: u.port,
             instance_id: self.instance_id.clone(),
-            api_key: self.api_key.clone(),
+            proof_key: self.units[i].gets_api_key().then(|| self.api_key.clone()),
             timeout,
             grpc,
         };
