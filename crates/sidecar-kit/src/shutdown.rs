@@ -70,6 +70,13 @@ impl Shutdown {
                 _ = int.recv() => "SIGINT",
             };
             on_signal.trigger(StopReason::Signal(name));
+            // A second one (Ctrl-C again on a sidecar run by hand): stop waiting, exit now.
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            eprintln!("second stop signal: exiting without waiting");
+            std::process::exit(130);
         });
         if stdin_is_pipe() {
             let on_eof = s.clone();
