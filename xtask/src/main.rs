@@ -128,6 +128,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     let t = Instant::now();
     step("format check", cargo().args(["fmt", "--all", "--", "--check"]))
         .map_err(|e| format!("{e}\n    fix: run `cargo fmt --all`"))?;
+    prereq::ensure_webkit()?;
     prereq::ensure_postgres()?;
     let mut build = cargo();
     build.args(["build", "-p", "test-sidecar", "-p", "desktop-runtime"]);

@@ -1,4 +1,5 @@
-//! What the default stack needs from the system: PostgreSQL. Found the way the profile finds
+//! What the build and the default stack need from the system: WebKitGTK's development
+//! packages (the Tauri plugin and app link against them) and PostgreSQL. Found the way the profile finds
 //! it (`POSTGRES_BIN`, `pg_config --bindir`, the Debian layout, `PATH`); when missing, root
 //! gets it installed with apt, anyone else gets the exact command to run.
 
@@ -38,23 +39,60 @@ pub fn ensure_postgres() -> Result<(), String> {
         eprintln!("==> PostgreSQL: {}", p.display());
         return Ok(());
     }
-    let cmd = "apt-get install -y postgresql";
-    if !is_root() {
-        return Err(format!(
-            "PostgreSQL is not installed; the default stack runs it as its database sidecar.\n    run:  sudo apt-get update && sudo {cmd}\n    (or set POSTGRES_BIN to a postgres executable), then rerun"
-        ));
-    }
     if !Path::new("/usr/bin/apt-get").exists() {
         return Err("PostgreSQL is not installed and this is not a Debian/Ubuntu system: install PostgreSQL (server) with the system's package manager, or set POSTGRES_BIN".into());
     }
-    eprintln!("\n==> PostgreSQL is missing: installing it ({cmd})");
+    apt_install(
+        "PostgreSQL (the default stack runs it as its database sidecar; or set POSTGRES_BIN)",
+        &["postgresql"],
+    )?;
+    find_postgres().map(|_| ()).ok_or_else(|| "PostgreSQL was installed but no postgres executable was found".into())
+}
+
+/// Debian packages Tauri 2 builds against on Linux.
+const WEBKIT_PACKAGES: &[&str] = &[
+    "pkg-config",
+    "libwebkit2gtk-4.1-dev",
+    "libgtk-3-dev",
+    "libsoup-3.0-dev",
+    "libjavascriptcoregtk-4.1-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libssl-dev",
+    "file",
+];
+
+/// Makes sure WebKitGTK's development files are there (checked with pkg-config).
+pub fn ensure_webkit() -> Result<(), String> {
+    let found = Command::new("pkg-config")
+        .args(["--exists", "webkit2gtk-4.1", "javascriptcoregtk-4.1", "libsoup-3.0", "gtk+-3.0"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if found {
+        return Ok(());
+    }
+    apt_install("WebKitGTK's development packages (the Tauri plugin and app build against them)", WEBKIT_PACKAGES)
+}
+
+fn apt_install(what: &str, packages: &[&str]) -> Result<(), String> {
+    let list = packages.join(" ");
+    if !is_root() {
+        return Err(format!(
+            "{what} are missing.\n    run:  sudo apt-get update && sudo apt-get install -y {list}\n    then rerun"
+        ));
+    }
+    eprintln!("\n==> installing {what}: apt-get install -y {list}");
     let ok = |c: &mut Command| c.status().map(|s| s.success()).unwrap_or(false);
     if !ok(Command::new("apt-get").args(["update", "-qq"]))
         || !ok(Command::new("apt-get")
-            .args(["install", "-y", "-qq", "postgresql"])
+            .args(["install", "-y", "-qq"])
+            .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive"))
     {
-        return Err(format!("installing PostgreSQL failed; run `{cmd}` yourself and look at its output"));
+        return Err(format!(
+            "installing {what} failed; run `apt-get install -y {list}` yourself and look at its output"
+        ));
     }
-    find_postgres().map(|_| ()).ok_or_else(|| "PostgreSQL was installed but no postgres executable was found".into())
+    Ok(())
 }

@@ -1,0 +1,63 @@
+//! The IPC commands (design §7). Arguments from the webview are checked here and refused with a
+//! structured error; nothing a caller sends can panic the app.
+
+use sidecar_supervisor_core::logs::LogLine;
+use sidecar_supervisor_core::runtime::RuntimeStatus;
+use tauri::{AppHandle, Runtime};
+
+use crate::{Diagnostics, Error, Result, SidecarSupervisorExt};
+
+/// Most log lines one call returns (the ring holds no more anyway).
+pub const MAX_TAIL: i64 = 10_000;
+
+#[tauri::command]
+pub(crate) async fn desktop_runtime_status<R: Runtime>(app: AppHandle<R>) -> Result<RuntimeStatus> {
+    app.sidecar_supervisor().status()
+}
+
+/// The feed, newest last; `limit` keeps the newest N.
+#[tauri::command]
+pub(crate) async fn desktop_runtime_diagnostics<R: Runtime>(
+    app: AppHandle<R>,
+    limit: Option<i64>,
+) -> Result<Diagnostics> {
+    let sup = app.sidecar_supervisor().supervisor()?;
+    let limit = match limit {
+        None => None,
+        Some(n) if n >= 0 => Some(n as usize),
+        Some(n) => {
+            return Err(Error::InvalidArgument { message: format!("limit: {n} is negative"), sidecar: None });
+        }
+    };
+    Ok(Diagnostics { feed_path: sup.feed_path().display().to_string(), events: sup.events(limit) })
+}
+
+/// The last `tail` lines of a sidecar's stdout and stderr (already redacted).
+#[tauri::command]
+pub(crate) async fn logs<R: Runtime>(app: AppHandle<R>, name: String, tail: i64) -> Result<Vec<LogLine>> {
+    if !(0..=MAX_TAIL).contains(&tail) {
+        return Err(Error::InvalidArgument {
+            message: format!("tail: {tail} is outside 0..={MAX_TAIL}"),
+            sidecar: Some(name),
+        });
+    }
+    Ok(app.sidecar_supervisor().supervisor()?.logs(&name, tail as usize)?)
+}
+
+/// Restart now: resets the budget, re-enables auto-restart after exhaustion, skips the backoff.
+#[tauri::command]
+pub(crate) async fn restart<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
+    Ok(app.sidecar_supervisor().supervisor()?.restart(&name).await?)
+}
+
+/// Stop gracefully (stop signal to the group, then SIGKILL after its stop timeout).
+#[tauri::command]
+pub(crate) async fn stop<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
+    Ok(app.sidecar_supervisor().supervisor()?.stop(&name).await?)
+}
+
+/// Start a stopped or failed sidecar (resets its budget).
+#[tauri::command]
+pub(crate) async fn start<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
+    Ok(app.sidecar_supervisor().supervisor()?.start_sidecar(&name).await?)
+}

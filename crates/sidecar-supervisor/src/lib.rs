@@ -1,0 +1,198 @@
+//! Tauri 2 plugin `sidecar-supervisor`: runs the app's local services with the engine of
+//! `sidecar-supervisor-core` and exposes them to the web UI (design §7).
+//!
+//! - [`init`] / [`Builder`] register it; [`SidecarSupervisorExt`] gives Rust code the running
+//!   [`SidecarSupervisor`] (status, the launch's API key for the UI, commands).
+//! - Commands (`commands.rs`): `desktop_runtime_status`, `desktop_runtime_diagnostics`, `logs`
+//!   (read-only, in the default permission set) and `restart`, `stop`, `start` (granted
+//!   explicitly). Errors reach TypeScript as `{kind, message, sidecar?}` (`error.rs`).
+//! - Pushes: every status change and feed event is emitted to the webview ([`EVENT_SIDECAR`],
+//!   [`EVENT_FEED`]), so the UI never polls; [`EVENT_RESYNC`] asks it to re-read the status when
+//!   it fell behind.
+//! - The engine keeps spawning (process groups, death signal, lifeline); `tauri-plugin-shell`'s
+//!   spawn has none of them. Sidecars stop gracefully on `RunEvent::Exit`, which also follows
+//!   the last window closing.
+//! - The profile is found as design §5 says: `RUNTIME_PROFILE_PATH`, else the one the app
+//!   names ([`Builder::profile`]), else `runtime-profile.json` among the app's resources.
+//!   Bundled sidecars resolve next to the app executable (Tauri `externalBin`) and in the dirs
+//!   the app adds ([`Builder::bundled_dir`], e.g. `binaries/` in development).
+
+mod commands;
+mod error;
+
+use std::path::PathBuf;
+
+use serde::Serialize;
+use sidecar_supervisor_core::events::RuntimeEvent;
+use sidecar_supervisor_core::profile::Overrides;
+use sidecar_supervisor_core::runtime::{Notification, RuntimeStatus, Supervisor, SupervisorOptions};
+use tauri::plugin::TauriPlugin;
+use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
+
+pub use error::{Error, Result};
+
+/// A sidecar's status row changed (payload: the row).
+pub const EVENT_SIDECAR: &str = "sidecar-supervisor://sidecar";
+/// A new runtime-feed event (payload: the event).
+pub const EVENT_FEED: &str = "sidecar-supervisor://event";
+/// Updates were dropped because the UI fell behind: re-read the status (no payload).
+pub const EVENT_RESYNC: &str = "sidecar-supervisor://resync";
+/// The engine stopped every sidecar (app exit).
+pub const EVENT_STOPPED: &str = "sidecar-supervisor://stopped";
+
+/// The running engine, or why it did not start (the app still opens and shows the reason).
+pub struct SidecarSupervisor {
+    inner: std::result::Result<Supervisor, String>,
+}
+
+impl SidecarSupervisor {
+    /// The engine, or [`Error::NotRunning`].
+    pub fn supervisor(&self) -> Result<&Supervisor> {
+        self.inner.as_ref().map_err(|e| Error::NotRunning(e.clone()))
+    }
+
+    /// This launch's API key, to hand to the UI privately (never logged or emitted).
+    pub fn api_key(&self) -> Option<&str> {
+        self.inner.as_ref().ok().map(|s| s.api_key())
+    }
+
+    pub fn status(&self) -> Result<RuntimeStatus> {
+        Ok(self.supervisor()?.status())
+    }
+}
+
+/// Access to the plugin's state from anything that has the app (`app.sidecar_supervisor()`).
+pub trait SidecarSupervisorExt<R: Runtime> {
+    fn sidecar_supervisor(&self) -> &SidecarSupervisor;
+}
+
+impl<R: Runtime, T: Manager<R>> SidecarSupervisorExt<R> for T {
+    fn sidecar_supervisor(&self) -> &SidecarSupervisor {
+        self.state::<SidecarSupervisor>().inner()
+    }
+}
+
+/// The plugin with defaults: the profile from the environment or the app's resources.
+pub fn init<R: Runtime>() -> TauriPlugin<R> {
+    Builder::default().build()
+}
+
+/// Plugin options.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    profile: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    app_name: Option<String>,
+    bundled_dirs: Vec<PathBuf>,
+}
+
+impl Builder {
+    /// The profile to use when `RUNTIME_PROFILE_PATH` is not set (default: the
+    /// `runtime-profile.json` resource).
+    pub fn profile(mut self, path: impl Into<PathBuf>) -> Self {
+        self.profile = Some(path.into());
+        self
+    }
+
+    /// Data dir when neither `RUNTIME_DATA_DIR` nor the profile sets one (default: the OS
+    /// app-data dir of the app's name).
+    pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Name used for the default data dir (default: the app's package name).
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// Another directory holding bundled sidecars (`<name>-<target triple>`), searched before
+    /// the executable's own directory.
+    pub fn bundled_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.bundled_dirs.push(dir.into());
+        self
+    }
+
+    pub fn build<R: Runtime>(self) -> TauriPlugin<R> {
+        tauri::plugin::Builder::new("sidecar-supervisor")
+            .invoke_handler(tauri::generate_handler![
+                commands::desktop_runtime_status,
+                commands::desktop_runtime_diagnostics,
+                commands::logs,
+                commands::restart,
+                commands::stop,
+                commands::start,
+            ])
+            .setup(move |app, _api| {
+                let state = self.start(app);
+                app.manage(state);
+                Ok(())
+            })
+            .on_event(|app, event| {
+                if let RunEvent::Exit = event {
+                    // Graceful stop of every sidecar, in reverse dependency order, before the
+                    // process ends (the last window closing ends here too).
+                    if let Ok(sup) = app.sidecar_supervisor().supervisor() {
+                        sup.shutdown_blocking();
+                    }
+                }
+            })
+            .build()
+    }
+
+    fn start<R: Runtime>(&self, app: &AppHandle<R>) -> SidecarSupervisor {
+        let app_name = self.app_name.clone().unwrap_or_else(|| app.package_info().name.clone());
+        let default_profile = self
+            .profile
+            .clone()
+            .or_else(|| app.path().resource_dir().ok().map(|d| d.join("runtime-profile.json")))
+            .filter(|p| p.is_file());
+        let overrides = Overrides { data_dir: self.data_dir.clone(), ..Default::default() };
+        let config =
+            match sidecar_supervisor_core::runtime::resolve_from_env(&overrides, default_profile.as_deref(), &app_name)
+            {
+                Ok(c) => c,
+                Err(e) => return SidecarSupervisor { inner: Err(e.to_string()) },
+            };
+        let mut bundled_dirs = self.bundled_dirs.clone();
+        bundled_dirs.extend(std::env::current_exe().ok().and_then(|e| e.parent().map(PathBuf::from)));
+        let started = Supervisor::start_subscribed(SupervisorOptions { config, bundled_dirs, write_status_file: true });
+        match started {
+            Ok((sup, rx)) => {
+                forward(app.clone(), rx);
+                SidecarSupervisor { inner: Ok(sup) }
+            }
+            Err(e) => SidecarSupervisor { inner: Err(e.to_string()) },
+        }
+    }
+}
+
+/// Pushes the engine's notifications to the webview, in order.
+fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiver<Notification>) {
+    use tokio::sync::broadcast::error::RecvError;
+    tauri::async_runtime::spawn(async move {
+        loop {
+            let sent = match rx.recv().await {
+                Ok(Notification::Sidecar(row)) => app.emit(EVENT_SIDECAR, row),
+                Ok(Notification::Event(ev)) => app.emit(EVENT_FEED, ev),
+                Ok(Notification::Stopped) => {
+                    let _ = app.emit(EVENT_STOPPED, ());
+                    return;
+                }
+                Err(RecvError::Lagged(_)) => app.emit(EVENT_RESYNC, ()),
+                Err(RecvError::Closed) => return,
+            };
+            if sent.is_err() {
+                return; // the app is gone
+            }
+        }
+    });
+}
+
+/// `desktop_runtime_diagnostics`: the rolling feed and where it is persisted.
+#[derive(Debug, Clone, Serialize)]
+pub struct Diagnostics {
+    pub feed_path: String,
+    pub events: Vec<RuntimeEvent>,
+}
