@@ -2,7 +2,7 @@
 //! default permission set (`permissions/default.toml`) grants only the read-only ones.
 
 const COMMANDS: &[&str] =
-    &["desktop_runtime_status", "desktop_runtime_diagnostics", "logs", "restart", "stop", "start"];
+    &["desktop_runtime_status", "desktop_runtime_diagnostics", "logs", "export_events", "restart", "stop", "start"];
 
 fn main() {
     tauri_plugin::Builder::new(COMMANDS).build();

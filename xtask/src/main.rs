@@ -8,6 +8,7 @@
 //! - `schema`: regenerates `runtime-profile.schema.json` from the Rust types.
 
 mod prereq;
+mod ui;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -136,7 +137,11 @@ fn test(extra: &[String]) -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the binaries the integration tests spawn", &mut build)?;
+    // The app crate embeds the UI and names the staged sidecars: both must exist first.
+    ui::stage(&target_dir()?.join("debug"), &SIDECARS)?;
+    ui::build()?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
+    ui::test()?;
     step("tests", cargo().args(["test", "--workspace", "--all-features"]).args(extra))?;
     eprintln!("\nxtask test: all steps passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())

@@ -31,6 +31,7 @@ impl ByHand {
             .env("SIDECAR_INSTANCE_ID", "launch-42")
             .env("SIDECAR_API_KEY", KEY)
             .env("DATABASE_URL", "postgres://app@127.0.0.1:1/app")
+            .env("CORS_ORIGINS", "tauri://localhost,http://tauri.localhost")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -108,6 +109,34 @@ fn a_kit_sidecar_serves_health_identity_and_control_and_exits_when_the_lifeline_
     let (code, out) = b.wait();
     assert_eq!(code, Some(0), "{out:?}");
     assert!(out.iter().any(|l| l.contains("stdin lifeline closed")), "{out:?}");
+}
+
+/// The app's web UI runs at another origin: its preflight (which carries no key) is answered
+/// for the listed origins only; the request itself still needs the key.
+#[test]
+fn cors_lets_the_app_origin_in_and_no_other() {
+    let b = ByHand::start();
+    let api = Api::new(b.port, KEY.into());
+    let c = api.client();
+    let preflight = |origin: &str| {
+        c.request(reqwest::Method::OPTIONS, api.url("/api/jobs"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type,x-api-key")
+            .send()
+            .unwrap()
+    };
+    let ok = preflight("tauri://localhost");
+    assert!(ok.status().is_success(), "{}", ok.status());
+    assert_eq!(ok.headers()["access-control-allow-origin"], "tauri://localhost");
+    let allowed = ok.headers()["access-control-allow-headers"].to_str().unwrap().to_ascii_lowercase();
+    assert!(allowed.contains("x-api-key"), "{allowed}");
+    let evil = preflight("http://evil.example");
+    assert!(evil.headers().get("access-control-allow-origin").is_none(), "{:?}", evil.headers());
+    // With the origin allowed, the request itself still needs the key.
+    let r = c.get(api.url("/api/jobs")).header("origin", "tauri://localhost").send().unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(r.headers()["access-control-allow-origin"], "tauri://localhost");
 }
 
 #[test]

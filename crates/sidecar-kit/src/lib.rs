@@ -124,7 +124,9 @@ impl Sidecar {
             .merge(health::http_routes(self.contract.clone(), self.version, self.readiness.clone()))
             .merge(api)
             .fallback(not_found)
-            .layer(axum::middleware::from_fn(move |req, next| guard::middleware(key.clone(), req, next)));
+            .layer(axum::middleware::from_fn(move |req, next| guard::middleware(key.clone(), req, next)))
+            // Outside the gate: a browser's preflight carries no key.
+            .layer(cors_from_env());
         let stop = self.shutdown.clone();
         let server = axum::serve(listener, app).with_graceful_shutdown(async move {
             stop.wait().await;
@@ -142,6 +144,26 @@ impl Sidecar {
         }
         Ok(self.shutdown.reason().unwrap_or(StopReason::LifelineClosed))
     }
+}
+
+/// Cross-origin access for the app's web UI (its origin is not the sidecar's): the exact origins
+/// listed in `CORS_ORIGINS` (comma-separated, e.g. `tauri://localhost,http://tauri.localhost`),
+/// with the methods and headers the API uses. None listed: no CORS headers, so browsers keep
+/// every other page out. The key and Host checks apply to the requests themselves either way.
+pub fn cors_from_env() -> tower_http::cors::CorsLayer {
+    use axum::http::{header, HeaderName, HeaderValue, Method};
+    let origins: Vec<HeaderValue> = std::env::var("CORS_ORIGINS")
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty() && *o != "*")
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    tower_http::cors::CorsLayer::new().allow_origin(origins).allow_methods([Method::GET, Method::POST]).allow_headers([
+        header::CONTENT_TYPE,
+        header::AUTHORIZATION,
+        HeaderName::from_static("x-api-key"),
+    ])
 }
 
 async fn not_found(req: axum::extract::Request) -> axum::response::Response {

@@ -107,7 +107,7 @@ export interface LogLine {
 
 /** What every command rejects with. */
 export interface SupervisorError {
-  kind: 'unknown_sidecar' | 'not_in_this_mode' | 'shutting_down' | 'engine_gone' | 'invalid_argument' | 'not_running'
+  kind: 'unknown_sidecar' | 'not_in_this_mode' | 'shutting_down' | 'engine_gone' | 'invalid_argument' | 'not_running' | 'io'
   message: string
   sidecar?: string
 }
@@ -144,3 +144,6 @@ export const onFeedEvent = (cb: (e: RuntimeEvent) => void): Promise<UnlistenFn> 
 
 /** Calls back when updates were dropped: re-read the status. */
 export const onResync = (cb: () => void): Promise<UnlistenFn> => listen(EVENT_RESYNC, () => cb())
+
+/** Writes `events` to a JSON file under the data dir (`exports/`); resolves to its path. */
+export const exportEvents = (events: RuntimeEvent[]): Promise<string> => invoke(cmd('export_events'), { events })

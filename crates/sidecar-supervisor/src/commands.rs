@@ -1,6 +1,7 @@
 //! The IPC commands (design §7). Arguments from the webview are checked here and refused with a
 //! structured error; nothing a caller sends can panic the app.
 
+use sidecar_supervisor_core::events::RuntimeEvent;
 use sidecar_supervisor_core::logs::LogLine;
 use sidecar_supervisor_core::runtime::RuntimeStatus;
 use tauri::{AppHandle, Runtime};
@@ -60,4 +61,20 @@ pub(crate) async fn stop<R: Runtime>(app: AppHandle<R>, name: String) -> Result<
 #[tauri::command]
 pub(crate) async fn start<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
     Ok(app.sidecar_supervisor().supervisor()?.start_sidecar(&name).await?)
+}
+
+/// Writes the events the UI shows (already redacted by the engine) to
+/// `<data_dir>/exports/runtime-events-<unix ms>.json` (mode 0600) and returns the path. The UI
+/// chooses what to export, never where: no path crosses the IPC boundary.
+#[tauri::command]
+pub(crate) async fn export_events<R: Runtime>(app: AppHandle<R>, events: Vec<RuntimeEvent>) -> Result<String> {
+    let sup = app.sidecar_supervisor().supervisor()?;
+    let dir = std::path::PathBuf::from(sup.status().data_dir).join("exports");
+    // Named by the clock, never by anything the caller sent.
+    let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
+    let path = dir.join(format!("runtime-events-{ms}.json"));
+    let text = serde_json::to_vec_pretty(&events).map_err(|e| Error::Io(format!("cannot encode the events: {e}")))?;
+    sidecar_supervisor_core::atomic_file::write_atomic(&path, &text)
+        .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
+    Ok(path.display().to_string())
 }

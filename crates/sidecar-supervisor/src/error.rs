@@ -13,6 +13,9 @@ pub enum Error {
     /// An argument the command cannot take (e.g. a negative log tail).
     #[error("{message}")]
     InvalidArgument { message: String, sidecar: Option<String> },
+    /// A file could not be written (export).
+    #[error("{0}")]
+    Io(String),
     /// The runtime did not start (bad profile, another instance on the data dir...).
     #[error("the desktop runtime is not running: {0}")]
     NotRunning(String),
@@ -30,6 +33,7 @@ impl Error {
             Error::Command(CommandError::EngineGone) => "engine_gone",
             Error::InvalidArgument { .. } => "invalid_argument",
             Error::NotRunning(_) => "not_running",
+            Error::Io(_) => "io",
         }
     }
 

@@ -123,6 +123,7 @@ impl Builder {
                 commands::restart,
                 commands::stop,
                 commands::start,
+                commands::export_events,
             ])
             .setup(move |app, _api| {
                 let state = self.start(app);

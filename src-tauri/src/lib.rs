@@ -1,0 +1,84 @@
+//! The desktop app: the `sidecar-supervisor` plugin runs the stack; one window shows the main
+//! view and the Desktop Runtime dialog. The UI gets the backend URL and this launch's API key
+//! through an initialization script that runs before the page (never through the URL, logs or
+//! storage), and talks to the plugin over IPC.
+
+use serde_json::json;
+use tauri::menu::{MenuBuilder, MenuItemBuilder, SubmenuBuilder};
+use tauri::{Emitter, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri_plugin_sidecar_supervisor::SidecarSupervisorExt;
+
+/// Emitted to the window when the "Desktop Runtime…" menu item is chosen.
+pub const EVENT_OPEN_DIALOG: &str = "app://open-desktop-runtime";
+const MENU_DIALOG: &str = "desktop-runtime";
+
+/// The plugin as this app configures it. In a debug build it runs the repository's default
+/// profile and finds the sidecars staged in `binaries/`; a bundle uses its
+/// `runtime-profile.json` resource and the sidecars installed next to the executable.
+pub fn supervisor_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
+    let builder = tauri_plugin_sidecar_supervisor::Builder::default().app_name("desktop-runtime");
+    #[cfg(debug_assertions)]
+    let builder = {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        builder.profile(repo.join("profiles/local_fullstack.json")).bundled_dir(repo.join("binaries"))
+    };
+    builder.build()
+}
+
+/// Everything but the runtime: used by `run` with the real one and by tests with the mock.
+pub fn app<R: Runtime>(builder: tauri::Builder<R>, plugin: tauri::plugin::TauriPlugin<R>) -> tauri::Builder<R> {
+    builder
+        .plugin(plugin)
+        .setup(|app| {
+            open_main_window(app.handle())?;
+            Ok(())
+        })
+        .on_menu_event(|app, event| {
+            if event.id() == MENU_DIALOG {
+                let _ = app.emit(EVENT_OPEN_DIALOG, ());
+            }
+        })
+}
+
+/// What the page finds in `window.__DESKTOP_RUNTIME__` before any of its scripts run.
+pub fn handoff_script<R: Runtime>(app: &tauri::AppHandle<R>) -> String {
+    let sup = app.sidecar_supervisor();
+    let status = sup.status().ok();
+    let backend_url = status.as_ref().and_then(|s| {
+        s.backend_url
+            .clone()
+            .or_else(|| s.sidecars.iter().find(|r| r.role.as_deref() == Some("backend")).and_then(|r| r.url.clone()))
+    });
+    let value = json!({
+        "apiKey": sup.api_key(),
+        "backendUrl": backend_url,
+        "mode": status.as_ref().map(|s| s.mode.clone()),
+    });
+    format!(
+        "Object.defineProperty(window, '__DESKTOP_RUNTIME__', {{ value: Object.freeze({value}), writable: false, configurable: false }});"
+    )
+}
+
+fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
+    let item = MenuItemBuilder::with_id(MENU_DIALOG, "Desktop Runtime…").accelerator("CmdOrCtrl+Shift+D").build(app)?;
+    let quit = tauri::menu::PredefinedMenuItem::quit(app, None)?;
+    let menu = MenuBuilder::new(app)
+        .item(&SubmenuBuilder::new(app, "App").item(&item).separator().item(&quit).build()?)
+        .build()?;
+    let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+        .title("Desktop Runtime")
+        .inner_size(1100.0, 760.0)
+        .min_inner_size(800.0, 600.0)
+        .initialization_script(handoff_script(app))
+        .menu(menu)
+        .build()?;
+    let _ = window;
+    Ok(())
+}
+
+/// Runs the app.
+pub fn run() {
+    app(tauri::Builder::default(), supervisor_plugin())
+        .run(tauri::generate_context!())
+        .expect("error while running the desktop app");
+}

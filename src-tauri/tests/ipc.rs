@@ -1,0 +1,172 @@
+//! Every plugin command through the app's real IPC path: the mock runtime with the app's real
+//! generated context (its capability and the plugin's permissions apply), the URL of the
+//! bundled page, and test-sidecars standing in for the stack so no PostgreSQL is needed.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use sidecar_supervisor_core::runtime::RuntimeStatus;
+use sidecar_supervisor_core::testing::test_sidecar_bin;
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{Manager, WebviewWindow};
+use tauri_plugin_sidecar_supervisor::SidecarSupervisorExt;
+
+const T: Duration = Duration::from_secs(60);
+
+const PROFILE: &str = r#"{
+  "sidecars": [
+    { "name": "api", "command": "test-sidecar", "args": ["--port", "announce", "--stdout-lines", "3"],
+      "port": "announce", "ready": { "http": "/health/ready" } },
+    { "name": "worker", "command": "test-sidecar", "replicas": 2, "depends_on": ["api"],
+      "env": { "API": "{api.url}" } }
+  ]
+}"#;
+
+struct Harness {
+    app: tauri::App<MockRuntime>,
+    window: WebviewWindow<MockRuntime>,
+    _tmp: tempfile::TempDir,
+}
+
+fn start() -> Harness {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("profile.json");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let plugin = tauri_plugin_sidecar_supervisor::Builder::default()
+        .profile(&profile)
+        .data_dir(tmp.path().join("data"))
+        .bundled_dir(test_sidecar_bin().parent().unwrap())
+        .build();
+    let mut app =
+        desktop_runtime_app::app(mock_builder(), plugin).build(tauri::generate_context!()).expect("the app builds");
+    // The app's setup (which opens the window) runs with the event loop's first turn.
+    #[allow(deprecated)]
+    app.run_iteration(|_, _| {});
+    let window = app.get_webview_window("main").expect("setup opened the main window");
+    let h = Harness { app, window, _tmp: tmp };
+    h.wait("every sidecar ready", |s| s.sidecars.iter().all(|r| r.state.as_str() == "ready"));
+    h
+}
+
+impl Harness {
+    fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let req = InvokeRequest {
+            cmd: format!("plugin:sidecar-supervisor|{cmd}"),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&self.window, req).map(|b| b.deserialize::<Value>().unwrap())
+    }
+
+    fn wait(&self, what: &str, pred: impl Fn(&RuntimeStatus) -> bool) -> RuntimeStatus {
+        let sup = self.app.sidecar_supervisor().supervisor().expect("the runtime started");
+        tauri::async_runtime::block_on(sup.wait_for(T, pred))
+            .unwrap_or_else(|st| panic!("timed out waiting for {what}: {st:#?}"))
+    }
+
+    fn row(&self, name: &str) -> Value {
+        let st = self.invoke("desktop_runtime_status", json!({})).unwrap();
+        st["sidecars"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned().unwrap()
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Ok(sup) = self.app.sidecar_supervisor().supervisor() {
+            sup.shutdown_blocking();
+        }
+    }
+}
+
+#[test]
+fn status_and_diagnostics() {
+    let h = start();
+    let st = h.invoke("desktop_runtime_status", json!({})).unwrap();
+    assert_eq!(st["mode"], "local_fullstack");
+    let names: Vec<&str> = st["sidecars"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["api", "worker#1", "worker#2"]);
+    let api = h.row("api");
+    assert!(api["pid"].is_u64() && api["port"].is_u64() && api["budget"]["max"] == 6, "{api}");
+    assert!(api["last_probe"]["ok"] == true, "{api}");
+
+    let d = h.invoke("desktop_runtime_diagnostics", json!({})).unwrap();
+    assert!(d["feed_path"].as_str().unwrap().ends_with("runtime-events.json"));
+    let kinds: Vec<&str> = d["events"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"runtime_started"), "{kinds:?}");
+    assert!(kinds.contains(&"ready"));
+    let two = h.invoke("desktop_runtime_diagnostics", json!({ "limit": 2 })).unwrap();
+    assert_eq!(two["events"].as_array().unwrap().len(), 2);
+    let e = h.invoke("desktop_runtime_diagnostics", json!({ "limit": -1 })).unwrap_err();
+    assert_eq!(e, json!({ "kind": "invalid_argument", "message": "limit: -1 is negative" }));
+}
+
+#[test]
+fn logs_and_bad_arguments_get_structured_errors() {
+    let h = start();
+    let lines = h.invoke("logs", json!({ "name": "api", "tail": 50 })).unwrap();
+    let lines = lines.as_array().unwrap();
+    assert!(lines.iter().any(|l| l["line"] == "line 3"), "{lines:?}");
+    assert!(lines.iter().all(|l| l["stream"] == "stdout" || l["stream"] == "stderr"));
+    assert_eq!(h.invoke("logs", json!({ "name": "api", "tail": 1 })).unwrap().as_array().unwrap().len(), 1);
+
+    let e = h.invoke("logs", json!({ "name": "api", "tail": -5 })).unwrap_err();
+    assert_eq!(e, json!({ "kind": "invalid_argument", "message": "tail: -5 is outside 0..=10000", "sidecar": "api" }));
+    let e = h.invoke("logs", json!({ "name": "nope", "tail": 5 })).unwrap_err();
+    assert_eq!(e["kind"], "unknown_sidecar");
+    assert_eq!(e["sidecar"], "nope");
+    assert!(e["message"].as_str().unwrap().contains("known: api, worker#1, worker#2"), "{e}");
+    for verb in ["restart", "stop", "start"] {
+        let e = h.invoke(verb, json!({ "name": "nope" })).unwrap_err();
+        assert_eq!((e["kind"].as_str(), e["sidecar"].as_str()), (Some("unknown_sidecar"), Some("nope")), "{verb}: {e}");
+    }
+    // A missing argument is refused by Tauri before the command runs, with a sentence.
+    let e = h.invoke("logs", json!({ "name": "api" })).unwrap_err();
+    assert!(e.as_str().is_some_and(|m| m.contains("tail")), "{e}");
+}
+
+#[test]
+fn restart_stop_and_start() {
+    let h = start();
+    let old = h.row("api")["pid"].as_u64().unwrap();
+    let old_port = h.row("api")["port"].as_u64();
+    let workers = [h.row("worker#1")["pid"].as_u64(), h.row("worker#2")["pid"].as_u64()];
+    h.invoke("restart", json!({ "name": "api" })).unwrap();
+    let st = h.wait("api back with a new pid", |s| {
+        s.sidecars.iter().any(|r| r.name == "api" && r.state.as_str() == "ready" && r.pid.map(u64::from) != Some(old))
+    });
+    let moved = st.sidecars[0].port.map(u64::from) != old_port;
+    // On a new port (announced), the workers follow it: they are restarted with the new URL.
+    h.wait("every worker ready (with a new pid if the api moved)", |s| {
+        s.sidecars[1..]
+            .iter()
+            .zip(workers)
+            .all(|(r, was)| r.state.as_str() == "ready" && (!moved || r.pid.map(u64::from) != was))
+    });
+
+    h.invoke("stop", json!({ "name": "worker#2" })).unwrap();
+    h.wait("worker#2 stopped", |s| s.sidecars.iter().any(|r| r.name == "worker#2" && r.state.as_str() == "stopped"));
+    assert_eq!(h.row("worker#1")["state"], "ready", "only the one asked for");
+    h.invoke("start", json!({ "name": "worker#2" })).unwrap();
+    h.wait("worker#2 ready", |s| s.sidecars.iter().any(|r| r.name == "worker#2" && r.state.as_str() == "ready"));
+}
+
+#[test]
+fn the_page_gets_the_api_key_before_it_loads_and_nowhere_else() {
+    let h = start();
+    let key = h.app.sidecar_supervisor().api_key().unwrap().to_string();
+    let script = desktop_runtime_app::handoff_script(h.app.handle());
+    assert!(script.starts_with("Object.defineProperty(window, '__DESKTOP_RUNTIME__'"), "{script}");
+    assert!(script.contains(&format!("\"apiKey\":\"{key}\"")));
+    let everything = format!(
+        "{}{}",
+        h.invoke("desktop_runtime_status", json!({})).unwrap(),
+        h.invoke("desktop_runtime_diagnostics", json!({})).unwrap()
+    );
+    assert!(!everything.contains(&key), "the key must not appear in status or diagnostics");
+}

@@ -1,0 +1,130 @@
+import { useCallback, useEffect, useState } from 'react'
+import { listen } from '@tauri-apps/api/event'
+import { backendReady, backendUrl, createJob, handoff, listJobs, type Job } from './backend'
+import { DesktopRuntimeDialog } from './DesktopRuntimeDialog'
+import { useRuntime } from './runtime'
+
+/** Emitted by the app's "Desktop Runtime…" menu item. */
+export const EVENT_OPEN_DIALOG = 'app://open-desktop-runtime'
+
+export function App() {
+  const runtime = useRuntime()
+  const [dialog, setDialog] = useState(false)
+  const [jobs, setJobs] = useState<Job[]>([])
+  const [text, setText] = useState('')
+  const [jobError, setJobError] = useState<string | null>(null)
+  const url = backendUrl(runtime.status)
+  const ready = backendReady(runtime.status)
+  const key = handoff().apiKey
+
+  useEffect(() => {
+    const p = listen(EVENT_OPEN_DIALOG, () => setDialog(true))
+    return () => void p.then((u) => u())
+  }, [])
+
+  const reload = useCallback(async () => {
+    if (!url || !ready) return
+    try {
+      setJobs(await listJobs(url, key))
+      setJobError(null)
+    } catch (e) {
+      setJobError(String((e as Error).message ?? e))
+    }
+  }, [url, ready, key])
+
+  // Jobs live in the backend's database: refresh while some are unfinished.
+  const open = jobs.some((j) => j.status !== 'done')
+  useEffect(() => {
+    const tick = () => void reload()
+    const first = setTimeout(tick, 0)
+    const every = open ? setInterval(tick, 500) : undefined
+    return () => {
+      clearTimeout(first)
+      clearInterval(every)
+    }
+  }, [reload, open])
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault()
+    if (!url || !text.trim()) return
+    try {
+      const job = await createJob(url, key, text)
+      setJobs((js) => [job, ...js])
+      setText('')
+      setJobError(null)
+    } catch (err) {
+      setJobError(String((err as Error).message ?? err))
+    }
+  }
+
+  const states = runtime.status?.sidecars ?? []
+  const allReady = states.length > 0 && states.every((r) => r.state === 'ready')
+  return (
+    <div className="app">
+      <header className="top">
+        <h1>Jobs</h1>
+        <span className={`pill ${allReady ? 'ok' : 'warn'}`} data-testid="runtime-summary">
+          {states.length ? `${states.filter((r) => r.state === 'ready').length}/${states.length} sidecars ready` : 'runtime starting'}
+        </span>
+        <span className="spacer" />
+        <button type="button" onClick={() => setDialog(true)} data-testid="open-runtime">
+          Desktop Runtime
+        </button>
+      </header>
+      {!ready && (
+        <div className="banner" role="status" data-testid="backend-banner">
+          {runtime.error ? runtime.error.message : 'The backend is not ready yet; jobs can be created once it is.'}
+        </div>
+      )}
+      <main>
+        <form className="new-job" onSubmit={submit}>
+          <textarea
+            aria-label="Job text"
+            placeholder="Text to count and hash…"
+            value={text}
+            onChange={(e) => setText(e.target.value)}
+            rows={3}
+          />
+          <button type="submit" disabled={!ready || !text.trim()} data-testid="create-job">
+            Create job
+          </button>
+        </form>
+        {jobError && <p className="error-text" role="alert">{jobError}</p>}
+        <table className="jobs" data-testid="jobs">
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Text</th>
+              <th>Status</th>
+              <th>Words</th>
+              <th>SHA-256</th>
+              <th>Worker</th>
+            </tr>
+          </thead>
+          <tbody>
+            {jobs.map((j) => (
+              <tr key={j.id} data-testid={`job-${j.id}`} data-status={j.status}>
+                <td>{j.id}</td>
+                <td className="text">{j.text}</td>
+                <td>
+                  <span className={`badge job-${j.status}`}>{j.status}</span>
+                </td>
+                <td>{j.word_count ?? '—'}</td>
+                <td className="mono">{j.sha256 ? `${j.sha256.slice(0, 12)}…` : '—'}</td>
+                <td>{j.worker ?? '—'}</td>
+              </tr>
+            ))}
+            {!jobs.length && (
+              <tr>
+                <td colSpan={6} className="empty">
+                  No jobs yet.
+                </td>
+              </tr>
+            )}
+          </tbody>
+        </table>
+      </main>
+      {dialog && <DesktopRuntimeDialog runtime={runtime} onClose={() => setDialog(false)} />}
+    </div>
+  )
+}

@@ -1,0 +1,97 @@
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
+import { emit } from '@tauri-apps/api/event'
+import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { App } from './App'
+import { ev, row, status } from './test-fixtures'
+
+type Call = { cmd: string; args: unknown }
+
+let calls: Call[]
+let restartFails = false
+
+beforeEach(() => {
+  calls = []
+  restartFails = false
+  mockIPC(
+    (cmd, args) => {
+      calls.push({ cmd, args })
+      switch (cmd) {
+        case 'plugin:sidecar-supervisor|desktop_runtime_status':
+          return status([row('database'), row('backend', { state: 'starting', pid: null, uptime_ms: null }), row('worker#1')])
+        case 'plugin:sidecar-supervisor|desktop_runtime_diagnostics':
+          return { feed_path: '/d/runtime/runtime-events.json', events: [ev(1, 'runtime_started'), ev(2, 'ready', 'database')] }
+        case 'plugin:sidecar-supervisor|logs':
+          return [{ at: '2026-11-22T10:00:00.000Z', stream: 'stderr', line: 'database system is ready' }]
+        case 'plugin:sidecar-supervisor|restart':
+          if (restartFails) throw { kind: 'unknown_sidecar', message: 'unknown sidecar `x`; known: database', sidecar: 'x' }
+          return null
+        default:
+          return null
+      }
+    },
+    { shouldMockEvents: true },
+  )
+})
+
+afterEach(async () => {
+  cleanup()
+  // Unmounting unlistens asynchronously; let that finish before the mocks go.
+  await new Promise((r) => setTimeout(r, 0))
+  clearMocks()
+})
+
+const openDialog = async () => {
+  render(<App />)
+  fireEvent.click(screen.getByTestId('open-runtime'))
+  return screen.findByTestId('runtime-dialog')
+}
+
+describe('Desktop Runtime dialog', () => {
+  it('shows one row per sidecar and the banner while the backend is not ready', async () => {
+    const dialog = await openDialog()
+    await waitFor(() => expect(within(dialog).getByTestId('row-worker#1')).toBeTruthy())
+    expect(within(dialog).getByTestId('row-backend').dataset.state).toBe('starting')
+    expect(within(dialog).getByTestId('row-database').textContent).toContain('0 / 6')
+    expect(screen.getByTestId('backend-banner')).toBeTruthy()
+  })
+
+  it('updates a row and the feed from pushes, without polling', async () => {
+    const dialog = await openDialog()
+    await waitFor(() => expect(within(dialog).getByTestId('row-backend')).toBeTruthy())
+    const reads = calls.filter((c) => c.cmd.endsWith('desktop_runtime_status')).length
+    await act(async () => {
+      await emit('sidecar-supervisor://sidecar', row('backend', { state: 'ready', pid: 4242 }))
+      await emit('sidecar-supervisor://event', ev(3, 'ready', 'backend', 'ready after 12 ms'))
+    })
+    await waitFor(() => expect(within(dialog).getByTestId('row-backend').dataset.state).toBe('ready'))
+    expect(within(dialog).getByTestId('row-backend').textContent).toContain('4242')
+    expect(within(dialog).getByTestId('event-list').textContent).toContain('ready after 12 ms')
+    expect(calls.filter((c) => c.cmd.endsWith('desktop_runtime_status')).length).toBe(reads)
+    await waitFor(() => expect(screen.queryByTestId('backend-banner')).toBeNull())
+  })
+
+  it('restarts a sidecar, and shows a structured error as a sentence', async () => {
+    const dialog = await openDialog()
+    const r = await within(dialog).findByTestId('row-database')
+    fireEvent.click(within(r).getByText('Restart'))
+    await waitFor(() => expect(calls.some((c) => c.cmd.endsWith('|restart'))).toBe(true))
+    expect(calls.find((c) => c.cmd.endsWith('|restart'))?.args).toEqual({ name: 'database' })
+    restartFails = true
+    fireEvent.click(within(r).getByText('Restart'))
+    expect(await within(dialog).findByRole('status')).toHaveProperty(
+      'textContent',
+      'Restart database: unknown sidecar `x`; known: database',
+    )
+  })
+
+  it('filters the feed and shows a log tail', async () => {
+    const dialog = await openDialog()
+    await waitFor(() => expect(within(dialog).getByTestId('event-list').children.length).toBe(2))
+    fireEvent.change(within(dialog).getByLabelText('Filter by sidecar'), { target: { value: 'database' } })
+    expect(within(dialog).getByTestId('event-list').children.length).toBe(1)
+    fireEvent.click(within(within(dialog).getByTestId('row-database')).getByText('Logs'))
+    expect((await within(dialog).findByTestId('log-tail')).textContent).toContain('database system is ready')
+    expect(calls.find((c) => c.cmd.endsWith('|logs'))?.args).toEqual({ name: 'database', tail: 200 })
+  })
+})

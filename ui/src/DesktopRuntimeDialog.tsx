@@ -1,0 +1,219 @@
+import { useEffect, useState } from 'react'
+import {
+  exportEvents,
+  logs,
+  restart,
+  start,
+  stop,
+  type LogLine,
+  type RuntimeEvent,
+  type SidecarStatus,
+} from 'sidecar-supervisor-api'
+import { EventsPanel } from './EventsPanel'
+import { formatLatency, formatUptime } from './format'
+import { toError, type RuntimeView } from './runtime'
+
+interface Props {
+  runtime: RuntimeView
+  onClose: () => void
+}
+
+/** What "copy diagnostics" puts on the clipboard: status and feed, as the runtime redacted them. */
+export function diagnosticsText(runtime: RuntimeView): string {
+  return JSON.stringify({ status: runtime.status, feed_path: runtime.feedPath, events: runtime.events }, null, 2)
+}
+
+export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
+  const { status, events, error } = runtime
+  const [notice, setNotice] = useState<string | null>(null)
+  const [logsOf, setLogsOf] = useState<string | null>(null)
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), 1000) // live uptimes only; data is pushed
+    return () => clearInterval(t)
+  }, [])
+  useEffect(() => {
+    const esc = (e: KeyboardEvent) => e.key === 'Escape' && onClose()
+    window.addEventListener('keydown', esc)
+    return () => window.removeEventListener('keydown', esc)
+  }, [onClose])
+
+  const act = async (what: string, f: () => Promise<void>) => {
+    try {
+      await f()
+      setNotice(null)
+    } catch (e) {
+      setNotice(`${what}: ${toError(e).message}`)
+    }
+  }
+  const doExport = async (shown: RuntimeEvent[]) => {
+    try {
+      const path = await exportEvents(shown)
+      setNotice(`Exported ${shown.length} events to ${path}`)
+    } catch (e) {
+      setNotice(`Export: ${toError(e).message}`)
+    }
+  }
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(diagnosticsText(runtime))
+      setNotice('Diagnostics copied (secrets are redacted by the runtime)')
+    } catch (e) {
+      setNotice(`Copy failed: ${String(e)}`)
+    }
+  }
+
+  return (
+    <div className="overlay" role="presentation" onClick={onClose}>
+      <div
+        className="dialog"
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="runtime-title"
+        data-testid="runtime-dialog"
+        onClick={(e) => e.stopPropagation()}
+      >
+        <header className="dialog-head">
+          <h2 id="runtime-title">Desktop Runtime</h2>
+          {status && (
+            <span className="muted">
+              {status.mode} · instance {status.instance_id.slice(0, 8)}
+            </span>
+          )}
+          <span className="spacer" />
+          <button type="button" onClick={copy}>
+            Copy diagnostics
+          </button>
+          <button type="button" onClick={onClose} aria-label="Close">
+            ✕
+          </button>
+        </header>
+        {error && <p className="error-text" role="alert">{error.message}</p>}
+        {notice && <p className="notice" role="status">{notice}</p>}
+        <div className="table-wrap">
+          <table className="sidecars">
+            <thead>
+              <tr>
+                <th>Sidecar</th>
+                <th>State</th>
+                <th>PID</th>
+                <th>Port</th>
+                <th>Uptime</th>
+                <th>Restarts</th>
+                <th>Probe</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {status?.sidecars.map((r) => (
+                <SidecarRow
+                  key={r.name}
+                  row={r}
+                  uptime={r.uptime_ms == null ? null : r.uptime_ms + (now - (runtime.receivedAt[r.name] ?? now))}
+                  onRestart={() => act(`Restart ${r.name}`, () => restart(r.name))}
+                  onStop={() => act(`Stop ${r.name}`, () => stop(r.name))}
+                  onStart={() => act(`Start ${r.name}`, () => start(r.name))}
+                  onLogs={() => setLogsOf(logsOf === r.name ? null : r.name)}
+                />
+              ))}
+            </tbody>
+          </table>
+        </div>
+        {logsOf && <LogTail name={logsOf} events={events} />}
+        <EventsPanel events={events} sidecars={status?.sidecars.map((r) => r.name) ?? []} onExport={doExport} />
+      </div>
+    </div>
+  )
+}
+
+interface RowProps {
+  row: SidecarStatus
+  uptime: number | null
+  onRestart: () => void
+  onStop: () => void
+  onStart: () => void
+  onLogs: () => void
+}
+
+const RUNNING = new Set(['starting', 'ready', 'unhealthy', 'stopping'])
+
+function SidecarRow({ row, uptime, onRestart, onStop, onStart, onLogs }: RowProps) {
+  const used = row.budget.max - row.budget.remaining
+  return (
+    <>
+      <tr data-testid={`row-${row.name}`} data-state={row.state}>
+        <td className="name">{row.name}</td>
+        <td>
+          <span className={`badge state-${row.state}`}>{row.state.replace(/_/g, ' ')}</span>
+        </td>
+        <td>{row.pid ?? '—'}</td>
+        <td>{row.port ?? '—'}</td>
+        <td>{RUNNING.has(row.state) ? formatUptime(uptime) : '—'}</td>
+        <td title={`${row.restarts_in_window} restarts in the last ${row.budget.window_secs}s`}>
+          {used} / {row.budget.max}
+        </td>
+        <td title={row.last_probe?.detail}>
+          {row.last_probe ? (
+            <span className={row.last_probe.ok ? 'ok' : 'bad'}>{formatLatency(row.last_probe.latency_ms)}</span>
+          ) : (
+            '—'
+          )}
+        </td>
+        <td className="actions">
+          <button type="button" onClick={onRestart}>
+            Restart
+          </button>
+          {RUNNING.has(row.state) ? (
+            <button type="button" onClick={onStop} disabled={row.state === 'stopping'}>
+              Stop
+            </button>
+          ) : (
+            <button type="button" onClick={onStart}>
+              Start
+            </button>
+          )}
+          <button type="button" onClick={onLogs}>
+            Logs
+          </button>
+        </td>
+      </tr>
+      {row.last_error && (
+        <tr className="error-row">
+          <td colSpan={8}>
+            <pre className="last-error">{row.last_error}</pre>
+          </td>
+        </tr>
+      )}
+    </>
+  )
+}
+
+/** The last lines of a sidecar's output, re-read when the feed says something about it. */
+function LogTail({ name, events }: { name: string; events: RuntimeEvent[] }) {
+  const [lines, setLines] = useState<LogLine[]>([])
+  const [err, setErr] = useState<string | null>(null)
+  const lastSeq = events.filter((e) => e.sidecar === name).at(-1)?.seq ?? 0
+  useEffect(() => {
+    let gone = false
+    logs(name, 200)
+      .then((l) => !gone && (setLines(l), setErr(null)))
+      .catch((e) => !gone && setErr(toError(e).message))
+    return () => {
+      gone = true
+    }
+  }, [name, lastSeq])
+  return (
+    <section className="logs" aria-label={`Logs of ${name}`}>
+      <h3>Logs · {name}</h3>
+      {err && <p className="error-text">{err}</p>}
+      <pre data-testid="log-tail">
+        {lines.map((l, i) => (
+          <span key={i} className={l.stream}>
+            {l.line}
+            {'\n'}
+          </span>
+        ))}
+      </pre>
+    </section>
+  )
+}

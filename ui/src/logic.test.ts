@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest'
+import { backendReady, backendUrl } from './backend'
+import { filterEvents } from './EventsPanel'
+import { formatLatency, formatUptime } from './format'
+import { appendEvents, MAX_EVENTS, mergeRow } from './runtime'
+import { ev, row, status } from './test-fixtures'
+
+describe('status merging', () => {
+  it('replaces a pushed row in place and appends a new one', () => {
+    const st = status([row('database'), row('backend')])
+    const next = mergeRow(st, row('database', { state: 'failed' }))
+    expect(next.sidecars.map((r) => [r.name, r.state])).toEqual([
+      ['database', 'failed'],
+      ['backend', 'ready'],
+    ])
+    expect(mergeRow(st, row('worker#1')).sidecars).toHaveLength(3)
+    expect(st.sidecars[0].state).toBe('ready') // not mutated
+  })
+})
+
+describe('feed', () => {
+  it('appends each event once, in order, bounded', () => {
+    const a = appendEvents([], [ev(1, 'spawned'), ev(2, 'ready')])
+    expect(appendEvents(a, [ev(2, 'ready'), ev(3, 'exited')]).map((e) => e.seq)).toEqual([1, 2, 3])
+    const many = Array.from({ length: MAX_EVENTS + 5 }, (_, i) => ev(i + 1, 'spawned'))
+    const kept = appendEvents([], many)
+    expect(kept).toHaveLength(MAX_EVENTS)
+    expect(kept[0].seq).toBe(6)
+  })
+
+  it('filters by sidecar, kind and text, newest first', () => {
+    const events = [ev(1, 'spawned', 'backend'), ev(2, 'exited', 'backend', 'killed by SIGKILL'), ev(3, 'exited', 'worker#1')]
+    expect(filterEvents(events, { sidecar: 'backend', kind: '', query: '' }).map((e) => e.seq)).toEqual([2, 1])
+    expect(filterEvents(events, { sidecar: '', kind: 'exited', query: '' }).map((e) => e.seq)).toEqual([3, 2])
+    expect(filterEvents(events, { sidecar: '', kind: '', query: 'sigkill' }).map((e) => e.seq)).toEqual([2])
+  })
+})
+
+describe('backend', () => {
+  it('follows the backend row, or the remote URL in remote_slim', () => {
+    const h = { apiKey: 'k', backendUrl: 'http://127.0.0.1:1', mode: 'local_fullstack' }
+    expect(backendUrl(status([row('backend', { url: 'http://127.0.0.1:4321' })]), h)).toBe('http://127.0.0.1:4321')
+    expect(backendUrl(null, h)).toBe('http://127.0.0.1:1')
+    const slim = { ...status([]), mode: 'remote_slim' as const, backend_url: 'https://jobs.example.com' }
+    expect(backendUrl(slim, h)).toBe('https://jobs.example.com')
+    expect(backendReady(status([row('backend', { state: 'starting' })]))).toBe(false)
+    expect(backendReady(status([row('backend')]))).toBe(true)
+  })
+})
+
+describe('formatting', () => {
+  it('formats uptimes and latencies', () => {
+    expect(formatUptime(null)).toBe('—')
+    expect(formatUptime(59_000)).toBe('59s')
+    expect(formatUptime(125_000)).toBe('2m 5s')
+    expect(formatUptime(3_725_000)).toBe('1h 2m')
+    expect(formatLatency(1.234)).toBe('1.2 ms')
+    expect(formatLatency(42.6)).toBe('43 ms')
+  })
+})
