@@ -109,7 +109,7 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
                 <SidecarRow
                   key={r.name}
                   row={r}
-                  uptime={r.uptime_ms == null ? null : r.uptime_ms + (now - (runtime.receivedAt[r.name] ?? now))}
+                  uptime={r.uptime_ms == null ? null : r.uptime_ms + Math.max(0, now - (runtime.receivedAt[r.name] ?? now))}
                   onRestart={() => act(`Restart ${r.name}`, () => restart(r.name))}
                   onStop={() => act(`Stop ${r.name}`, () => stop(r.name))}
                   onStart={() => act(`Start ${r.name}`, () => start(r.name))}

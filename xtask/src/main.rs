@@ -7,6 +7,7 @@
 //! - `bench`: the performance targets of design §9, measured against a baseline in the same run.
 //! - `schema`: regenerates `runtime-profile.schema.json` from the Rust types.
 
+mod e2e;
 mod prereq;
 mod ui;
 
@@ -22,10 +23,12 @@ fn main() -> ExitCode {
         Some("dev") => dev(&args[1..]),
         Some("test") => test(&args[1..]),
         Some("bench") => bench(&args[1..]),
+        Some("e2e") => e2e::run(),
         Some("schema") => schema(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json"
+                "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  e2e     the built app in a real window over WebDriver (Xvfb when no display)
+  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json"
             );
             return ExitCode::from(2);
         }
@@ -143,6 +146,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     ui::test()?;
     step("tests", cargo().args(["test", "--workspace", "--all-features"]).args(extra))?;
+    e2e::run()?;
     eprintln!("\nxtask test: all steps passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }

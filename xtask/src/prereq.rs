@@ -75,7 +75,7 @@ pub fn ensure_webkit() -> Result<(), String> {
     apt_install("WebKitGTK's development packages (the Tauri plugin and app build against them)", WEBKIT_PACKAGES)
 }
 
-fn apt_install(what: &str, packages: &[&str]) -> Result<(), String> {
+pub fn apt_install(what: &str, packages: &[&str]) -> Result<(), String> {
     let list = packages.join(" ");
     if !is_root() {
         return Err(format!(

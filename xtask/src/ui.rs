@@ -32,7 +32,10 @@ pub fn install() -> Result<(), String> {
     if fresh {
         return Ok(());
     }
-    step("install the UI's npm packages", npm()?.args(["ci", "--no-audit", "--no-fund"]))
+    // `npm install`, not `npm ci`: the lock records only this platform's optional package of
+    // @tauri-apps/cli, which `npm ci` takes for a lock out of sync; `npm install` installs
+    // exactly the locked versions and leaves the lock as it is.
+    step("install the UI's npm packages", npm()?.args(["install", "--no-audit", "--no-fund"]))
 }
 
 /// Lint, type check and build the UI into `ui/dist`.

@@ -1,0 +1,154 @@
+// End-to-end test of the built desktop app in its real webview (WebKitGTK), driven over
+// WebDriver (tauri-driver + WebKitWebDriver). `cargo xtask e2e` builds the app, starts Xvfb
+// and tauri-driver, and runs this with:
+//   APP        the app binary          DATA_DIR   its data dir (fresh)
+//   ARTIFACTS  where screenshots go    DRIVER     tauri-driver's URL (default http://127.0.0.1:4444)
+// Every wait is on something the page or the system shows; figures are printed for the notes.
+
+import { readFileSync, mkdirSync, existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { remote } from 'webdriverio'
+
+const APP = process.env.APP
+const DATA_DIR = process.env.DATA_DIR
+const ARTIFACTS = process.env.ARTIFACTS ?? 'e2e-artifacts'
+const DRIVER = new URL(process.env.DRIVER ?? 'http://127.0.0.1:4444')
+if (!APP || !DATA_DIR) throw new Error('APP and DATA_DIR must be set (see cargo xtask e2e)')
+mkdirSync(ARTIFACTS, { recursive: true })
+
+const TIMEOUT = 90_000
+const log = (...a) => console.log('[e2e]', ...a)
+const failures = []
+const check = (ok, what) => {
+  if (!ok) failures.push(what)
+  log(ok ? 'ok  ' : 'FAIL', what)
+}
+
+const statusJson = () => JSON.parse(readFileSync(join(DATA_DIR, 'runtime', 'status.json'), 'utf8'))
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0)
+    return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z')
+  } catch {
+    return false
+  }
+}
+
+const launched = Date.now()
+const browser = await remote({
+  hostname: DRIVER.hostname,
+  port: Number(DRIVER.port),
+  logLevel: 'warn',
+  capabilities: { 'tauri:options': { application: APP } },
+  connectionRetryTimeout: TIMEOUT,
+})
+const $ = (sel) => browser.$(sel)
+const until = (what, f, timeout = TIMEOUT) => browser.waitUntil(f, { timeout, interval: 25, timeoutMsg: `timed out: ${what}` })
+
+let appPids = []
+try {
+  // 1. Launch → every sidecar ready, as the main view shows it.
+  await until('all sidecars ready in the main view', async () =>
+    /^(\d+)\/\1 sidecars ready$/.test(await (await $('[data-testid="runtime-summary"]')).getText()),
+  )
+  const allReady = Date.now() - launched
+  log(`launch → all sidecars ready in the window: ${allReady} ms`)
+
+  // 2. The dialog shows them all ready.
+  await (await $('[data-testid="open-runtime"]')).click()
+  const dialog = await $('[data-testid="runtime-dialog"]')
+  await dialog.waitForDisplayed({ timeout: TIMEOUT })
+  const rowStates = () =>
+    browser.execute(() =>
+      [...document.querySelectorAll('[data-testid^="row-"]')].map((r) => r.getAttribute('data-state')),
+    )
+  await until('4 rows in the dialog', async () => (await rowStates()).length === 4)
+  const states = await rowStates()
+  check(states.every((s) => s === 'ready'), `dialog: 4 rows, all ready (${states})`)
+  await browser.saveScreenshot(join(ARTIFACTS, 'dialog.png'))
+  await (await $('button[aria-label="Close"]')).click()
+
+  // 3. A job created in the main view is processed.
+  await (await $('textarea[aria-label="Job text"]')).setValue('the quick brown fox jumps over the lazy dog')
+  await (await $('[data-testid="create-job"]')).click()
+  await until('the job is done', async () => (await $('[data-testid^="job-"][data-status="done"]')).isExisting())
+  const jobText = await (await $('[data-testid^="job-"][data-status="done"]')).getText()
+  check(jobText.includes('9') && /worker#\d/.test(jobText), `job done by a worker: ${jobText}`)
+  await browser.saveScreenshot(join(ARTIFACTS, 'main.png'))
+
+  // 4. SIGKILL the backend: the feed shows its exit and restart, the row comes back ready.
+  await (await $('[data-testid="open-runtime"]')).click()
+  await dialog.waitForDisplayed({ timeout: TIMEOUT })
+  // The page notes when the backend row changes state (for the push latency below).
+  await browser.execute(() => {
+    const w = window
+    w.__rowChanges = []
+    const row = () => document.querySelector('[data-testid="row-backend"]')
+    new MutationObserver(() => {
+      const s = row()?.getAttribute('data-state')
+      const last = w.__rowChanges.at(-1)
+      if (s && (!last || last.state !== s)) w.__rowChanges.push({ state: s, at: Date.now() })
+    }).observe(document.body, { subtree: true, attributes: true, childList: true })
+  })
+  const before = statusJson().sidecars.find((r) => r.name === 'backend')
+  process.kill(before.pid, 'SIGKILL')
+  const killed = Date.now()
+  await until('backend ready again with a new pid', async () => {
+    const row = await $('[data-testid="row-backend"]')
+    return (await row.getAttribute('data-state')) === 'ready' && !(await row.getText()).includes(String(before.pid))
+  })
+  log(`SIGKILL backend → its row ready again in the dialog: ${Date.now() - killed} ms`)
+  await until('the restart in the feed', async () =>
+    (await $('li[data-kind="restarting"][data-sidecar="backend"]')).isExisting(),
+  )
+  check(true, 'the feed shows the backend restarting')
+  // Push latency: the engine's event time of each state vs when the row showed it.
+  const changes = await browser.execute(() => window.__rowChanges)
+  const feed = JSON.parse(readFileSync(join(DATA_DIR, 'runtime', 'runtime-events.json'), 'utf8'))
+  const evs = (Array.isArray(feed) ? feed : feed.events).filter((e) => e.sidecar === 'backend' && e.seq > 0)
+  const latencies = []
+  for (const c of changes) {
+    const kind = { ready: 'ready', starting: 'spawned', backoff: 'restarting' }[c.state]
+    const e = kind && evs.filter((x) => x.kind === kind && Date.parse(x.at) <= c.at + 5).at(-1)
+    if (e) latencies.push(c.at - Date.parse(e.at))
+  }
+  log(`state change → visible in the dialog: ${latencies.map((l) => `${l} ms`).join(', ')} (engine event time to DOM change)`)
+  check(latencies.length > 0, 'push latency measured')
+  await browser.saveScreenshot(join(ARTIFACTS, 'dialog-after-restart.png'))
+
+  // 5. Stop a sidecar from the dialog.
+  const w2 = await $('[data-testid="row-worker#2"]')
+  await (await w2.$('button=Stop')).click()
+  await until('worker#2 stopped', async () => (await w2.getAttribute('data-state')) === 'stopped')
+  check(true, 'worker#2 stopped from the dialog')
+
+  // 6. Close the app (its window): every sidecar must be gone.
+  appPids = statusJson().sidecars.map((r) => r.pid).filter(Boolean)
+  // The session ends with the window, so this call may fail: that is the point.
+  await browser
+    .execute(() => window.__TAURI_INTERNALS__.invoke('plugin:window|close', { label: 'main' }))
+    .catch(() => log('the window closed and took the WebDriver session with it'))
+} catch (e) {
+  failures.push(String(e?.message ?? e))
+  console.error(e?.stack ?? e)
+  try {
+    await browser.saveScreenshot(join(ARTIFACTS, 'failure.png'))
+  } catch {
+    /* the window may be gone */
+  }
+} finally {
+  await browser.deleteSession().catch(() => {})
+}
+
+const deadline = Date.now() + 20_000
+while (appPids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+const survivors = appPids.filter(alive)
+check(appPids.length > 0 && survivors.length === 0, `no sidecar survives the app (checked ${appPids.length} pids, alive: ${survivors})`)
+const last = statusJson()
+check(last.stopped === true, `status.json says stopped (graceful stop on exit): ${last.stopped}`)
+
+if (failures.length) {
+  console.error(`[e2e] ${failures.length} failure(s):\n  ${failures.join('\n  ')}`)
+  process.exit(1)
+}
+log('all passed')

@@ -1,0 +1,166 @@
+//! `cargo xtask e2e`: the built app in a real window, driven over WebDriver. Builds the app
+//! with its UI embedded, starts Xvfb when there is no display, starts tauri-driver (which
+//! drives WebKitWebDriver), and runs `ui/e2e/app.e2e.mjs` against a fresh data dir.
+//! Screenshots land in `<target>/e2e-artifacts/`.
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{cargo, prereq, step, target_dir, ui, SIDECARS};
+
+const DRIVER_PORT: u16 = 4444;
+
+/// Children killed when the e2e ends, however it ends.
+struct Reaper(Vec<Child>);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            // Each child leads its own process group: tauri-driver's WebKitWebDriver goes too.
+            // SAFETY: kill(2) on a process group we created.
+            unsafe { libc::kill(-(c.id() as libc::pid_t), libc::SIGTERM) };
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn on_path(cmd: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(cmd).is_file()))
+}
+
+fn cargo_bin(name: &str) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_default();
+    home.join("bin").join(name)
+}
+
+/// What the e2e needs beyond the build: Xvfb, WebKitWebDriver, tauri-driver.
+fn ensure_tools() -> Result<PathBuf, String> {
+    let mut missing = Vec::new();
+    if !on_path("Xvfb") {
+        missing.push("xvfb");
+    }
+    if !on_path("WebKitWebDriver") {
+        missing.push("webkit2gtk-driver");
+    }
+    if !missing.is_empty() {
+        prereq::apt_install("the e2e's display server and WebDriver", &missing)?;
+    }
+    let driver = if on_path("tauri-driver") { PathBuf::from("tauri-driver") } else { cargo_bin("tauri-driver") };
+    if driver.is_file() || on_path("tauri-driver") {
+        return Ok(driver);
+    }
+    step("install tauri-driver", cargo().args(["install", "tauri-driver", "--locked"]))?;
+    Ok(cargo_bin("tauri-driver"))
+}
+
+fn wait_port(port: u16, what: &str) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(50)); // a child process's port: nothing to await
+    }
+    Err(format!("{what} did not listen on port {port} within 30 s"))
+}
+
+/// A fresh data dir that a `user` sidecar (PostgreSQL as `postgres` when root) can reach.
+fn fresh_data_dir() -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = std::env::temp_dir().join(format!("desktop-runtime-e2e-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o711)).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+pub fn run() -> Result<(), String> {
+    prereq::ensure_webkit()?;
+    prereq::ensure_postgres()?;
+    let driver = ensure_tools()?;
+    let mut build = cargo();
+    build.args(["build", "-p", "desktop-runtime"]);
+    for s in SIDECARS {
+        build.args(["-p", s]);
+    }
+    step("build the sidecars", &mut build)?;
+    let target = target_dir()?;
+    ui::stage(&target.join("debug"), &SIDECARS)?;
+    ui::build()?;
+    step(
+        "build the app with its UI embedded",
+        cargo().args(["build", "-p", "desktop-runtime-app", "--features", "custom-protocol"]),
+    )?;
+    let app = target.join("debug/desktop-runtime-app");
+    let data = fresh_data_dir()?;
+    let artifacts = target.join("e2e-artifacts");
+
+    let mut reaper = Reaper(Vec::new());
+    let display = match std::env::var("DISPLAY") {
+        Ok(d) if !d.is_empty() => d,
+        _ => {
+            let d = ":99".to_string();
+            eprintln!("==> no display: starting Xvfb {d}");
+            use std::os::unix::process::CommandExt;
+            let x = Command::new("Xvfb")
+                .args([&d, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot start Xvfb: {e}"))?;
+            reaper.0.push(x);
+            wait_x(&d)?;
+            d
+        }
+    };
+    eprintln!("==> starting tauri-driver on port {DRIVER_PORT}");
+    use std::os::unix::process::CommandExt;
+    let td = Command::new(&driver)
+        .args(["--port", &DRIVER_PORT.to_string()])
+        .process_group(0)
+        .env("DISPLAY", &display)
+        .env("RUNTIME_DATA_DIR", &data)
+        .stdout(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
+    reaper.0.push(td);
+    wait_port(DRIVER_PORT, "tauri-driver")?;
+    let result = step(
+        "e2e in the real window (webdriverio)",
+        Command::new("node")
+            .arg("e2e/app.e2e.mjs")
+            .current_dir("ui")
+            .env("APP", &app)
+            .env("DATA_DIR", &data)
+            .env("ARTIFACTS", &artifacts)
+            .env("DRIVER", format!("http://127.0.0.1:{DRIVER_PORT}")),
+    );
+    drop(reaper);
+    eprintln!("    screenshots: {}", artifacts.display());
+    if result.is_ok() {
+        let _ = std::fs::remove_dir_all(&data);
+    } else {
+        eprintln!("    the app's data dir is kept for a look: {}", data.display());
+    }
+    result
+}
+
+/// Waits until the X server answers (its socket appears).
+fn wait_x(display: &str) -> Result<(), String> {
+    let sock = Path::new("/tmp/.X11-unix").join(format!("X{}", display.trim_start_matches(':')));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if sock.exists() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(20)); // no event for a socket file appearing here
+    }
+    Err(format!("Xvfb {display} did not come up ({} missing)", sock.display()))
+}
