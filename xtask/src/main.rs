@@ -88,6 +88,7 @@ fn target_dir() -> Result<PathBuf, String> {
 const SIDECARS: [&str; 2] = ["backend", "worker"];
 
 fn dev(extra: &[String]) -> Result<(), String> {
+    prereq::ensure_webkit()?;
     prereq::ensure_postgres()?;
     let mut build = cargo();
     build.args(["build", "-p", "desktop-runtime"]);
@@ -95,6 +96,23 @@ fn dev(extra: &[String]) -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the runner and the sidecars", &mut build)?;
+    ui::stage(&target_dir()?.join("debug"), &SIDECARS)?;
+    ui::install()?;
+    let display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
+    if display {
+        // The app: the npm Tauri CLI starts the UI's dev server and the app, which runs the
+        // default profile (debug builds use profiles/local_fullstack.json and binaries/).
+        eprintln!("\n==> opening the app (tauri dev); closing its window stops every sidecar");
+        let status = Command::new(Path::new("ui/node_modules/.bin/tauri"))
+            .arg("dev")
+            .args(extra)
+            .status()
+            .map_err(|e| format!("cannot run the Tauri CLI (ui/node_modules/.bin/tauri): {e}"))?;
+        return if status.success() { Ok(()) } else { Err(format!("tauri dev exited with {status}")) };
+    }
+    eprintln!(
+        "\n==> no display (DISPLAY/WAYLAND_DISPLAY unset): running the same stack headless instead of the window"
+    );
     let bin_dir = target_dir()?.join("debug");
     // The database runs as user `postgres` when we are root, and root's home is private: use a
     // data dir that user can reach.

@@ -84,9 +84,19 @@ pub struct Builder {
     data_dir: Option<PathBuf>,
     app_name: Option<String>,
     bundled_dirs: Vec<PathBuf>,
+    /// `Some(false)`: leave SIGINT/SIGTERM alone (default: they quit the app gracefully).
+    stop_on_signals: Option<bool>,
 }
 
 impl Builder {
+    /// Whether SIGINT and SIGTERM (Ctrl-C in `tauri dev`, a session ending) quit the app through
+    /// `RunEvent::Exit`, so the sidecars stop gracefully; a second signal exits at once.
+    /// Default: yes. Turn it off if the app handles these signals itself.
+    pub fn stop_on_signals(mut self, yes: bool) -> Self {
+        self.stop_on_signals = Some(yes);
+        self
+    }
+
     /// The profile to use when `RUNTIME_PROFILE_PATH` is not set (default: the
     /// `runtime-profile.json` resource).
     pub fn profile(mut self, path: impl Into<PathBuf>) -> Self {
@@ -128,6 +138,9 @@ impl Builder {
             .setup(move |app, _api| {
                 let state = self.start(app);
                 app.manage(state);
+                if self.stop_on_signals != Some(false) {
+                    exit_on_signals(app.clone());
+                }
                 Ok(())
             })
             .on_event(|app, event| {
@@ -167,6 +180,30 @@ impl Builder {
             Err(e) => SidecarSupervisor { inner: Err(e.to_string()) },
         }
     }
+}
+
+/// SIGINT/SIGTERM end the app the normal way (`RunEvent::Exit`: sidecars stop gracefully)
+/// instead of killing it outright (then only the lifeline and the guardian would stop them).
+fn exit_on_signals<R: Runtime>(app: AppHandle<R>) {
+    #[cfg(unix)]
+    tauri::async_runtime::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            return;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        app.exit(0);
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+        std::process::exit(130); // asked twice: do not wait for the graceful stop
+    });
+    #[cfg(not(unix))]
+    let _ = app;
 }
 
 /// Pushes the engine's notifications to the webview, in order.
