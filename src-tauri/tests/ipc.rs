@@ -170,3 +170,20 @@ fn the_page_gets_the_api_key_before_it_loads_and_nowhere_else() {
     );
     assert!(!everything.contains(&key), "the key must not appear in status or diagnostics");
 }
+
+#[test]
+fn export_writes_what_the_ui_shows_under_the_data_dir_only() {
+    let h = start();
+    let events = h.invoke("desktop_runtime_diagnostics", json!({ "limit": 3 })).unwrap()["events"].clone();
+    let path = h.invoke("export_events", json!({ "events": events })).unwrap();
+    let path = std::path::PathBuf::from(path.as_str().unwrap());
+    let data_dir = h.invoke("desktop_runtime_status", json!({})).unwrap()["data_dir"].as_str().unwrap().to_string();
+    assert!(path.starts_with(std::path::Path::new(&data_dir).join("exports")), "{}", path.display());
+    let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(written, events);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    // Not events: refused by Tauri before the command runs.
+    let e = h.invoke("export_events", json!({ "events": [{ "seq": "x" }] })).unwrap_err();
+    assert!(e.as_str().is_some_and(|m| m.contains("events")), "{e}");
+}

@@ -5,7 +5,7 @@
 //   ARTIFACTS  where screenshots go    DRIVER     tauri-driver's URL (default http://127.0.0.1:4444)
 // Every wait is on something the page or the system shows; figures are printed for the notes.
 
-import { readFileSync, mkdirSync, existsSync } from 'node:fs'
+import { readFileSync, readdirSync, mkdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { remote } from 'webdriverio'
 
@@ -66,6 +66,15 @@ try {
   const states = await rowStates()
   check(states.every((s) => s === 'ready'), `dialog: 4 rows, all ready (${states})`)
   await browser.saveScreenshot(join(ARTIFACTS, 'dialog.png'))
+  // The smallest supported window: everything still on screen, nothing cut off sideways.
+  await browser.setWindowSize(800, 600).catch((e) => log(`setWindowSize: ${e.message}`))
+  const fits = await browser.execute(() => {
+    const d = document.querySelector('[data-testid="runtime-dialog"]').getBoundingClientRect()
+    return d.right <= window.innerWidth + 1 && d.bottom <= window.innerHeight + 1 && document.documentElement.scrollWidth <= window.innerWidth + 1
+  })
+  check(fits, 'the dialog fits an 800×600 window')
+  await browser.saveScreenshot(join(ARTIFACTS, 'dialog-800x600.png'))
+  await browser.setWindowSize(1100, 760).catch(() => {})
   await (await $('button[aria-label="Close"]')).click()
 
   // 3. A job created in the main view is processed.
@@ -140,10 +149,24 @@ try {
   await browser.deleteSession().catch(() => {})
 }
 
+// Nothing the app started may outlive it: not the sidecars, nor what they started (PostgreSQL's
+// own processes), found as any process whose command line names the data dir.
+const strays = () =>
+  readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map(Number)
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(DATA_DIR) && alive(p)
+      } catch {
+        return false
+      }
+    })
 const deadline = Date.now() + 20_000
-while (appPids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+while ((appPids.some(alive) || strays().length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
 const survivors = appPids.filter(alive)
 check(appPids.length > 0 && survivors.length === 0, `no sidecar survives the app (checked ${appPids.length} pids, alive: ${survivors})`)
+check(strays().length === 0, `no process left that uses the data dir (${strays()})`)
 const last = statusJson()
 check(last.stopped === true, `status.json says stopped (graceful stop on exit): ${last.stopped}`)
 
