@@ -105,7 +105,9 @@ pub fn run() -> Result<(), String> {
     let display = match std::env::var("DISPLAY") {
         Ok(d) if !d.is_empty() => d,
         _ => {
-            let d = ":99".to_string();
+            // A display number nobody uses (another Xvfb may hold :99).
+            let n = (99..199).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).unwrap_or(99);
+            let d = format!(":{n}");
             eprintln!("==> no display: starting Xvfb {d}");
             use std::os::unix::process::CommandExt;
             let x = Command::new("Xvfb")
