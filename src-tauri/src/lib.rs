@@ -8,9 +8,27 @@ use tauri::menu::{MenuBuilder, MenuItemBuilder, SubmenuBuilder};
 use tauri::{Emitter, Runtime, WebviewUrl, WebviewWindowBuilder};
 use tauri_plugin_sidecar_supervisor::SidecarSupervisorExt;
 
+/// Where the app's own pages come from: the bundled assets (Linux/macOS, Windows) and the dev
+/// server. The window never navigates anywhere else, and only these get the API key.
+pub const APP_ORIGINS: [&str; 3] = ["tauri://localhost", "http://tauri.localhost", "http://localhost:1420"];
+
+/// `scheme://host[:port]`, also for `tauri://` (whose URL origin is opaque).
+pub fn origin_of(url: &tauri::Url) -> String {
+    match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{}://{h}:{p}", url.scheme()),
+        (Some(h), None) => format!("{}://{h}", url.scheme()),
+        _ => format!("{}:", url.scheme()),
+    }
+}
+
+fn is_app_url(url: &tauri::Url) -> bool {
+    APP_ORIGINS.contains(&origin_of(url).as_str())
+}
+
 /// Emitted to the window when the "Desktop Runtime…" menu item is chosen.
 pub const EVENT_OPEN_DIALOG: &str = "app://open-desktop-runtime";
 const MENU_DIALOG: &str = "desktop-runtime";
+const MENU_QUIT: &str = "quit";
 
 /// The plugin as this app configures it. In a debug build it runs the repository's default
 /// profile and finds the sidecars staged in `binaries/`; a bundle uses its
@@ -36,6 +54,8 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>, plugin: tauri::plugin::TauriP
         .on_menu_event(|app, event| {
             if event.id() == MENU_DIALOG {
                 let _ = app.emit(EVENT_OPEN_DIALOG, ());
+            } else if event.id() == MENU_QUIT {
+                app.exit(0);
             }
         })
 }
@@ -54,14 +74,18 @@ pub fn handoff_script<R: Runtime>(app: &tauri::AppHandle<R>) -> String {
         "backendUrl": backend_url,
         "mode": status.as_ref().map(|s| s.mode.clone()),
     });
+    // Initialization scripts run on every top-level navigation: only the app's own pages get it.
+    let origins = json!(APP_ORIGINS);
     format!(
-        "Object.defineProperty(window, '__DESKTOP_RUNTIME__', {{ value: Object.freeze({value}), writable: false, configurable: false }});"
+        "if ({origins}.includes(window.location.origin)) {{ Object.defineProperty(window, '__DESKTOP_RUNTIME__', {{ value: Object.freeze({value}), writable: false, configurable: false }}); }}"
     )
 }
 
 fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
     let item = MenuItemBuilder::with_id(MENU_DIALOG, "Desktop Runtime…").accelerator("CmdOrCtrl+Shift+D").build(app)?;
-    let quit = tauri::menu::PredefinedMenuItem::quit(app, None)?;
+    // A plain item: the predefined Quit is not supported on GTK. `app.exit` goes through
+    // RunEvent::Exit, so the sidecars stop gracefully.
+    let quit = MenuItemBuilder::with_id(MENU_QUIT, "Quit").accelerator("CmdOrCtrl+Q").build(app)?;
     let menu = MenuBuilder::new(app)
         .item(&SubmenuBuilder::new(app, "App").item(&item).separator().item(&quit).build()?)
         .build()?;
@@ -70,6 +94,7 @@ fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> 
         .inner_size(1100.0, 760.0)
         .min_inner_size(800.0, 600.0)
         .initialization_script(handoff_script(app))
+        .on_navigation(is_app_url)
         .menu(menu)
         .build()?;
     let _ = window;

@@ -161,7 +161,7 @@ fn the_page_gets_the_api_key_before_it_loads_and_nowhere_else() {
     let h = start();
     let key = h.app.sidecar_supervisor().api_key().unwrap().to_string();
     let script = desktop_runtime_app::handoff_script(h.app.handle());
-    assert!(script.starts_with("Object.defineProperty(window, '__DESKTOP_RUNTIME__'"), "{script}");
+    assert!(script.starts_with("if ([\"tauri://localhost\",\"http://tauri.localhost\",\"http://localhost:1420\"].includes(window.location.origin))"), "{script}");
     assert!(script.contains(&format!("\"apiKey\":\"{key}\"")));
     let everything = format!(
         "{}{}",
@@ -172,18 +172,37 @@ fn the_page_gets_the_api_key_before_it_loads_and_nowhere_else() {
 }
 
 #[test]
-fn export_writes_what_the_ui_shows_under_the_data_dir_only() {
+fn export_writes_the_chosen_feed_events_under_the_data_dir_only() {
     let h = start();
     let events = h.invoke("desktop_runtime_diagnostics", json!({ "limit": 3 })).unwrap()["events"].clone();
-    let path = h.invoke("export_events", json!({ "events": events })).unwrap();
+    let seqs: Vec<u64> = events.as_array().unwrap().iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    let path = h.invoke("export_events", json!({ "seqs": seqs })).unwrap();
     let path = std::path::PathBuf::from(path.as_str().unwrap());
     let data_dir = h.invoke("desktop_runtime_status", json!({})).unwrap()["data_dir"].as_str().unwrap().to_string();
     assert!(path.starts_with(std::path::Path::new(&data_dir).join("exports")), "{}", path.display());
     let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(written, events);
+    assert_eq!(written, events, "the engine's own events, not the caller's text");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
-    // Not events: refused by Tauri before the command runs.
-    let e = h.invoke("export_events", json!({ "events": [{ "seq": "x" }] })).unwrap_err();
-    assert!(e.as_str().is_some_and(|m| m.contains("events")), "{e}");
+    let again = h.invoke("export_events", json!({ "seqs": seqs })).unwrap();
+    assert_ne!(again.as_str().unwrap(), path.to_str().unwrap(), "two exports never overwrite each other");
+    let too_many: Vec<u64> = (0..10_001).collect();
+    let e = h.invoke("export_events", json!({ "seqs": too_many })).unwrap_err();
+    assert_eq!(e["kind"], "invalid_argument", "{e}");
+}
+
+#[test]
+fn only_the_apps_own_pages_are_loaded() {
+    use desktop_runtime_app::{origin_of, APP_ORIGINS};
+    for (url, ok) in [
+        ("tauri://localhost/index.html", true),
+        ("http://tauri.localhost/", true),
+        ("http://localhost:1420/src/main.tsx", true),
+        ("https://evil.example/", false),
+        ("http://localhost:1421/", false),
+        ("tauri://evil/", false),
+    ] {
+        let u: tauri::Url = url.parse().unwrap();
+        assert_eq!(APP_ORIGINS.contains(&origin_of(&u).as_str()), ok, "{url}");
+    }
 }

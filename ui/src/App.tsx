@@ -64,7 +64,11 @@ export function App() {
       <header className="top">
         <h1>Jobs</h1>
         <span className={`pill ${allReady ? 'ok' : 'warn'}`} data-testid="runtime-summary">
-          {states.length ? `${states.filter((r) => r.state === 'ready').length}/${states.length} sidecars ready` : 'runtime starting'}
+          {runtime.error && !states.length
+            ? 'runtime not running'
+            : states.length
+              ? `${states.filter((r) => r.state === 'ready').length}/${states.length} sidecars ready`
+              : 'runtime starting'}
         </span>
         <span className="spacer" />
         <button type="button" onClick={() => setDialog(true)} data-testid="open-runtime">

@@ -48,7 +48,7 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
   }
   const doExport = async (shown: RuntimeEvent[]) => {
     try {
-      const path = await exportEvents(shown)
+      const path = await exportEvents(shown.map((e) => e.seq))
       setNotice(`Exported ${shown.length} events to ${path}`)
     } catch (e) {
       setNotice(`Export: ${toError(e).message}`)
@@ -188,18 +188,25 @@ function SidecarRow({ row, uptime, onRestart, onStop, onStart, onLogs }: RowProp
   )
 }
 
-/** The last lines of a sidecar's output, re-read when the feed says something about it. */
+/** The last lines of a sidecar's output. */
 function LogTail({ name, events }: { name: string; events: RuntimeEvent[] }) {
   const [lines, setLines] = useState<LogLine[]>([])
   const [err, setErr] = useState<string | null>(null)
   const lastSeq = events.filter((e) => e.sidecar === name).at(-1)?.seq ?? 0
   useEffect(() => {
     let gone = false
-    logs(name, 200)
-      .then((l) => !gone && (setLines(l), setErr(null)))
-      .catch((e) => !gone && setErr(toError(e).message))
+    // Output is not pushed (only state is): re-read while the panel is open, and at once when
+    // the feed says something about this sidecar.
+    const read = () =>
+      logs(name, 200)
+        .then((l) => !gone && (setLines(l), setErr(null)))
+        .catch((e) => !gone && setErr(toError(e).message))
+    const first = setTimeout(read, 0)
+    const every = setInterval(read, 1000)
     return () => {
       gone = true
+      clearTimeout(first)
+      clearInterval(every)
     }
   }, [name, lastSeq])
   return (

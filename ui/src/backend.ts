@@ -58,11 +58,20 @@ export class BackendError extends Error {
 
 async function call<T>(base: string, key: string | null, path: string, init?: RequestInit): Promise<T> {
   const headers: Record<string, string> = { 'content-type': 'application/json' }
-  if (key) headers['x-api-key'] = key
+  // The launch's key is for this machine's sidecars only, never for a remote backend.
+  if (key && isLoopback(base)) headers['x-api-key'] = key
   const resp = await fetch(`${base}${path}`, { ...init, headers })
   const body = await resp.json().catch(() => ({}))
   if (!resp.ok) throw new BackendError(body?.error ?? `${resp.status} ${resp.statusText}`, resp.status)
   return body as T
+}
+
+export function isLoopback(url: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)
+  } catch {
+    return false
+  }
 }
 
 export function createJob(base: string, key: string | null, text: string): Promise<Job> {

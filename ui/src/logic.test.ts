@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backendReady, backendUrl } from './backend'
+import { backendReady, backendUrl, isLoopback } from './backend'
 import { filterEvents } from './EventsPanel'
 import { formatLatency, formatUptime } from './format'
 import { appendEvents, MAX_EVENTS, mergeRow } from './runtime'
@@ -28,6 +28,13 @@ describe('feed', () => {
     expect(kept[0].seq).toBe(6)
   })
 
+  it('keeps every event whatever the order of arrival (push before the first read, re-read after pushes)', () => {
+    const pushedFirst = appendEvents([], [ev(9, 'ready')])
+    expect(appendEvents(pushedFirst, [ev(1, 'spawned'), ev(2, 'ready'), ev(9, 'ready')]).map((e) => e.seq)).toEqual([1, 2, 9])
+    const gap = appendEvents([ev(1, 'spawned'), ev(5, 'exited')], [ev(1, 'spawned'), ev(2, 'ready'), ev(3, 'exited'), ev(4, 'ready'), ev(5, 'exited')])
+    expect(gap.map((e) => e.seq)).toEqual([1, 2, 3, 4, 5])
+  })
+
   it('filters by sidecar, kind and text, newest first', () => {
     const events = [ev(1, 'spawned', 'backend'), ev(2, 'exited', 'backend', 'killed by SIGKILL'), ev(3, 'exited', 'worker#1')]
     expect(filterEvents(events, { sidecar: 'backend', kind: '', query: '' }).map((e) => e.seq)).toEqual([2, 1])
@@ -45,6 +52,8 @@ describe('backend', () => {
     expect(backendUrl(slim, h)).toBe('https://jobs.example.com')
     expect(backendReady(status([row('backend', { state: 'starting' })]))).toBe(false)
     expect(backendReady(status([row('backend')]))).toBe(true)
+    expect(isLoopback('http://127.0.0.1:4000')).toBe(true)
+    expect(isLoopback('https://jobs.example.com')).toBe(false)
   })
 })
 

@@ -9,6 +9,7 @@ import {
   onFeedEvent,
   onResync,
   onSidecar,
+  onStopped,
   type RuntimeEvent,
   type RuntimeStatus,
   type SidecarStatus,
@@ -30,7 +31,8 @@ export interface RuntimeView {
 
 export function toError(e: unknown): SupervisorError {
   if (isSupervisorError(e)) return e
-  return { kind: 'not_running', message: typeof e === 'string' ? e : String(e) }
+  // Not from the plugin: Tauri itself refused (a permission, a bad argument).
+  return { kind: 'ipc', message: typeof e === 'string' ? e : String(e) }
 }
 
 /** Merges one pushed row into the status (rows keep their order). */
@@ -40,12 +42,21 @@ export function mergeRow(status: RuntimeStatus, row: SidecarStatus): RuntimeStat
   return { ...status, sidecars }
 }
 
-/** Appends pushed events, once each, oldest first, bounded. */
+/** Merges events into the feed: each seq once, oldest first, bounded. Order of arrival does not
+ * matter (a push may land before the first read, a re-read after later pushes). */
 export function appendEvents(events: RuntimeEvent[], more: RuntimeEvent[]): RuntimeEvent[] {
-  const last = events.length ? events[events.length - 1].seq : -1
-  const fresh = more.filter((e) => e.seq > last)
-  if (!fresh.length) return events
-  const all = [...events, ...fresh]
+  if (!more.length) return events
+  const bySeq = new Map<number, RuntimeEvent>()
+  for (const e of events) bySeq.set(e.seq, e)
+  let added = false
+  for (const e of more) {
+    if (!bySeq.has(e.seq)) {
+      bySeq.set(e.seq, e)
+      added = true
+    }
+  }
+  if (!added) return events
+  const all = [...bySeq.values()].sort((a, b) => a.seq - b.seq)
   return all.length > MAX_EVENTS ? all.slice(all.length - MAX_EVENTS) : all
 }
 
@@ -56,15 +67,17 @@ export function useRuntime(): RuntimeView {
   const [feedPath, setFeedPath] = useState<string | null>(null)
   const [error, setError] = useState<SupervisorError | null>(null)
   const pending = useRef<SidecarStatus[]>([])
+  const loaded = useRef(false)
 
   const refresh = useCallback(async () => {
     try {
       const [st, diag] = await Promise.all([desktopRuntimeStatus(), desktopRuntimeDiagnostics()])
       const now = Date.now()
-      setStatus(pending.current.reduce(mergeRow, st))
+      setStatus(loaded.current ? st : pending.current.reduce(mergeRow, st))
       pending.current = []
+      loaded.current = true
       setReceivedAt(Object.fromEntries(st.sidecars.map((r) => [r.name, now])))
-      setEvents((old) => appendEvents(old.length ? old : [], diag.events))
+      setEvents((old) => appendEvents(old, diag.events))
       setFeedPath(diag.feed_path)
       setError(null)
     } catch (e) {
@@ -80,17 +93,14 @@ export function useRuntime(): RuntimeView {
     keep(
       onSidecar((row) => {
         setReceivedAt((r) => ({ ...r, [row.name]: Date.now() }))
-        setStatus((st) => {
-          if (!st) {
-            pending.current.push(row) // before the first read answered
-            return st
-          }
-          return mergeRow(st, row)
-        })
+        if (!loaded.current) pending.current.push(row) // before the first read answered
+        setStatus((st) => (st ? mergeRow(st, row) : st))
       }),
     )
     keep(onFeedEvent((e) => setEvents((old) => appendEvents(old, [e]))))
     keep(onResync(() => void refresh()))
+    // The engine stopped (app exit, or it failed): show what it last wrote.
+    keep(onStopped(() => void refresh()))
     void refresh()
     return () => {
       gone = true

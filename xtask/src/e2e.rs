@@ -10,7 +10,41 @@ use std::time::{Duration, Instant};
 
 use crate::{cargo, prereq, step, target_dir, ui, SIDECARS};
 
-const DRIVER_PORT: u16 = 4444;
+/// Process groups to kill if xtask itself is interrupted (Ctrl-C never reaches them: each
+/// leads its own group so that it can be killed whole).
+static GROUPS: [std::sync::atomic::AtomicI32; 4] = [const { std::sync::atomic::AtomicI32::new(0) }; 4];
+
+extern "C" fn on_interrupt(sig: libc::c_int) {
+    for g in &GROUPS {
+        let pgid = g.load(std::sync::atomic::Ordering::Relaxed);
+        if pgid > 0 {
+            // SAFETY: kill(2) is async-signal-safe.
+            unsafe { libc::kill(-pgid, libc::SIGTERM) };
+        }
+    }
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(128 + sig) };
+}
+
+fn track(child: &Child) {
+    for g in &GROUPS {
+        if g.compare_exchange(
+            0,
+            child.id() as i32,
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+        )
+        .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+/// A port nobody listens on now (for tauri-driver and its WebKitWebDriver).
+fn free_port() -> Result<u16, String> {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| e.to_string())
+}
 
 /// Children killed when the e2e ends, however it ends.
 struct Reaper(Vec<Child>);
@@ -102,6 +136,11 @@ pub fn run() -> Result<(), String> {
     let artifacts = target.join("e2e-artifacts");
 
     let mut reaper = Reaper(Vec::new());
+    // SAFETY: installing a handler that only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGINT, on_interrupt as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_interrupt as *const () as libc::sighandler_t);
+    }
     let display = match std::env::var("DISPLAY") {
         Ok(d) if !d.is_empty() => d,
         _ => {
@@ -117,23 +156,29 @@ pub fn run() -> Result<(), String> {
                 .stderr(Stdio::null())
                 .spawn()
                 .map_err(|e| format!("cannot start Xvfb: {e}"))?;
+            track(&x);
             reaper.0.push(x);
             wait_x(&d)?;
+            if let Ok(Some(st)) = reaper.0.last_mut().expect("Xvfb").try_wait() {
+                return Err(format!("Xvfb {d} exited at once ({st})"));
+            }
             d
         }
     };
-    eprintln!("==> starting tauri-driver on port {DRIVER_PORT}");
+    let (port, native) = (free_port()?, free_port()?);
+    eprintln!("==> starting tauri-driver on port {port}");
     use std::os::unix::process::CommandExt;
     let td = Command::new(&driver)
-        .args(["--port", &DRIVER_PORT.to_string()])
+        .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
         .process_group(0)
         .env("DISPLAY", &display)
         .env("RUNTIME_DATA_DIR", &data)
         .stdout(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", driver.display()))?;
+    track(&td);
     reaper.0.push(td);
-    wait_port(DRIVER_PORT, "tauri-driver")?;
+    wait_port(port, "tauri-driver")?;
     let result = step(
         "e2e in the real window (webdriverio)",
         Command::new("node")
@@ -142,7 +187,7 @@ pub fn run() -> Result<(), String> {
             .env("APP", &app)
             .env("DATA_DIR", &data)
             .env("ARTIFACTS", &artifacts)
-            .env("DRIVER", format!("http://127.0.0.1:{DRIVER_PORT}")),
+            .env("DRIVER", format!("http://127.0.0.1:{port}")),
     );
     drop(reaper);
     eprintln!("    screenshots: {}", artifacts.display());

@@ -107,7 +107,7 @@ export interface LogLine {
 
 /** What every command rejects with. */
 export interface SupervisorError {
-  kind: 'unknown_sidecar' | 'not_in_this_mode' | 'shutting_down' | 'engine_gone' | 'invalid_argument' | 'not_running' | 'io'
+  kind: 'unknown_sidecar' | 'not_in_this_mode' | 'shutting_down' | 'engine_gone' | 'invalid_argument' | 'not_running' | 'io' | 'ipc'
   message: string
   sidecar?: string
 }
@@ -142,8 +142,12 @@ export const onSidecar = (cb: (s: SidecarStatus) => void): Promise<UnlistenFn> =
 export const onFeedEvent = (cb: (e: RuntimeEvent) => void): Promise<UnlistenFn> =>
   listen<RuntimeEvent>(EVENT_FEED, (e) => cb(e.payload))
 
+/** Calls back when the engine stopped (app exit, or the engine failed): re-read the status. */
+export const onStopped = (cb: () => void): Promise<UnlistenFn> => listen(EVENT_STOPPED, () => cb())
+
 /** Calls back when updates were dropped: re-read the status. */
 export const onResync = (cb: () => void): Promise<UnlistenFn> => listen(EVENT_RESYNC, () => cb())
 
-/** Writes `events` to a JSON file under the data dir (`exports/`); resolves to its path. */
-export const exportEvents = (events: RuntimeEvent[]): Promise<string> => invoke(cmd('export_events'), { events })
+/** Writes the feed events with these seqs to a JSON file under the data dir (`exports/`);
+ * resolves to its path. */
+export const exportEvents = (seqs: number[]): Promise<string> => invoke(cmd('export_events'), { seqs })

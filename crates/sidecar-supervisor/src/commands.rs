@@ -63,16 +63,29 @@ pub(crate) async fn start<R: Runtime>(app: AppHandle<R>, name: String) -> Result
     Ok(app.sidecar_supervisor().supervisor()?.start_sidecar(&name).await?)
 }
 
-/// Writes the events the UI shows (already redacted by the engine) to
-/// `<data_dir>/exports/runtime-events-<unix ms>.json` (mode 0600) and returns the path. The UI
-/// chooses what to export, never where: no path crosses the IPC boundary.
+/// Most events one export takes.
+pub const MAX_EXPORT: usize = 10_000;
+
+/// Writes the feed events with these `seqs` (what the UI shows after its filters) to
+/// `<data_dir>/exports/runtime-events-<unix ms>-<n>.json` (mode 0600) and returns the path. The
+/// content comes from the engine's own feed (redacted there), never from the caller, and no
+/// path crosses the IPC boundary.
 #[tauri::command]
-pub(crate) async fn export_events<R: Runtime>(app: AppHandle<R>, events: Vec<RuntimeEvent>) -> Result<String> {
+pub(crate) async fn export_events<R: Runtime>(app: AppHandle<R>, seqs: Vec<u64>) -> Result<String> {
+    if seqs.len() > MAX_EXPORT {
+        return Err(Error::InvalidArgument {
+            message: format!("seqs: {} events, at most {MAX_EXPORT} per export", seqs.len()),
+            sidecar: None,
+        });
+    }
     let sup = app.sidecar_supervisor().supervisor()?;
-    let dir = std::path::PathBuf::from(sup.status().data_dir).join("exports");
-    // Named by the clock, never by anything the caller sent.
+    let wanted: std::collections::HashSet<u64> = seqs.into_iter().collect();
+    let events: Vec<RuntimeEvent> = sup.events(None).into_iter().filter(|e| wanted.contains(&e.seq)).collect();
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
-    let path = dir.join(format!("runtime-events-{ms}.json"));
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path =
+        std::path::PathBuf::from(sup.status().data_dir).join("exports").join(format!("runtime-events-{ms}-{n}.json"));
     let text = serde_json::to_vec_pretty(&events).map_err(|e| Error::Io(format!("cannot encode the events: {e}")))?;
     sidecar_supervisor_core::atomic_file::write_atomic(&path, &text)
         .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;

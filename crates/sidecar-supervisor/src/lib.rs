@@ -148,7 +148,7 @@ impl Builder {
                     // Graceful stop of every sidecar, in reverse dependency order, before the
                     // process ends (the last window closing ends here too).
                     if let Ok(sup) = app.sidecar_supervisor().supervisor() {
-                        sup.shutdown_blocking();
+                        stop_within(sup.clone(), EXIT_WAIT);
                     }
                 }
             })
@@ -179,6 +179,22 @@ impl Builder {
             }
             Err(e) => SidecarSupervisor { inner: Err(e.to_string()) },
         }
+    }
+}
+
+/// The longest an exiting app waits for the graceful stop (each sidecar's stop timeout, in
+/// reverse dependency order, fits well inside it). Past it the app exits anyway, and the
+/// lifeline and the guardian take the sidecars down with it.
+const EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+fn stop_within(sup: Supervisor, limit: std::time::Duration) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        sup.shutdown_blocking();
+        let _ = tx.send(());
+    });
+    if rx.recv_timeout(limit).is_err() {
+        eprintln!("sidecar-supervisor: the graceful stop took over {} s; exiting anyway", limit.as_secs());
     }
 }
 
@@ -219,10 +235,14 @@ fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiv
                     return;
                 }
                 Err(RecvError::Lagged(_)) => app.emit(EVENT_RESYNC, ()),
-                Err(RecvError::Closed) => return,
+                Err(RecvError::Closed) => {
+                    let _ = app.emit(EVENT_STOPPED, ());
+                    return;
+                }
             };
-            if sent.is_err() {
-                return; // the app is gone
+            if let Err(e) = sent {
+                // One failed emit (a webview going away) must not end the updates for the rest.
+                eprintln!("sidecar-supervisor: could not push an update to the webview: {e}");
             }
         }
     });
