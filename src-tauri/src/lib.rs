@@ -34,7 +34,7 @@ const MENU_QUIT: &str = "quit";
 /// profile and finds the sidecars staged in `binaries/`; a bundle uses its
 /// `runtime-profile.json` resource and the sidecars installed next to the executable.
 pub fn supervisor_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
-    let builder = tauri_plugin_sidecar_supervisor::Builder::default().app_name("desktop-runtime");
+    let builder = tauri_plugin_sidecar_supervisor::Builder::default().app_name(APP_NAME);
     #[cfg(debug_assertions)]
     let builder = {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -42,6 +42,50 @@ pub fn supervisor_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
     };
     builder.build()
 }
+
+const APP_NAME: &str = "desktop-runtime";
+
+/// The profile the plugin will run when no `RUNTIME_PROFILE_PATH` is set.
+fn default_profile<R: Runtime>(ctx: &tauri::Context<R>) -> Option<std::path::PathBuf> {
+    if cfg!(debug_assertions) {
+        return Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/local_fullstack.json"));
+    }
+    let env = tauri::Env::default();
+    tauri::utils::platform::resource_dir(ctx.package_info(), &env).ok().map(|d| d.join("runtime-profile.json"))
+}
+
+/// In `remote_slim` the UI talks to the profile's `backend_url`: its origin (that one only) is
+/// added to the Content-Security-Policy's `connect-src`, which otherwise allows only the app
+/// and loopback. Returns the URL for the handoff.
+pub fn allow_remote_backend<R: Runtime>(ctx: &mut tauri::Context<R>) -> Option<String> {
+    let profile = default_profile(ctx).filter(|p| p.is_file());
+    let cfg = sidecar_supervisor_core::runtime::resolve_from_env(
+        &sidecar_supervisor_core::profile::Overrides::default(),
+        profile.as_deref(),
+        APP_NAME,
+    )
+    .ok()?;
+    allow_remote_backend_for(ctx, &cfg)
+}
+
+/// [`allow_remote_backend`] for settings already resolved.
+pub fn allow_remote_backend_for<R: Runtime>(
+    ctx: &mut tauri::Context<R>,
+    cfg: &sidecar_supervisor_core::profile::RuntimeConfig,
+) -> Option<String> {
+    if cfg.mode != sidecar_supervisor_core::profile::Mode::RemoteSlim {
+        return None;
+    }
+    let url = cfg.backend_url.clone()?;
+    let origin = origin_of(&url.parse().ok()?);
+    if let Some(tauri::utils::config::Csp::DirectiveMap(map)) = ctx.config_mut().app.security.csp.as_mut() {
+        map.entry("connect-src".into()).or_default().push(&origin);
+    }
+    Some(url)
+}
+
+/// The unredacted remote backend URL in `remote_slim` (the status shows it redacted).
+static REMOTE_BACKEND: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 /// Everything but the runtime: used by `run` with the real one and by tests with the mock.
 pub fn app<R: Runtime>(builder: tauri::Builder<R>, plugin: tauri::plugin::TauriPlugin<R>) -> tauri::Builder<R> {
@@ -64,10 +108,12 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>, plugin: tauri::plugin::TauriP
 pub fn handoff_script<R: Runtime>(app: &tauri::AppHandle<R>) -> String {
     let sup = app.sidecar_supervisor();
     let status = sup.status().ok();
-    let backend_url = status.as_ref().and_then(|s| {
-        s.backend_url
-            .clone()
-            .or_else(|| s.sidecars.iter().find(|r| r.role.as_deref() == Some("backend")).and_then(|r| r.url.clone()))
+    let backend_url = REMOTE_BACKEND.get().cloned().flatten().or_else(|| {
+        status.as_ref().and_then(|s| {
+            s.backend_url.clone().or_else(|| {
+                s.sidecars.iter().find(|r| r.role.as_deref() == Some("backend")).and_then(|r| r.url.clone())
+            })
+        })
     });
     let value = json!({
         "apiKey": sup.api_key(),
@@ -103,7 +149,8 @@ fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> 
 
 /// Runs the app.
 pub fn run() {
-    app(tauri::Builder::default(), supervisor_plugin())
-        .run(tauri::generate_context!())
-        .expect("error while running the desktop app");
+    let mut context = tauri::generate_context!();
+    let remote = allow_remote_backend(&mut context);
+    REMOTE_BACKEND.get_or_init(|| remote);
+    app(tauri::Builder::default(), supervisor_plugin()).run(context).expect("error while running the desktop app");
 }

@@ -206,3 +206,17 @@ fn only_the_apps_own_pages_are_loaded() {
         assert_eq!(APP_ORIGINS.contains(&origin_of(&u).as_str()), ok, "{url}");
     }
 }
+
+/// remote_slim: the UI must reach the remote backend, and only it, besides the app and loopback.
+#[test]
+fn remote_slim_adds_only_the_backend_origin_to_the_csp() {
+    let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/remote_slim.json");
+    let overrides = sidecar_supervisor_core::profile::Overrides { profile_path: Some(profile), ..Default::default() };
+    let cfg = sidecar_supervisor_core::profile::resolve(&overrides, &|_| None, None, "desktop-runtime").unwrap();
+    let mut ctx: tauri::Context<MockRuntime> = tauri::generate_context!();
+    let url = desktop_runtime_app::allow_remote_backend_for(&mut ctx, &cfg);
+    assert_eq!(url.as_deref(), Some("https://jobs.example.com"));
+    let csp = serde_json::to_string(&ctx.config().app.security.csp).unwrap();
+    assert!(csp.contains("https://jobs.example.com"), "{csp}");
+    assert!(!csp.contains("https:*") && !csp.contains("\"https:\""), "{csp}");
+}

@@ -22,7 +22,8 @@ export function handoff(): Handoff {
 
 /** The backend's URL: the remote one in remote_slim, else the local backend's row. */
 export function backendUrl(status: RuntimeStatus | null, h: Handoff = handoff()): string | null {
-  if (status?.mode === 'remote_slim') return status.backend_url ?? h.backendUrl
+  // The handoff has the URL as configured; the status shows it with secrets redacted.
+  if (status?.mode === 'remote_slim') return h.backendUrl ?? status.backend_url
   const row = status?.sidecars.find((r) => r.role === 'backend')
   return row?.url ?? h.backendUrl
 }
