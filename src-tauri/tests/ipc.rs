@@ -220,3 +220,41 @@ fn remote_slim_adds_only_the_backend_origin_to_the_csp() {
     assert!(csp.contains("https://jobs.example.com"), "{csp}");
     assert!(!csp.contains("https:*") && !csp.contains("\"https:\""), "{csp}");
 }
+
+/// The plugin's default permission set is read-only: a window granted only that can read the
+/// runtime but not restart, stop or start anything (nor export).
+#[test]
+fn the_default_permission_set_cannot_change_what_runs() {
+    let h = start();
+    h.app
+        .add_capability(
+            tauri::ipc::CapabilityBuilder::new("read-only").window("readonly").permission("sidecar-supervisor:default"),
+        )
+        .unwrap();
+    let ro = tauri::WebviewWindowBuilder::new(&h.app, "readonly", Default::default()).build().unwrap();
+    let call = |cmd: &str, args: Value| {
+        let req = InvokeRequest {
+            cmd: format!("plugin:sidecar-supervisor|{cmd}"),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        get_ipc_response(&ro, req).map(|b| b.deserialize::<Value>().unwrap())
+    };
+    assert!(call("desktop_runtime_status", json!({})).is_ok());
+    assert!(call("logs", json!({ "name": "api", "tail": 5 })).is_ok());
+    let pid = h.row("api")["pid"].clone();
+    for (cmd, args) in [
+        ("restart", json!({ "name": "api" })),
+        ("stop", json!({ "name": "api" })),
+        ("start", json!({ "name": "api" })),
+        ("export_events", json!({ "seqs": [1] })),
+    ] {
+        let e = call(cmd, args).unwrap_err();
+        assert!(e.as_str().is_some_and(|m| m.contains("not allowed")), "{cmd}: {e}");
+    }
+    assert_eq!(h.row("api")["pid"], pid, "nothing was restarted");
+}

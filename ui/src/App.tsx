@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from 'react'
+import { useCallback, useEffect, useRef, useState } from 'react'
 import { listen } from '@tauri-apps/api/event'
 import { backendReady, backendUrl, createJob, handoff, listJobs, type Job } from './backend'
 import { DesktopRuntimeDialog } from './DesktopRuntimeDialog'
@@ -22,13 +22,20 @@ export function App() {
     return () => void p.then((u) => u())
   }, [])
 
+  // Each list read and each create takes a number; a list answer is applied only if nothing
+  // newer was started meanwhile (a slow read must not hide a job created after it began).
+  const generation = useRef(0)
   const reload = useCallback(async () => {
     if (!url || !ready) return
+    const mine = ++generation.current
     try {
-      setJobs(await listJobs(url, key))
-      setJobError(null)
+      const list = await listJobs(url, key)
+      if (mine === generation.current) {
+        setJobs(list)
+        setJobError(null)
+      }
     } catch (e) {
-      setJobError(String((e as Error).message ?? e))
+      if (mine === generation.current) setJobError(String((e as Error).message ?? e))
     }
   }, [url, ready, key])
 
@@ -48,8 +55,9 @@ export function App() {
     e.preventDefault()
     if (!url || !text.trim()) return
     try {
+      ++generation.current
       const job = await createJob(url, key, text)
-      setJobs((js) => [job, ...js])
+      setJobs((js) => [job, ...js.filter((j) => j.id !== job.id)])
       setText('')
       setJobError(null)
     } catch (err) {

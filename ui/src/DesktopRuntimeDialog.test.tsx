@@ -95,4 +95,16 @@ describe('Desktop Runtime dialog', () => {
     await waitFor(() => expect(tail.textContent).toContain('database system is ready'))
     expect(calls.find((c) => c.cmd.endsWith('|logs'))?.args).toEqual({ name: 'database', tail: 200 })
   })
+
+  it('takes the focus when it opens, and gives it back when Escape closes it', async () => {
+    render(<App />)
+    const button = screen.getByTestId('open-runtime')
+    button.focus()
+    fireEvent.click(button)
+    const dialog = await screen.findByTestId('runtime-dialog')
+    expect(document.activeElement).toBe(dialog)
+    fireEvent.keyDown(window, { key: 'Escape' })
+    await waitFor(() => expect(screen.queryByTestId('runtime-dialog')).toBeNull())
+    expect(document.activeElement).toBe(button)
+  })
 })

@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import {
   exportEvents,
   logs,
@@ -37,6 +37,13 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
     window.addEventListener('keydown', esc)
     return () => window.removeEventListener('keydown', esc)
   }, [onClose])
+  // Focus moves into the dialog when it opens and back to where it was when it closes.
+  const box = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    const before = document.activeElement as HTMLElement | null
+    box.current?.focus()
+    return () => before?.focus?.()
+  }, [])
 
   const act = async (what: string, f: () => Promise<void>) => {
     try {
@@ -71,6 +78,8 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
         aria-modal="true"
         aria-labelledby="runtime-title"
         data-testid="runtime-dialog"
+        ref={box}
+        tabIndex={-1}
         onClick={(e) => e.stopPropagation()}
       >
         <header className="dialog-head">
@@ -160,19 +169,19 @@ function SidecarRow({ row, uptime, onRestart, onStop, onStart, onLogs }: RowProp
           )}
         </td>
         <td className="actions">
-          <button type="button" onClick={onRestart}>
+          <button type="button" onClick={onRestart} aria-label={`Restart ${row.name}`}>
             Restart
           </button>
           {RUNNING.has(row.state) ? (
-            <button type="button" onClick={onStop} disabled={row.state === 'stopping'}>
+            <button type="button" onClick={onStop} disabled={row.state === 'stopping'} aria-label={`Stop ${row.name}`}>
               Stop
             </button>
           ) : (
-            <button type="button" onClick={onStart}>
+            <button type="button" onClick={onStart} aria-label={`Start ${row.name}`}>
               Start
             </button>
           )}
-          <button type="button" onClick={onLogs}>
+          <button type="button" onClick={onLogs} aria-label={`Logs of ${row.name}`}>
             Logs
           </button>
         </td>
