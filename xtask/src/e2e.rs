@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{cargo, prereq, step, target_dir, ui, SIDECARS};
+use crate::{cargo, prereq, step, target_dir, ui, SIDECARS, SIDECAR_BINS};
 
 /// Process groups to kill if xtask itself is interrupted (Ctrl-C never reaches them: each
 /// leads its own group so that it can be killed whole).
@@ -125,7 +125,7 @@ pub fn run() -> Result<(), String> {
     }
     step("build the sidecars", &mut build)?;
     let target = target_dir()?;
-    ui::stage(&target.join("debug"), &SIDECARS)?;
+    ui::stage(&target.join("debug"), &SIDECAR_BINS)?;
     ui::build()?;
     step(
         "build the app with its UI embedded",

@@ -84,8 +84,10 @@ fn target_dir() -> Result<PathBuf, String> {
     Ok(PathBuf::from(text[start..end].replace("\\\\", "\\")))
 }
 
-/// The binaries the default profile runs, besides the runner itself.
+/// The packages of the sidecars the default profile runs, besides the runner itself.
 const SIDECARS: [&str; 2] = ["backend", "worker"];
+/// Their binaries (as the profile names them and the app bundles them).
+const SIDECAR_BINS: [&str; 2] = ["desktop-runtime-backend", "desktop-runtime-worker"];
 
 fn dev(extra: &[String]) -> Result<(), String> {
     prereq::ensure_webkit()?;
@@ -96,7 +98,7 @@ fn dev(extra: &[String]) -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the runner and the sidecars", &mut build)?;
-    ui::stage(&target_dir()?.join("debug"), &SIDECARS)?;
+    ui::stage(&target_dir()?.join("debug"), &SIDECAR_BINS)?;
     ui::install()?;
     let display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
     if display {
@@ -159,7 +161,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     }
     step("build the binaries the integration tests spawn", &mut build)?;
     // The app crate embeds the UI and names the staged sidecars: both must exist first.
-    ui::stage(&target_dir()?.join("debug"), &SIDECARS)?;
+    ui::stage(&target_dir()?.join("debug"), &SIDECAR_BINS)?;
     ui::build()?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     ui::test()?;

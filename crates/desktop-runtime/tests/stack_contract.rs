@@ -25,7 +25,7 @@ struct ByHand {
 
 impl ByHand {
     fn start() -> ByHand {
-        let mut child = Command::new(bin_dir().join("backend"))
+        let mut child = Command::new(bin_dir().join("desktop-runtime-backend"))
             .env("SIDECAR_NAME", "backend")
             .env("SIDECAR_INSTANCE_NAME", "backend")
             .env("SIDECAR_INSTANCE_ID", "launch-42")
@@ -158,7 +158,7 @@ fn control_shutdown_stops_a_kit_sidecar_gracefully() {
 
 #[test]
 fn a_kit_sidecar_refuses_a_non_loopback_host_naming_the_variable() {
-    let out = Command::new(bin_dir().join("worker"))
+    let out = Command::new(bin_dir().join("desktop-runtime-worker"))
         .env("SIDECAR_HOST", "0.0.0.0")
         .env("BACKEND_URL", "http://127.0.0.1:1")
         .stdin(Stdio::null())
@@ -226,7 +226,7 @@ fn the_stack_runs_when_the_runtime_is_a_normal_user() {
     // The build's binaries may sit under a private home: give the user its own copies.
     let bins = dir.path().join("bin");
     std::fs::create_dir(&bins).unwrap();
-    for b in ["desktop-runtime", "backend", "worker"] {
+    for b in ["desktop-runtime", "desktop-runtime-backend", "desktop-runtime-worker"] {
         std::fs::copy(bin_dir().join(b), bins.join(b)).unwrap();
     }
     let mut profile: Value = serde_json::from_str(&std::fs::read_to_string(PROFILE).unwrap()).unwrap();
