@@ -50,18 +50,23 @@ fn start() -> Harness {
     h
 }
 
+/// Calls a plugin command from `window`'s page (the bundled page's URL), as the UI would.
+fn invoke_from(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<Value, Value> {
+    let req = InvokeRequest {
+        cmd: format!("plugin:sidecar-supervisor|{cmd}"),
+        callback: CallbackFn(0),
+        error: CallbackFn(1),
+        url: "tauri://localhost".parse().unwrap(),
+        body: InvokeBody::Json(args),
+        headers: Default::default(),
+        invoke_key: INVOKE_KEY.to_string(),
+    };
+    get_ipc_response(window, req).map(|b| b.deserialize::<Value>().unwrap())
+}
+
 impl Harness {
     fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
-        let req = InvokeRequest {
-            cmd: format!("plugin:sidecar-supervisor|{cmd}"),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&self.window, req).map(|b| b.deserialize::<Value>().unwrap())
+        invoke_from(&self.window, cmd, args)
     }
 
     fn wait(&self, what: &str, pred: impl Fn(&RuntimeStatus) -> bool) -> RuntimeStatus {
@@ -232,18 +237,7 @@ fn the_default_permission_set_cannot_change_what_runs() {
         )
         .unwrap();
     let ro = tauri::WebviewWindowBuilder::new(&h.app, "readonly", Default::default()).build().unwrap();
-    let call = |cmd: &str, args: Value| {
-        let req = InvokeRequest {
-            cmd: format!("plugin:sidecar-supervisor|{cmd}"),
-            callback: CallbackFn(0),
-            error: CallbackFn(1),
-            url: "tauri://localhost".parse().unwrap(),
-            body: InvokeBody::Json(args),
-            headers: Default::default(),
-            invoke_key: INVOKE_KEY.to_string(),
-        };
-        get_ipc_response(&ro, req).map(|b| b.deserialize::<Value>().unwrap())
-    };
+    let call = |cmd: &str, args: Value| invoke_from(&ro, cmd, args);
     assert!(call("desktop_runtime_status", json!({})).is_ok());
     assert!(call("logs", json!({ "name": "api", "tail": 5 })).is_ok());
     let pid = h.row("api")["pid"].clone();

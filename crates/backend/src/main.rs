@@ -28,13 +28,7 @@ pub struct AppState {
 
 fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime");
-    match rt.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("backend: {e}");
-            ExitCode::from(2)
-        }
-    }
+    sidecar_kit::exit_code("backend", rt.block_on(run()))
 }
 
 async fn run() -> Result<(), String> {

@@ -33,6 +33,18 @@ pub use contract::{Contract, ContractError};
 pub use health::{Readiness, READY_SERVICE};
 pub use shutdown::{Shutdown, StopReason};
 
+/// A sidecar's exit status from its `run()`: 0, or the error on one stderr line (which the
+/// runtime shows next to the exit) and 2.
+pub fn exit_code(name: &str, result: Result<(), String>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
 /// How long in-flight requests may finish after a graceful stop begins: below the runtime's
 /// default stop timeout (5 s), so the sidecar exits on its own before it would be killed.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3);

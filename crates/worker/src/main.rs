@@ -33,13 +33,7 @@ impl tonic::service::Interceptor for KeyInterceptor {
 
 fn main() -> ExitCode {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    match rt.block_on(run()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("worker: {e}");
-            ExitCode::from(2)
-        }
-    }
+    sidecar_kit::exit_code("worker", rt.block_on(run()))
 }
 
 async fn run() -> Result<(), String> {

@@ -61,11 +61,11 @@ pub struct Machine {
     startup_deadline: Option<Duration>,
     backoff_until: Option<Duration>,
     stop_deadline: Option<Duration>,
-    restart_after_stop: bool,
+    /// A restart to make once the process has stopped, and why (appended to its events, e.g.
+    /// " (manual restart; budget reset)").
+    pending_restart: Option<String>,
     /// The last failed readiness probe of this start, quoted when the startup timeout fires.
     startup_failure: Option<String>,
-    /// Why the pending restart after the stop happens, e.g. " (manual restart; budget reset)".
-    restart_note: String,
     kill_reason: KillReason,
     port_retries: u32,
     ready_probe: Option<ProbeTrack>,
@@ -92,8 +92,7 @@ impl Machine {
             startup_deadline: None,
             backoff_until: None,
             stop_deadline: None,
-            restart_after_stop: false,
-            restart_note: String::new(),
+            pending_restart: None,
             startup_failure: None,
             kill_reason: KillReason::None,
             port_retries: 0,
@@ -269,8 +268,7 @@ impl Machine {
             State::Pending | State::Stopped | State::Failed | State::Backoff => {}
             // Asked to start while it is still stopping: start once it has stopped.
             State::Stopping if manual => {
-                self.restart_after_stop = true;
-                self.restart_note = " (manual start)".into();
+                self.pending_restart = Some(" (manual start)".into());
                 return;
             }
             _ => return,
@@ -288,7 +286,7 @@ impl Machine {
 
     fn spawn(&mut self, new_port: bool, out: &mut Vec<Action>) {
         self.kill_reason = KillReason::None;
-        self.restart_after_stop = false;
+        self.pending_restart = None;
         self.clear_probes();
         self.set_state(State::Starting, out);
         out.push(Action::Spawn { new_port });
@@ -415,8 +413,7 @@ impl Machine {
     fn stop_with(&mut self, now: Duration, then_restart: bool, why: &str, out: &mut Vec<Action>) {
         match self.state {
             State::Starting | State::Ready | State::Unhealthy => {
-                self.restart_after_stop = then_restart;
-                self.restart_note = why.to_string();
+                self.pending_restart = then_restart.then(|| why.to_string());
                 self.clear_probes();
                 self.startup_deadline = None;
                 self.stop_deadline = Some(now + self.cfg.stop_timeout);
@@ -427,8 +424,7 @@ impl Machine {
             }
             // The latest wish wins: a stop cancels a pending restart, a restart re-arms it.
             State::Stopping => {
-                self.restart_after_stop = then_restart;
-                self.restart_note = why.to_string();
+                self.pending_restart = then_restart.then(|| why.to_string());
             }
             State::Pending | State::WaitingForDeps | State::Backoff => {
                 self.backoff_until = None;
@@ -461,9 +457,7 @@ impl Machine {
         let tail = if stderr_tail.trim().is_empty() { String::new() } else { format!(": {}", stderr_tail.trim()) };
 
         if self.state == State::Stopping {
-            if self.restart_after_stop {
-                self.restart_after_stop = false;
-                let note = std::mem::take(&mut self.restart_note);
+            if let Some(note) = self.pending_restart.take() {
                 self.emit_full(EventKind::Exited, format!("{status}{note}"), code, signal, out);
                 self.emit(EventKind::Restarting, format!("restarting at once{note}"), out);
                 self.spawn(false, out);
@@ -600,6 +594,6 @@ impl Machine {
     /// At shutdown: a crash from now on is final (no restart while everything is stopping).
     pub fn disable_auto_restart(&mut self) {
         self.auto_restart = false;
-        self.restart_after_stop = false;
+        self.pending_restart = None;
     }
 }
