@@ -95,8 +95,15 @@ async fn the_api_key_stays_with_the_runtimes_own_user_unless_asked_for() {
         println!("not root: `user` is ignored, every sidecar is the runtime's own user");
         return;
     }
+    // The build's test-sidecar may sit under a private home (CI's target dir is under /root):
+    // `nobody` gets its own copy in the open temp dir.
+    let tmp = open_tmp();
+    let bin = tmp.path().join("test-sidecar");
+    std::fs::copy(sidecar_supervisor_core::testing::test_sidecar_bin(), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let command = bin.to_str().unwrap().to_string();
     let echo = |name: &str, extra: serde_json::Value| {
-        let mut s = json!({ "name": name, "command": "test-sidecar", "args": ["--echo-env", "SIDECAR_API_KEY"],
+        let mut s = json!({ "name": name, "command": command, "args": ["--echo-env", "SIDECAR_API_KEY"],
                             "ready": { "stdout": "ENV SIDECAR_API_KEY=" } });
         for (k, v) in extra.as_object().unwrap() {
             s[k] = v.clone();
@@ -104,7 +111,7 @@ async fn the_api_key_stays_with_the_runtimes_own_user_unless_asked_for() {
         s
     };
     let rig = Rig::start_in(
-        open_tmp(),
+        tmp,
         profile(json!([
             echo("own", json!({})),
             echo("other", json!({ "user": "nobody" })),
