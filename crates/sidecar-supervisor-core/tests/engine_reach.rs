@@ -1,4 +1,5 @@
-//! A sidecar that drops to its `user` must be able to reach its data dir: when a directory
+//! A sidecar that drops to its `user` must be able to reach its data dir (and its cwd and
+//! program): when a directory
 //! above it does not let the user pass (temp dirs and root's home are 0700), the sidecar fails
 //! before its prepare step with an error naming the directory, its mode, the user and the
 //! fix. The data dir the runtime creates itself is 0711; directories it did not create are
@@ -111,6 +112,41 @@ async fn private_cwd_is_named() {
     let row = rig.wait_state("low", State::Failed).await;
     let err = row.last_error.unwrap_or_default();
     assert!(err.contains("cannot reach the cwd") && err.contains(&format!("{} has mode 0700", cwd.display())), "{err}");
+}
+
+/// A program the user cannot reach (a build under root's home) fails naming the directory in
+/// the way, instead of exec's bare "Permission denied".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn program_below_a_private_dir_is_named() {
+    if !root() {
+        return;
+    }
+    let tmp = tmp_with_mode(0o711);
+    let private = tmp.path().join("private");
+    std::fs::create_dir(&private).unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let program = private.join("sleep");
+    std::fs::copy(which_sleep(), &program).unwrap();
+    let rig = Rig::start_in(
+        tmp,
+        profile(
+            json!([{ "name": "low", "command": program.display().to_string(), "args": ["600"], "user": "nobody" }]),
+        ),
+    );
+    let row = rig.wait_state("low", State::Failed).await;
+    let err = row.last_error.unwrap_or_default();
+    for part in [
+        format!("cannot reach the program {}", program.display()),
+        format!("{} has mode 0700", private.display()),
+        "install the program where the user can reach it".to_string(),
+    ] {
+        assert!(err.contains(&part), "{part:?} missing in: {err}");
+    }
+    assert!(rig.events_of("low", EventKind::Spawned).is_empty(), "{}", rig.feed_dump());
+}
+
+fn which_sleep() -> std::path::PathBuf {
+    ["/usr/bin/sleep", "/bin/sleep"].iter().map(std::path::PathBuf::from).find(|p| p.is_file()).expect("sleep")
 }
 
 /// Status, feed, logs and each sidecar's own directory may name ports, errors and paths: only

@@ -1,4 +1,4 @@
-//! Can a sidecar that drops to its `user` reach its data dir?
+//! Can a sidecar that drops to its `user` reach its data dir, its cwd and its program?
 //!
 //! The runtime runs as root and creates the data dirs; the sidecar (and its prepare step and
 //! exec probes) then run as another user, who needs search permission (`x`) on every directory
@@ -58,7 +58,8 @@ pub struct Reach<'a> {
 
 impl Reach<'_> {
     /// Checks that the user can pass through every directory above `path` (and `path` itself
-    /// when `including_self`); `what` names the path in the error ("data dir", "cwd").
+    /// when `including_self`); `what` names the path in the error ("data dir", "cwd",
+    /// "program").
     /// Both the path as written and its canonical form are checked (symlinks).
     pub fn check(&self, what: &str, path: &Path, including_self: bool) -> Result<(), String> {
         let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
@@ -78,10 +79,14 @@ impl Reach<'_> {
             let owner = |id: u32, name: Option<String>| name.unwrap_or_else(|| id.to_string());
             let o = owner(m.uid(), nix::unistd::User::from_uid(m.uid().into()).ok().flatten().map(|u| u.name));
             let g = owner(m.gid(), nix::unistd::Group::from_gid(m.gid().into()).ok().flatten().map(|g| g.name));
+            let elsewhere = if what == "program" {
+                "install the program where the user can reach it (e.g. /usr/local/bin)".to_string()
+            } else {
+                format!("choose a data dir the user can reach, e.g. --data-dir /var/lib/{}", self.app_name)
+            };
             return Err(format!(
                 "user `{}` (uid {}) cannot reach the {what} {} of sidecar `{}`: {} has mode {:04o} (owner {o}:{g}) \
-                 and does not let `{}` pass; choose a data dir the user can reach, e.g. --data-dir /var/lib/{}, \
-                 or `chmod o+x {}`",
+                 and does not let `{}` pass; {elsewhere}, or `chmod o+x {}`",
                 self.user,
                 self.uid,
                 path.display(),
@@ -89,7 +94,6 @@ impl Reach<'_> {
                 d.display(),
                 m.mode() & 0o7777,
                 self.user,
-                self.app_name,
                 d.display()
             ));
         }

@@ -275,8 +275,12 @@ impl Engine {
             };
             let user = self.units[i].user.clone()?;
             self.ensure_data_dir(i, user)?;
-            if let (Some((uid, gid)), Some(_)) = (user, &spec.cwd) {
-                self.reach(i, uid, gid).check("cwd", &cwd, true)?;
+            if let Some((uid, gid)) = user {
+                if spec.cwd.is_some() {
+                    self.reach(i, uid, gid).check("cwd", &cwd, true)?;
+                }
+                // Else exec fails with a bare "Permission denied" (a build under root's home).
+                self.reach(i, uid, gid).check("program", &program, false)?;
             }
             Ok((program, args, env, cwd, user))
         })();
