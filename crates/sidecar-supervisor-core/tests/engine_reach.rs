@@ -29,6 +29,14 @@ fn tmp_with_mode(mode: u32) -> tempfile::TempDir {
     tmp
 }
 
+/// A 0700 directory `name` in `tmp`: `nobody` cannot pass it.
+fn private_dir_in(tmp: &tempfile::TempDir, name: &str) -> std::path::PathBuf {
+    let dir = tmp.path().join(name);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    dir
+}
+
 fn mode(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().mode() & 0o7777
 }
@@ -90,9 +98,7 @@ async fn existing_private_data_dir_is_named_and_never_chmodded() {
         return;
     }
     let tmp = tmp_with_mode(0o711);
-    let data = tmp.path().join("data");
-    std::fs::create_dir(&data).unwrap();
-    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let data = private_dir_in(&tmp, "data");
     let rig = Rig::start_in(tmp, low(json!({})));
     let err = failed_error(&rig).await;
     assert!(err.contains(&format!("{} has mode 0700", data.display())), "{err}");
@@ -105,9 +111,7 @@ async fn private_cwd_is_named() {
         return;
     }
     let tmp = tmp_with_mode(0o711);
-    let cwd = tmp.path().join("private");
-    std::fs::create_dir(&cwd).unwrap();
-    std::fs::set_permissions(&cwd, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let cwd = private_dir_in(&tmp, "private");
     let rig = Rig::start_in(tmp, low(json!({ "cwd": cwd.display().to_string() })));
     let row = rig.wait_state("low", State::Failed).await;
     let err = row.last_error.unwrap_or_default();
@@ -122,9 +126,7 @@ async fn program_below_a_private_dir_is_named() {
         return;
     }
     let tmp = tmp_with_mode(0o711);
-    let private = tmp.path().join("private");
-    std::fs::create_dir(&private).unwrap();
-    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let private = private_dir_in(&tmp, "private");
     let program = private.join("sleep");
     std::fs::copy(which_sleep(), &program).unwrap();
     let rig = Rig::start_in(
