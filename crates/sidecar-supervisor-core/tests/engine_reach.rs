@@ -127,13 +127,11 @@ async fn program_below_a_private_dir_is_named() {
     }
     let tmp = tmp_with_mode(0o711);
     let private = private_dir_in(&tmp, "private");
-    let program = private.join("sleep");
-    std::fs::copy(which_sleep(), &program).unwrap();
+    let program = private.join("test-sidecar");
+    std::fs::copy(sidecar_supervisor_core::testing::test_sidecar_bin(), &program).unwrap();
     let rig = Rig::start_in(
         tmp,
-        profile(
-            json!([{ "name": "low", "command": program.display().to_string(), "args": ["600"], "user": "nobody" }]),
-        ),
+        profile(json!([{ "name": "low", "command": program.display().to_string(), "user": "nobody" }])),
     );
     let row = rig.wait_state("low", State::Failed).await;
     let err = row.last_error.unwrap_or_default();
@@ -145,10 +143,6 @@ async fn program_below_a_private_dir_is_named() {
         assert!(err.contains(&part), "{part:?} missing in: {err}");
     }
     assert!(rig.events_of("low", EventKind::Spawned).is_empty(), "{}", rig.feed_dump());
-}
-
-fn which_sleep() -> std::path::PathBuf {
-    ["/usr/bin/sleep", "/bin/sleep"].iter().map(std::path::PathBuf::from).find(|p| p.is_file()).expect("sleep")
 }
 
 /// Status, feed, logs and each sidecar's own directory may name ports, errors and paths: only

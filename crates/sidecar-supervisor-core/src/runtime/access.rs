@@ -56,16 +56,49 @@ pub struct Reach<'a> {
     pub app_name: &'a str,
 }
 
+/// What the user must reach; each kind names itself in the error and suggests its own fix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The sidecar's data dir; it may not exist yet (the runtime creates it), so only the
+    /// directories above it are checked.
+    DataDir,
+    /// A `cwd` from the profile: it must exist, and the user must pass through it too.
+    Cwd,
+    /// The program to run: the directories above it.
+    Program,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::DataDir => "data dir",
+            Target::Cwd => "cwd",
+            Target::Program => "program",
+        }
+    }
+
+    fn including_self(self) -> bool {
+        self == Target::Cwd
+    }
+
+    fn fix_elsewhere(self, app_name: &str) -> String {
+        match self {
+            Target::DataDir => format!("choose a data dir the user can reach, e.g. --data-dir /var/lib/{app_name}"),
+            Target::Cwd => "choose a cwd the user can reach".to_string(),
+            Target::Program => "install the program where the user can reach it (e.g. /usr/local/bin)".to_string(),
+        }
+    }
+}
+
 impl Reach<'_> {
     /// Checks that the user can pass through every directory above `path` (and `path` itself
-    /// when `including_self`); `what` names the path in the error ("data dir", "cwd",
-    /// "program").
-    /// Both the path as written and its canonical form are checked (symlinks).
-    pub fn check(&self, what: &str, path: &Path, including_self: bool) -> Result<(), String> {
+    /// for a [`Target::Cwd`]). Both the path as written and its canonical form are checked
+    /// (symlinks).
+    pub fn check(&self, target: Target, path: &Path) -> Result<(), String> {
         let mut dirs: BTreeSet<PathBuf> = BTreeSet::new();
         let canonical = std::fs::canonicalize(path).ok();
         for p in std::iter::once(path).chain(canonical.as_deref()) {
-            let skip = if including_self { 0 } else { 1 };
+            let skip = if target.including_self() { 0 } else { 1 };
             dirs.extend(p.ancestors().skip(skip).filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf));
         }
         // From the root down, so the first directory in the way is the one reported.
@@ -79,21 +112,18 @@ impl Reach<'_> {
             let owner = |id: u32, name: Option<String>| name.unwrap_or_else(|| id.to_string());
             let o = owner(m.uid(), nix::unistd::User::from_uid(m.uid().into()).ok().flatten().map(|u| u.name));
             let g = owner(m.gid(), nix::unistd::Group::from_gid(m.gid().into()).ok().flatten().map(|g| g.name));
-            let elsewhere = if what == "program" {
-                "install the program where the user can reach it (e.g. /usr/local/bin)".to_string()
-            } else {
-                format!("choose a data dir the user can reach, e.g. --data-dir /var/lib/{}", self.app_name)
-            };
             return Err(format!(
-                "user `{}` (uid {}) cannot reach the {what} {} of sidecar `{}`: {} has mode {:04o} (owner {o}:{g}) \
-                 and does not let `{}` pass; {elsewhere}, or `chmod o+x {}`",
+                "user `{}` (uid {}) cannot reach the {} {} of sidecar `{}`: {} has mode {:04o} (owner {o}:{g}) \
+                 and does not let `{}` pass; {}, or `chmod o+x {}`",
                 self.user,
                 self.uid,
+                target.name(),
                 path.display(),
                 self.sidecar,
                 d.display(),
                 m.mode() & 0o7777,
                 self.user,
+                target.fix_elsewhere(self.app_name),
                 d.display()
             ));
         }
@@ -144,18 +174,18 @@ mod tests {
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         // An imaginary unprivileged user that owns nothing here.
         let reach = Reach { user: "someone", uid: 54_321, gid: 54_321, sidecar: "db", app_name: "my-app" };
-        let err = reach.check("data dir", &inner.join("data"), false).unwrap_err();
+        let err = reach.check(Target::DataDir, &inner.join("data")).unwrap_err();
         assert!(err.contains(&format!("{} has mode 0700", outer.display())), "{err}");
         assert!(err.contains("someone") && err.contains("--data-dir /var/lib/my-app"), "{err}");
         assert!(err.contains(&format!("`chmod o+x {}`", outer.display())), "{err}");
         std::fs::set_permissions(&outer, std::fs::Permissions::from_mode(0o711)).unwrap();
-        let err = reach.check("data dir", &inner.join("data"), false).unwrap_err();
+        let err = reach.check(Target::DataDir, &inner.join("data")).unwrap_err();
         assert!(err.contains(&format!("{} has mode 0700", inner.display())), "{err}");
         std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o755)).unwrap();
-        reach.check("data dir", &inner.join("data"), false).unwrap();
+        reach.check(Target::DataDir, &inner.join("data")).unwrap();
         // The path itself counts when asked (a cwd must be entered, a data dir is given away).
         std::fs::set_permissions(inner.join("data"), std::fs::Permissions::from_mode(0o700)).unwrap();
-        reach.check("data dir", &inner.join("data"), false).unwrap();
-        assert!(reach.check("cwd", &inner.join("data"), true).is_err());
+        reach.check(Target::DataDir, &inner.join("data")).unwrap();
+        assert!(reach.check(Target::Cwd, &inner.join("data")).is_err());
     }
 }

@@ -13,7 +13,7 @@ use crate::events::{EventKind, NewEvent};
 use crate::logs::Stream;
 use crate::profile::template::{self, Piece};
 use crate::profile::{Mode, PortKeyword, PortSpec};
-use crate::runtime::access::Reach;
+use crate::runtime::access::{Reach, Target};
 use crate::runtime::process::{self, SpawnRequest};
 
 impl Engine {
@@ -215,7 +215,7 @@ impl Engine {
         let dir = &self.units[i].data_dir;
         crate::atomic_file::private_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         if let Some((uid, gid)) = user {
-            self.reach(i, uid, gid).check("data dir", dir, false)?;
+            self.reach(i, uid, gid).check(Target::DataDir, dir)?;
             std::os::unix::fs::chown(dir, Some(uid), Some(gid))
                 .map_err(|e| format!("cannot give {} to uid {uid}: {e}", dir.display()))?;
         }
@@ -277,10 +277,10 @@ impl Engine {
             self.ensure_data_dir(i, user)?;
             if let Some((uid, gid)) = user {
                 if spec.cwd.is_some() {
-                    self.reach(i, uid, gid).check("cwd", &cwd, true)?;
+                    self.reach(i, uid, gid).check(Target::Cwd, &cwd)?;
                 }
                 // Else exec fails with a bare "Permission denied" (a build under root's home).
-                self.reach(i, uid, gid).check("program", &program, false)?;
+                self.reach(i, uid, gid).check(Target::Program, &program)?;
             }
             Ok((program, args, env, cwd, user))
         })();
