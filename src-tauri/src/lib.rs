@@ -104,20 +104,16 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>, plugin: tauri::plugin::TauriP
         })
 }
 
-/// What the page finds in `window.__DESKTOP_RUNTIME__` before any of its scripts run.
+/// What the page finds in `window.__DESKTOP_RUNTIME__` before any of its scripts run: this
+/// launch's API key, the mode, and in `remote_slim` the remote backend's URL as configured (the
+/// status shows it redacted). Which backend URL the UI uses is the UI's one rule (`backendUrl`
+/// in `ui/src/backend.ts`).
 pub fn handoff_script<R: Runtime>(app: &tauri::AppHandle<R>) -> String {
     let sup = app.sidecar_supervisor();
     let status = sup.status().ok();
-    let backend_url = REMOTE_BACKEND.get().cloned().flatten().or_else(|| {
-        status.as_ref().and_then(|s| {
-            s.backend_url.clone().or_else(|| {
-                s.sidecars.iter().find(|r| r.role.as_deref() == Some("backend")).and_then(|r| r.url.clone())
-            })
-        })
-    });
     let value = json!({
         "apiKey": sup.api_key(),
-        "backendUrl": backend_url,
+        "remoteBackendUrl": REMOTE_BACKEND.get().cloned().flatten(),
         "mode": status.as_ref().map(|s| s.mode.clone()),
     });
     // Initialization scripts run on every top-level navigation: only the app's own pages get it.

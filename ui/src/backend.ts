@@ -1,12 +1,14 @@
-// The app's own backend (a sidecar): its URL and this launch's API key come from the
-// initialization script the app runs before the page (`window.__DESKTOP_RUNTIME__`); the URL
-// follows the backend's status row when it comes back on another port.
+// The app's own backend (a sidecar): this launch's API key (and, in remote_slim, the remote
+// backend's URL) come from the initialization script the app runs before the page
+// (`window.__DESKTOP_RUNTIME__`); the URL follows the backend's status row when it comes back
+// on another port.
 
-import type { RuntimeStatus } from 'sidecar-supervisor-api'
+import type { RuntimeStatus, SidecarStatus } from 'sidecar-supervisor-api'
 
 export interface Handoff {
   apiKey: string | null
-  backendUrl: string | null
+  /** remote_slim: the remote backend's URL as configured (the status shows it redacted). */
+  remoteBackendUrl: string | null
   mode: string | null
 }
 
@@ -17,23 +19,25 @@ declare global {
 }
 
 export function handoff(): Handoff {
-  return window.__DESKTOP_RUNTIME__ ?? { apiKey: null, backendUrl: null, mode: null }
+  return window.__DESKTOP_RUNTIME__ ?? { apiKey: null, remoteBackendUrl: null, mode: null }
+}
+
+/** The status row of the sidecar whose role is `backend`. */
+export function backendRow(status: RuntimeStatus | null): SidecarStatus | undefined {
+  return status?.sidecars.find((r) => r.role === 'backend')
 }
 
 /** The backend's URL: the remote one in remote_slim, else the local backend's row. */
 export function backendUrl(status: RuntimeStatus | null, h: Handoff = handoff()): string | null {
-  // The handoff has the URL as configured; the status shows it with secrets redacted.
-  if (status?.mode === 'remote_slim') return h.backendUrl ?? status.backend_url
-  const row = status?.sidecars.find((r) => r.role === 'backend')
-  return row?.url ?? h.backendUrl
+  if (status?.mode === 'remote_slim') return h.remoteBackendUrl ?? status.backend_url
+  return backendRow(status)?.url ?? null
 }
 
 /** Whether the backend can take requests now. */
 export function backendReady(status: RuntimeStatus | null): boolean {
   if (!status) return false
   if (status.mode === 'remote_slim') return true
-  const row = status.sidecars.find((r) => r.role === 'backend')
-  return row?.state === 'ready'
+  return backendRow(status)?.state === 'ready'
 }
 
 export interface Job {

@@ -45,12 +45,13 @@ describe('feed', () => {
 
 describe('backend', () => {
   it('follows the backend row, or the remote URL in remote_slim', () => {
-    const h = { apiKey: 'k', backendUrl: 'http://127.0.0.1:1', mode: 'local_fullstack' }
+    const h = { apiKey: 'k', remoteBackendUrl: null, mode: 'local_fullstack' }
     expect(backendUrl(status([row('backend', { url: 'http://127.0.0.1:4321' })]), h)).toBe('http://127.0.0.1:4321')
-    expect(backendUrl(null, h)).toBe('http://127.0.0.1:1')
+    expect(backendUrl(null, h)).toBe(null)
     const slim = { ...status([]), mode: 'remote_slim' as const, backend_url: 'https://jobs.example.com/?token=[redacted]' }
-    expect(backendUrl(slim, { ...h, backendUrl: 'https://jobs.example.com/?token=t0k' })).toBe('https://jobs.example.com/?token=t0k')
-    expect(backendUrl(slim, { ...h, backendUrl: null })).toBe('https://jobs.example.com/?token=[redacted]')
+    const remote = 'https://jobs.example.com/?token=t0k'
+    expect(backendUrl(slim, { ...h, remoteBackendUrl: remote })).toBe(remote)
+    expect(backendUrl(slim, h)).toBe('https://jobs.example.com/?token=[redacted]')
     expect(backendReady(status([row('backend', { state: 'starting' })]))).toBe(false)
     expect(backendReady(status([row('backend')]))).toBe(true)
     expect(isLoopback('http://127.0.0.1:4000')).toBe(true)

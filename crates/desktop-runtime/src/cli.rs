@@ -1,6 +1,8 @@
 //! Subcommands of the runner.
 
 use std::path::{Path, PathBuf};
+
+use sidecar_supervisor_core::layout::DataDirLayout;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
@@ -96,9 +98,11 @@ fn exe_dir() -> Option<PathBuf> {
     std::env::current_exe().ok()?.parent().map(Path::to_path_buf)
 }
 
-fn data_dir_arg(d: Option<PathBuf>) -> PathBuf {
-    d.or_else(|| std::env::var_os(profile::settings::ENV_DATA_DIR).filter(|v| !v.is_empty()).map(PathBuf::from))
-        .unwrap_or_else(|| profile::settings::default_data_dir(APP_NAME))
+fn data_dir_arg(d: Option<PathBuf>) -> DataDirLayout {
+    DataDirLayout::new(
+        d.or_else(|| std::env::var_os(profile::settings::ENV_DATA_DIR).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| profile::settings::default_data_dir(APP_NAME)),
+    )
 }
 
 pub fn run(a: RunArgs) -> ExitCode {
@@ -140,7 +144,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             }
         };
         if let Some(path) = &a.api_key_file {
-            if let Err(e) = write_private(path, sup.api_key()) {
+            if let Err(e) = sidecar_supervisor_core::atomic_file::write_atomic(path, sup.api_key().as_bytes()) {
                 eprintln!("desktop-runtime: --api-key-file {}: {e}", path.display());
                 sup.shutdown().await;
                 return ExitCode::from(1);
@@ -203,21 +207,8 @@ pub fn run(a: RunArgs) -> ExitCode {
     })
 }
 
-/// Writes `text` to a new file only its owner can read, then renames it over `path`.
-fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-    f.write_all(text.as_bytes())?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
-}
-
-fn read_status(dir: &Path) -> Result<RuntimeStatus, String> {
-    let path = dir.join("runtime").join("status.json");
+fn read_status(layout: &DataDirLayout) -> Result<RuntimeStatus, String> {
+    let path = layout.status_file();
     let text = std::fs::read_to_string(&path)
         .map_err(|e| format!("no status at {}: {e} (has a runner used this data dir?)", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("status file {} is unreadable: {e}", path.display()))
@@ -244,8 +235,7 @@ pub fn status(a: StatusArgs) -> ExitCode {
 }
 
 pub fn events(a: EventsArgs) -> ExitCode {
-    let dir = data_dir_arg(a.data_dir);
-    let path = sidecar_supervisor_core::feed::FeedConfig::for_data_dir(&dir, APP_NAME).path;
+    let path = data_dir_arg(a.data_dir).feed_file();
     let mut evs = match sidecar_supervisor_core::feed::read_feed_file(&path) {
         Ok(e) => e,
         Err(e) => {

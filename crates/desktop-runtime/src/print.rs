@@ -1,8 +1,8 @@
 //! Human output of the runner: one line per state change, the status table, event lines.
 
+use sidecar_supervisor_core::layout::DataDirLayout;
 use std::collections::HashMap;
 use std::fmt::Write;
-use std::path::Path;
 
 use sidecar_supervisor_core::domain::State;
 use sidecar_supervisor_core::events::RuntimeEvent;
@@ -56,11 +56,11 @@ fn clock() -> String {
 }
 
 /// Is the runner that wrote this status still alive (same pid, same start time)?
-pub fn runner_alive(data_dir: &Path, st: &RuntimeStatus) -> bool {
+pub fn runner_alive(layout: &DataDirLayout, st: &RuntimeStatus) -> bool {
     if st.stopped {
         return false;
     }
-    let rec = instance::read_record(&data_dir.join("runtime"));
+    let rec = instance::read_record(layout);
     match rec {
         Some(r) if r.instance_id == st.instance_id => {
             r.start_ticks.is_some() && instance::start_ticks(r.pid) == r.start_ticks

@@ -7,6 +7,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use sidecar_supervisor_core::layout::DataDirLayout;
+
 const BIN: &str = env!("CARGO_BIN_EXE_desktop-runtime");
 
 const BAD_PROFILE: &str = r#"{
@@ -42,7 +44,7 @@ fn run_with_bad_profile_exits_2_naming_file_and_path() {
     assert!(err.contains(&bad), "names the file: {err}");
     assert!(err.contains("$.sidecars[0].replicas"), "names the JSON path: {err}");
     assert!(err.contains("fix:"), "says how to fix it: {err}");
-    assert!(!data.join("runtime").exists(), "a bad profile starts nothing");
+    assert!(!DataDirLayout::new(&data).runtime_dir().exists(), "a bad profile starts nothing");
 }
 
 #[test]
@@ -144,7 +146,7 @@ fn second_run_on_the_same_data_dir_exits_1_and_leaves_the_first_alone() {
     assert_eq!(st["instance_id"], id.as_str(), "{st:#}");
     assert_eq!(pids(&st), before);
     assert!(all_in_state(&st, "ready"), "{st:#}");
-    let rec = read_json(&data.join("runtime").join("instance.json")).unwrap();
+    let rec = read_json(&DataDirLayout::new(&data).record_file()).unwrap();
     assert_eq!(rec, rec_before, "the instance record was overwritten");
     assert_eq!(status_cmd_json(&data)["running"], true);
     first.stop_cleanly();

@@ -10,6 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
+use sidecar_supervisor_core::layout::DataDirLayout;
 use sidecar_supervisor_core::runtime::instance::{self, ChildRecord, InstanceRecord};
 use sidecar_supervisor_core::testing::{pid_alive, test_sidecar_bin, wait_pid_gone};
 
@@ -67,7 +68,7 @@ fn sigkill_of_the_runner_leaves_no_child_or_grandchild_alive() {
 fn next_start_kills_a_dead_instances_leftovers_but_not_a_recycled_pid() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("data");
-    let runtime = data.join("runtime");
+    let runtime = DataDirLayout::new(&data).runtime_dir();
     std::fs::create_dir_all(&runtime).unwrap();
 
     let spawn = |instance_id: Option<&str>| {

@@ -9,11 +9,13 @@ pub mod atomic_file;
 pub mod domain;
 pub mod events;
 pub mod feed;
+pub mod layout;
 pub mod logs;
 pub mod profile;
 pub mod redact;
 pub mod runtime;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod writer;
 
 pub use runtime::{CommandError, Supervisor, SupervisorOptions};

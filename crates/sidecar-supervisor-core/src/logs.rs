@@ -8,17 +8,16 @@
 //! capture: the ring keeps working and [`SidecarLog::file_error`] says why the file is missing.
 //!
 //! [`SidecarLog::push`] runs on the engine's thread, so it never touches the disk: it appends to
-//! the ring and to a bounded pending buffer. One shared writer thread moves pending bytes to the
-//! files in batches (a moment after the first new line, or at once on [`SidecarLog::flush`]),
-//! rotating at line boundaries. If the disk cannot keep up, lines beyond the bound are dropped
+//! the ring and to a bounded pending buffer. The runtime's one background writer
+//! ([`crate::writer`]) moves pending bytes to the files in batches (a moment after the first new
+//! line, or at once on [`SidecarLog::flush`]), rotating at line boundaries. If the disk cannot keep up, lines beyond the bound are dropped
 //! and the file says how many: a slow disk never stalls restarts nor grows memory unbounded.
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, Weak};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use serde::{Deserialize, Serialize};
 
@@ -36,8 +35,6 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024;
 const TRUNCATED_MARK: &str = " [truncated]";
 /// Bytes a log may hold for the writer before it drops lines (and says so in the file).
 const PENDING_CAP: usize = 4 * 1024 * 1024;
-/// How long the writer lets lines gather before writing them.
-const WRITE_DEBOUNCE: Duration = Duration::from_millis(20);
 
 /// Where logs go and how much is kept.
 #[derive(Debug, Clone)]
@@ -204,7 +201,9 @@ impl SidecarLog {
         }
         drop(mem);
         if wake {
-            writer().mark(Arc::downgrade(&self.shared));
+            let weak: Weak<dyn crate::writer::Pending> =
+                Arc::downgrade(&self.shared) as Weak<dyn crate::writer::Pending>;
+            crate::writer::mark(weak);
         }
     }
 
@@ -328,50 +327,16 @@ impl Shared {
     }
 }
 
+impl crate::writer::Pending for Shared {
+    fn write_pending(&self) {
+        Shared::write_pending(self);
+    }
+}
+
 impl Drop for Shared {
     /// The last handle is gone: what it queued still reaches the file.
     fn drop(&mut self) {
         self.write_pending();
-    }
-}
-
-/// The one writer thread shared by every sidecar log.
-struct Writer {
-    dirty: Mutex<Vec<Weak<Shared>>>,
-    work: Condvar,
-}
-
-fn writer() -> &'static Writer {
-    static WRITER: OnceLock<&'static Writer> = OnceLock::new();
-    WRITER.get_or_init(|| {
-        let w: &'static Writer = Box::leak(Box::new(Writer { dirty: Mutex::new(Vec::new()), work: Condvar::new() }));
-        let spawned = std::thread::Builder::new().name("sidecar-logs".into()).spawn(move || w.run());
-        if let Err(e) = spawned {
-            tracing::warn!("cannot start the log writer thread ({e}); log files are written on flush only");
-        }
-        w
-    })
-}
-
-impl Writer {
-    fn mark(&self, log: Weak<Shared>) {
-        self.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(log);
-        self.work.notify_one();
-    }
-
-    fn run(&self) {
-        loop {
-            let mut dirty = self.dirty.lock().unwrap_or_else(|e| e.into_inner());
-            while dirty.is_empty() {
-                dirty = self.work.wait(dirty).unwrap_or_else(|e| e.into_inner());
-            }
-            drop(dirty);
-            std::thread::sleep(WRITE_DEBOUNCE); // let a burst gather; pushes only queue meanwhile
-            let logs = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
-            for log in logs.iter().filter_map(Weak::upgrade) {
-                log.write_pending();
-            }
-        }
     }
 }
 

@@ -240,3 +240,26 @@ async fn subscribers_receive_pushed_events_in_order() {
         assert_eq!(rx.recv().await.unwrap().seq, seq);
     }
 }
+
+/// Without a flush, the background writer gets every event to disk, also one pushed while it
+/// was writing an earlier one (such an event must mark the feed again, or it waits for the next
+/// push that may never come).
+#[test]
+fn events_pushed_during_a_write_reach_the_file_without_a_flush() {
+    use sidecar_supervisor_core::testing::wait_in_dir;
+    let tmp = tempfile::tempdir().unwrap();
+    let feed = Feed::open(cfg(tmp.path(), 100_000), Redactor::default()).unwrap();
+    let path = feed.path();
+    for round in 0..10 {
+        // A trickle of events paced across several writes (each rewrites a growing file), so
+        // that pushes land while a write is under way; then nothing more.
+        let mut last = 0;
+        for i in 0..60 {
+            last = feed.push(ev(&format!("round {round} event {i} {}", "x".repeat(2000)))).seq;
+            std::thread::sleep(std::time::Duration::from_micros(500)); // pacing the producer
+        }
+        wait_in_dir(&path_dir(&path), "the last event on disk", std::time::Duration::from_secs(10), || {
+            read_feed_file(&path).ok().filter(|e| e.last().is_some_and(|e| e.seq == last))
+        });
+    }
+}

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use sidecar_supervisor_core::layout::DataDirLayout;
 use sidecar_supervisor_core::runtime::instance;
 use sidecar_supervisor_core::testing::{test_sidecar_bin, wait_pid_gone};
 
@@ -206,7 +207,7 @@ impl Drop for Runner {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
-        if let Some(rec) = instance::read_record(&self.data_dir.join("runtime")) {
+        if let Some(rec) = instance::read_record(&DataDirLayout::new(&self.data_dir)) {
             instance::kill_leftovers(&rec);
         }
     }
@@ -240,13 +241,14 @@ pub fn read_json(path: &Path) -> Option<Value> {
 }
 
 pub fn status_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("runtime").join("status.json")
+    DataDirLayout::new(data_dir).status_file()
 }
 
 /// Waits until `<data_dir>/runtime/<file>` parses and satisfies `pred`; returns it.
 pub fn wait_runtime_file(data_dir: &Path, file: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
-    let path = data_dir.join("runtime").join(file);
-    wait_in_dir(&data_dir.join("runtime"), what, || read_json(&path).filter(|v| pred(v)))
+    let dir = DataDirLayout::new(data_dir).runtime_dir();
+    let path = dir.join(file);
+    wait_in_dir(&dir, what, || read_json(&path).filter(|v| pred(v)))
 }
 
 /// Waits until `status.json` satisfies `pred`; returns it.

@@ -1,8 +1,8 @@
 //! Crash-loop backoff: `initial` doubling up to a cap, reset after a sustained ready period.
 //!
 //! The cap is clamped to `window / (max_restarts + 1)` so that `max_restarts` back-to-back quick
-//! crashes always fit inside the window: the budget can actually trip (field notes trap 7: a
-//! curve whose delays exceed the window makes the limit unreachable).
+//! crashes always fit inside the window: the budget can actually trip (a curve whose delays
+//! exceed the window would make the limit unreachable).
 
 use std::time::Duration;
 
@@ -30,10 +30,6 @@ impl Backoff {
 
     pub fn reset(&mut self) {
         self.level = 0;
-    }
-
-    pub fn cap(&self) -> Duration {
-        self.cap
     }
 }
 

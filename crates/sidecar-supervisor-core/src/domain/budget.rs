@@ -1,7 +1,7 @@
 //! Restart budget: at most `max` restarts inside any sliding window of `window`.
 //!
-//! A sliding window, not a counter reset by a healthy probe (field notes trap 7): a restart
-//! leaves the budget only when it is older than the window.
+//! A sliding window, not a counter reset by a healthy probe (which would let a crash loop
+//! restart forever): a restart leaves the budget only when it is older than the window.
 
 use std::collections::VecDeque;
 use std::time::Duration;

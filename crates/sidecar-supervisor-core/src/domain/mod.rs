@@ -1,11 +1,16 @@
-//! Pure decisions, no I/O: the per-sidecar state machine, restart budget and backoff. Time is
-//! passed in as a `Duration` since the engine started.
+//! Pure decisions, no I/O: the plan built from the profile, the orchestrator over all sidecars,
+//! the per-sidecar state machine, restart budget and backoff. Time is passed in as a
+//! `Duration` since the engine started; nothing here reads a clock, touches a file or speaks to
+//! an operating system.
 
 pub mod backoff;
 pub mod budget;
 pub mod machine;
-#[cfg(test)]
-mod machine_tests;
+pub mod orchestrator;
+pub mod plan;
 pub mod types;
 
-pub use machine::{Action, Input, Machine, MachineConfig, ProbeKind, ProbeTiming, State};
+pub use machine::{Action, Input, Machine};
+pub use orchestrator::{CommandError, Effect, Orchestrator, PortPlan, Report, Verb};
+pub use plan::{Plan, PortPolicy, UnitPlan};
+pub use types::{Exit, GracefulStop, MachineConfig, ProbeKind, ProbeTiming, State, Stop};

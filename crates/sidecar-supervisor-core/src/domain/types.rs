@@ -1,12 +1,17 @@
 //! The machine's vocabulary: its states, inputs, outputs and configuration, plus the small pure
 //! helpers around them (probe grid, exit descriptions). Kept apart from the transition logic in
 //! [`super::machine`] so each file reads as one thing.
+//!
+//! Nothing here speaks an operating system's language: a stop is a [`Stop`] (graceful by a
+//! named signal, or forced), an exit an [`Exit`] (a code, and the name of the signal that ended
+//! it where the OS has signals). The platform layer turns them into system calls and back.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::events::EventKind;
+pub use crate::profile::StopSignal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
@@ -40,12 +45,63 @@ impl State {
     pub fn has_process(self) -> bool {
         matches!(self, State::Starting | State::Ready | State::Unhealthy | State::Stopping)
     }
+    /// Counts as "up" for dependents: they may start.
+    pub fn is_up(self) -> bool {
+        matches!(self, State::Ready | State::Unhealthy)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeKind {
     Ready,
     Live,
+}
+
+/// How to ask a process tree to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GracefulStop {
+    /// Send this signal to the whole tree (the profile's `stop_signal`, SIGTERM by default).
+    Signal(StopSignal),
+}
+
+impl GracefulStop {
+    /// `SIGTERM`: how the stop is made, for events.
+    pub fn describe(self) -> &'static str {
+        match self {
+            GracefulStop::Signal(s) => s.as_str(),
+        }
+    }
+}
+
+/// A stop of a process tree: asked for, or forced (every process of it killed at once).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    Graceful(GracefulStop),
+    Force,
+}
+
+/// How a process ended: its exit code, or the signal that ended it (by name, e.g. `SIGKILL`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exit {
+    pub code: Option<i32>,
+    pub signal: Option<String>,
+}
+
+impl Exit {
+    pub fn code(code: i32) -> Exit {
+        Exit { code: Some(code), signal: None }
+    }
+    pub fn signal(name: &str) -> Exit {
+        Exit { code: None, signal: Some(name.to_string()) }
+    }
+    /// `exited with code 1`, `killed by SIGKILL`.
+    pub fn describe(&self) -> String {
+        match (self.code, &self.signal) {
+            (_, Some(s)) => format!("killed by {s}"),
+            (Some(c), None) => format!("exited with code {c}"),
+            (None, None) => "exited".to_string(),
+        }
+    }
 }
 
 /// Probe cadence: fast while starting (2 ms doubling to `fast_cap`), `interval` once ready.
@@ -58,6 +114,8 @@ pub struct ProbeTiming {
     pub polled: bool,
 }
 
+/// One sidecar's rules, from its profile entry ([`super::plan::machine_config`]; the default
+/// is what a profile entry with nothing but a name and a command gets).
 #[derive(Debug, Clone)]
 pub struct MachineConfig {
     pub max_restarts: u32,
@@ -69,7 +127,7 @@ pub struct MachineConfig {
     pub auto_restart: bool,
     pub startup_timeout: Duration,
     pub stop_timeout: Duration,
-    pub stop_signal: i32,
+    pub stop: GracefulStop,
     pub ready: Option<ProbeTiming>,
     pub live: Option<ProbeTiming>,
     /// Free re-spawns on a new port after a lost port race, before it counts as a crash.
@@ -80,35 +138,29 @@ pub struct MachineConfig {
 
 impl Default for MachineConfig {
     fn default() -> Self {
-        MachineConfig {
-            max_restarts: 6,
-            window: Duration::from_secs(90),
-            min_uptime: Duration::from_secs(1),
-            backoff_initial: Duration::from_millis(100),
-            backoff_max: Duration::from_secs(5),
-            backoff_reset: Duration::from_secs(30),
-            auto_restart: true,
-            startup_timeout: Duration::from_secs(30),
-            stop_timeout: Duration::from_secs(5),
-            stop_signal: libc::SIGTERM,
-            ready: None,
-            live: None,
-            max_port_retries: 5,
-            awaits_announcement: false,
-        }
+        let spec = crate::profile::SidecarSpec::new("default", "default");
+        super::plan::machine_config(&spec, &crate::profile::RestartPolicy::default(), true)
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// Start (first launch, or a manual start of a stopped/failed sidecar; resets the budget
-    /// when `manual`). `deps_ready`: every dependency is ready now.
+    /// when `manual`).
     Start {
-        deps_ready: bool,
         manual: bool,
     },
-    /// All dependencies became ready.
-    DepsReady,
+    /// Whether every dependency is up changed (the orchestrator tells; initially all are).
+    DepsChanged {
+        ready: bool,
+    },
+    /// The one-time prepare step of this launch runs as `pid` (`what`: its command line).
+    PrepareStarted {
+        pid: u32,
+        what: String,
+    },
+    /// Everything before the process itself is done (port, program, prepare step).
+    Prepared,
     Spawned {
         pid: u32,
     },
@@ -117,15 +169,12 @@ pub enum Input {
         error: String,
     },
     Exited {
-        code: Option<i32>,
-        signal: Option<i32>,
+        exit: Exit,
         port_in_use: bool,
         stderr_tail: String,
     },
     /// The sidecar announced its port: probe at once instead of waiting for the next slot.
     PortAnnounced,
-    /// The engine found a dependency down when it was about to spawn: wait for it instead.
-    DepsNotReady,
     Probe {
         kind: ProbeKind,
         ok: bool,
@@ -133,9 +182,7 @@ pub enum Input {
     },
     StopRequested,
     /// Manual restart: budget and backoff reset, auto-restart re-enabled, no backoff wait.
-    RestartRequested {
-        deps_ready: bool,
-    },
+    RestartRequested,
     /// A dependency came back on another port than the one this process was started with
     /// (its templated arguments and environment are stale): restart it, free of charge.
     DependencyMoved {
@@ -143,31 +190,37 @@ pub enum Input {
     },
 }
 
-/// What the machine wants done. `Emit` carries the feed event; the effect side adds pid/port.
+/// What the machine wants done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Spawn a process; `new_port` asks for a fresh port (after a lost port race).
-    Spawn {
+    /// Begin a launch: port, program, prepare step; then report [`Input::Prepared`] (or
+    /// [`Input::SpawnFailed`]). `new_port` asks for a fresh port (after a lost port race).
+    Launch {
         new_port: bool,
     },
-    /// Send a signal to the sidecar's whole process group.
-    Signal {
-        signal: i32,
+    /// Start the process now (the launch is prepared and every dependency is up).
+    Exec,
+    /// Stop the process tree led by `pid` (the sidecar's, or its running prepare step's).
+    Stop {
+        pid: u32,
+        how: Stop,
     },
     /// Run a probe now (the result comes back as `Input::Probe`).
     Probe(ProbeKind),
+    /// A feed event; `pid` is the process it is about.
     Emit {
         kind: EventKind,
         message: String,
+        pid: Option<u32>,
         code: Option<i32>,
-        signal: Option<i32>,
+        signal: Option<String>,
     },
     StateChanged(State),
 }
 
 /// Next steady-state probe time: a point on a global grid of `interval` at least half an
 /// interval away. Probes of every sidecar with the same interval then fire in the same instant,
-/// so an idle engine wakes once per interval instead of once per probe (design §9 idle target).
+/// so an idle engine wakes once per interval instead of once per probe.
 pub fn steady_next(now: Duration, interval: Duration) -> Duration {
     let i = interval.as_nanos().max(1);
     let n = now.as_nanos();
@@ -176,30 +229,4 @@ pub fn steady_next(now: Duration, interval: Duration) -> Duration {
         next += i;
     }
     Duration::from_nanos(next as u64)
-}
-
-/// `exited with code 1`, `killed by SIGKILL`.
-pub fn describe_exit(code: Option<i32>, signal: Option<i32>) -> String {
-    match (code, signal) {
-        (_, Some(s)) => format!("killed by {}", signal_name(s)),
-        (Some(c), None) => format!("exited with code {c}"),
-        (None, None) => "exited".to_string(),
-    }
-}
-
-pub fn signal_name(s: i32) -> String {
-    match s {
-        libc::SIGHUP => "SIGHUP".into(),
-        libc::SIGINT => "SIGINT".into(),
-        libc::SIGQUIT => "SIGQUIT".into(),
-        libc::SIGILL => "SIGILL".into(),
-        libc::SIGABRT => "SIGABRT".into(),
-        libc::SIGBUS => "SIGBUS".into(),
-        libc::SIGFPE => "SIGFPE".into(),
-        libc::SIGKILL => "SIGKILL".into(),
-        libc::SIGSEGV => "SIGSEGV".into(),
-        libc::SIGPIPE => "SIGPIPE".into(),
-        libc::SIGTERM => "SIGTERM".into(),
-        other => format!("signal {other}"),
-    }
 }

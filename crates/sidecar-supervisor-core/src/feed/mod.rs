@@ -2,7 +2,8 @@
 //!
 //! Why it looks like this:
 //! - The engine is an async event loop, so [`Feed::push`] only stamps the event, appends it to a
-//!   bounded in-memory deque and wakes a dedicated writer thread; it never touches the disk.
+//!   bounded in-memory deque and marks the feed dirty for the runtime's background writer
+//!   ([`crate::writer`]); it never touches the disk.
 //! - The writer coalesces bursts (everything pushed while it was writing goes out in the next
 //!   write) and replaces the whole file with [`write_atomic`], so the `events` command of another
 //!   process never reads a torn file, even if the runner is killed mid-write.
@@ -16,8 +17,7 @@ use std::collections::VecDeque;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use tokio::sync::broadcast;
 
@@ -28,8 +28,7 @@ use crate::redact::Redactor;
 mod location;
 use location::{choose_location, set_aside};
 
-/// File name of the feed inside `<data_dir>/runtime/`.
-pub const FEED_FILE_NAME: &str = "runtime-events.json";
+pub use crate::layout::FEED_FILE_NAME;
 /// Default number of events kept.
 pub const DEFAULT_MAX_EVENTS: usize = 1000;
 /// Capacity of the broadcast channel behind [`Feed::subscribe`].
@@ -46,18 +45,13 @@ pub struct FeedConfig {
 }
 
 impl FeedConfig {
-    /// `path`, no fallback, default bound.
-    pub fn new(path: impl Into<PathBuf>) -> FeedConfig {
-        FeedConfig { path: path.into(), fallback_path: None, max_events: DEFAULT_MAX_EVENTS }
-    }
-
     /// The standard layout: `<data_dir>/runtime/runtime-events.json`, falling back to
     /// `~/.<app_name>/runtime/runtime-events.json` (when a home directory is known).
     pub fn for_data_dir(data_dir: &Path, app_name: &str) -> FeedConfig {
         let fallback = directories::BaseDirs::new()
-            .map(|b| b.home_dir().join(format!(".{app_name}")).join("runtime").join(FEED_FILE_NAME));
+            .map(|b| crate::layout::DataDirLayout::new(b.home_dir().join(format!(".{app_name}"))).feed_file());
         FeedConfig {
-            path: data_dir.join("runtime").join(FEED_FILE_NAME),
+            path: crate::layout::DataDirLayout::new(data_dir).feed_file(),
             fallback_path: fallback,
             max_events: DEFAULT_MAX_EVENTS,
         }
@@ -73,8 +67,6 @@ pub enum FeedError {
     Read { path: PathBuf, source: io::Error },
     #[error("the runtime event feed {path} is not a JSON array of events ({source}). The runner sets such a file aside at its next start; you can also move it away yourself")]
     Corrupt { path: PathBuf, source: serde_json::Error },
-    #[error("cannot start the runtime event feed writer thread: {0}")]
-    Thread(io::Error),
 }
 
 /// Reads a feed file (for the `events` command). A missing or empty file is an empty feed.
@@ -109,21 +101,16 @@ fn serialize(events: &[Arc<RuntimeEvent>]) -> Vec<u8> {
 struct State {
     events: VecDeque<Arc<RuntimeEvent>>,
     next_seq: u64,
-    /// Bumped by every push; the writer records the generation it wrote.
-    pushed: u64,
-    written: u64,
-    shutdown: bool,
-    /// A `flush` is waiting: write now, skip the debounce.
-    urgent: bool,
+    /// Something was pushed that no write has taken yet (cleared when a write takes the events,
+    /// so a push during that write marks the feed again).
+    dirty: bool,
     last_error: Option<String>,
 }
 
 struct Shared {
     state: Mutex<State>,
-    /// Wakes the writer.
-    work: Condvar,
-    /// Wakes `flush` callers after a write attempt.
-    done: Condvar,
+    /// Held while writing, so writes of the background writer and of a flush never interleave.
+    disk: Mutex<()>,
     path: PathBuf,
     max_events: usize,
     redactor: Redactor,
@@ -136,26 +123,10 @@ impl Shared {
     }
 }
 
-/// Owns the writer thread; dropped with the last [`Feed`] clone.
-struct Owner {
-    shared: Arc<Shared>,
-    writer: Option<JoinHandle<()>>,
-}
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        self.shared.lock().shutdown = true;
-        self.shared.work.notify_all();
-        if let Some(handle) = self.writer.take() {
-            let _ = handle.join(); // the writer flushes pending events before it exits
-        }
-    }
-}
-
 /// Handle to the feed. Cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Feed {
-    owner: Arc<Owner>,
+    shared: Arc<Shared>,
 }
 
 impl Feed {
@@ -196,28 +167,14 @@ impl Feed {
         let events: VecDeque<_> = loaded.into_iter().skip(skip).map(Arc::new).collect();
         let (tx, _) = broadcast::channel(SUBSCRIBE_CAPACITY);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                events,
-                next_seq,
-                pushed: 0,
-                written: 0,
-                shutdown: false,
-                urgent: false,
-                last_error: None,
-            }),
-            work: Condvar::new(),
-            done: Condvar::new(),
+            state: Mutex::new(State { events, next_seq, dirty: false, last_error: None }),
+            disk: Mutex::new(()),
             path,
             max_events,
             redactor,
             tx,
         });
-        let writer_shared = Arc::clone(&shared);
-        let writer = std::thread::Builder::new()
-            .name("runtime-feed-writer".into())
-            .spawn(move || writer_loop(&writer_shared))
-            .map_err(FeedError::Thread)?;
-        let feed = Feed { owner: Arc::new(Owner { shared, writer: Some(writer) }) };
+        let feed = Feed { shared };
         if let Some(message) = recovered {
             tracing::warn!("{message}");
             feed.push(NewEvent::new(EventKind::FeedRecovered, message));
@@ -226,11 +183,11 @@ impl Feed {
     }
 
     fn shared(&self) -> &Shared {
-        &self.owner.shared
+        &self.shared
     }
 
     /// Stamps `seq` and `at`, redacts the message, appends in memory (dropping the oldest beyond
-    /// the bound), notifies subscribers and wakes the writer. Never does disk I/O itself.
+    /// the bound), notifies subscribers and marks the feed for the writer. Never does disk I/O.
     pub fn push(&self, ev: NewEvent) -> RuntimeEvent {
         let shared = self.shared();
         let message = shared.redactor.redact(&ev.message).into_owned();
@@ -251,11 +208,15 @@ impl Feed {
         while st.events.len() > shared.max_events {
             st.events.pop_front();
         }
-        st.pushed += 1;
+        let was_clean = !std::mem::replace(&mut st.dirty, true);
         // Sent under the lock so subscribers see events in seq order. No receivers is fine.
         let _ = shared.tx.send(event.clone());
         drop(st);
-        shared.work.notify_one();
+        if was_clean {
+            let weak: Weak<dyn crate::writer::Pending> =
+                Arc::downgrade(&self.shared) as Weak<dyn crate::writer::Pending>;
+            crate::writer::mark(weak);
+        }
         event
     }
 
@@ -274,14 +235,7 @@ impl Feed {
     /// Blocks until everything pushed before the call has been written (or a write was tried and
     /// failed: see [`Feed::last_write_error`]). Used at shutdown and in tests.
     pub fn flush(&self) {
-        let shared = self.shared();
-        let mut st = shared.lock();
-        let target = st.pushed;
-        st.urgent = true;
-        shared.work.notify_one();
-        while st.written < target {
-            st = shared.done.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
+        crate::writer::Pending::write_pending(self.shared.as_ref());
     }
 
     /// The error of the latest write, if it failed (cleared by the next successful write).
@@ -295,35 +249,19 @@ impl Feed {
     }
 }
 
-/// How long the writer lets events gather before writing the file.
-const WRITE_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(20);
-
-fn writer_loop(shared: &Shared) {
-    let mut st = shared.lock();
-    loop {
-        while st.written == st.pushed && !st.shutdown {
-            st = shared.work.wait(st).unwrap_or_else(|e| e.into_inner());
-        }
-        if st.written == st.pushed {
-            return; // shutdown with nothing pending
-        }
-        // Debounce: a crash brings several events within a millisecond, and the new process is
-        // starting right then. Writing a moment later batches them and keeps the disk work off
-        // the restart's critical path. `flush` and shutdown skip the wait.
-        let deadline = std::time::Instant::now() + WRITE_DEBOUNCE;
-        while !st.shutdown && !st.urgent {
-            let now = std::time::Instant::now();
-            if now >= deadline {
-                break;
+impl crate::writer::Pending for Shared {
+    /// Writes the whole feed if anything was pushed since the last write.
+    fn write_pending(&self) {
+        let _disk = self.disk.lock().unwrap_or_else(|e| e.into_inner());
+        let events = {
+            let mut st = self.lock();
+            if !std::mem::take(&mut st.dirty) {
+                return;
             }
-            st = shared.work.wait_timeout(st, deadline - now).map(|(g, _)| g).unwrap_or_else(|e| e.into_inner().0);
-        }
-        st.urgent = false;
-        let generation = st.pushed;
-        let events: Vec<Arc<RuntimeEvent>> = st.events.iter().cloned().collect();
-        drop(st);
-        let result = write_atomic(&shared.path, &serialize(&events));
-        st = shared.lock();
+            st.events.iter().cloned().collect::<Vec<Arc<RuntimeEvent>>>()
+        };
+        let result = write_atomic(&self.path, &serialize(&events));
+        let mut st = self.lock();
         match result {
             Ok(()) => st.last_error = None,
             Err(e) => {
@@ -334,7 +272,12 @@ fn writer_loop(shared: &Shared) {
                 st.last_error = Some(msg);
             }
         }
-        st.written = generation;
-        shared.done.notify_all();
+    }
+}
+
+impl Drop for Shared {
+    /// The last handle is gone: what was pushed still reaches the file.
+    fn drop(&mut self) {
+        crate::writer::Pending::write_pending(self);
     }
 }

@@ -79,9 +79,12 @@ impl Mode {
 pub struct SidecarSpec {
     /// Unique name: lowercase letters, digits, `_` and `-`.
     pub name: String,
-    /// Free-form role; `backend` and `database` are skipped in `remote_slim` mode.
+    /// What the sidecar is for: free-form, but `backend` and `database` are not run in
+    /// `remote_slim` mode (the remote backend replaces them), and the app's UI talks to the
+    /// `backend`.
     #[serde(default)]
-    pub role: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub role: Option<Role>,
     /// Bundled sidecar name, a name on `PATH` or in `search_path`, or a path (relative to this
     /// file). Looked up in this order: `<NAME>_BIN` (or `<COMMAND>_BIN`), a path containing `/`,
     /// the bundled sidecars, `PATH`, then `search_path`.
@@ -117,7 +120,9 @@ pub struct SidecarSpec {
     /// Readiness probe. Absent: ready once spawned.
     #[serde(default)]
     pub ready: Option<ProbeSpec>,
-    /// Liveness probe. Absent: the readiness probe doubles as liveness once ready.
+    /// Liveness probe: after `failure_threshold` failures in a row the process is killed and
+    /// restarted. Absent: no liveness check (an exit is still noticed at once; a readiness probe
+    /// keeps running once ready and marks the sidecar unhealthy, but never kills it).
     #[serde(default)]
     pub live: Option<ProbeSpec>,
     /// Restart budget for this sidecar (overrides the profile-wide one).
@@ -153,6 +158,78 @@ pub struct SidecarSpec {
 
 fn one() -> u32 {
     1
+}
+
+impl SidecarSpec {
+    /// A sidecar with nothing but a name and a command: every other field at its default.
+    pub fn new(name: impl Into<String>, command: impl Into<String>) -> SidecarSpec {
+        SidecarSpec {
+            name: name.into(),
+            role: None,
+            command: command.into(),
+            search_path: Vec::new(),
+            install_hint: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            cwd: None,
+            port: None,
+            depends_on: Vec::new(),
+            replicas: one(),
+            ready: None,
+            live: None,
+            restart: None,
+            stop_signal: None,
+            stop_timeout_ms: default_stop_timeout(),
+            startup_timeout_ms: default_startup_timeout(),
+            prepare: None,
+            user: None,
+            auto_restart: yes(),
+            api_key: None,
+        }
+    }
+}
+
+/// What a sidecar is for. Two roles mean something to the runtime; any other is a label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Role {
+    /// The app's backend: the UI talks to it; `remote_slim` uses `backend_url` instead.
+    Backend,
+    /// The app's database: not run in `remote_slim` mode.
+    Database,
+    /// Any other role (`worker`, ...).
+    Other(String),
+}
+
+impl Role {
+    pub fn as_str(&self) -> &str {
+        match self {
+            Role::Backend => "backend",
+            Role::Database => "database",
+            Role::Other(s) => s,
+        }
+    }
+    /// Not run in `mode` (`remote_slim` replaces the backend and the database with the remote
+    /// backend).
+    pub fn skipped_in(&self, mode: Mode) -> bool {
+        mode == Mode::RemoteSlim && matches!(self, Role::Backend | Role::Database)
+    }
+}
+
+impl From<String> for Role {
+    fn from(s: String) -> Role {
+        match s.as_str() {
+            "backend" => Role::Backend,
+            "database" => Role::Database,
+            _ => Role::Other(s),
+        }
+    }
+}
+
+impl From<Role> for String {
+    fn from(r: Role) -> String {
+        r.as_str().to_string()
+    }
 }
 fn default_stop_timeout() -> u64 {
     5000
@@ -355,14 +432,6 @@ impl StopSignal {
             StopSignal::Int => "SIGINT",
             StopSignal::Quit => "SIGQUIT",
             StopSignal::Hup => "SIGHUP",
-        }
-    }
-    pub fn number(self) -> i32 {
-        match self {
-            StopSignal::Term => libc::SIGTERM,
-            StopSignal::Int => libc::SIGINT,
-            StopSignal::Quit => libc::SIGQUIT,
-            StopSignal::Hup => libc::SIGHUP,
         }
     }
 }

@@ -12,12 +12,10 @@
 //!   its lock is held.
 
 use std::fs::File;
-use std::path::{Path, PathBuf};
+
+use crate::layout::DataDirLayout;
 
 use serde::{Deserialize, Serialize};
-
-pub const LOCK_FILE: &str = "instance.lock";
-pub const RECORD_FILE: &str = "instance.json";
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct ChildRecord {
@@ -51,7 +49,8 @@ pub enum InstanceError {
     Io { dir: String, source: std::io::Error },
 }
 
-pub fn acquire_lock(runtime_dir: &Path) -> Result<InstanceLock, InstanceError> {
+pub fn acquire_lock(layout: &DataDirLayout) -> Result<InstanceLock, InstanceError> {
+    let runtime_dir = &layout.runtime_dir();
     let io = |source| InstanceError::Io { dir: runtime_dir.display().to_string(), source };
     crate::atomic_file::private_dir_all(runtime_dir).map_err(io)?;
     use std::os::unix::fs::OpenOptionsExt;
@@ -61,7 +60,7 @@ pub fn acquire_lock(runtime_dir: &Path) -> Result<InstanceLock, InstanceError> {
         .truncate(false)
         .read(true)
         .write(true)
-        .open(runtime_dir.join(LOCK_FILE))
+        .open(layout.lock_file())
         .map_err(io)?;
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a valid fd we own.
@@ -69,23 +68,16 @@ pub fn acquire_lock(runtime_dir: &Path) -> Result<InstanceLock, InstanceError> {
     if r != 0 {
         let e = std::io::Error::last_os_error();
         if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
-            let pid = read_record(runtime_dir).map(|r| r.pid.to_string()).unwrap_or_else(|| "unknown".into());
-            return Err(InstanceError::AlreadyRunning {
-                pid,
-                dir: runtime_dir.parent().unwrap_or(runtime_dir).display().to_string(),
-            });
+            let pid = read_record(layout).map(|r| r.pid.to_string()).unwrap_or_else(|| "unknown".into());
+            return Err(InstanceError::AlreadyRunning { pid, dir: layout.root().display().to_string() });
         }
         return Err(io(e));
     }
     Ok(InstanceLock { _file: file })
 }
 
-pub fn record_path(runtime_dir: &Path) -> PathBuf {
-    runtime_dir.join(RECORD_FILE)
-}
-
-pub fn read_record(runtime_dir: &Path) -> Option<InstanceRecord> {
-    let text = std::fs::read_to_string(record_path(runtime_dir)).ok()?;
+pub fn read_record(layout: &DataDirLayout) -> Option<InstanceRecord> {
+    let text = std::fs::read_to_string(layout.record_file()).ok()?;
     serde_json::from_str(&text).ok()
 }
 
@@ -175,8 +167,9 @@ mod tests {
     #[test]
     fn second_lock_on_same_dir_is_refused() {
         let d = tempfile::tempdir().unwrap();
-        let _a = acquire_lock(d.path()).unwrap();
-        let e = acquire_lock(d.path()).unwrap_err();
+        let layout = DataDirLayout::new(d.path());
+        let _a = acquire_lock(&layout).unwrap();
+        let e = acquire_lock(&layout).unwrap_err();
         assert!(e.to_string().contains("already running"), "{e}");
     }
 

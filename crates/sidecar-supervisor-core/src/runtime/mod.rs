@@ -8,13 +8,11 @@ pub mod access;
 mod engine;
 pub mod guardian;
 pub mod instance;
-mod latest_writer;
 pub mod ports;
 pub mod probes;
 pub mod process;
 pub mod search_path;
 pub mod status;
-mod unit;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -24,15 +22,16 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use engine::Command;
-use engine::{Engine, Msg};
+use engine::{Context, Engine, Msg, Setup};
 pub use status::{Budget, LastProbe, Notification, RuntimeStatus, SidecarStatus};
 
-use crate::domain::{Machine, State};
+pub use crate::domain::CommandError;
+use crate::domain::{Plan, State, Verb};
 use crate::events::{now_rfc3339, EventKind, NewEvent, RuntimeEvent};
 use crate::feed::{Feed, FeedConfig};
+use crate::layout::DataDirLayout;
 use crate::logs::{LogConfig, LogLine, SidecarLog};
-use crate::profile::{Mode, RuntimeConfig};
+use crate::profile::RuntimeConfig;
 use crate::redact::Redactor;
 
 /// How to run: the resolved profile plus where bundled sidecars live.
@@ -45,18 +44,15 @@ pub struct SupervisorOptions {
     pub write_status_file: bool,
 }
 
-/// Errors of commands from the UI/CLI: structured, with a sentence for people.
-#[derive(Debug, Clone, thiserror::Error, serde::Serialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum CommandError {
-    #[error("unknown sidecar `{sidecar}`; known: {}", known.join(", "))]
-    UnknownSidecar { sidecar: String, known: Vec<String> },
-    #[error("sidecar `{sidecar}` is not run in {mode} mode")]
-    NotInThisMode { sidecar: String, mode: String },
-    #[error("the runtime is shutting down")]
-    ShuttingDown,
-    #[error("the runtime has stopped")]
-    EngineGone,
+/// A command for [`Supervisor::command`].
+#[derive(Debug, Clone)]
+pub enum Command {
+    Restart(String),
+    Stop(String),
+    Start(String),
+    /// Makes the engine panic, to test what a crash of the engine leaves behind.
+    #[cfg(feature = "testing")]
+    CrashEngineForTest,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -122,21 +118,20 @@ impl Supervisor {
         // by the runtime is traversable (0711) for sidecars that drop to their `user`.
         access::create_dir_traversable(&cfg.data_dir)
             .map_err(|source| StartError::DataDir { dir: cfg.data_dir.display().to_string(), source })?;
-        let runtime_dir = cfg.data_dir.join("runtime");
-        let lock = instance::acquire_lock(&runtime_dir)?;
+        let layout = DataDirLayout::new(&cfg.data_dir);
+        let lock = instance::acquire_lock(&layout)?;
         raise_fd_limit();
-        let status_file = opts.write_status_file.then(|| runtime_dir.join("status.json"));
+        let status_file = opts.write_status_file.then(|| layout.status_file());
 
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
-        let key = api_key.clone();
         let redactor = Redactor::new([api_key.clone()]);
         let mut feed_cfg = FeedConfig::for_data_dir(&cfg.data_dir, &cfg.app_name);
         feed_cfg.max_events = cfg.profile.max_events;
         let feed = Feed::open(feed_cfg, redactor.clone())?;
 
         // A dead earlier instance's leftovers go before anything of ours starts.
-        if let Some(old) = instance::read_record(&runtime_dir) {
+        if let Some(old) = instance::read_record(&layout) {
             for k in instance::kill_leftovers(&old) {
                 feed.push(
                     NewEvent::new(
@@ -152,8 +147,17 @@ impl Supervisor {
             }
         }
 
-        let log_cfg = LogConfig::new(cfg.data_dir.join("logs"));
-        let (units, logs) = build_units(&cfg, &log_cfg, &redactor);
+        let plan = Arc::new(Plan::new(&cfg));
+        let log_cfg = LogConfig::new(layout.logs_dir());
+        let unit_logs: Vec<SidecarLog> =
+            plan.units.iter().map(|u| SidecarLog::open(&log_cfg, &u.name, redactor.clone())).collect();
+        let logs: HashMap<String, SidecarLog> =
+            plan.units.iter().zip(&unit_logs).map(|(u, l)| (u.name.clone(), l.clone())).collect();
+        let users = plan
+            .units
+            .iter()
+            .map(|u| u.spec.user.as_deref().map(process::lookup_user).transpose().map(Option::flatten))
+            .collect();
         let started_at = now_rfc3339();
         let status = RuntimeStatus {
             mode: cfg.mode.as_str().into(),
@@ -169,7 +173,7 @@ impl Supervisor {
             error: None,
             sidecars: Vec::new(),
         };
-        let n = units.len();
+        let n = plan.len();
         let shared = Arc::new(RwLock::new(SharedStatus { status, spawned_at: vec![None; n] }));
         let (notify, early) = broadcast::channel(4096);
         let (tx, rx) = mpsc::unbounded_channel();
@@ -193,49 +197,40 @@ impl Supervisor {
         // Claim the record before anything else is written: whoever reads status.json from now
         // on finds this instance (and the dead one's record, already cleaned up, is replaced).
         let record = serde_json::to_vec_pretty(&record_base).expect("record serializes");
-        crate::atomic_file::write_atomic(&instance::record_path(&runtime_dir), &record)?;
-        let mut engine = Engine {
-            units,
+        crate::atomic_file::write_atomic(&layout.record_file(), &record)?;
+        let ctx = Context {
+            profile_dir: cfg.profile_path.parent().map(Path::to_path_buf).unwrap_or_default(),
+            plan,
+            layout,
             instance_id,
-            api_key,
-            feed: feed.clone(),
-            notify: notify.clone(),
-            shared: shared.clone(),
-            tx: tx.clone(),
-            rx,
-            writer: latest_writer::LatestWriter::start()?,
-            status_file: status_file.clone(),
-            runtime_dir,
+            api_key: api_key.clone(),
             bundled_dirs,
             triple: process::host_triple(),
-            profile_dir: cfg.profile_path.parent().map(Path::to_path_buf).unwrap_or_default(),
-            search: HashMap::new(),
             epoch: Instant::now(),
-            guardian: None,
-            shutting_down: false,
-            shutdown_reply: Vec::new(),
-            http: probes::http_client(),
-            record_base,
-            exited_pid: None,
-            status_dirty: false,
-            record_dirty: false,
-            pending_events: Vec::new(),
-            redactor: redactor.clone(),
-            dirty_rows: Vec::new(),
-            guardian_ops: Vec::new(),
+            redactor,
+            users,
+            logs: unit_logs,
             cfg,
         };
-        {
-            let mut s = shared.write().expect("status lock");
-            s.status.sidecars = (0..n).map(|i| engine.sidecar_status(i)).collect();
-        }
+        let setup = Setup {
+            ctx,
+            shared: shared.clone(),
+            notify: notify.clone(),
+            feed: feed.clone(),
+            status_file: status_file.clone(),
+            record_base,
+            tx: tx.clone(),
+            rx,
+        };
+        let mut engine = Engine::new(setup);
+        shared.write().expect("status lock").status.sidecars = engine.rows();
         let (crash_feed, crash_notify, crash_shared) = (feed.clone(), notify.clone(), shared.clone());
         let thread = std::thread::Builder::new().name("sidecar-engine".into()).spawn(move || {
             let _lock = lock; // held for the engine's whole life
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
                 match guardian::Guardian::start() {
-                    Ok(g) => engine.guardian = Some(g),
+                    Ok(g) => engine.set_guardian(g),
                     Err(e) => {
                         tracing::warn!("cannot start the guardian ({e}); grandchildren may outlive a killed runtime")
                     }
@@ -249,7 +244,7 @@ impl Supervisor {
             }
         })?;
 
-        let inner = Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)), api_key: key });
+        let inner = Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)), api_key });
         Ok((Supervisor { inner }, early))
     }
 
@@ -316,8 +311,18 @@ impl Supervisor {
     }
 
     pub async fn command(&self, cmd: Command) -> Result<(), CommandError> {
+        let (verb, name) = match cmd {
+            Command::Restart(n) => (Verb::Restart, n),
+            Command::Stop(n) => (Verb::Stop, n),
+            Command::Start(n) => (Verb::Start, n),
+            #[cfg(feature = "testing")]
+            Command::CrashEngineForTest => {
+                self.inner.tx.send(Msg::Crash).map_err(|_| CommandError::EngineGone)?;
+                return Err(CommandError::EngineGone);
+            }
+        };
         let (tx, rx) = oneshot::channel();
-        self.inner.tx.send(Msg::Command(cmd, tx)).map_err(|_| CommandError::EngineGone)?;
+        self.inner.tx.send(Msg::Command(verb, name, tx)).map_err(|_| CommandError::EngineGone)?;
         rx.await.map_err(|_| CommandError::EngineGone)?
     }
 
@@ -428,69 +433,6 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn build_units(
-    cfg: &RuntimeConfig,
-    log_cfg: &LogConfig,
-    redactor: &Redactor,
-) -> (Vec<unit::Unit>, HashMap<String, SidecarLog>) {
-    let p = &cfg.profile;
-    let mut units = Vec::new();
-    let mut logs = HashMap::new();
-    let mut by_name: HashMap<&str, Vec<usize>> = HashMap::new();
-    for s in &p.sidecars {
-        let spec = Arc::new(s.clone());
-        let skipped = cfg.mode == Mode::RemoteSlim && matches!(s.role.as_deref(), Some("backend") | Some("database"));
-        for r in 1..=s.replicas {
-            let name = if s.replicas > 1 { format!("{}#{r}", s.name) } else { s.name.clone() };
-            let log = SidecarLog::open(log_cfg, &name, redactor.clone());
-            logs.insert(name.clone(), log.clone());
-            by_name.entry(s.name.as_str()).or_default().push(units.len());
-            let data_dir = cfg.data_dir.join(&s.name);
-            units.push(unit::Unit {
-                name,
-                machine: Machine::new(unit::machine_config(s, &p.restart, cfg.auto_restart)),
-                gen: 0,
-                port: None,
-                pid: None,
-                stdin: None,
-                log,
-                port_in_use: false,
-                ready: s.ready.as_ref().and_then(|pr| unit::probe_target(pr, true)),
-                live: s.live.as_ref().and_then(|pr| unit::probe_target(pr, false)),
-                stdout_match: s.ready.as_ref().and_then(|pr| pr.stdout.clone()),
-                probe_timeout: (
-                    Duration::from_millis(s.ready.as_ref().map_or(1000, |p| p.timeout_ms)),
-                    Duration::from_millis(s.live.as_ref().map_or(1000, |p| p.timeout_ms)),
-                ),
-                last_probe: None,
-                spawned_at: None,
-                prepared: false,
-                skipped,
-                deps: Vec::new(),
-                dep_ports: Vec::new(),
-                data_dir,
-                depends_on: s.depends_on.clone(),
-                prepare_pid: None,
-                identity_ok: false,
-                grpc_channel: None,
-                program: None,
-                start_ticks: None,
-                user: s.user.as_deref().map(process::lookup_user).transpose().map(Option::flatten),
-                spec: spec.clone(),
-            });
-        }
-    }
-    for u in &mut units {
-        u.deps = u.spec.depends_on.iter().flat_map(|d| by_name.get(d.as_str()).cloned().unwrap_or_default()).collect();
-    }
-    (units, logs)
-}
-
-/// True when a state counts as "up" for dependents.
-pub fn is_up(s: State) -> bool {
-    matches!(s, State::Ready | State::Unhealthy)
 }
 
 /// Resolves settings from the real process environment (CLI flags win).

@@ -110,6 +110,36 @@ pub fn signal_group(pgid: u32, signal: i32) -> bool {
     unsafe { libc::kill(-(pgid as libc::pid_t), signal) == 0 }
 }
 
+/// Stops the process group led by `pgid`: its stop signal, or SIGKILL when forced.
+pub fn stop_group(pgid: u32, how: crate::domain::Stop) -> bool {
+    use crate::domain::{GracefulStop, Stop};
+    use crate::profile::StopSignal;
+    let signal = match how {
+        Stop::Force => libc::SIGKILL,
+        Stop::Graceful(GracefulStop::Signal(s)) => match s {
+            StopSignal::Term => libc::SIGTERM,
+            StopSignal::Int => libc::SIGINT,
+            StopSignal::Quit => libc::SIGQUIT,
+            StopSignal::Hup => libc::SIGHUP,
+        },
+    };
+    signal_group(pgid, signal)
+}
+
+/// How a process ended, in the machine's terms.
+pub fn exit_of(status: std::process::ExitStatus) -> crate::domain::Exit {
+    use std::os::unix::process::ExitStatusExt;
+    crate::domain::Exit { code: status.code(), signal: status.signal().map(signal_name) }
+}
+
+/// `SIGKILL`, or `signal 42` for one without a name.
+pub fn signal_name(n: i32) -> String {
+    match nix::sys::signal::Signal::try_from(n) {
+        Ok(s) => s.as_str().to_string(),
+        Err(_) => format!("signal {n}"),
+    }
+}
+
 /// Where a sidecar's programs are looked for, and what to say when one is not found.
 pub struct Lookup<'a> {
     pub sidecar: &'a str,

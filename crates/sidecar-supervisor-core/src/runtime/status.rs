@@ -31,7 +31,8 @@ pub struct RuntimeStatus {
 pub struct SidecarStatus {
     /// Instance name: the sidecar name, or `name#n` for replicas.
     pub name: String,
-    pub role: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub role: Option<crate::profile::Role>,
     pub state: State,
     pub pid: Option<u32>,
     pub port: Option<u16>,

@@ -3,61 +3,81 @@
 //! Lookups are plain file checks and run on the loop. A sidecar's `search_path` may run
 //! commands (`pg_config --bindir`), so it is evaluated off the loop, once per sidecar (replicas
 //! share it) and only when the program or a helper is not found otherwise; the result is kept,
-//! so the exec probe that runs every second reuses it. A spawn waits for the evaluation
+//! so the exec probe that runs every second reuses it. A launch waits for the evaluation
 //! (`Msg::Searched`) and then carries on. When something is still missing with a kept result,
-//! the next spawn evaluates again: the user may have installed the program since.
+//! the next launch evaluates again: the user may have installed the program since.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{Engine, Msg};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::context::Context;
+use super::Msg;
 use crate::runtime::process::Lookup;
 use crate::runtime::search_path::{self, SearchDirs};
 
 /// The search path of one sidecar.
-pub(crate) enum Search {
-    /// Being evaluated; these units (at this spawn generation) wait for it.
+enum Search {
+    /// Being evaluated; these launches (unit, generation) wait for it.
     Running(Vec<(usize, u64)>),
     Done(Arc<SearchDirs>),
 }
 
-impl Engine {
-    fn lookup(&self, i: usize) -> Lookup<'_> {
-        let spec = &self.units[i].spec;
+pub(super) struct Lookups {
+    /// Search paths by sidecar name, evaluated when first needed.
+    search: HashMap<String, Search>,
+    /// Each unit's program, kept between restarts while it is still there.
+    programs: Vec<Option<PathBuf>>,
+}
+
+impl Lookups {
+    pub fn new(units: usize) -> Lookups {
+        Lookups { search: HashMap::new(), programs: vec![None; units] }
+    }
+
+    fn lookup<'a>(&'a self, ctx: &'a Context, unit: usize) -> Lookup<'a> {
+        let spec = &ctx.plan.units[unit].spec;
         let search = match self.search.get(&spec.name) {
             Some(Search::Done(d)) => Some(d.as_ref()),
             _ => None,
         };
         Lookup {
             sidecar: &spec.name,
-            profile_dir: &self.profile_dir,
-            bundled_dirs: &self.bundled_dirs,
-            target_triple: &self.triple,
+            profile_dir: &ctx.profile_dir,
+            bundled_dirs: &ctx.bundled_dirs,
+            target_triple: &ctx.triple,
             search,
             install_hint: spec.install_hint.as_deref(),
         }
     }
 
-    /// The sidecar's program: cached from the last lookup while it is still there.
-    pub(super) fn program_for(&self, i: usize) -> Result<PathBuf, String> {
-        let u = &self.units[i];
-        if let Some(p) = u.program.as_ref().filter(|p| p.is_file()) {
+    /// The unit's program: the one found last time while it is still there, else looked up.
+    pub fn program(&mut self, ctx: &Context, unit: usize) -> Result<PathBuf, String> {
+        let p = self.find_program(ctx, unit)?;
+        self.programs[unit] = Some(p.clone());
+        Ok(p)
+    }
+
+    fn find_program(&self, ctx: &Context, unit: usize) -> Result<PathBuf, String> {
+        if let Some(p) = self.programs[unit].as_ref().filter(|p| p.is_file()) {
             return Ok(p.clone());
         }
-        self.lookup(i).program(&u.spec.command, self.cfg.bin_overrides.get(&u.spec.name).map(|p| p.as_path()))
+        let spec = &ctx.plan.units[unit].spec;
+        self.lookup(ctx, unit).program(&spec.command, ctx.cfg.bin_overrides.get(&spec.name).map(|p| p.as_path()))
     }
 
     /// A helper command: next to the sidecar's program first, then like the program.
-    pub(super) fn aux_program(&self, i: usize, command: &str) -> Result<PathBuf, String> {
-        let main = self.program_for(i).ok();
-        self.lookup(i).helper(command, main.as_deref())
+    pub fn helper(&self, ctx: &Context, unit: usize, command: &str) -> Result<PathBuf, String> {
+        let main = self.find_program(ctx, unit).ok();
+        self.lookup(ctx, unit).helper(command, main.as_deref())
     }
 
     /// Would evaluating the search path (again) help: is the program or a helper missing that
     /// it could provide? Never true for a sidecar without one.
-    pub(super) fn search_wanted(&self, i: usize) -> bool {
-        let u = &self.units[i];
-        let spec = &u.spec;
+    pub fn search_wanted(&self, ctx: &Context, unit: usize, prepared: bool) -> bool {
+        let spec = &ctx.plan.units[unit].spec;
         if spec.search_path.is_empty() {
             return false;
         }
@@ -65,47 +85,40 @@ impl Engine {
             return true;
         }
         let searchable = |c: &str| !c.contains('/');
-        let overridden = self.cfg.bin_overrides.contains_key(&spec.name);
-        if !overridden && searchable(&spec.command) && self.program_for(i).is_err() {
+        let overridden = ctx.cfg.bin_overrides.contains_key(&spec.name);
+        if !overridden && searchable(&spec.command) && self.find_program(ctx, unit).is_err() {
             return true;
         }
-        let prepare = spec.prepare.as_ref().filter(|_| !u.prepared).map(|p| p.command.as_str());
+        let prepare = spec.prepare.as_ref().filter(|_| !prepared).map(|p| p.command.as_str());
         let probes = [&spec.ready, &spec.live].into_iter().flatten().filter_map(|p| p.exec.as_ref());
         prepare
             .into_iter()
             .chain(probes.map(|e| e.command.as_str()))
-            .any(|c| searchable(c) && self.aux_program(i, c).is_err())
+            .any(|c| searchable(c) && self.helper(ctx, unit, c).is_err())
     }
 
-    /// Has unit `i` wait for its sidecar's search path, starting the evaluation unless one is
-    /// already running; `Msg::Searched` resumes the spawn.
-    pub(super) fn await_search(&mut self, i: usize) {
-        let spec = self.units[i].spec.clone();
-        let waiter = (i, self.units[i].gen);
+    /// Has launch `gen` of `unit` wait for its sidecar's search path, starting the evaluation
+    /// unless one is already running; `Msg::Searched` resumes the launch.
+    pub fn await_search(&mut self, ctx: &Context, tx: &UnboundedSender<Msg>, unit: usize, gen: u64) {
+        let spec = ctx.plan.units[unit].spec.clone();
         if let Some(Search::Running(waiters)) = self.search.get_mut(&spec.name) {
-            waiters.push(waiter);
+            waiters.push((unit, gen));
             return;
         }
-        self.search.insert(spec.name.clone(), Search::Running(vec![waiter]));
-        let (tx, base) = (self.tx.clone(), self.profile_dir.clone());
+        self.search.insert(spec.name.clone(), Search::Running(vec![(unit, gen)]));
+        let (tx, base) = (tx.clone(), ctx.profile_dir.clone());
         tokio::spawn(async move {
             let dirs = search_path::evaluate(&spec.search_path, &base, search_path::COMMAND_TIMEOUT).await;
             let _ = tx.send(Msg::Searched { sidecar: spec.name.clone(), dirs });
         });
     }
 
-    /// The search path of `sidecar` is known: keep it, and resume the spawns that waited.
-    pub(super) fn on_searched(&mut self, sidecar: String, dirs: SearchDirs) {
+    /// The search path of `sidecar` is known: keep it, and hand back the launches that waited.
+    pub fn searched(&mut self, sidecar: String, dirs: SearchDirs) -> Vec<(usize, u64)> {
         tracing::debug!(sidecar, tried = ?dirs.tried, "search_path evaluated");
-        let waiters = match self.search.insert(sidecar, Search::Done(Arc::new(dirs))) {
+        match self.search.insert(sidecar, Search::Done(Arc::new(dirs))) {
             Some(Search::Running(w)) => w,
             _ => Vec::new(),
-        };
-        for (i, gen) in waiters {
-            // A stop while waiting found no process and stopped the unit at once.
-            if self.units[i].gen == gen && self.units[i].machine.state() == crate::domain::State::Starting {
-                self.resume_spawn(i, false);
-            }
         }
     }
 }

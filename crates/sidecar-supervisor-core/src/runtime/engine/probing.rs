@@ -1,74 +1,123 @@
-//! Running probes off the event loop; results come back as `Msg::Probe`.
+//! Running probes off the event loop; results come back as `Msg::Probed`.
 //!
-//! Steady-state probing must cost next to nothing (design §9: 0.1 % of a core for 3 sidecars
-//! probed every second), so connections are reused: HTTP through the shared keep-alive client,
-//! gRPC through one lazily connected channel per process, and the identity check runs until a
-//! process has passed it once, not on every probe.
+//! Steady-state probing must cost next to nothing (an idle runtime with three sidecars probed
+//! every second stays near 0.1 % of a core), so connections are reused: HTTP through the shared
+//! keep-alive client, gRPC through one lazily connected channel per process, and the identity
+//! check runs only until a process has passed it once (the orchestrator says when).
 
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{Engine, Msg};
-use crate::domain::ProbeKind;
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::context::Context;
+use super::lookup::Lookups;
+use super::Msg;
+use crate::domain::{Orchestrator, ProbeKind};
+use crate::profile::ProbeSpec;
 use crate::runtime::probes::{self, ProbeContext, ProbeTarget};
 
-impl Engine {
-    pub(super) fn start_probe(&mut self, i: usize, kind: ProbeKind) {
-        let (target, timeout) = match kind {
-            ProbeKind::Ready => (self.units[i].ready.clone(), self.units[i].probe_timeout.0),
-            ProbeKind::Live => (self.units[i].live.clone(), self.units[i].probe_timeout.1),
+pub(super) struct Prober {
+    http: reqwest::Client,
+    /// Per unit: the gRPC channel to its process, reused by every probe (the port it was made
+    /// for).
+    grpc: Vec<Option<(u16, tonic::transport::Channel)>>,
+}
+
+impl Prober {
+    pub fn new(units: usize) -> Prober {
+        Prober { http: probes::http_client(), grpc: vec![None; units] }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        &mut self,
+        ctx: &Context,
+        orch: &Orchestrator,
+        lookups: &Lookups,
+        tx: &UnboundedSender<Msg>,
+        unit: usize,
+        gen: u64,
+        kind: ProbeKind,
+        identity: bool,
+    ) {
+        let spec = &ctx.plan.units[unit].spec;
+        let Some(probe) = (match kind {
+            ProbeKind::Ready => spec.ready.as_ref(),
+            ProbeKind::Live => spec.live.as_ref(),
+        }) else {
+            return;
         };
-        let Some(mut target) = target else { return };
-        let gen = self.units[i].gen;
-        match &mut target {
-            ProbeTarget::Exec { program, args, envs, cwd, user } => {
-                let cmd = program.display().to_string();
-                let resolved = self.aux_program(i, &cmd).and_then(|p| {
-                    let field = if kind == ProbeKind::Ready { "ready.exec.args" } else { "live.exec.args" };
-                    let a = self.render_all(i, args, field)?;
-                    Ok((p, a))
-                });
-                match resolved {
-                    Ok((p, a)) => {
-                        *program = p;
-                        *args = a;
-                        *envs = self.contract_env(i);
-                        *cwd = self.units[i].data_dir.clone();
-                        *user = self.units[i].user.clone().ok().flatten();
-                    }
-                    Err(e) => {
-                        let msg = Msg::Probe { unit: i, gen, kind, ok: false, detail: e, latency: Duration::ZERO };
-                        let _ = self.tx.send(msg);
-                        return;
-                    }
-                }
+        let timeout = Duration::from_millis(probe.timeout_ms);
+        let target = match target(ctx, orch, lookups, unit, kind, probe, identity) {
+            Ok(Some(t)) => t,
+            Ok(None) => return, // pushed, not polled (the stdout line)
+            Err(detail) => {
+                let _ = tx.send(Msg::Probed { unit, gen, kind, ok: false, detail, latency: Duration::ZERO });
+                return;
             }
-            ProbeTarget::Http { identity, .. } => *identity &= !self.units[i].identity_ok,
-            ProbeTarget::Grpc { .. } | ProbeTarget::Tcp => {}
-        }
-        let u = &mut self.units[i];
-        let grpc = match (&target, u.port) {
-            (ProbeTarget::Grpc { .. }, Some(port)) => match &u.grpc_channel {
+        };
+        let port = orch.port(unit);
+        let grpc = match (&target, port) {
+            (ProbeTarget::Grpc { .. }, Some(port)) => match &self.grpc[unit] {
                 Some((p, c)) if *p == port => Some(c.clone()),
                 _ => {
                     let c = probes::grpc_channel(port).ok();
-                    u.grpc_channel = c.clone().map(|c| (port, c));
+                    self.grpc[unit] = c.clone().map(|c| (port, c));
                     c
                 }
             },
             _ => None,
         };
-        let ctx = ProbeContext {
-            port: u.port,
-            instance_id: self.instance_id.clone(),
-            proof_key: self.units[i].gets_api_key().then(|| self.api_key.clone()),
+        let pctx = ProbeContext {
+            port,
+            instance_id: ctx.instance_id.clone(),
+            proof_key: ctx.gets_api_key(unit).then(|| ctx.api_key.clone()),
             timeout,
             grpc,
         };
-        let (tx, http) = (self.tx.clone(), self.http.clone());
+        let (tx, http) = (tx.clone(), self.http.clone());
         tokio::spawn(async move {
             let started = Instant::now();
-            let (ok, detail) = probes::run(&target, &ctx, &http).await;
-            let _ = tx.send(Msg::Probe { unit: i, gen, kind, ok, detail, latency: started.elapsed() });
+            let (ok, detail) = probes::run(&target, &pctx, &http).await;
+            let _ = tx.send(Msg::Probed { unit, gen, kind, ok, detail, latency: started.elapsed() });
         });
     }
+
+    /// A new process of `unit`: its old gRPC channel is of no use.
+    pub fn forget(&mut self, unit: usize) {
+        self.grpc[unit] = None;
+    }
+}
+
+/// What to probe: an exec probe's command is found and its arguments rendered now.
+fn target(
+    ctx: &Context,
+    orch: &Orchestrator,
+    lookups: &Lookups,
+    unit: usize,
+    kind: ProbeKind,
+    p: &ProbeSpec,
+    identity: bool,
+) -> Result<Option<ProbeTarget>, String> {
+    if let Some(path) = &p.http {
+        return Ok(Some(ProbeTarget::Http { path: path.clone(), identity }));
+    }
+    if let Some(s) = &p.grpc {
+        return Ok(Some(ProbeTarget::Grpc { service: s.clone() }));
+    }
+    if p.tcp == Some(true) {
+        return Ok(Some(ProbeTarget::Tcp));
+    }
+    let Some(e) = &p.exec else { return Ok(None) };
+    let field = if kind == ProbeKind::Ready { "ready.exec.args" } else { "live.exec.args" };
+    let program: PathBuf = lookups.helper(ctx, unit, &e.command)?;
+    let args = ctx.render_all(orch, unit, &e.args, field)?;
+    Ok(Some(ProbeTarget::Exec {
+        program,
+        args,
+        envs: ctx.contract_env(orch, unit),
+        cwd: ctx.unit_dir(unit),
+        user: ctx.users[unit].clone().ok().flatten(),
+    }))
 }

@@ -1,28 +1,123 @@
-//! Publishing state: the shared status snapshot, push notifications, `status.json`, and the
-//! instance record of live children (for the next launch's leftover cleanup).
+//! Publishing: the shared status snapshot that `status()` reads, push notifications for
+//! subscribers (UI, runner), the feed, `status.json` and the instance record.
+//!
+//! Within a loop turn the engine decides and forks first; what subscribers see is queued and
+//! sent at the end of the turn ([`Publisher::end_turn`]): events first (in order), then every
+//! changed row once, in the order of its latest change. Whoever sees a state finds the event
+//! that explains it in the feed.
 
-use super::Engine;
-use crate::domain::State;
-use crate::runtime::instance::{self, ChildRecord};
-use crate::runtime::status::{Budget, SidecarStatus};
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
 
-impl Engine {
-    pub(crate) fn sidecar_status(&self, i: usize) -> SidecarStatus {
-        let u = &self.units[i];
-        let now = self.now();
-        let m = &u.machine;
+use tokio::sync::broadcast;
+
+use super::context::Context;
+use super::processes::Processes;
+use crate::domain::{Orchestrator, ProbeKind};
+use crate::events::NewEvent;
+use crate::feed::Feed;
+use crate::runtime::instance::InstanceRecord;
+use crate::runtime::status::{Budget, LastProbe, Notification, SidecarStatus};
+use crate::runtime::SharedStatus;
+use crate::writer::LatestFiles;
+
+pub(super) struct Publisher {
+    pub shared: Arc<RwLock<SharedStatus>>,
+    pub notify: broadcast::Sender<Notification>,
+    pub feed: Feed,
+    files: LatestFiles,
+    /// Where status.json goes, when it is written (the headless runner).
+    status_file: Option<PathBuf>,
+    record_file: PathBuf,
+    record_base: InstanceRecord,
+    /// Per unit: the last readiness probe (or failed liveness probe), for the status.
+    last_probe: Vec<Option<LastProbe>>,
+    /// Rows changed this turn, in the order of their latest change (causal order for readers:
+    /// a dependent's `stopped` before its dependency's `stopping`).
+    dirty_rows: Vec<usize>,
+    /// status.json is behind the snapshot; written once per turn, not once per change.
+    status_dirty: bool,
+    /// Events decided this turn, sent at its end.
+    pending_events: Vec<NewEvent>,
+}
+
+impl Publisher {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ctx: &Context,
+        shared: Arc<RwLock<SharedStatus>>,
+        notify: broadcast::Sender<Notification>,
+        feed: Feed,
+        files: LatestFiles,
+        status_file: Option<PathBuf>,
+        record_base: InstanceRecord,
+    ) -> Publisher {
+        Publisher {
+            shared,
+            notify,
+            feed,
+            files,
+            status_file,
+            record_file: ctx.layout.record_file(),
+            record_base,
+            last_probe: vec![None; ctx.plan.len()],
+            dirty_rows: Vec::new(),
+            status_dirty: false,
+            pending_events: Vec::new(),
+        }
+    }
+
+    pub fn event(&mut self, ev: NewEvent) {
+        self.pending_events.push(ev);
+    }
+
+    /// A state change (or a new pid or port): the row moves to the end of this turn's list and
+    /// status.json is rewritten.
+    pub fn publish(&mut self, unit: usize) {
+        self.dirty_rows.retain(|&j| j != unit);
+        self.dirty_rows.push(unit);
+        self.status_dirty = true;
+    }
+
+    pub fn publish_all(&mut self, units: usize) {
+        for i in 0..units {
+            self.publish(i);
+        }
+    }
+
+    /// A probe result. Its facts go to the snapshot at once; subscribers hear of it only when
+    /// the outcome changed (not every second per sidecar), and status.json only follows state
+    /// changes. An idle engine then wakes nobody else.
+    pub fn probed(&mut self, ctx: &Context, orch: &Orchestrator, unit: usize, kind: ProbeKind, probe: LastProbe) {
+        if kind == ProbeKind::Ready || !probe.ok {
+            let news = self.last_probe[unit].as_ref().is_none_or(|p| p.ok != probe.ok || p.detail != probe.detail);
+            self.last_probe[unit] = Some(probe);
+            if news && !self.dirty_rows.contains(&unit) {
+                self.dirty_rows.push(unit);
+                return;
+            }
+        }
+        self.refresh(ctx, orch, unit);
+    }
+
+    /// The status row of `unit` as of now.
+    pub fn row(&self, ctx: &Context, orch: &Orchestrator, unit: usize) -> SidecarStatus {
+        let now = ctx.now();
+        let plan = &ctx.plan.units[unit];
+        let m = orch.machine(unit);
+        let redact = |s: &str| ctx.redactor.redact(s).into_owned();
+        let remote = plan.skipped.then_some(ctx.cfg.backend_url.as_deref()).flatten();
+        let is_backend = plan.spec.role == Some(crate::profile::Role::Backend);
         SidecarStatus {
-            name: u.name.clone(),
-            role: u.spec.role.clone(),
-            state: if u.skipped { State::Stopped } else { m.state() },
-            pid: u.pid,
-            port: u.port,
-            url: match (u.skipped, u.spec.role.as_deref()) {
+            name: plan.name.clone(),
+            role: plan.spec.role.clone(),
+            state: orch.state(unit),
+            pid: m.pid(),
+            port: orch.port(unit),
+            url: match (plan.skipped, is_backend) {
                 // remote_slim: the backend the UI talks to is the remote one.
-                (true, Some("backend")) => {
-                    self.cfg.backend_url.as_deref().map(|b| self.redactor.redact(b).into_owned())
-                }
-                _ => u.port.map(|p| format!("http://127.0.0.1:{p}")),
+                (true, true) => remote.map(redact),
+                _ => orch.port(unit).map(|p| format!("http://127.0.0.1:{p}")),
             },
             restarts_in_window: m.restarts_in_window(now),
             budget: Budget {
@@ -31,79 +126,73 @@ impl Engine {
                 remaining: m.budget_remaining(now),
             },
             auto_restart: m.auto_restart(),
-            last_exit: m.last_exit().map(|e| self.redactor.redact(e).into_owned()),
-            last_error: if u.skipped {
-                Some(match (u.spec.role.as_deref(), &self.cfg.backend_url) {
-                    (Some("backend"), Some(url)) => {
-                        format!(
-                            "not run in {} mode: the remote backend {} is used",
-                            self.cfg.mode.as_str(),
-                            self.redactor.redact(url)
-                        )
-                    }
-                    _ => format!("not run in {} mode", self.cfg.mode.as_str()),
+            last_exit: m.last_exit().map(redact),
+            last_error: if plan.skipped {
+                let mode = ctx.cfg.mode.as_str();
+                Some(match remote.filter(|_| is_backend) {
+                    Some(url) => format!("not run in {mode} mode: the remote backend {} is used", redact(url)),
+                    None => format!("not run in {mode} mode"),
                 })
             } else {
-                m.last_error().map(|e| self.redactor.redact(e).into_owned())
+                m.last_error().map(redact)
             },
-            uptime_ms: u.spawned_at.map(|t| t.elapsed().as_millis() as u64),
-            last_probe: u.last_probe.clone(),
-            depends_on: u.depends_on.clone(),
-        }
-    }
-
-    /// A state change: the row moves to the end of this turn's list (rows are sent in the order
-    /// of their latest state change) and status.json is rewritten.
-    pub(super) fn publish(&mut self, i: usize) {
-        self.dirty_rows.retain(|&j| j != i);
-        self.dirty_rows.push(i);
-        self.status_dirty = true;
-    }
-
-    /// A change subscribers should hear of (a probe outcome), not a state change: it neither
-    /// reorders the row nor rewrites status.json.
-    pub(super) fn publish_quietly(&mut self, i: usize) {
-        if !self.dirty_rows.contains(&i) {
-            self.dirty_rows.push(i);
+            uptime_ms: m.spawned_at().map(|t| now.saturating_sub(t).as_millis() as u64),
+            last_probe: self.last_probe[unit].clone(),
+            depends_on: plan.spec.depends_on.clone(),
         }
     }
 
     /// Snapshot only: `status()` readers see it, nobody is woken.
-    pub(super) fn refresh_snapshot(&mut self, i: usize) -> SidecarStatus {
-        let st = self.sidecar_status(i);
+    fn refresh(&self, ctx: &Context, orch: &Orchestrator, unit: usize) -> SidecarStatus {
+        let st = self.row(ctx, orch, unit);
         if let Ok(mut s) = self.shared.write() {
-            s.status.sidecars[i] = st.clone();
-            s.spawned_at[i] = self.units[i].spawned_at;
+            s.status.sidecars[unit] = st.clone();
+            s.spawned_at[unit] = orch.machine(unit).spawned_at().map(|d| ctx.epoch + d);
         }
         st
     }
 
-    pub(crate) fn publish_all(&mut self) {
-        for i in 0..self.units.len() {
-            self.publish(i);
+    /// The end of a loop turn: events to the feed and subscribers (in order), then every
+    /// changed status row once, then the death watch's list, status.json and instance.json.
+    pub fn end_turn(&mut self, ctx: &Context, orch: &Orchestrator, procs: &mut Processes) {
+        for ev in std::mem::take(&mut self.pending_events) {
+            let stamped = self.feed.push(ev);
+            let _ = self.notify.send(Notification::Event(stamped));
+        }
+        for i in std::mem::take(&mut self.dirty_rows) {
+            let st = self.refresh(ctx, orch, i);
+            let _ = self.notify.send(Notification::Sidecar(st));
+        }
+        procs.flush_watch();
+        if std::mem::take(&mut self.status_dirty) {
+            self.write_status();
+        }
+        if let Some(rec) = procs.take_record(&self.record_base) {
+            self.write_record(&rec);
         }
     }
 
-    pub(super) fn write_status(&self) {
+    pub fn write_status(&self) {
         if let Some(path) = &self.status_file {
             let snapshot = crate::runtime::snapshot(&self.shared);
             if let Ok(bytes) = serde_json::to_vec_pretty(&snapshot) {
-                self.writer.write(path.clone(), bytes);
+                self.files.write(path.clone(), bytes);
             }
         }
     }
 
-    pub(super) fn write_record(&self) {
-        let mut rec = self.record_base.clone();
-        rec.children = self
-            .units
-            .iter()
-            .filter_map(|u| {
-                u.pid.map(|pid| ChildRecord { name: u.name.clone(), pid, pgid: pid, start_ticks: u.start_ticks })
-            })
-            .collect();
-        if let Ok(bytes) = serde_json::to_vec_pretty(&rec) {
-            self.writer.write(instance::record_path(&self.runtime_dir), bytes);
+    pub fn write_record(&self, rec: &InstanceRecord) {
+        if let Ok(bytes) = serde_json::to_vec_pretty(rec) {
+            self.files.write(self.record_file.clone(), bytes);
         }
+    }
+
+    pub fn record_base(&self) -> &InstanceRecord {
+        &self.record_base
+    }
+
+    /// Blocks until status.json and instance.json are on disk.
+    pub fn flush_files(&self) {
+        self.files.flush();
     }
 }

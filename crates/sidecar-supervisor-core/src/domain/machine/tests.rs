@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::machine::steady_next;
-use super::machine::*;
+use super::*;
+use crate::domain::types::steady_next;
 use crate::events::EventKind;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -28,7 +28,14 @@ fn emitted(actions: &[Action]) -> Vec<EventKind> {
 }
 
 fn has_spawn(actions: &[Action]) -> bool {
-    actions.iter().any(|a| matches!(a, Action::Spawn { .. }))
+    actions.iter().any(|a| matches!(a, Action::Launch { .. }))
+}
+
+const TERM: Stop = Stop::Graceful(GracefulStop::Signal(StopSignal::Term));
+
+/// Whether the actions stop a process tree this way.
+fn stops(actions: &[Action], how: Stop) -> bool {
+    actions.iter().any(|a| matches!(a, Action::Stop { how: h, .. } if *h == how))
 }
 
 /// Runs the due readiness probe (as the engine would) and feeds back `ok`; returns the time.
@@ -42,7 +49,7 @@ fn answer_ready_probe(m: &mut Machine, ok: bool) -> Duration {
 /// Start → spawned → first probe passes: returns the machine in `ready` (at about `now`).
 fn ready_machine(c: MachineConfig, now: Duration) -> Machine {
     let mut m = Machine::new(c);
-    let a = m.handle(now, Input::Start { deps_ready: true, manual: false });
+    let a = m.handle(now, Input::Start { manual: false });
     assert!(has_spawn(&a));
     m.handle(now, Input::Spawned { pid: 100 });
     answer_ready_probe(&mut m, true);
@@ -51,7 +58,7 @@ fn ready_machine(c: MachineConfig, now: Duration) -> Machine {
 }
 
 fn crash(m: &mut Machine, now: Duration) -> Vec<Action> {
-    m.handle(now, Input::Exited { code: Some(1), signal: None, port_in_use: false, stderr_tail: "boom".into() })
+    m.handle(now, Input::Exited { exit: Exit::code(1), port_in_use: false, stderr_tail: "boom".into() })
 }
 
 /// Drives a crash-looping sidecar: each crash comes right after spawn; backoff timers fire.
@@ -77,10 +84,11 @@ fn crash_loop(m: &mut Machine, mut now: Duration, crashes: u32) -> (Duration, Ve
 #[test]
 fn waits_for_deps_then_spawns() {
     let mut m = Machine::new(cfg());
-    let a = m.handle(S(0), Input::Start { deps_ready: false, manual: false });
+    m.handle(S(0), Input::DepsChanged { ready: false });
+    let a = m.handle(S(0), Input::Start { manual: false });
     assert_eq!(m.state(), State::WaitingForDeps);
     assert!(!has_spawn(&a));
-    let a = m.handle(S(1), Input::DepsReady);
+    let a = m.handle(S(1), Input::DepsChanged { ready: true });
     assert!(has_spawn(&a));
     assert_eq!(m.state(), State::Starting);
 }
@@ -88,7 +96,7 @@ fn waits_for_deps_then_spawns() {
 #[test]
 fn no_ready_probe_means_ready_on_spawn() {
     let mut m = Machine::new(MachineConfig::default());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let a = m.handle(S(0), Input::Spawned { pid: 7 });
     assert_eq!(m.state(), State::Ready);
     assert!(emitted(&a).contains(&EventKind::Ready));
@@ -97,7 +105,7 @@ fn no_ready_probe_means_ready_on_spawn() {
 #[test]
 fn probes_fast_while_starting_then_at_interval() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let mut gaps = Vec::new();
     let mut now = S(0);
@@ -127,7 +135,7 @@ fn probes_fast_while_starting_then_at_interval() {
 #[test]
 fn port_announcement_probes_at_once() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let a = m.handle(MS(1), Input::PortAnnounced);
     assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
@@ -136,15 +144,13 @@ fn port_announcement_probes_at_once() {
 #[test]
 fn startup_timeout_kills_and_charges_budget() {
     let mut m = Machine::new(MachineConfig { startup_timeout: S(2), ..cfg() });
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let a = m.handle_timeout(S(2));
     assert!(emitted(&a).contains(&EventKind::StartupTimeout));
-    assert!(a.contains(&Action::Signal { signal: libc::SIGKILL }));
-    let a = m.handle(
-        S(2),
-        Input::Exited { code: None, signal: Some(libc::SIGKILL), port_in_use: false, stderr_tail: String::new() },
-    );
+    assert!(stops(&a, Stop::Force));
+    let a =
+        m.handle(S(2), Input::Exited { exit: Exit::signal("SIGKILL"), port_in_use: false, stderr_tail: String::new() });
     assert_eq!(m.state(), State::Backoff);
     assert_eq!(m.restarts_in_window(S(2)), 1);
     assert!(m.last_error().unwrap().contains("startup timeout"));
@@ -154,7 +160,7 @@ fn startup_timeout_kills_and_charges_budget() {
 #[test]
 fn startup_timeout_says_what_the_last_probe_found() {
     let mut m = Machine::new(MachineConfig { startup_timeout: S(2), ..cfg() });
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     answer_ready_probe(&mut m, false); // detail "200" from the helper
     let due = m.poll_timeout().unwrap();
@@ -169,10 +175,7 @@ fn startup_timeout_says_what_the_last_probe_found() {
         _ => None,
     });
     assert!(msg.unwrap().contains("last probe: port 9 answered by a foreign process"));
-    m.handle(
-        S(2),
-        Input::Exited { code: None, signal: Some(libc::SIGKILL), port_in_use: false, stderr_tail: String::new() },
-    );
+    m.handle(S(2), Input::Exited { exit: Exit::signal("SIGKILL"), port_in_use: false, stderr_tail: String::new() });
     assert!(
         m.last_error().unwrap().contains("(last probe: port 9 answered by a foreign process)"),
         "{:?}",
@@ -189,7 +192,7 @@ fn startup_timeout_says_what_the_last_probe_found() {
 #[test]
 fn budget_exhausted_at_exactly_the_seventh_crash_in_window() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 6);
     assert_eq!(m.state(), State::Starting, "six crashes: six restarts");
     assert_eq!(m.restarts_in_window(t), 6);
@@ -209,7 +212,7 @@ fn budget_exhausted_at_exactly_the_seventh_crash_in_window() {
 #[test]
 fn backoff_grows_while_crash_looping() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let mut now = S(0);
     let mut delays = Vec::new();
     for _ in 0..5 {
@@ -235,7 +238,7 @@ fn sporadic_crash_after_min_uptime_restarts_at_once() {
 #[test]
 fn recovers_after_window_slides() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 6);
     assert_eq!(m.restarts_in_window(t), 6);
     // It then stays up; 90 s after the first restart the oldest ones leave the window.
@@ -252,7 +255,7 @@ fn recovers_after_window_slides() {
 fn backoff_resets_after_sustained_ready_but_budget_does_not() {
     let c = MachineConfig { backoff_reset: S(10), ..cfg() };
     let mut m = Machine::new(c);
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 3); // backoff now at 800 ms
     m.handle(t, Input::Spawned { pid: 2 });
     let t = answer_ready_probe(&mut m, true);
@@ -271,9 +274,8 @@ fn no_restart_after_requested_stop() {
     let mut m = ready_machine(cfg(), S(0));
     let a = m.handle(S(1), Input::StopRequested);
     assert_eq!(m.state(), State::Stopping);
-    assert!(a.contains(&Action::Signal { signal: libc::SIGTERM }));
-    let a =
-        m.handle(S(1), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    assert!(stops(&a, TERM));
+    let a = m.handle(S(1), Input::Exited { exit: Exit::code(0), port_in_use: false, stderr_tail: String::new() });
     assert_eq!(m.state(), State::Stopped);
     assert!(!has_spawn(&a));
     assert_eq!(m.restarts_in_window(S(1)), 0);
@@ -282,26 +284,23 @@ fn no_restart_after_requested_stop() {
 
 #[test]
 fn stop_escalates_to_sigkill_after_timeout() {
-    let c = MachineConfig { stop_timeout: S(5), stop_signal: libc::SIGINT, ..cfg() };
+    let c = MachineConfig { stop_timeout: S(5), stop: GracefulStop::Signal(StopSignal::Int), ..cfg() };
     let mut m = ready_machine(c, S(0));
     let a = m.handle(S(1), Input::StopRequested);
-    assert!(a.contains(&Action::Signal { signal: libc::SIGINT }));
+    assert!(stops(&a, Stop::Graceful(GracefulStop::Signal(StopSignal::Int))));
     assert_eq!(m.poll_timeout(), Some(S(6)));
     assert!(m.handle_timeout(MS(5999)).is_empty());
     let a = m.handle_timeout(S(6));
-    assert!(a.contains(&Action::Signal { signal: libc::SIGKILL }));
+    assert!(stops(&a, Stop::Force));
     assert!(emitted(&a).contains(&EventKind::KillEscalated));
-    m.handle(
-        S(6),
-        Input::Exited { code: None, signal: Some(libc::SIGKILL), port_in_use: false, stderr_tail: String::new() },
-    );
+    m.handle(S(6), Input::Exited { exit: Exit::signal("SIGKILL"), port_in_use: false, stderr_tail: String::new() });
     assert_eq!(m.state(), State::Stopped);
 }
 
 #[test]
 fn stop_during_backoff_cancels_the_restart() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 1 });
     crash(&mut m, MS(1));
     assert_eq!(m.state(), State::Backoff);
@@ -313,10 +312,10 @@ fn stop_during_backoff_cancels_the_restart() {
 #[test]
 fn manual_restart_resets_budget_and_reenables() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 7);
     assert_eq!(m.state(), State::Failed);
-    let a = m.handle(t, Input::RestartRequested { deps_ready: true });
+    let a = m.handle(t, Input::RestartRequested);
     assert!(has_spawn(&a), "manual restart skips the backoff");
     assert!(m.auto_restart());
     assert_eq!(m.restarts_in_window(t), 0);
@@ -326,10 +325,9 @@ fn manual_restart_resets_budget_and_reenables() {
 #[test]
 fn manual_restart_of_running_sidecar_stops_then_spawns_at_once() {
     let mut m = ready_machine(cfg(), S(0));
-    let a = m.handle(S(1), Input::RestartRequested { deps_ready: true });
-    assert!(a.contains(&Action::Signal { signal: libc::SIGTERM }));
-    let a =
-        m.handle(S(1), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    let a = m.handle(S(1), Input::RestartRequested);
+    assert!(stops(&a, TERM));
+    let a = m.handle(S(1), Input::Exited { exit: Exit::code(0), port_in_use: false, stderr_tail: String::new() });
     assert!(has_spawn(&a));
     assert_eq!(m.restarts_in_window(S(1)), 0, "a manual restart is not charged");
 }
@@ -337,16 +335,16 @@ fn manual_restart_of_running_sidecar_stops_then_spawns_at_once() {
 #[test]
 fn a_moved_dependency_restarts_a_running_dependent_free_of_charge_and_keeps_its_budget() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let (t, _) = crash_loop(&mut m, S(0), 2); // two crashes already charged
     m.handle(t, Input::Spawned { pid: 2 });
     let t = answer_ready_probe(&mut m, true);
     assert_eq!(m.state(), State::Ready);
     let used = m.restarts_in_window(t);
     let a = m.handle(t, Input::DependencyMoved { why: "`backend` moved to port 4242".into() });
-    assert!(a.contains(&Action::Signal { signal: libc::SIGTERM }), "{a:?}");
+    assert!(stops(&a, TERM), "{a:?}");
     assert_eq!(m.state(), State::Stopping);
-    let a = m.handle(t, Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    let a = m.handle(t, Input::Exited { exit: Exit::code(0), port_in_use: false, stderr_tail: String::new() });
     assert!(has_spawn(&a), "respawned at once, no backoff: {a:?}");
     assert!(a.iter().any(|x| matches!(x, Action::Emit { message, .. } if message.contains("moved to port 4242"))));
     assert_eq!(m.restarts_in_window(t), used, "not charged, and the earlier crashes still count");
@@ -364,13 +362,13 @@ fn a_moved_dependency_restarts_a_running_dependent_free_of_charge_and_keeps_its_
 #[test]
 fn lost_port_race_respawns_on_new_port_without_charge() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 1 });
     let a = m.handle(
         MS(3),
-        Input::Exited { code: Some(98), signal: None, port_in_use: true, stderr_tail: "Address already in use".into() },
+        Input::Exited { exit: Exit::code(98), port_in_use: true, stderr_tail: "Address already in use".into() },
     );
-    assert!(a.contains(&Action::Spawn { new_port: true }));
+    assert!(a.contains(&Action::Launch { new_port: true }));
     assert!(emitted(&a).contains(&EventKind::PortConflict));
     assert_eq!(m.restarts_in_window(MS(3)), 0);
 }
@@ -378,17 +376,14 @@ fn lost_port_race_respawns_on_new_port_without_charge() {
 #[test]
 fn endless_port_conflicts_end_up_charged() {
     let mut m = Machine::new(MachineConfig { max_port_retries: 2, ..cfg() });
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     for _ in 0..2 {
         m.handle(S(0), Input::Spawned { pid: 1 });
-        let a = m.handle(
-            S(0),
-            Input::Exited { code: Some(98), signal: None, port_in_use: true, stderr_tail: String::new() },
-        );
-        assert!(a.contains(&Action::Spawn { new_port: true }));
+        let a = m.handle(S(0), Input::Exited { exit: Exit::code(98), port_in_use: true, stderr_tail: String::new() });
+        assert!(a.contains(&Action::Launch { new_port: true }));
     }
     m.handle(S(0), Input::Spawned { pid: 1 });
-    m.handle(S(0), Input::Exited { code: Some(98), signal: None, port_in_use: true, stderr_tail: String::new() });
+    m.handle(S(0), Input::Exited { exit: Exit::code(98), port_in_use: true, stderr_tail: String::new() });
     assert_eq!(m.state(), State::Backoff);
     assert_eq!(m.restarts_in_window(S(0)), 1);
 }
@@ -402,7 +397,7 @@ fn readiness_failures_mark_unhealthy_and_recover_without_restart() {
         assert_eq!(m.handle_timeout(now), vec![Action::Probe(ProbeKind::Ready)]);
         let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "503".into() });
         assert!(!has_spawn(&a));
-        assert!(!a.iter().any(|x| matches!(x, Action::Signal { .. })), "readiness never kills");
+        assert!(!a.iter().any(|x| matches!(x, Action::Stop { .. })), "readiness never kills");
         if i < 2 {
             assert_eq!(m.state(), State::Ready);
         }
@@ -428,7 +423,7 @@ fn liveness_failures_kill_and_restart() {
             if let Action::Probe(kind) = act {
                 let ok = kind == ProbeKind::Ready;
                 let r = m.handle(now, Input::Probe { kind, ok, detail: "timeout".into() });
-                if r.contains(&Action::Signal { signal: libc::SIGKILL }) {
+                if stops(&r, Stop::Force) {
                     assert!(emitted(&r).contains(&EventKind::LivenessFailed));
                     killed = true;
                 }
@@ -437,12 +432,7 @@ fn liveness_failures_kill_and_restart() {
         if killed {
             let a = m.handle(
                 now,
-                Input::Exited {
-                    code: None,
-                    signal: Some(libc::SIGKILL),
-                    port_in_use: false,
-                    stderr_tail: String::new(),
-                },
+                Input::Exited { exit: Exit::signal("SIGKILL"), port_in_use: false, stderr_tail: String::new() },
             );
             assert!(has_spawn(&a), "up > min_uptime: restarted at once");
             assert!(m.last_error().unwrap().contains("liveness"));
@@ -464,7 +454,7 @@ fn no_auto_restart_fails_on_crash() {
 #[test]
 fn spawn_failure_is_failed_not_retried() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     let a = m.handle(S(0), Input::SpawnFailed { error: "command `nope` not found".into() });
     assert_eq!(m.state(), State::Failed);
     assert!(emitted(&a).contains(&EventKind::Failed));
@@ -483,13 +473,13 @@ fn stale_inputs_are_ignored() {
 #[test]
 fn late_probe_result_after_startup_kill_is_ignored() {
     let mut m = Machine::new(MachineConfig { startup_timeout: S(1), ..cfg() });
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let due = m.poll_timeout().unwrap();
     assert_eq!(m.handle_timeout(due), vec![Action::Probe(ProbeKind::Ready)]);
     // The startup deadline passes while that probe is still out; the process is being killed.
     let a = m.handle_timeout(S(1));
-    assert!(a.contains(&Action::Signal { signal: libc::SIGKILL }));
+    assert!(stops(&a, Stop::Force));
     let a = m.handle(S(1), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
     assert!(a.is_empty(), "a stale success must not mark it ready: {a:?}");
     assert_eq!(m.state(), State::Starting);
@@ -498,10 +488,10 @@ fn late_probe_result_after_startup_kill_is_ignored() {
 #[test]
 fn failed_spawn_turns_auto_restart_off_until_manual_start() {
     let mut m = Machine::new(cfg());
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::SpawnFailed { error: "port taken".into() });
     assert!(!m.auto_restart());
-    m.handle(S(1), Input::Start { deps_ready: true, manual: true });
+    m.handle(S(1), Input::Start { manual: true });
     assert!(m.auto_restart());
     assert_eq!(m.state(), State::Starting);
 }
@@ -524,11 +514,10 @@ fn steady_probes_of_different_sidecars_coalesce_on_one_grid() {
 #[test]
 fn stop_after_restart_cancels_the_restart() {
     let mut m = ready_machine(cfg(), S(0));
-    m.handle(S(1), Input::RestartRequested { deps_ready: true });
+    m.handle(S(1), Input::RestartRequested);
     assert_eq!(m.state(), State::Stopping);
     m.handle(S(1), Input::StopRequested);
-    let a =
-        m.handle(S(2), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    let a = m.handle(S(2), Input::Exited { exit: Exit::code(0), port_in_use: false, stderr_tail: String::new() });
     assert!(!has_spawn(&a), "the later stop wins over the earlier restart");
     assert_eq!(m.state(), State::Stopped);
 }
@@ -537,27 +526,25 @@ fn stop_after_restart_cancels_the_restart() {
 fn start_while_stopping_starts_once_stopped() {
     let mut m = ready_machine(cfg(), S(0));
     m.handle(S(1), Input::StopRequested);
-    m.handle(S(1), Input::Start { deps_ready: true, manual: true });
-    let a =
-        m.handle(S(2), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    m.handle(S(1), Input::Start { manual: true });
+    let a = m.handle(S(2), Input::Exited { exit: Exit::code(0), port_in_use: false, stderr_tail: String::new() });
     assert!(has_spawn(&a), "a start during the stop is not lost");
 }
 
 #[test]
 fn shutdown_clears_a_pending_manual_restart() {
     let mut m = ready_machine(cfg(), S(0));
-    m.handle(S(1), Input::RestartRequested { deps_ready: true });
+    m.handle(S(1), Input::RestartRequested);
     m.disable_auto_restart();
     m.handle(S(1), Input::StopRequested);
-    let a =
-        m.handle(S(2), Input::Exited { code: Some(0), signal: None, port_in_use: false, stderr_tail: String::new() });
+    let a = m.handle(S(2), Input::Exited { exit: Exit::code(0), port_in_use: false, stderr_tail: String::new() });
     assert!(!has_spawn(&a));
 }
 
 #[test]
 fn announcing_sidecar_without_probe_is_ready_only_once_announced() {
     let mut m = Machine::new(MachineConfig { awaits_announcement: true, ..MachineConfig::default() });
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     assert_eq!(m.state(), State::Starting, "its port is not known yet");
     let a = m.handle(MS(5), Input::PortAnnounced);
@@ -569,7 +556,7 @@ fn announcing_sidecar_without_probe_is_ready_only_once_announced() {
 fn announcing_sidecar_that_never_announces_times_out() {
     let mut m =
         Machine::new(MachineConfig { awaits_announcement: true, startup_timeout: S(2), ..MachineConfig::default() });
-    m.handle(S(0), Input::Start { deps_ready: true, manual: false });
+    m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let a = m.handle_timeout(S(2));
     assert!(emitted(&a).contains(&EventKind::StartupTimeout));
@@ -578,10 +565,68 @@ fn announcing_sidecar_that_never_announces_times_out() {
 #[test]
 fn respawn_with_a_dependency_down_waits_for_it() {
     let mut m = ready_machine(cfg(), S(0));
-    let a = crash(&mut m, S(5)); // sporadic: restart at once
-    assert!(has_spawn(&a));
-    m.handle(S(5), Input::DepsNotReady);
+    m.handle(S(5), Input::DepsChanged { ready: false });
+    let a = crash(&mut m, S(5)); // sporadic: would restart at once
+    assert!(!has_spawn(&a), "no launch while a dependency is down: {a:?}");
     assert_eq!(m.state(), State::WaitingForDeps);
-    let a = m.handle(S(6), Input::DepsReady);
+    let a = m.handle(S(6), Input::DepsChanged { ready: true });
     assert!(has_spawn(&a));
+}
+
+#[test]
+fn a_launch_whose_dependency_went_down_while_preparing_waits_instead_of_starting() {
+    let mut m = Machine::new(cfg());
+    assert!(has_spawn(&m.handle(S(0), Input::Start { manual: false })));
+    m.handle(S(0), Input::PrepareStarted { pid: 40, what: "initdb".into() });
+    m.handle(S(1), Input::DepsChanged { ready: false });
+    assert_eq!(m.state(), State::Starting, "a running prepare step is not interrupted");
+    let a = m.handle(S(2), Input::Prepared);
+    assert!(!a.contains(&Action::Exec), "{a:?}");
+    assert_eq!(m.state(), State::WaitingForDeps);
+    let a = m.handle(S(3), Input::DepsChanged { ready: true });
+    assert!(has_spawn(&a));
+    assert_eq!(m.handle(S(3), Input::Prepared), vec![Action::Exec]);
+}
+
+#[test]
+fn stop_during_the_prepare_step_stops_it_then_is_stopped_when_it_ends() {
+    let mut m = Machine::new(MachineConfig { stop_timeout: S(5), ..cfg() });
+    m.handle(S(0), Input::Start { manual: false });
+    let a = m.handle(S(0), Input::PrepareStarted { pid: 40, what: "initdb -D x".into() });
+    assert!(a.iter().any(|x| matches!(x, Action::Emit { kind: EventKind::Prepared, pid: Some(40), .. })), "{a:?}");
+    let a = m.handle(S(1), Input::StopRequested);
+    assert!(a.contains(&Action::Stop { pid: 40, how: TERM }), "{a:?}");
+    assert_eq!(m.state(), State::Stopping);
+    let a = m.handle_timeout(S(6));
+    assert!(a.contains(&Action::Stop { pid: 40, how: Stop::Force }), "escalates to the prepare step: {a:?}");
+    let a = m.handle(S(6), Input::SpawnFailed { error: "prepare step killed".into() });
+    assert_eq!(m.state(), State::Stopped);
+    assert!(emitted(&a).contains(&EventKind::Stopped));
+    assert_eq!(m.last_error(), None, "a stop is not a failure");
+}
+
+#[test]
+fn stop_of_a_launch_with_no_process_yet_is_immediate() {
+    let mut m = Machine::new(cfg());
+    m.handle(S(0), Input::Start { manual: false });
+    let a = m.handle(S(0), Input::StopRequested);
+    assert!(!a.iter().any(|x| matches!(x, Action::Stop { .. })), "nothing to signal: {a:?}");
+    assert_eq!(m.state(), State::Stopped);
+    assert!(m.handle(S(1), Input::Prepared).is_empty(), "the launch's late result changes nothing");
+    assert_eq!(m.state(), State::Stopped);
+}
+
+#[test]
+fn events_name_the_process_they_are_about() {
+    let mut m = ready_machine(cfg(), S(0));
+    let a = crash(&mut m, S(5));
+    let pids: Vec<Option<u32>> = a
+        .iter()
+        .filter_map(|x| match x {
+            Action::Emit { pid, .. } => Some(*pid),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(pids, vec![Some(100), Some(100)], "exited and restarting both name the old process: {a:?}");
+    assert_eq!(m.pid(), None);
 }

@@ -1,0 +1,183 @@
+//! The machine's probes: when each one is due, and what a result means.
+//!
+//! While starting, the readiness probe runs fast (2 ms doubling to the probe's `fast_cap`), so
+//! readiness is noticed within milliseconds; once ready, both probes run on the steady grid
+//! ([`steady_next`]). A polled probe's result counts only if it was asked for: one that arrives
+//! after a kill or restart cleared the schedule is stale.
+
+use std::time::Duration;
+
+use super::{Action, KillReason, Machine, ProbeKind, ProbeTiming, State, Stop};
+use crate::domain::types::steady_next;
+use crate::events::EventKind;
+
+#[derive(Debug, Clone)]
+pub(super) struct ProbeTrack {
+    timing: ProbeTiming,
+    next_at: Option<Duration>,
+    in_flight: bool,
+    failures: u32,
+    fast_attempt: u32,
+}
+
+impl ProbeTrack {
+    pub(super) fn new(timing: ProbeTiming) -> Self {
+        ProbeTrack { timing, next_at: None, in_flight: false, failures: 0, fast_attempt: 0 }
+    }
+    fn reset(&mut self) {
+        self.next_at = None;
+        self.in_flight = false;
+        self.failures = 0;
+        self.fast_attempt = 0;
+    }
+    fn fast_delay(&mut self) -> Duration {
+        let d = Duration::from_millis(2u64 << self.fast_attempt.min(20)).min(self.timing.fast_cap);
+        self.fast_attempt += 1;
+        d
+    }
+    /// When this probe wants to run next (none while one is out).
+    pub(super) fn due(&self) -> Option<Duration> {
+        if self.in_flight {
+            None
+        } else {
+            self.next_at
+        }
+    }
+    /// A process was spawned: probe fast from now on (polled probes only).
+    pub(super) fn start(&mut self, now: Duration) {
+        if self.timing.polled {
+            self.next_at = Some(now + self.fast_delay());
+        }
+    }
+}
+
+impl Machine {
+    pub(super) fn on_port_announced(&mut self, now: Duration, out: &mut Vec<Action>) {
+        if self.state != State::Starting || self.pid.is_none() {
+            return;
+        }
+        match self.ready_probe.as_mut() {
+            None => self.become_ready(now, "no readiness probe: ready once its port was announced".into(), out),
+            Some(p) => {
+                if p.timing.polled && !p.in_flight {
+                    p.next_at = Some(now);
+                    self.run_due_probes(now, out);
+                }
+            }
+        }
+    }
+
+    pub(super) fn become_ready(&mut self, now: Duration, detail: String, out: &mut Vec<Action>) {
+        self.startup_deadline = None;
+        self.ready_since = Some(now);
+        self.port_retries = 0;
+        let took = self.spawned_at.map(|t| now.saturating_sub(t)).unwrap_or_default();
+        self.set_state(State::Ready, out);
+        self.emit(EventKind::Ready, format!("ready after {} ms ({detail})", took.as_millis()), self.pid, out);
+        if let Some(p) = self.ready_probe.as_mut() {
+            p.failures = 0;
+            p.next_at = p.timing.polled.then(|| steady_next(now, p.timing.interval));
+        }
+        if let Some(p) = self.live_probe.as_mut() {
+            p.reset();
+            p.next_at = Some(steady_next(now, p.timing.interval));
+        }
+    }
+
+    pub(super) fn on_probe(&mut self, now: Duration, kind: ProbeKind, ok: bool, detail: String, out: &mut Vec<Action>) {
+        let state = self.state;
+        let track = match kind {
+            ProbeKind::Ready => self.ready_probe.as_mut(),
+            ProbeKind::Live => self.live_probe.as_mut(),
+        };
+        let Some(track) = track else { return };
+        if track.timing.polled && !track.in_flight {
+            return; // stale: not asked for (see the module doc)
+        }
+        track.in_flight = false;
+        if !matches!(state, State::Starting | State::Ready | State::Unhealthy) || self.pid.is_none() {
+            return;
+        }
+        match (kind, state, ok) {
+            (ProbeKind::Ready, State::Starting, true) => self.become_ready(now, detail, out),
+            (ProbeKind::Ready, State::Starting, false) => {
+                if track.timing.polled {
+                    track.next_at = Some(now + track.fast_delay());
+                }
+                self.startup_failure = Some(detail);
+            }
+            (ProbeKind::Ready, _, true) => {
+                track.failures = 0;
+                track.next_at = track.timing.polled.then(|| steady_next(now, track.timing.interval));
+                if state == State::Unhealthy {
+                    self.set_state(State::Ready, out);
+                    self.emit(EventKind::Recovered, format!("ready again ({detail})"), self.pid, out);
+                }
+            }
+            (ProbeKind::Ready, _, false) => {
+                track.failures += 1;
+                let threshold = track.timing.failure_threshold;
+                let failures = track.failures;
+                // While unhealthy, probe fast so recovery is noticed quickly.
+                track.next_at = Some(if failures >= threshold {
+                    now + track.timing.fast_cap.max(Duration::from_millis(50)).min(track.timing.interval)
+                } else {
+                    steady_next(now, track.timing.interval)
+                });
+                if state == State::Ready && failures >= threshold {
+                    self.set_state(State::Unhealthy, out);
+                    self.emit(
+                        EventKind::Unhealthy,
+                        format!("readiness failed {failures} times in a row: {detail}"),
+                        self.pid,
+                        out,
+                    );
+                }
+            }
+            (ProbeKind::Live, State::Starting, _) => {}
+            (ProbeKind::Live, _, true) => {
+                track.failures = 0;
+                track.next_at = Some(steady_next(now, track.timing.interval));
+            }
+            (ProbeKind::Live, _, false) => {
+                track.failures += 1;
+                track.next_at = Some(steady_next(now, track.timing.interval));
+                if track.failures >= track.timing.failure_threshold {
+                    let n = track.failures;
+                    self.kill_reason = KillReason::Liveness;
+                    self.clear_probes();
+                    self.emit(
+                        EventKind::LivenessFailed,
+                        format!("liveness failed {n} times in a row ({detail}); killing it"),
+                        self.pid,
+                        out,
+                    );
+                    if let Some(pid) = self.pid {
+                        out.push(Action::Stop { pid, how: Stop::Force });
+                    }
+                }
+            }
+        }
+    }
+
+    pub(super) fn run_due_probes(&mut self, now: Duration, out: &mut Vec<Action>) {
+        if !matches!(self.state, State::Starting | State::Ready | State::Unhealthy) {
+            return;
+        }
+        for (kind, track) in [(ProbeKind::Ready, &mut self.ready_probe), (ProbeKind::Live, &mut self.live_probe)] {
+            if let Some(t) = track.as_mut() {
+                if !t.in_flight && t.next_at.is_some_and(|at| now >= at) {
+                    t.in_flight = true;
+                    t.next_at = None;
+                    out.push(Action::Probe(kind));
+                }
+            }
+        }
+    }
+
+    pub(super) fn clear_probes(&mut self) {
+        for t in [&mut self.ready_probe, &mut self.live_probe].into_iter().flatten() {
+            t.reset();
+        }
+    }
+}

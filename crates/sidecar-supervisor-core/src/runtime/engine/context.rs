@@ -1,0 +1,120 @@
+//! What every part of the engine reads and nobody changes after start: the settings, the plan,
+//! this launch's identity and key, where things are. Plus the two things computed from it and
+//! the orchestrator's ports: templates (`{port}`, `{db.url}`) and the contract environment.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::domain::{Orchestrator, Plan};
+use crate::layout::DataDirLayout;
+use crate::profile::template::{self, Piece};
+use crate::profile::{Mode, RuntimeConfig};
+use crate::redact::Redactor;
+
+pub(crate) struct Context {
+    pub cfg: RuntimeConfig,
+    pub plan: Arc<Plan>,
+    pub layout: DataDirLayout,
+    pub instance_id: String,
+    pub api_key: String,
+    /// Base of relative paths in the profile (commands, cwd, search path).
+    pub profile_dir: PathBuf,
+    /// Directories holding bundled sidecars (`<command>-<triple>` or `<command>`).
+    pub bundled_dirs: Vec<PathBuf>,
+    pub triple: String,
+    /// The instant `now` counts from.
+    pub epoch: Instant,
+    /// Scrubs secrets from what reaches the status (probe details, errors).
+    pub redactor: Redactor,
+    /// Per unit: the `user` to run as (uid, gid), looked up once at start; `None` when not root
+    /// or unset; an error (unknown user) fails the sidecar when it is launched.
+    pub users: Vec<Result<Option<(u32, u32)>, String>>,
+    /// Per unit: its log (ring and file).
+    pub logs: Vec<crate::logs::SidecarLog>,
+}
+
+impl Context {
+    pub fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    /// The unit's own directory (its default cwd).
+    pub fn unit_dir(&self, i: usize) -> PathBuf {
+        self.layout.sidecar_dir(&self.plan.units[i].spec.name)
+    }
+
+    /// Whether unit `i` gets `SIDECAR_API_KEY`. A sidecar that runs as another `user` does not,
+    /// unless its profile says `"api_key": true`: every process of that user (e.g. a
+    /// distribution's own PostgreSQL cluster, also run as `postgres`) can read its environment.
+    pub fn gets_api_key(&self, i: usize) -> bool {
+        self.plan.units[i].spec.api_key.unwrap_or(!matches!(self.users[i], Ok(Some(_))))
+    }
+
+    /// Renders a template of unit `i` with the ports known now.
+    pub fn render(&self, orch: &Orchestrator, i: usize, t: &str) -> Result<String, String> {
+        let spec = &self.plan.units[i].spec;
+        template::render(t, &|p| match p {
+            Piece::Own("port") => orch.port(i).map(|p| p.to_string()),
+            Piece::Own("host") => Some("127.0.0.1".into()),
+            Piece::Own("name") => Some(spec.name.clone()),
+            Piece::Own("data_dir") => Some(self.cfg.data_dir.display().to_string()),
+            Piece::Own("sidecar_data_dir") => Some(self.unit_dir(i).display().to_string()),
+            Piece::Own("instance_id") => Some(self.instance_id.clone()),
+            Piece::Other { sidecar, field } => {
+                let (j, port) = orch.port_of_sidecar(sidecar)?;
+                if self.plan.units[j].skipped {
+                    return (*field == "url").then(|| self.cfg.backend_url.clone()).flatten();
+                }
+                let port = port?;
+                Some(match *field {
+                    "port" => port.to_string(),
+                    "host" => "127.0.0.1".into(),
+                    _ => format!("http://127.0.0.1:{port}"),
+                })
+            }
+            _ => None,
+        })
+    }
+
+    /// Renders one templated field; an error names the field (`env.DATABASE_URL: ...`).
+    pub fn render_field(&self, orch: &Orchestrator, i: usize, t: &str, field: &str) -> Result<String, String> {
+        self.render(orch, i, t).map_err(|e| format!("{field}: {e}"))
+    }
+
+    /// Renders a templated list (`args[2]: ...` on error).
+    pub fn render_all(
+        &self,
+        orch: &Orchestrator,
+        i: usize,
+        list: &[String],
+        field: &str,
+    ) -> Result<Vec<String>, String> {
+        list.iter().enumerate().map(|(j, t)| self.render_field(orch, i, t, &format!("{field}[{j}]"))).collect()
+    }
+
+    /// The environment every process of unit `i` gets (the sidecar contract).
+    pub fn contract_env(&self, orch: &Orchestrator, i: usize) -> Vec<(String, String)> {
+        let u = &self.plan.units[i];
+        let mut env = vec![
+            ("SIDECAR_NAME".to_string(), u.spec.name.clone()),
+            ("SIDECAR_INSTANCE_NAME".to_string(), u.name.clone()),
+            ("SIDECAR_HOST".to_string(), "127.0.0.1".to_string()),
+            ("SIDECAR_INSTANCE_ID".to_string(), self.instance_id.clone()),
+            ("SIDECAR_DATA_DIR".to_string(), self.unit_dir(i).display().to_string()),
+            ("SIDECAR_RUNTIME_MODE".to_string(), self.cfg.mode.as_str().to_string()),
+        ];
+        if let Some(p) = orch.port(i) {
+            env.push(("SIDECAR_PORT".to_string(), p.to_string()));
+        }
+        if self.gets_api_key(i) {
+            env.push(("SIDECAR_API_KEY".to_string(), self.api_key.clone()));
+        }
+        if let Some(url) = &self.cfg.backend_url {
+            if self.cfg.mode == Mode::RemoteSlim {
+                env.push(("BACKEND_URL".to_string(), url.clone()));
+            }
+        }
+        env
+    }
+}
