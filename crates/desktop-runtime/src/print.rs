@@ -63,7 +63,7 @@ pub fn runner_alive(layout: &DataDirLayout, st: &RuntimeStatus) -> bool {
     let rec = instance::read_record(layout);
     match rec {
         Some(r) if r.instance_id == st.instance_id => {
-            r.start_ticks.is_some() && instance::start_ticks(r.pid) == r.start_ticks
+            r.start_ticks.is_some() && sidecar_supervisor_core::platform::start_time(r.pid) == r.start_ticks
         }
         _ => false,
     }

@@ -8,30 +8,22 @@
 //! directory fsync makes the rename itself survive a power loss.
 
 use std::ffi::OsString;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Distinguishes temp files of concurrent writers within one process.
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// Atomically replaces `path` with `bytes`.
+pub use crate::platform::private_dir_all;
+
+/// Atomically replaces `path` with `bytes`, as a file only its owner can read.
 ///
 /// Creates the parent directories, writes `.<name>.tmp-<pid>-<counter>` in the same directory,
 /// fsyncs it, renames it over `path` and fsyncs the directory, so readers never see a torn file
 /// and a crash leaves either the old or the new content. On error the temp file is removed and
 /// `path` is untouched (the error message names `path`).
-/// Creates `dir` and any missing parents with mode 0700: the runtime's own files (status, feed,
-/// logs, sidecar dirs) may name sidecars, ports and errors and are nobody else's business. An
-/// existing directory keeps its mode.
-pub fn private_dir_all(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
-}
-
-/// Writes `path` atomically (see the module doc), as a file only its owner can read.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
@@ -49,7 +41,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let tmp = dir.join(tmp_name);
 
     let result = (|| {
-        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
+        let mut file = crate::platform::create_private(&tmp)?;
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);

@@ -11,6 +11,7 @@ pub mod events;
 pub mod feed;
 pub mod layout;
 pub mod logs;
+pub mod platform;
 pub mod profile;
 pub mod redact;
 pub mod runtime;

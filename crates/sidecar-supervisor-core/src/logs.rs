@@ -14,7 +14,7 @@
 //! and the file says how many: a slow disk never stalls restarts nor grows memory unbounded.
 
 use std::collections::VecDeque;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -137,8 +137,7 @@ fn open_append(path: &Path) -> io::Result<(File, u64)> {
     if let Some(dir) = path.parent() {
         crate::atomic_file::private_dir_all(dir)?;
     }
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = OpenOptions::new().create(true).append(true).mode(0o600).open(path)?;
+    let file = crate::platform::open_append_private(path)?;
     let size = file.metadata()?.len();
     Ok((file, size))
 }

@@ -47,7 +47,7 @@ pub fn row<'a>(st: &'a RuntimeStatus, name: &str) -> &'a crate::runtime::Sidecar
 
 /// Is `pid` alive (exists and is not a zombie)?
 pub fn pid_alive(pid: u32) -> bool {
-    crate::runtime::instance::start_ticks(pid).is_some()
+    crate::platform::start_time(pid).is_some()
 }
 
 /// Waits until `pid` has ended (pidfd, no polling loop); `true` if it ended within `timeout`.

@@ -1,5 +1,6 @@
-//! Port assignment against real processes: auto, announce (plain and JSON), a fixed port that is
-//! taken, and the bind race of `auto` (lost race → new port, budget not charged).
+//! Port assignment against real processes: auto, announce (plain and JSON, and the announced port
+//! in a dependent's environment), a fixed port that is taken, and the bind race of `auto` (lost
+//! race → new port, budget not charged).
 
 mod common;
 
@@ -125,4 +126,20 @@ async fn lost_port_race_respawns_on_a_new_port_without_charging_the_budget() {
     assert_eq!(spawned[1].port, Some(new_port), "{:#?}", rig.events(None));
     rig.shutdown().await;
     drop(thief);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependents_of_an_announcing_sidecar_get_its_port() {
+    let rig = Rig::start(profile(json!([
+        { "name": "api", "command": "test-sidecar", "port": "announce",
+          "args": ["--port", "announce", "--ready-after-ms", "200"] },
+        { "name": "worker", "command": "test-sidecar", "depends_on": ["api"],
+          "env": { "API": "{api.url}" }, "args": ["--echo-env", "API", "--print-ready-line", "UP"],
+          "ready": { "stdout": "UP" } }
+    ])));
+    let api = rig.wait_state("api", State::Ready).await;
+    let port = api.port.expect("ready means announced");
+    rig.wait_state("worker", State::Ready).await;
+    let want = format!("ENV API=http://127.0.0.1:{port}");
+    assert!(rig.log_lines("worker").contains(&want), "{:?}", rig.log_lines("worker"));
 }

@@ -1,9 +1,10 @@
 //! Readiness and liveness probes against real processes: HTTP, gRPC health, TCP, exec, stdout
-//! line, identity (a foreign server is never ready) and liveness (a hung process is replaced).
+//! line, identity (a foreign server is never ready), liveness (a hung process is replaced), and
+//! probe output that carries the API key (redacted before it reaches the status).
 
 mod common;
 
-use common::{profile, Rig};
+use common::{has_hex_run, profile, Rig};
 use serde_json::{json, Value};
 use sidecar_supervisor_core::domain::State;
 use sidecar_supervisor_core::events::EventKind;
@@ -140,4 +141,17 @@ async fn failed_liveness_replaces_a_hung_process() {
     assert!(!rig.events_of("api", EventKind::Restarting).is_empty());
     assert_eq!(r.restarts_in_window, 1, "{r:?}");
     rig.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probe_output_never_leaks_the_api_key_into_the_status() {
+    let rig = Rig::start(profile(json!([
+        { "name": "leaky", "command": "test-sidecar", "startup_timeout_ms": 60000,
+          "ready": { "exec": { "command": "sh", "args": ["-c", "echo \"key=$SIDECAR_API_KEY\" >&2; exit 1"] } } }
+    ])));
+    let row = rig.wait_row("leaky", "a failed exec probe", |r| r.last_probe.as_ref().is_some_and(|p| !p.ok)).await;
+    let detail = row.last_probe.unwrap().detail;
+    assert!(detail.contains("key=[redacted]"), "{detail}");
+    let status = serde_json::to_string(&rig.status()).unwrap();
+    assert!(!has_hex_run(&status, 64), "the API key reached the status: {status}");
 }

@@ -1,5 +1,6 @@
 //! Start order against real processes: dependencies first, independent sidecars in parallel,
-//! templated environment resolved from a dependency's port.
+//! templated environment resolved from a dependency's port, and a dependent whose restart comes
+//! while its dependency is down waits for it.
 
 mod common;
 
@@ -130,4 +131,26 @@ async fn remote_slim_skips_backend_and_database_and_points_at_the_remote_url() {
     // The worker learns the remote URL from its environment (never printed with the password:
     // the log redacts it).
     assert!(rig.log_lines("worker").iter().any(|l| l.contains("api.example.com") && !l.contains("hunter2")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dependent_restarting_while_its_dependency_restarts_waits_for_it() {
+    let rig = Rig::start(profile(json!([
+        { "name": "api", "command": "test-sidecar", "port": "announce", "args": ["--port", "announce"] },
+        { "name": "worker", "command": "test-sidecar", "depends_on": ["api"], "env": { "API": "{api.url}" },
+          "restart": { "min_uptime_ms": 0 } }
+    ])));
+    rig.wait_state("worker", State::Ready).await;
+    let worker = rig.row("worker");
+    // Kill the dependency, then the dependent while the dependency is not ready.
+    rig.stop("api").await.unwrap();
+    rig.wait_state("api", State::Stopped).await;
+    assert!(sidecar_supervisor_core::platform::kill_process(worker.pid.unwrap()));
+    let w = rig.wait_state("worker", State::WaitingForDeps).await;
+    assert!(w.last_error.as_deref().unwrap_or("").contains("killed by SIGKILL"), "{w:?}");
+    rig.start_sidecar("api").await.unwrap();
+    rig.wait_state("api", State::Ready).await;
+    let w = rig.wait_state("worker", State::Ready).await;
+    assert_ne!(w.pid, worker.pid);
+    assert!(rig.events_of("worker", EventKind::Failed).is_empty(), "{}", rig.feed_dump());
 }

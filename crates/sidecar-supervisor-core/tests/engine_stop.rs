@@ -1,5 +1,6 @@
 //! Stopping against real processes: SIGKILL escalation for a process that ignores SIGTERM,
-//! no orphaned grandchildren, reverse dependency order, and group cleanup when a leader dies.
+//! no orphaned grandchildren, reverse dependency order (also with a dependent in backoff), and
+//! group cleanup when a leader dies.
 
 mod common;
 
@@ -141,4 +142,18 @@ async fn stop_during_a_hung_prepare_step_kills_it_and_stops() {
     rig.wait_state("db", State::Stopped).await;
     assert!(wait_pid_gone(prepare_pid, T), "the prepare step must not outlive the stop");
     assert!(rig.events_of("db", EventKind::Spawned).is_empty(), "no spawn after a stop: {}", rig.feed_dump());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_while_a_dependent_waits_in_backoff() {
+    // `db` has no probe (no timer), `api` crash-loops in a long backoff: the stop of `api` is
+    // immediate and must free `db` in the same turn, or nothing ever wakes the engine again.
+    let rig = Rig::start(profile(json!([
+        { "name": "db", "command": "test-sidecar" },
+        { "name": "api", "command": "test-sidecar", "depends_on": ["db"], "args": ["--crash-after-ms", "0"],
+          "restart": { "backoff_initial_ms": 5000, "backoff_max_ms": 5000 } }
+    ])));
+    rig.wait_state("api", State::Backoff).await;
+    tokio::time::timeout(T, rig.shutdown()).await.expect("shutdown finishes");
+    assert_eq!(rig.row("db").state, State::Stopped);
 }

@@ -165,7 +165,7 @@ fn parse_bool(v: &str) -> Option<bool> {
 /// runtime runs as root on Linux. Root's home is private (mode 0700), so sidecars that drop to
 /// their `user` (PostgreSQL refuses to run as root) could not reach a data dir inside it.
 pub fn default_data_dir(app_name: &str) -> PathBuf {
-    default_data_dir_for(app_name, cfg!(target_os = "linux") && nix::unistd::geteuid().is_root())
+    default_data_dir_for(app_name, cfg!(target_os = "linux") && crate::platform::is_root())
 }
 
 /// [`default_data_dir`] with the root question answered by the caller.

@@ -4,13 +4,11 @@
 //! of a dead instance's leftovers, feed, logs), then runs the engine on a dedicated thread.
 //! Reads (`status`, `events`, `logs`) never wait for the engine; commands go through a channel.
 
-pub mod access;
 mod engine;
-pub mod guardian;
 pub mod instance;
 pub mod ports;
 pub mod probes;
-pub mod process;
+pub mod program;
 pub mod search_path;
 pub mod status;
 
@@ -116,11 +114,11 @@ impl Supervisor {
         let bundled_dirs: Vec<PathBuf> = opts.bundled_dirs.iter().map(|d| absolute(d)).collect();
         // Created here rather than as a side effect of the lock file, so that a data dir made
         // by the runtime is traversable (0711) for sidecars that drop to their `user`.
-        access::create_dir_traversable(&cfg.data_dir)
+        crate::platform::create_dir_traversable(&cfg.data_dir)
             .map_err(|source| StartError::DataDir { dir: cfg.data_dir.display().to_string(), source })?;
         let layout = DataDirLayout::new(&cfg.data_dir);
         let lock = instance::acquire_lock(&layout)?;
-        raise_fd_limit();
+        crate::platform::raise_fd_limit();
         let status_file = opts.write_status_file.then(|| layout.status_file());
 
         let instance_id = random_hex(16);
@@ -156,7 +154,7 @@ impl Supervisor {
         let users = plan
             .units
             .iter()
-            .map(|u| u.spec.user.as_deref().map(process::lookup_user).transpose().map(Option::flatten))
+            .map(|u| u.spec.user.as_deref().map(crate::platform::lookup_user).transpose().map(Option::flatten))
             .collect();
         let started_at = now_rfc3339();
         let status = RuntimeStatus {
@@ -190,7 +188,7 @@ impl Supervisor {
         let record_base = instance::InstanceRecord {
             instance_id: instance_id.clone(),
             pid: std::process::id(),
-            start_ticks: instance::start_ticks(std::process::id()),
+            start_ticks: crate::platform::start_time(std::process::id()),
             started_at,
             children: Vec::new(),
         };
@@ -205,7 +203,7 @@ impl Supervisor {
             instance_id,
             api_key: api_key.clone(),
             bundled_dirs,
-            triple: process::host_triple(),
+            triple: program::host_triple(),
             epoch: Instant::now(),
             redactor,
             users,
@@ -229,8 +227,8 @@ impl Supervisor {
             let _lock = lock; // held for the engine's whole life
             let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
                 let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-                match guardian::Guardian::start() {
-                    Ok(g) => engine.set_guardian(g),
+                match crate::platform::DeathWatch::start() {
+                    Ok(g) => engine.set_death_watch(g),
                     Err(e) => {
                         tracing::warn!("cannot start the guardian ({e}); grandchildren may outlive a killed runtime")
                     }
@@ -404,25 +402,6 @@ fn engine_crashed(
     }
     let _ = notify.send(Notification::Event(ev));
     let _ = notify.send(Notification::Stopped);
-}
-
-/// Each sidecar holds about four descriptors (three pipes and a pidfd); the common soft limit
-/// of 1024 would cap a profile near 250 sidecars. Raise the soft limit to the hard one.
-fn raise_fd_limit() {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: get/setrlimit with a valid struct.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            let _ = process::ORIGINAL_NOFILE.compare_exchange(
-                u64::MAX,
-                lim.rlim_cur,
-                std::sync::atomic::Ordering::Relaxed,
-                std::sync::atomic::Ordering::Relaxed,
-            );
-            lim.rlim_cur = lim.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
 }
 
 fn absolute(p: &Path) -> PathBuf {

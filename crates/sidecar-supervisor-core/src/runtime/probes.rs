@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::ports::LOOPBACK;
-use super::process;
+use crate::platform;
 
 #[derive(Debug, Clone)]
 pub enum ProbeTarget {
@@ -168,8 +168,8 @@ async fn exec_probe(
     timeout: Duration,
 ) -> (bool, String) {
     use tokio::io::AsyncReadExt;
-    let req = process::SpawnRequest { program, args, env: envs, cwd, user };
-    let process::Spawned { mut child, pid, stdin, mut stdout, stderr } = match process::spawn(&req) {
+    let req = platform::SpawnRequest { program, args, env: envs, cwd, user };
+    let platform::Spawned { mut child, pid, lifeline, mut stdout, stderr } = match platform::spawn(&req) {
         Ok(s) => s,
         Err(e) => return (false, format!("cannot run {}: {e}", program.display())),
     };
@@ -181,18 +181,19 @@ async fn exec_probe(
         (child.wait().await, err)
     };
     let out = tokio::time::timeout(timeout, work).await;
-    drop(stdin);
+    drop(lifeline);
     let name = program.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match out {
-        Ok((Ok(st), _)) if st.success() => (true, format!("{name} exited 0")),
-        Ok((Ok(st), err)) => {
+        Ok((Ok(exit), _)) if exit.code == Some(0) => (true, format!("{name} exited 0")),
+        Ok((Ok(exit), err)) => {
             let err = String::from_utf8_lossy(&err);
             let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_string();
+            let st = exit.describe();
             (false, if last.is_empty() { format!("{name} {st}") } else { format!("{name} {st}: {last}") })
         }
         Ok((Err(e), _)) => (false, format!("{name}: {e}")),
         Err(_) => {
-            process::signal_group(pid, libc::SIGKILL);
+            platform::kill_group(pid);
             (false, format!("{name} gave no answer within {} ms; killed its process group", timeout.as_millis()))
         }
     }

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use super::process;
+use crate::platform;
 use crate::profile::{SearchPathCommand, SearchPathEntry};
 
 /// How long a command of a search path may take (it should answer in milliseconds).
@@ -71,8 +71,8 @@ pub async fn evaluate(entries: &[SearchPathEntry], base: &Path, timeout: Duratio
 async fn dir_from_command(cmd: &SearchPathCommand, base: &Path, timeout: Duration) -> Result<PathBuf, String> {
     use tokio::io::AsyncReadExt;
     let program = if cmd.command.contains('/') { base.join(&cmd.command) } else { PathBuf::from(&cmd.command) };
-    let req = process::SpawnRequest { program: &program, args: &cmd.args, env: &[], cwd: base, user: None };
-    let process::Spawned { mut child, pid, stdin, stdout, stderr } = match process::spawn(&req) {
+    let req = platform::SpawnRequest { program: &program, args: &cmd.args, env: &[], cwd: base, user: None };
+    let platform::Spawned { mut child, pid, lifeline, stdout, stderr } = match platform::spawn(&req) {
         Ok(s) => s,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("not found".into()),
         Err(e) => return Err(format!("cannot run it: {e}")),
@@ -84,18 +84,18 @@ async fn dir_from_command(cmd: &SearchPathCommand, base: &Path, timeout: Duratio
         (child.wait().await, out)
     };
     let waited = tokio::time::timeout(timeout, work).await;
-    drop(stdin);
+    drop(lifeline);
     let (status, out) = match waited {
         Err(_) => {
-            process::signal_group(pid, libc::SIGKILL);
+            platform::kill_group(pid);
             return Err(format!("no answer within {} ms", timeout.as_millis()));
         }
         Ok((Err(e), _)) => return Err(e.to_string()),
         Ok((Ok(st), out)) => (st, out),
     };
-    process::signal_group(pid, libc::SIGKILL); // whatever it left behind in its group
-    if !status.success() {
-        return Err(format!("failed ({status})"));
+    platform::kill_group(pid); // whatever it left behind in its group
+    if status.code != Some(0) {
+        return Err(format!("failed ({})", status.describe()));
     }
     let text = String::from_utf8_lossy(&out);
     let line = text.lines().map(str::trim).find(|l| !l.is_empty()).ok_or("printed nothing")?;

@@ -15,8 +15,7 @@ use super::output;
 use super::processes::Processes;
 use super::Msg;
 use crate::domain::{Orchestrator, PortPlan, Report};
-use crate::runtime::access::{Reach, Target};
-use crate::runtime::process::{self, SpawnRequest};
+use crate::platform::{self, Reach, SpawnRequest, Target};
 
 /// The launch side of the engine: what it remembers between launches.
 pub(super) struct Launcher {
@@ -118,7 +117,7 @@ impl Launcher {
         }
         let env = ctx.contract_env(orch, unit);
         let cwd = ctx.unit_dir(unit);
-        let spawned = process::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user });
+        let spawned = platform::spawn(&SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user });
         let mut s = match spawned {
             Ok(s) => s,
             Err(e) => return p.fail(unit, gen, format!("cannot run {}: {e}", program.display())),
@@ -137,12 +136,15 @@ impl Launcher {
                 st
             })
             .await;
-            drop(s.stdin);
+            drop(s.lifeline);
             let result = match waited {
-                Ok(Ok(st)) if st.success() => Ok(()),
-                Ok(Ok(st)) => {
-                    Err(format!("prepare step {} failed ({st}): {}", program.display(), log.last_stderr(3).join(" | ")))
-                }
+                Ok(Ok(exit)) if exit.code == Some(0) => Ok(()),
+                Ok(Ok(exit)) => Err(format!(
+                    "prepare step {} failed ({}): {}",
+                    program.display(),
+                    exit.describe(),
+                    log.last_stderr(3).join(" | ")
+                )),
                 Ok(Err(e)) => Err(format!("prepare step {}: {e}", program.display())),
                 Err(_) => {
                     Err(format!("prepare step {} did not finish within {} ms", program.display(), timeout.as_millis()))
@@ -183,12 +185,12 @@ impl Launcher {
             Err(e) => return p.fail(unit, gen, e),
         };
         let req = SpawnRequest { program: &program, args: &args, env: &env, cwd: &cwd, user };
-        let spawned = match process::spawn(&req) {
+        let spawned = match platform::spawn(&req) {
             Ok(s) => s,
             Err(e) => return p.fail(unit, gen, format!("cannot start {}: {e}", program.display())),
         };
         let pid = spawned.pid;
-        p.procs.started(ctx, unit, pid, spawned.stdin);
+        p.procs.started(ctx, unit, pid, spawned.lifeline);
         output::watch(ctx, p.tx, unit, gen, pid, spawned.child, spawned.stdout, spawned.stderr);
         p.report(unit, gen, Report::Spawned { pid });
     }
@@ -201,8 +203,7 @@ fn ensure_unit_dir(ctx: &Context, unit: usize, user: Option<(u32, u32)>) -> Resu
     crate::atomic_file::private_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     if let Some((uid, gid)) = user {
         reach(ctx, unit, uid, gid).check(Target::DataDir, &dir)?;
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-            .map_err(|e| format!("cannot give {} to uid {uid}: {e}", dir.display()))?;
+        platform::give_to(&dir, uid, gid)?;
     }
     Ok(())
 }

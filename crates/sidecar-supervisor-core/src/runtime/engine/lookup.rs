@@ -15,7 +15,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use super::context::Context;
 use super::Msg;
-use crate::runtime::process::Lookup;
+use crate::runtime::program::Lookup;
 use crate::runtime::search_path::{self, SearchDirs};
 
 /// The search path of one sidecar.

@@ -29,7 +29,6 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use crate::domain::{CommandError, Effect, Exit, Orchestrator, ProbeKind, Report, Verb};
 use crate::events::{EventKind, NewEvent};
 use crate::feed::Feed;
-use crate::runtime::guardian::Guardian;
 use crate::runtime::instance::InstanceRecord;
 use crate::runtime::search_path::SearchDirs;
 use crate::runtime::status::{LastProbe, Notification};
@@ -129,8 +128,8 @@ impl Engine {
         (0..self.ctx.plan.len()).map(|i| self.publisher.row(&self.ctx, &self.orch, i)).collect()
     }
 
-    pub fn set_guardian(&mut self, g: Guardian) {
-        self.procs.guardian = Some(g);
+    pub fn set_death_watch(&mut self, w: crate::platform::DeathWatch) {
+        self.procs.death_watch = Some(w);
     }
 
     pub async fn run(mut self) {
@@ -262,7 +261,7 @@ impl Engine {
         let rec = self.procs.record(self.publisher.record_base());
         self.publisher.write_record(&rec);
         self.publisher.flush_files();
-        self.procs.guardian = None; // EOF to the guardian: it exits (nothing is left to kill)
+        self.procs.death_watch = None; // nothing is left to kill: let it go
         let _ = self.publisher.notify.send(Notification::Stopped);
         for r in self.shutdown_reply.drain(..) {
             let _ = r.send(());

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, ChildStderr, ChildStdout};
+use tokio::net::unix::pipe::Receiver;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
@@ -17,8 +17,8 @@ use crate::logs::{SidecarLog, Stream};
 
 /// Copies both pipes into `log` until EOF, calling `on_out`/`on_err` with each line first.
 pub(super) async fn pump(
-    stdout: ChildStdout,
-    stderr: ChildStderr,
+    stdout: Receiver,
+    stderr: Receiver,
     log: SidecarLog,
     mut on_out: impl FnMut(&str),
     mut on_err: impl FnMut(&str),
@@ -46,9 +46,9 @@ pub(super) fn watch(
     unit: usize,
     gen: u64,
     pid: u32,
-    mut child: Child,
-    stdout: ChildStdout,
-    stderr: ChildStderr,
+    mut child: crate::platform::Child,
+    stdout: Receiver,
+    stderr: Receiver,
 ) {
     let plan = &ctx.plan.units[unit];
     let announce = plan.port == crate::domain::PortPolicy::Announce;
@@ -91,17 +91,13 @@ pub(super) fn watch(
     }
     let tx = tx.clone();
     tokio::spawn(async move {
-        let status = child.wait().await;
+        let exit = child.wait().await.unwrap_or_default();
         // The leader is gone: what it left in its group goes too (this also closes pipes a
         // grandchild held, so the readers reach EOF). Then let the readers drain what the
         // child wrote before it died (its last error, an "address in use"), bounded in case
         // a descendant that left the group still holds a pipe.
-        crate::runtime::process::signal_group(pid, libc::SIGKILL);
+        crate::platform::kill_group(pid);
         let _ = tokio::time::timeout(Duration::from_secs(1), done).await;
-        let exit = match status {
-            Ok(s) => crate::runtime::process::exit_of(s),
-            Err(_) => crate::domain::Exit::default(),
-        };
         let _ = tx.send(Msg::Exited { unit, gen, pid, exit });
     });
 }

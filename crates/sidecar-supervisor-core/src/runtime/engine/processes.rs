@@ -2,19 +2,16 @@
 //! only when the runtime goes), the record of live children for the next launch's leftover
 //! cleanup, and the death watch that kills every process group if the runtime dies.
 
-use tokio::process::ChildStdin;
-
 use super::context::Context;
 use crate::domain::Stop;
-use crate::runtime::guardian::Guardian;
+use crate::platform::{DeathWatch, Lifeline};
 use crate::runtime::instance::{ChildRecord, InstanceRecord};
-use crate::runtime::process;
 
 pub(super) struct Processes {
-    lifelines: Vec<Option<ChildStdin>>,
+    lifelines: Vec<Option<Lifeline>>,
     /// What runs now, per unit, as the instance record lists it.
     children: Vec<Option<ChildRecord>>,
-    pub guardian: Option<Guardian>,
+    pub death_watch: Option<DeathWatch>,
     /// (watch?, pgid) changes for the death watch, sent at the end of the turn: the fork of a
     /// restart is not kept waiting for them.
     watch_ops: Vec<(bool, u32)>,
@@ -27,7 +24,7 @@ impl Processes {
         Processes {
             lifelines: (0..units).map(|_| None).collect(),
             children: vec![None; units],
-            guardian: None,
+            death_watch: None,
             watch_ops: Vec::new(),
             record_dirty: false,
         }
@@ -40,15 +37,15 @@ impl Processes {
 
     /// The group led by `pgid` ended: kill what its leader left behind, stop watching it.
     pub fn ended(&mut self, pgid: u32) {
-        process::signal_group(pgid, libc::SIGKILL);
+        crate::platform::kill_group(pgid);
         self.watch_ops.push((false, pgid));
     }
 
     /// Unit `unit`'s process `pid` started, with `stdin` as its lifeline.
-    pub fn started(&mut self, ctx: &Context, unit: usize, pid: u32, stdin: ChildStdin) {
+    pub fn started(&mut self, ctx: &Context, unit: usize, pid: u32, lifeline: Lifeline) {
         self.watch(pid);
-        self.lifelines[unit] = Some(stdin);
-        let start_ticks = crate::runtime::instance::start_ticks(pid);
+        self.lifelines[unit] = Some(lifeline);
+        let start_ticks = crate::platform::start_time(pid);
         let name = ctx.plan.units[unit].name.clone();
         self.children[unit] = Some(ChildRecord { name, pid, pgid: pid, start_ticks });
         self.record_dirty = true;
@@ -65,13 +62,13 @@ impl Processes {
     }
 
     pub fn stop(&self, pid: u32, how: Stop) {
-        process::stop_group(pid, how);
+        crate::platform::stop_group(pid, how);
     }
 
     /// Sends the death watch its changes (end of a turn).
     pub fn flush_watch(&mut self) {
         let ops = std::mem::take(&mut self.watch_ops);
-        if let Some(g) = self.guardian.as_mut() {
+        if let Some(g) = self.death_watch.as_mut() {
             for (watch, pgid) in ops {
                 if watch {
                     g.watch(pgid);

@@ -1,8 +1,9 @@
 //! The guardian: a tiny forked process that kills every sidecar process group when the
-//! runtime dies, even by `kill -9`.
+//! runtime dies, even by `kill -9` (the Linux death watch, with each child's parent-death
+//! signal).
 //!
-//! Why: `PR_SET_PDEATHSIG` kills only the direct child; a grandchild (a PyInstaller onefile
-//! bootloader's real program, field notes trap 2) would survive the runtime's death. The
+//! Why: `PR_SET_PDEATHSIG` kills only the direct child; a grandchild (the real program behind a
+//! PyInstaller onefile bootloader, say) would survive the runtime's death. The
 //! runtime tells the guardian each group it creates (`+pgid\n`) and each it has cleaned up
 //! (`-pgid\n`) over a pipe whose write end only the runtime holds (close-on-exec). When that
 //! pipe reaches EOF — the runtime ended, however it ended — the guardian SIGKILLs every group
@@ -13,16 +14,17 @@ use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
 
 /// Handle kept by the runtime; dropping it (or dying) makes the guardian clean up and exit.
-pub struct Guardian {
+pub struct DeathWatch {
     pipe: Option<std::fs::File>,
     pid: libc::pid_t,
 }
 
 const MAX_GROUPS: usize = 8192;
 
-impl Guardian {
-    /// Forks the guardian. Linux and other Unix alike; failure is reported, not fatal.
-    pub fn start() -> std::io::Result<Guardian> {
+impl DeathWatch {
+    /// Forks the guardian (it uses Linux's `pipe2` and `close_range`); a failure is reported,
+    /// not fatal.
+    pub fn start() -> std::io::Result<DeathWatch> {
         let mut fds = [0 as libc::c_int; 2];
         // SAFETY: plain pipe2 call with a valid array.
         if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
@@ -45,11 +47,7 @@ impl Guardian {
         // SAFETY: we own rfd/wfd; the read end belongs to the guardian now.
         unsafe { libc::close(rfd) };
         let pipe = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(wfd) });
-        Ok(Guardian { pipe: Some(pipe), pid })
-    }
-
-    pub fn pid(&self) -> u32 {
-        self.pid as u32
+        Ok(DeathWatch { pipe: Some(pipe), pid })
     }
 
     /// Registers a process group to kill if the runtime dies.
@@ -73,7 +71,7 @@ impl Guardian {
     }
 }
 
-impl Drop for Guardian {
+impl Drop for DeathWatch {
     fn drop(&mut self) {
         self.pipe = None; // EOF: the guardian kills what is left and exits
                           // SAFETY: reaping our own child.
@@ -103,17 +101,12 @@ unsafe fn guardian_main(rfd: libc::c_int, wfd: libc::c_int) -> ! {
     }
     // Close everything else we inherited (notably the instance lock, which must die with
     // the runtime, and listening sockets of an embedding app).
-    #[cfg(target_os = "linux")]
-    {
-        // close_range(2) (Linux 5.9+): everything but the pipe; fall back to a loop.
-        let ok = (rfd <= 3 || libc::syscall(libc::SYS_close_range, 3u32, (rfd - 1) as u32, 0u32) == 0)
-            && libc::syscall(libc::SYS_close_range, (rfd + 1) as u32, u32::MAX, 0u32) == 0;
-        if !ok {
-            close_up_to(rfd, 65536);
-        }
+    // close_range(2) (Linux 5.9+): everything but the pipe; fall back to a loop.
+    let ok = (rfd <= 3 || libc::syscall(libc::SYS_close_range, 3u32, (rfd - 1) as u32, 0u32) == 0)
+        && libc::syscall(libc::SYS_close_range, (rfd + 1) as u32, u32::MAX, 0u32) == 0;
+    if !ok {
+        close_up_to(rfd, 65536);
     }
-    #[cfg(not(target_os = "linux"))]
-    close_up_to(rfd, 65536);
     let mut groups = [0 as libc::pid_t; MAX_GROUPS];
     let mut buf = [0u8; 4096];
     let (mut op, mut num, mut in_num) = (0u8, 0 as libc::pid_t, false);

@@ -1,0 +1,67 @@
+//! The platform boundary: every effect that depends on the operating system, behind one small
+//! interface. The rest of the runtime (`domain`, the engine, probes, feed, logs) is written
+//! against the items re-exported here and names no OS; adding an OS is adding a module that
+//! provides them.
+//!
+//! What an OS module must provide, and what each item must guarantee:
+//!
+//! **Processes**
+//! - [`spawn`] a [`SpawnRequest`] (program, arguments, extra environment, working directory,
+//!   optional `user`) into a *killable group* of its own (a process group on Unix, a job object
+//!   on Windows) that the child cannot escape before its first instruction runs, with the
+//!   *death watch armed*: the child, and everything it starts, dies when the runtime dies,
+//!   however it dies. stdin is a [`Lifeline`] the runtime never writes (its EOF tells the child
+//!   the runtime is gone); stdout and stderr are pipes read asynchronously. Must be called
+//!   inside the engine's tokio runtime, on the engine's thread.
+//! - [`Child::wait`]: the child's end as an [`Exit`](crate::domain::Exit) (its code, and the
+//!   name of the signal that ended it where the OS has signals), awaited without polling.
+//! - [`stop_group`] with a [`Stop`](crate::domain::Stop): the graceful stop of the whole group
+//!   (by a named signal today), or a force kill of every process in it; [`kill_group`] is the
+//!   latter. [`kill_process`] kills one process.
+//!
+//! **Identity of processes** (to clean up after a dead runtime without ever killing a recycled
+//! pid): [`start_time`] of a pid, comparable across runs of the runtime; and
+//! [`processes_with_env`], the live processes whose environment holds an entry (a dead
+//! runtime's grandchildren that left their group carry its `SIDECAR_INSTANCE_ID`).
+//!
+//! **Death watch**: [`DeathWatch`], started once per engine, told each group to kill if the
+//! runtime dies (`watch`) and each group that ended (`forget`). Linux: a forked guardian
+//! process that kills the registered groups when the runtime's end of a pipe closes, next to
+//! each child's parent-death signal.
+//!
+//! **Instance lock**: [`InstanceLock::try_acquire`], an exclusive lock on a file, refused while
+//! another process holds it and released by the OS when the holder dies.
+//!
+//! **Files**: [`private_dir_all`], [`create_private`] and [`open_append_private`] make
+//! directories and files only the runtime's user can read; [`create_dir_traversable`] makes the
+//! data dir passable (not listable) for sidecars that run as another user; [`is_executable`].
+//!
+//! **Users** (Unix, when the runtime runs as root): [`is_root`], [`lookup_user`], [`give_to`]
+//! (a sidecar's directory to its user), and the reach check ([`Reach`], [`Target`]) that names
+//! the directory a user cannot pass. An OS without users refuses the profile's `user` field.
+//!
+//! **Limits**: [`raise_fd_limit`] (children get the original limit back).
+//!
+//! Today: `unix` (Linux and, later, macOS) and `linux`. A build for another OS stops here with
+//! a message instead of failing deep inside the engine.
+
+#[cfg(target_os = "linux")]
+mod linux;
+#[cfg(unix)]
+mod unix;
+
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "sidecar-supervisor-core runs on Linux so far: an OS module providing the interface documented in platform/mod.rs is needed for this target"
+);
+
+#[cfg(target_os = "linux")]
+pub use linux::{processes_with_env, spawn, start_time, Child, DeathWatch, Lifeline, SpawnRequest, Spawned};
+#[cfg(unix)]
+pub use unix::{
+    can_traverse, create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process,
+    lookup_user, open_append_private, private_dir_all, raise_fd_limit, signal_name, stop_group, InstanceLock, Reach,
+    Target, CREATED_DIR_MODE,
+};
+#[cfg(unix)]
+pub(crate) use unix::{exit_of_wait_status, original_nofile};
