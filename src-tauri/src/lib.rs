@@ -114,7 +114,7 @@ pub fn handoff_script<R: Runtime>(app: &tauri::AppHandle<R>) -> String {
     let value = json!({
         "apiKey": sup.api_key(),
         "remoteBackendUrl": REMOTE_BACKEND.get().cloned().flatten(),
-        "mode": status.as_ref().map(|s| s.mode.clone()),
+        "mode": status.as_ref().map(|s| s.mode.as_str()),
     });
     // Initialization scripts run on every top-level navigation: only the app's own pages get it.
     let origins = json!(APP_ORIGINS);

@@ -1,11 +1,18 @@
-//! `cargo xtask dev|test|bench|schema`: the developer entry points.
+//! `cargo xtask dev|test|e2e|bench|schema`: the developer entry points.
 //!
-//! - `dev`: builds the runner and the sidecars, then runs the default profile headless: real
-//!   PostgreSQL, the backend and two workers (Ctrl-C stops every sidecar gracefully).
+//! - `dev`: builds the app, the runner and the sidecars, then opens the desktop app (`tauri dev`
+//!   from the npm Tauri CLI) with the default stack running: real PostgreSQL, the backend and
+//!   two workers. Without a display it runs the same stack headless with the runner. Closing the
+//!   window, or Ctrl-C, stops every sidecar gracefully.
 //! - `test`: everything CI checks, in order, with progress output: format, build of the helper
-//!   binaries the integration tests spawn, clippy, then every test of the workspace.
-//! - `bench`: the performance targets of design §9, measured against a baseline in the same run.
+//!   binaries the integration tests spawn, UI lint/type check/build, clippy, UI tests, every
+//!   test of the workspace (the root-only ones too when run as root), then `e2e`.
+//! - `e2e`: the built app in a real window, driven over WebDriver.
+//! - `bench`: the performance targets (README, "Performance"), each against a baseline measured
+//!   in the same run.
 //! - `schema`: regenerates `runtime-profile.schema.json` from the Rust types.
+//! - `bindings`: regenerates the plugin's TypeScript types (`guest-js/bindings.ts`) from the Rust
+//!   types; `test` fails while they are stale.
 
 mod e2e;
 mod prereq;
@@ -25,10 +32,11 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("e2e") => e2e::run(),
         Some("schema") => schema(),
+        Some("bindings") => bindings(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  e2e     the built app in a real window over WebDriver (Xvfb when no display)
-  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json"
+  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types"
             );
             return ExitCode::from(2);
         }
@@ -165,7 +173,18 @@ fn test(extra: &[String]) -> Result<(), String> {
     ui::build()?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     ui::test()?;
-    step("tests", cargo().args(["test", "--workspace", "--all-features"]).args(extra))?;
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--all-features"]).args(extra);
+    // Tests that need root are `#[ignore = "needs root"]`: run as root (CI is), they run too.
+    if prereq::is_root() && !extra.iter().any(|a| a == "--include-ignored") {
+        if !extra.iter().any(|a| a == "--") {
+            tests.arg("--");
+        }
+        tests.arg("--include-ignored");
+    } else if !prereq::is_root() {
+        eprintln!("\n    note: tests marked `needs root` are skipped; run `sudo -E cargo xtask test` to include them");
+    }
+    step("tests", &mut tests)?;
     e2e::run()?;
     eprintln!("\nxtask test: all steps passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
@@ -185,5 +204,14 @@ fn schema() -> Result<(), String> {
         cargo()
             .args(["test", "-p", "sidecar-supervisor-core", "--test", "profile_errors", "schema"])
             .env("UPDATE_SCHEMA", "1"),
+    )
+}
+
+fn bindings() -> Result<(), String> {
+    step(
+        "regenerate crates/sidecar-supervisor/guest-js/bindings.ts",
+        cargo()
+            .args(["test", "-p", "tauri-plugin-sidecar-supervisor", "--features", "ts", "bindings"])
+            .env("UPDATE_BINDINGS", "1"),
     )
 }

@@ -1,4 +1,4 @@
-//! Performance targets of design §9, each measured against a baseline in the same run and
+//! Performance targets of the runtime (README, "Performance"), each measured against a baseline in the same run and
 //! printed as a ratio (no timed assertions anywhere):
 //!
 //! 1. crash → new process: kill -9 the child, time until the replacement has started, for our

@@ -154,20 +154,23 @@ pub fn run(a: RunArgs) -> ExitCode {
         println!(
             "desktop-runtime: instance {} ({} mode), {} sidecar(s), data dir {}",
             st.instance_id,
-            st.mode,
+            st.mode.as_str(),
             st.sidecars.len(),
             st.data_dir
         );
         let mut printer = print::StatePrinter::new(&st);
-        use tokio::signal::unix::{signal, SignalKind};
-        let (mut int, mut term) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
-            (Ok(i), Ok(t)) => (i, t),
-            _ => {
-                eprintln!("desktop-runtime: cannot install signal handlers");
-                sup.shutdown().await;
-                return ExitCode::from(1);
-            }
-        };
+        let (signal_tx, mut signal_rx) = tokio::sync::oneshot::channel();
+        let installed = stop_signals::on_stop_signals(
+            move |name| {
+                let _ = signal_tx.send(name);
+            },
+            || eprintln!("desktop-runtime: forced exit; sidecars are killed by the lifeline"),
+        );
+        if let Err(e) = installed {
+            eprintln!("desktop-runtime: cannot install signal handlers: {e}");
+            sup.shutdown().await;
+            return ExitCode::from(1);
+        }
         let why = loop {
             tokio::select! {
                 n = rx.recv() => match n {
@@ -175,21 +178,17 @@ pub fn run(a: RunArgs) -> ExitCode {
                     Ok(n) => printer.on(&n),
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(k)) => println!("({k} updates skipped)"),
                 },
-                _ = int.recv() => break "SIGINT",
-                _ = term.recv() => break "SIGTERM",
+                name = &mut signal_rx => break name.unwrap_or("a stop signal"),
             }
         };
         println!("desktop-runtime: {why}: stopping every sidecar (Ctrl-C again to force)");
         let stop = sup.shutdown();
         tokio::pin!(stop);
+        // A second signal meanwhile exits at once (stop_signals).
         loop {
             tokio::select! {
                 _ = &mut stop => break,
                 n = rx.recv() => if let Ok(n) = n { printer.on(&n) },
-                _ = int.recv() => {
-                    eprintln!("desktop-runtime: forced exit; sidecars are killed by the lifeline");
-                    return ExitCode::from(130);
-                }
             }
         }
         while let Ok(n) = rx.try_recv() {

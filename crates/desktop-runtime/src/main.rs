@@ -1,4 +1,4 @@
-//! `desktop-runtime`: the headless runner (design §8). Same engine as the desktop app, no window.
+//! `desktop-runtime`: the headless runner. Same engine as the desktop app, no window.
 //!
 //! Exit codes: 0 clean stop, 1 runtime failure, 2 bad usage or bad profile.
 

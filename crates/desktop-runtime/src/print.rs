@@ -75,7 +75,7 @@ pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
         out,
         "instance {} · mode {} · runner pid {} ({}) · started {}",
         st.instance_id,
-        st.mode,
+        st.mode.as_str(),
         st.pid,
         if running { "running" } else { "not running; last known status" },
         st.started_at

@@ -1,4 +1,4 @@
-//! Exit codes of the runner (design §8): 0 clean stop, 1 runtime failure, 2 bad usage or bad
+//! Exit codes of the runner (README, "Headless runner"): 0 clean stop, 1 runtime failure, 2 bad usage or bad
 //! profile; and a second runner on a busy data dir is refused without disturbing the first.
 
 #[cfg(target_os = "linux")]

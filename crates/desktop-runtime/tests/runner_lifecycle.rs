@@ -119,3 +119,29 @@ fn feed_is_persisted_across_runs() {
     assert_eq!(kinds(&evs, "ready").len(), 4, "two sidecars ready twice: {evs:#?}");
     assert!(kinds(&evs, "orphan_killed").is_empty(), "a clean stop leaves no leftovers: {evs:#?}");
 }
+
+/// Ctrl-C twice: the first starts the graceful stop; a second one, while a sidecar that ignores
+/// its stop signal keeps that stop waiting, exits at once with 130, and the death watch takes
+/// the sidecar down (it ignores its lifeline's EOF too).
+#[test]
+fn a_second_sigint_during_the_graceful_stop_exits_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = write_profile(
+        tmp.path(),
+        r#"{ "sidecars": [ { "name": "stubborn", "command": "test-sidecar", "stop_timeout_ms": 60000,
+                             "args": ["--ignore-sigterm", "--ignore-stdin-eof"] } ] }"#,
+    );
+    let data = tmp.path().join("data");
+    let mut r = Runner::start(&profile, &data);
+    r.wait_started();
+    r.wait_ready(&["stubborn"]);
+    let (_, pids) = wait_all_ready(&data);
+    r.signal(libc::SIGINT);
+    r.wait_state("stubborn", "stopping");
+    assert!(pid_alive(pids["stubborn"]), "it ignores SIGTERM: the graceful stop waits for it");
+    r.signal(libc::SIGINT);
+    let st = r.wait_exit();
+    assert_eq!(st.code(), Some(130), "{st:?}\n{}", r.stderr());
+    assert!(r.stderr().contains("forced exit"), "{}", r.stderr());
+    assert!(wait_pid_gone(pids["stubborn"], Duration::from_secs(10)), "the sidecar outlived the forced exit");
+}

@@ -215,11 +215,9 @@ fn remote_slim_runs_no_local_backend_or_database() {
 /// Run as root, the other tests drop only PostgreSQL to `postgres`; here the whole runtime is a
 /// normal user (`nobody`), as on a desktop: PostgreSQL then runs as that user too.
 #[test]
+#[ignore = "needs root"]
 fn the_stack_runs_when_the_runtime_is_a_normal_user() {
-    if unsafe { libc::geteuid() } != 0 {
-        println!("not root: every other stack test already runs as a normal user");
-        return;
-    }
+    assert!(sidecar_supervisor_core::platform::is_root(), "this test needs root (it drops the runtime to `nobody`)");
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let dir = data_dir();

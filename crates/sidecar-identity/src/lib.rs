@@ -1,4 +1,5 @@
-//! Identity proof for `GET /runtime/info?nonce=<n>` (design §3 "Identity", field notes trap 4).
+//! Identity proof for `GET /runtime/info?nonce=<n>`: how the runtime tells its own sidecar from
+//! another program that took the port.
 //!
 //! The runtime must know that the server answering on a sidecar's port is the process it
 //! started for this launch, not a stale one or another program that took the port. Echoing the

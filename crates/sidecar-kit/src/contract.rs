@@ -1,4 +1,5 @@
-//! The environment contract between the runtime and a sidecar (design §4), read once at start.
+//! The environment contract between the runtime and a sidecar (README, "Contract with
+//! sidecars"), read once at start.
 //!
 //! A sidecar started by hand (no `SIDECAR_*` variables) still runs, on loopback with an announced
 //! port; without `SIDECAR_API_KEY` every protected request is refused, so a sidecar started

@@ -1,4 +1,4 @@
-//! The gate in front of every request but health (design §4, field notes trap 10): any local
+//! The gate in front of every request but health (README, "Contract with sidecars"): any local
 //! process or web page can reach a loopback port, so each request must carry the per-launch API
 //! key (`x-api-key`, or `Authorization: Bearer <key>`), and its Host (or HTTP/2 `:authority`)
 //! must be a loopback name, which defeats DNS rebinding.

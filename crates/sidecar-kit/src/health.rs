@@ -1,5 +1,5 @@
 //! What every sidecar serves besides its own API: `GET /health/live`, `GET /health/ready`,
-//! `GET /runtime/info` (design §4), the standard `grpc.health.v1.Health` and our
+//! `GET /runtime/info`, the standard `grpc.health.v1.Health` and our
 //! `sidecar.v1.Control` (proto/sidecar/v1/control.proto).
 //!
 //! gRPC health names two services: `""` is liveness (serving while the process answers) and

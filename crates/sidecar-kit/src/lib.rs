@@ -1,5 +1,5 @@
 //! Helpers for Rust sidecars of the desktop runtime. A sidecar built on this kit follows the
-//! whole contract (design §4) with a few lines:
+//! whole contract (README, "Contract with sidecars") with a few lines:
 //!
 //! ```no_run
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {

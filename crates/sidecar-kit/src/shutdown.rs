@@ -60,24 +60,12 @@ impl Shutdown {
     /// it), by EOF on stdin. Must be called inside a tokio runtime.
     pub fn install() -> std::io::Result<Shutdown> {
         let s = Shutdown::new();
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = signal(SignalKind::terminate())?;
-        let mut int = signal(SignalKind::interrupt())?;
         let on_signal = s.clone();
-        tokio::spawn(async move {
-            let name = tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            };
-            on_signal.trigger(StopReason::Signal(name));
-            // A second one (Ctrl-C again on a sidecar run by hand): stop waiting, exit now.
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = int.recv() => {}
-            }
-            eprintln!("second stop signal: exiting without waiting");
-            std::process::exit(130);
-        });
+        // A second one (Ctrl-C again on a sidecar run by hand): stop waiting, exit now.
+        stop_signals::on_stop_signals(
+            move |name| on_signal.trigger(StopReason::Signal(name)),
+            || eprintln!("second stop signal: exiting without waiting"),
+        )?;
         if stdin_is_pipe() {
             let on_eof = s.clone();
             // A plain thread: a blocking read of stdin cannot be cancelled, and it must not hold

@@ -1,4 +1,4 @@
-//! The runtime-event feed's record type (design §6).
+//! The runtime-event feed's record type.
 //!
 //! Every decision the engine takes that a person may want to read later (a spawn, a crash, a
 //! restart, a spent budget) becomes one `RuntimeEvent`. The type is the wire format of the
@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 /// What happened. Serialized in `snake_case` (`budget_exhausted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
     /// The engine started with a profile (one per launch).
@@ -84,22 +85,29 @@ impl EventKind {
 
 /// One entry of the feed. `seq` grows by one per event across app restarts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RuntimeEvent {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub seq: u64,
     /// RFC 3339, UTC, millisecond precision: `2026-11-22T10:00:00.123Z`.
     pub at: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub sidecar: Option<String>,
     pub kind: EventKind,
     pub message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub pid: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub code: Option<i32>,
     /// Signal name, e.g. `SIGKILL`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub signal: Option<String>,
 }
 

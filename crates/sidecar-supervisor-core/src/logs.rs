@@ -62,6 +62,7 @@ impl LogConfig {
 
 /// Which pipe a line came from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "lowercase")]
 pub enum Stream {
     Stdout,
@@ -79,6 +80,7 @@ impl Stream {
 
 /// One captured (already redacted) line.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LogLine {
     /// RFC 3339 UTC with milliseconds.
     pub at: String,

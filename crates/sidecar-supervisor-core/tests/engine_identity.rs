@@ -1,4 +1,4 @@
-//! A program that took a sidecar's port (field notes trap 4) is never taken for the sidecar:
+//! A program that took a sidecar's port is never taken for the sidecar:
 //! it cannot prove the launch's key, and the readiness probe never sends it the key.
 
 mod common;

@@ -3,7 +3,8 @@
 //! above it does not let the user pass (temp dirs and root's home are 0700), the sidecar fails
 //! before its prepare step with an error naming the directory, its mode, the user and the
 //! fix. The data dir the runtime creates itself is 0711; directories it did not create are
-//! never changed. Only meaningful as root (CI runs as root); otherwise `user` is ignored.
+//! never changed. These need root (CI runs as root; `cargo xtask test` includes them when run as
+//! root); otherwise `user` is ignored.
 
 mod common;
 
@@ -15,12 +16,8 @@ use serde_json::{json, Value};
 use sidecar_supervisor_core::domain::State;
 use sidecar_supervisor_core::events::EventKind;
 
-fn root() -> bool {
-    let root = unsafe { libc::geteuid() } == 0;
-    if !root {
-        eprintln!("not root: `user` is ignored, nothing to check here");
-    }
-    root
+fn require_root() {
+    assert!(sidecar_supervisor_core::platform::is_root(), "this test needs root: run it as root (sudo)");
 }
 
 fn tmp_with_mode(mode: u32) -> tempfile::TempDir {
@@ -60,10 +57,9 @@ async fn failed_error(rig: &Rig) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn data_dir_below_a_private_dir_fails_naming_it_and_the_fix() {
-    if !root() {
-        return;
-    }
+    require_root();
     let tmp = tmp_with_mode(0o700);
     let private = tmp.path().to_path_buf();
     let rig = Rig::start_in(tmp, low(json!({})));
@@ -81,10 +77,9 @@ async fn data_dir_below_a_private_dir_fails_naming_it_and_the_fix() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn traversable_parent_and_a_created_data_dir_work() {
-    if !root() {
-        return;
-    }
+    require_root();
     let rig = Rig::start_in(tmp_with_mode(0o711), low(json!({})));
     rig.wait_state("low", State::Ready).await;
     let data = rig.tmp.path().join("data");
@@ -93,10 +88,9 @@ async fn traversable_parent_and_a_created_data_dir_work() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn existing_private_data_dir_is_named_and_never_chmodded() {
-    if !root() {
-        return;
-    }
+    require_root();
     let tmp = tmp_with_mode(0o711);
     let data = private_dir_in(&tmp, "data");
     let rig = Rig::start_in(tmp, low(json!({})));
@@ -106,10 +100,9 @@ async fn existing_private_data_dir_is_named_and_never_chmodded() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn private_cwd_is_named() {
-    if !root() {
-        return;
-    }
+    require_root();
     let tmp = tmp_with_mode(0o711);
     let cwd = private_dir_in(&tmp, "private");
     let rig = Rig::start_in(tmp, low(json!({ "cwd": cwd.display().to_string() })));
@@ -121,10 +114,9 @@ async fn private_cwd_is_named() {
 /// A program the user cannot reach (a build under root's home) fails naming the directory in
 /// the way, instead of exec's bare "Permission denied".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn program_below_a_private_dir_is_named() {
-    if !root() {
-        return;
-    }
+    require_root();
     let tmp = tmp_with_mode(0o711);
     let private = private_dir_in(&tmp, "private");
     let program = private.join("test-sidecar");

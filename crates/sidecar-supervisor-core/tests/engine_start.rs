@@ -118,7 +118,7 @@ async fn remote_slim_skips_backend_and_database_and_points_at_the_remote_url() {
     // The worker's dependencies are remote: it starts at once.
     rig.wait_state("worker", State::Ready).await;
     let st = rig.status();
-    assert_eq!(st.mode, "remote_slim");
+    assert_eq!(st.mode.as_str(), "remote_slim");
     for name in ["database", "backend"] {
         let r = rig.row(name);
         assert_eq!(r.state, State::Stopped);

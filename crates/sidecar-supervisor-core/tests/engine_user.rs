@@ -1,5 +1,7 @@
 //! `"user"`: when the runtime runs as root (CI does), the sidecar runs as that user and owns its
-//! data dir; a user that does not exist is a clear error. Not root: the field is ignored.
+//! data dir; a user that does not exist is a clear error. These need root and are ignored
+//! otherwise (`cargo xtask test` includes them when run as root); that a normal user's runtime
+//! ignores the field is a unit test of `platform::lookup_user`.
 
 mod common;
 
@@ -28,9 +30,14 @@ fn open_tmp() -> tempfile::TempDir {
     tmp
 }
 
+fn require_root() {
+    assert!(sidecar_supervisor_core::platform::is_root(), "this test needs root: run it as root (sudo)");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn sidecar_runs_as_its_user() {
-    let root = unsafe { libc::geteuid() } == 0;
+    require_root();
     let rig = Rig::start_in(
         open_tmp(),
         profile(json!([{ "name": "low", "command": "sleep", "args": ["600"], "user": "nobody" }])),
@@ -38,21 +45,14 @@ async fn sidecar_runs_as_its_user() {
     let row = rig.wait_state("low", State::Ready).await;
     let uid = uid_of(row.pid.unwrap());
     let data_dir_owner = std::fs::metadata(rig.tmp.path().join("data/low")).unwrap().uid();
-    if root {
-        assert_eq!(uid, nobody_uid(), "as root, the sidecar drops to `nobody`");
-        assert_eq!(data_dir_owner, nobody_uid(), "and owns its data dir");
-    } else {
-        let me = unsafe { libc::geteuid() };
-        assert_eq!(uid, me, "not root: the field is ignored");
-    }
+    assert_eq!(uid, nobody_uid(), "as root, the sidecar drops to `nobody`");
+    assert_eq!(data_dir_owner, nobody_uid(), "and owns its data dir");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn unknown_user_is_a_clear_error_when_root() {
-    if unsafe { libc::geteuid() } != 0 {
-        eprintln!("not root: `user` is ignored, nothing to check here");
-        return;
-    }
+    require_root();
     let rig = Rig::start_in(
         open_tmp(),
         profile(json!([{ "name": "low", "command": "sleep", "args": ["600"], "user": "no-such-user-xyz" }])),
@@ -64,8 +64,9 @@ async fn unknown_user_is_a_clear_error_when_root() {
 
 /// "Exec probes run like the sidecar": the prepare step and the probes drop to the user too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn prepare_step_and_exec_probes_run_as_the_user() {
-    let root = unsafe { libc::geteuid() } == 0;
+    require_root();
     let rig = Rig::start_in(
         open_tmp(),
         profile(json!([{
@@ -81,7 +82,7 @@ async fn prepare_step_and_exec_probes_run_as_the_user() {
     let uid_in = |file: &str| -> Option<u32> { std::fs::read_to_string(data.join(file)).ok()?.trim().parse().ok() };
     // The liveness probe starts once ready; its file appears at its first run.
     let live = sidecar_supervisor_core::testing::wait_in_dir(&data, "live_uid", common::T, || uid_in("live_uid"));
-    let want = if root { nobody_uid() } else { unsafe { libc::geteuid() } };
+    let want = nobody_uid();
     assert_eq!(uid_in("prepare_uid"), Some(want), "prepare step");
     assert_eq!(uid_in("probe_uid"), Some(want), "readiness probe");
     assert_eq!(live, want, "liveness probe");
@@ -90,11 +91,9 @@ async fn prepare_step_and_exec_probes_run_as_the_user() {
 /// A sidecar that runs as another user gets no API key unless its profile asks for it: every
 /// process of that user could read the key from its environment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs root"]
 async fn the_api_key_stays_with_the_runtimes_own_user_unless_asked_for() {
-    if unsafe { libc::geteuid() } != 0 {
-        println!("not root: `user` is ignored, every sidecar is the runtime's own user");
-        return;
-    }
+    require_root();
     // The build's test-sidecar may sit under a private home (CI's target dir is under /root):
     // `nobody` gets its own copy in the open temp dir.
     let tmp = open_tmp();

@@ -1,4 +1,4 @@
-//! The IPC commands (design §7). Arguments from the webview are checked here and refused with a
+//! The IPC commands. Arguments from the webview are checked here and refused with a
 //! structured error; nothing a caller sends can panic the app.
 
 use sidecar_supervisor_core::events::RuntimeEvent;

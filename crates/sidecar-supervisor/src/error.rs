@@ -1,7 +1,6 @@
 //! Errors of the plugin's commands. They reach TypeScript as `{kind, message, sidecar?}` with a
-//! sentence a person can read (design §7), never as a bare string.
+//! sentence a person can read, never as a bare string.
 
-use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 use sidecar_supervisor_core::runtime::CommandError;
 
@@ -23,17 +22,46 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// What kind of error: stable, for the UI to act on. `ipc` is the UI's own kind for a refusal
+/// that did not come from the plugin (a permission, an argument Tauri could not decode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    UnknownSidecar,
+    NotInThisMode,
+    ShuttingDown,
+    EngineGone,
+    InvalidArgument,
+    NotRunning,
+    Io,
+    Ipc,
+}
+
+/// What every command rejects with, as the UI receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SupervisorError"))]
+pub struct ErrorPayload {
+    pub kind: ErrorKind,
+    /// A sentence for people.
+    pub message: String,
+    /// The sidecar the error is about, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub sidecar: Option<String>,
+}
+
 impl Error {
     /// Machine-readable kind, stable for the UI.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Command(CommandError::UnknownSidecar { .. }) => "unknown_sidecar",
-            Error::Command(CommandError::NotInThisMode { .. }) => "not_in_this_mode",
-            Error::Command(CommandError::ShuttingDown) => "shutting_down",
-            Error::Command(CommandError::EngineGone) => "engine_gone",
-            Error::InvalidArgument { .. } => "invalid_argument",
-            Error::NotRunning(_) => "not_running",
-            Error::Io(_) => "io",
+            Error::Command(CommandError::UnknownSidecar { .. }) => ErrorKind::UnknownSidecar,
+            Error::Command(CommandError::NotInThisMode { .. }) => ErrorKind::NotInThisMode,
+            Error::Command(CommandError::ShuttingDown) => ErrorKind::ShuttingDown,
+            Error::Command(CommandError::EngineGone) => ErrorKind::EngineGone,
+            Error::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            Error::NotRunning(_) => ErrorKind::NotRunning,
+            Error::Io(_) => ErrorKind::Io,
         }
     }
 
@@ -50,14 +78,8 @@ impl Error {
 
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let sidecar = self.sidecar();
-        let mut st = s.serialize_struct("Error", if sidecar.is_some() { 3 } else { 2 })?;
-        st.serialize_field("kind", self.kind())?;
-        st.serialize_field("message", &self.to_string())?;
-        if let Some(name) = sidecar {
-            st.serialize_field("sidecar", name)?;
-        }
-        st.end()
+        let sidecar = self.sidecar().map(str::to_string);
+        ErrorPayload { kind: self.kind(), message: self.to_string(), sidecar }.serialize(s)
     }
 }
 

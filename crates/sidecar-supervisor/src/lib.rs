@@ -1,5 +1,5 @@
 //! Tauri 2 plugin `sidecar-supervisor`: runs the app's local services with the engine of
-//! `sidecar-supervisor-core` and exposes them to the web UI (design §7).
+//! `sidecar-supervisor-core` and exposes them to the web UI.
 //!
 //! - [`init`] / [`Builder`] register it; [`SidecarSupervisorExt`] gives Rust code the running
 //!   [`SidecarSupervisor`] (status, the launch's API key for the UI, commands).
@@ -12,11 +12,13 @@
 //! - The engine keeps spawning (process groups, death signal, lifeline); `tauri-plugin-shell`'s
 //!   spawn has none of them. Sidecars stop gracefully on `RunEvent::Exit`, which also follows
 //!   the last window closing.
-//! - The profile is found as design §5 says: `RUNTIME_PROFILE_PATH`, else the one the app
+//! - The profile is found like everywhere else: `RUNTIME_PROFILE_PATH`, else the one the app
 //!   names ([`Builder::profile`]), else `runtime-profile.json` among the app's resources.
 //!   Bundled sidecars resolve next to the app executable (Tauri `externalBin`) and in the dirs
 //!   the app adds ([`Builder::bundled_dir`], e.g. `binaries/` in development).
 
+#[cfg(all(test, feature = "ts"))]
+mod bindings;
 mod commands;
 mod error;
 
@@ -29,7 +31,7 @@ use sidecar_supervisor_core::runtime::{Notification, RuntimeStatus, Supervisor, 
 use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 
 /// A sidecar's status row changed (payload: the row).
 pub const EVENT_SIDECAR: &str = "sidecar-supervisor://sidecar";
@@ -201,25 +203,17 @@ fn stop_within(sup: Supervisor, limit: std::time::Duration) {
 /// SIGINT/SIGTERM end the app the normal way (`RunEvent::Exit`: sidecars stop gracefully)
 /// instead of killing it outright (then only the lifeline and the guardian would stop them).
 fn exit_on_signals<R: Runtime>(app: AppHandle<R>) {
-    #[cfg(unix)]
     tauri::async_runtime::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
-            return;
-        };
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
+        let installed = stop_signals::on_stop_signals(
+            move |_| app.exit(0),
+            || eprintln!("sidecar-supervisor: stop signal again: exiting without waiting for the sidecars"),
+        );
+        if let Err(e) = installed {
+            eprintln!(
+                "sidecar-supervisor: cannot watch SIGINT/SIGTERM ({e}); they end the app without stopping sidecars"
+            );
         }
-        app.exit(0);
-        tokio::select! {
-            _ = int.recv() => {}
-            _ = term.recv() => {}
-        }
-        std::process::exit(130); // asked twice: do not wait for the graceful stop
     });
-    #[cfg(not(unix))]
-    let _ = app;
 }
 
 /// Pushes the engine's notifications to the webview, in order.
@@ -250,6 +244,7 @@ fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiv
 
 /// `desktop_runtime_diagnostics`: the rolling feed and where it is persisted.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Diagnostics {
     pub feed_path: String,
     pub events: Vec<RuntimeEvent>,

@@ -14,6 +14,7 @@ use crate::events::EventKind;
 pub use crate::profile::StopSignal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SidecarState"))]
 #[serde(rename_all = "snake_case")]
 pub enum State {
     Pending,

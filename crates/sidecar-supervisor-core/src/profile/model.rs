@@ -1,4 +1,4 @@
-//! Serde types of the runtime profile (design §5). They are the single source of truth: the
+//! Serde types of the runtime profile. They are the single source of truth: the
 //! checked-in `runtime-profile.schema.json` is generated from them by `schemars`, and a test fails
 //! when it is stale. Field names are a contract with profile authors: add, never rename.
 
@@ -50,6 +50,7 @@ fn default_max_events() -> usize {
 
 /// Runtime mode.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "RuntimeMode"))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     #[default]

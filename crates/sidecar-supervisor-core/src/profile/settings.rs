@@ -1,4 +1,4 @@
-//! Precedence of settings: CLI flag > environment > profile > built-in default (design §5).
+//! Precedence of settings: CLI flag > environment > profile > built-in default.
 //!
 //! The environment is passed in as a lookup function so the rules are unit-tested without
 //! touching the process environment.

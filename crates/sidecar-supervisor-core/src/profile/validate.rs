@@ -2,7 +2,7 @@
 //! cycles, templates that reference dependencies, probes that have a port to probe, a safe
 //! remote URL. Each error names the JSON path and the fix.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::error::ProfileError;
@@ -305,27 +305,4 @@ fn check_cycles(file: &Path, p: &Profile, index: &HashMap<&str, usize>) -> Resul
 fn sorted(mut v: Vec<&str>) -> Vec<&str> {
     v.sort();
     v
-}
-
-/// Topological order (dependencies first) of the sidecars; the profile must be valid.
-pub fn start_order(p: &Profile) -> Vec<usize> {
-    let index: BTreeMap<&str, usize> = p.sidecars.iter().enumerate().map(|(i, s)| (s.name.as_str(), i)).collect();
-    let mut done = vec![false; p.sidecars.len()];
-    let mut out = Vec::with_capacity(p.sidecars.len());
-    fn visit(i: usize, p: &Profile, index: &BTreeMap<&str, usize>, done: &mut Vec<bool>, out: &mut Vec<usize>) {
-        if done[i] {
-            return;
-        }
-        done[i] = true;
-        for d in &p.sidecars[i].depends_on {
-            if let Some(&j) = index.get(d.as_str()) {
-                visit(j, p, index, done, out);
-            }
-        }
-        out.push(i);
-    }
-    for i in 0..p.sidecars.len() {
-        visit(i, p, &index, &mut done, &mut out);
-    }
-    out
 }

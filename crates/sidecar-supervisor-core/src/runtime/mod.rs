@@ -158,7 +158,7 @@ impl Supervisor {
             .collect();
         let started_at = now_rfc3339();
         let status = RuntimeStatus {
-            mode: cfg.mode.as_str().into(),
+            mode: cfg.mode,
             instance_id: instance_id.clone(),
             profile_path: cfg.profile_path.display().to_string(),
             data_dir: cfg.data_dir.display().to_string(),

@@ -2,9 +2,10 @@
 //!
 //! `portpicker` is not used: it probes the unspecified address (0.0.0.0) and random candidates,
 //! while a sidecar must only ever bind 127.0.0.1. Asking the kernel for `127.0.0.1:0` gives a
-//! free loopback port in one call. The remaining bind-release-spawn race (field notes trap 4) is
-//! handled by the engine: a child that exits with "address in use" before it was ready is
-//! re-spawned on a new port without charging its budget. `"announce"` avoids the race entirely.
+//! free loopback port in one call. The remaining race (another process may take the port between
+//! the pick and the child's bind) is handled by the engine: a child that exits with "address in
+//! use" before it was ready is re-spawned on a new port without charging its budget.
+//! `"announce"` avoids the race entirely.
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 

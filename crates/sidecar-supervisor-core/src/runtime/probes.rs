@@ -3,7 +3,7 @@
 //!
 //! HTTP readiness also checks identity: `GET /runtime/info` must echo this launch's
 //! instance id and prove it holds the launch's key, so a stale or foreign server on the port is
-//! never taken as ready, and never learns the key (field notes traps 1 and 4).
+//! never taken as ready, and never learns the key.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

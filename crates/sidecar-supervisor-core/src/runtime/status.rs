@@ -1,5 +1,5 @@
 //! The status shape shared by `desktop_runtime_status`, the runner's `status.json` and the
-//! `status` command (design §7, §8). Field names are a contract with the UI.
+//! `status` command. Field names are a contract with the UI.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::State;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct RuntimeStatus {
-    pub mode: String,
+    pub mode: crate::profile::Mode,
     pub instance_id: String,
     pub profile_path: String,
     pub data_dir: String,
@@ -28,10 +29,12 @@ pub struct RuntimeStatus {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SidecarStatus {
     /// Instance name: the sidecar name, or `name#n` for replicas.
     pub name: String,
     #[schemars(with = "Option<String>")]
+    #[cfg_attr(feature = "ts", ts(type = "string | null"))]
     pub role: Option<crate::profile::Role>,
     pub state: State,
     pub pid: Option<u32>,
@@ -43,19 +46,23 @@ pub struct SidecarStatus {
     pub last_exit: Option<String>,
     pub last_error: Option<String>,
     /// Milliseconds since the current process was spawned.
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub uptime_ms: Option<u64>,
     pub last_probe: Option<LastProbe>,
     pub depends_on: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Budget {
     pub max: u32,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub window_secs: u64,
     pub remaining: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LastProbe {
     pub ok: bool,
     pub latency_ms: f64,

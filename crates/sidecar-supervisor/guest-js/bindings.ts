@@ -1,0 +1,72 @@
+// Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks
+// it is current): do not edit by hand.
+
+export type SidecarState = "pending" | "waiting_for_deps" | "starting" | "ready" | "unhealthy" | "backoff" | "stopping" | "stopped" | "failed";
+
+export type RuntimeMode = "local_fullstack" | "remote_slim";
+
+export type Budget = { max: number, window_secs: number, remaining: number, };
+
+export type LastProbe = { ok: boolean, latency_ms: number, at: string, detail: string, };
+
+export type SidecarStatus = { 
+/**
+ * Instance name: the sidecar name, or `name#n` for replicas.
+ */
+name: string, role: string | null, state: SidecarState, pid: number | null, port: number | null, url: string | null, restarts_in_window: number, budget: Budget, auto_restart: boolean, last_exit: string | null, last_error: string | null, 
+/**
+ * Milliseconds since the current process was spawned.
+ */
+uptime_ms: number | null, last_probe: LastProbe | null, depends_on: Array<string>, };
+
+export type RuntimeStatus = { mode: RuntimeMode, instance_id: string, profile_path: string, data_dir: string, feed_path: string, backend_url: string | null, 
+/**
+ * `false` when restarts are off globally (`--no-auto-restart` and its twins).
+ */
+auto_restart: boolean, 
+/**
+ * Pid of the process running the engine.
+ */
+pid: number, started_at: string, 
+/**
+ * `true` once every sidecar has stopped (the runner wrote its last status).
+ */
+stopped: boolean, 
+/**
+ * Set when the engine itself failed (it then stopped, and its sidecars with it).
+ */
+error: string | null, sidecars: Array<SidecarStatus>, };
+
+export type EventKind = "runtime_started" | "runtime_stopped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared";
+
+export type RuntimeEvent = { seq: number, 
+/**
+ * RFC 3339, UTC, millisecond precision: `2026-11-22T10:00:00.123Z`.
+ */
+at: string, sidecar?: string, kind: EventKind, message: string, pid?: number, port?: number, code?: number, 
+/**
+ * Signal name, e.g. `SIGKILL`.
+ */
+signal?: string, };
+
+export type Diagnostics = { feed_path: string, events: Array<RuntimeEvent>, };
+
+export type Stream = "stdout" | "stderr";
+
+export type LogLine = { 
+/**
+ * RFC 3339 UTC with milliseconds.
+ */
+at: string, stream: Stream, line: string, };
+
+export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc";
+
+export type SupervisorError = { kind: ErrorKind, 
+/**
+ * A sentence for people.
+ */
+message: string, 
+/**
+ * The sidecar the error is about, if any.
+ */
+sidecar?: string, };
