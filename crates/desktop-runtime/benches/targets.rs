@@ -22,6 +22,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::layout::DataDirLayout;
 use sidecar_supervisor_core::profile::{self, Overrides};
 use sidecar_supervisor_core::runtime::Notification;
 use sidecar_supervisor_core::{Supervisor, SupervisorOptions};
@@ -226,16 +227,7 @@ fn bench_respawn_trivial(rounds: usize, kills: usize) -> (f64, f64) {
         r#"{{"restart": {{"max_restarts": 10000, "window_secs": 1, "min_uptime_ms": 0}},
             "sidecars": [{{"name": "sleep", "command": "{sleep}", "args": ["600"]}}]}}"#
     );
-    std::fs::write(dir.path().join("profile.json"), json).unwrap();
-    let mut runner = Command::new(bin_dir().join("desktop-runtime"))
-        .arg("run")
-        .arg("--runtime-profile")
-        .arg(dir.path().join("profile.json"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut runner = start_runner(dir.path(), &json);
     let (mut base, mut ours) = (Vec::new(), Vec::new());
     for _ in 0..rounds {
         respawn_round(bash.id(), kills, &mut base);
@@ -313,6 +305,23 @@ fn proc_rss_kib(pid: u32) -> u64 {
     s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)).unwrap().parse().unwrap()
 }
 
+/// `desktop-runtime run` with `profile` (written to `dir`), data in `dir/data`, finding
+/// `test-sidecar` as a bundled sidecar.
+fn start_runner(dir: &Path, profile: &str) -> std::process::Child {
+    std::fs::write(dir.join("profile.json"), profile).unwrap();
+    Command::new(bin_dir().join("desktop-runtime"))
+        .arg("run")
+        .arg("--runtime-profile")
+        .arg(dir.join("profile.json"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .arg("--bundled-dir")
+        .arg(bin_dir())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 fn bench_idle(secs: u64) {
     let dir = tempfile::tempdir().unwrap();
     let json = r#"{"sidecars": [
@@ -320,20 +329,9 @@ fn bench_idle(secs: u64) {
         {"name": "b", "command": "test-sidecar", "port": "auto", "args": ["--protocol", "grpc"], "ready": {"grpc": ""}},
         {"name": "c", "command": "test-sidecar", "port": "auto", "args": ["--protocol", "tcp"], "ready": {"tcp": true}}
     ]}"#;
-    std::fs::write(dir.path().join("profile.json"), json).unwrap();
-    let mut runner = Command::new(bin_dir().join("desktop-runtime"))
-        .arg("run")
-        .arg("--runtime-profile")
-        .arg(dir.path().join("profile.json"))
-        .arg("--data-dir")
-        .arg(dir.path().join("data"))
-        .arg("--bundled-dir")
-        .arg(bin_dir())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut runner = start_runner(dir.path(), json);
     let pid = runner.id();
-    let status = dir.path().join("data/runtime/status.json");
+    let status = DataDirLayout::new(dir.path().join("data")).status_file();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let ready =

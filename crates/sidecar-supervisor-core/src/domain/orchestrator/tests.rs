@@ -146,6 +146,19 @@ impl Sim {
         self.settle();
     }
 
+    /// The current process of `name` announces `port`.
+    fn announce(&mut self, name: &str, port: u16) {
+        let unit = self.unit(name);
+        self.o.report(self.now, unit, self.o.gen(unit), Report::Announced { port });
+        self.settle();
+    }
+
+    /// ... and passes its readiness probe.
+    fn announce_ready(&mut self, name: &str, port: u16) {
+        self.announce(name, port);
+        self.make_ready(name);
+    }
+
     fn make_ready(&mut self, name: &str) {
         self.probe(name, ProbeKind::Ready, true);
         assert_eq!(self.state(name), State::Ready);
@@ -270,22 +283,15 @@ fn dependents_of_a_dependency_back_on_another_port_restart_free_of_charge() {
             { "name": "bystander", "command": "x", "depends_on": ["api"] },
         ]),
     );
-    let api = s.unit("api");
-    s.o.report(s.now, api, s.o.gen(api), Report::Announced { port: 4000 });
-    s.settle();
-    s.make_ready("api");
+    s.announce_ready("api", 4000);
     let (client, bystander) = (s.pid("client").unwrap(), s.pid("bystander").unwrap());
     // Back on the same port: nothing is stale.
     s.crash("api");
-    s.o.report(s.now, api, s.o.gen(api), Report::Announced { port: 4000 });
-    s.settle();
-    s.make_ready("api");
+    s.announce_ready("api", 4000);
     assert!(s.stops.is_empty(), "{:?}", s.stops);
     // Back on another port: the client's environment names the old one.
     s.crash("api");
-    s.o.report(s.now, api, s.o.gen(api), Report::Announced { port: 4001 });
-    s.settle();
-    s.make_ready("api");
+    s.announce_ready("api", 4001);
     let unit = s.unit("client");
     assert_eq!(s.stops.iter().map(|x| (x.0, x.1)).collect::<Vec<_>>(), vec![(unit, client)]);
     let why = &s.events_of("client", EventKind::Stopping)[0].message;
@@ -306,16 +312,10 @@ fn a_moved_replica_that_templates_do_not_read_leaves_dependents_alone() {
         ]),
     );
     for (n, port) in [("api#1", 4000), ("api#2", 5000)] {
-        let u = s.unit(n);
-        s.o.report(s.now, u, s.o.gen(u), Report::Announced { port });
-        s.settle();
-        s.make_ready(n);
+        s.announce_ready(n, port);
     }
     s.crash("api#2");
-    let u = s.unit("api#2");
-    s.o.report(s.now, u, s.o.gen(u), Report::Announced { port: 5001 });
-    s.settle();
-    s.make_ready("api#2");
+    s.announce_ready("api#2", 5001);
     assert!(s.stops.is_empty(), "templates read api#1 only: {:?}", s.stops);
 }
 
@@ -326,14 +326,9 @@ fn no_moved_dependency_restart_with_auto_restart_off() {
         { "name": "client", "command": "x", "depends_on": ["api"], "args": ["{api.port}"], "auto_restart": false },
     ]);
     let mut s = Sim::started(Mode::LocalFullstack, profile);
-    let api = s.unit("api");
-    s.o.report(s.now, api, s.o.gen(api), Report::Announced { port: 4000 });
-    s.settle();
-    s.make_ready("api");
+    s.announce_ready("api", 4000);
     s.crash("api");
-    s.o.report(s.now, api, s.o.gen(api), Report::Announced { port: 4001 });
-    s.settle();
-    s.make_ready("api");
+    s.announce_ready("api", 4001);
     assert!(s.stops.is_empty(), "auto-restart off: {:?}", s.stops);
 }
 
@@ -458,8 +453,7 @@ fn fixed_and_announced_ports() {
     assert_eq!(s.o.port(s.unit("fixed")), Some(4555));
     assert_eq!(s.state("ann"), State::Starting, "not ready before its port is known");
     let u = s.unit("ann");
-    s.o.report(s.now, u, s.o.gen(u), Report::Announced { port: 4600 });
-    s.settle();
+    s.announce("ann", 4600);
     assert_eq!((s.state("ann"), s.o.port(u)), (State::Ready, Some(4600)));
     s.advance_to(MS(5_000));
     s.exit("ann", Exit::code(1));

@@ -19,7 +19,7 @@ use crate::platform::{self, Reach, SpawnRequest, Target};
 
 /// The launch side of the engine: what it remembers between launches.
 pub(super) struct Launcher {
-    pub lookups: Lookups,
+    lookups: Lookups,
     /// The prepare step ran (or was found not needed) for this unit.
     prepared: Vec<bool>,
 }
@@ -79,6 +79,15 @@ impl Launcher {
         } else {
             p.report(unit, gen, Report::Prepared);
         }
+    }
+
+    pub fn lookups(&self) -> &Lookups {
+        &self.lookups
+    }
+
+    /// A sidecar's search path was evaluated: the launches that waited for it.
+    pub fn searched(&mut self, sidecar: String, dirs: crate::runtime::search_path::SearchDirs) -> Vec<(usize, u64)> {
+        self.lookups.searched(sidecar, dirs)
     }
 
     /// The prepare step ended (with the launch still current or not: it ran either way).

@@ -27,7 +27,6 @@ use std::time::Duration;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::domain::{CommandError, Effect, Exit, Orchestrator, ProbeKind, Report, Verb};
-use crate::events::{EventKind, NewEvent};
 use crate::feed::Feed;
 use crate::runtime::instance::InstanceRecord;
 use crate::runtime::search_path::SearchDirs;
@@ -129,7 +128,7 @@ impl Engine {
     }
 
     pub fn set_death_watch(&mut self, w: crate::platform::DeathWatch) {
-        self.procs.death_watch = Some(w);
+        self.procs.set_death_watch(Some(w));
     }
 
     pub async fn run(mut self) {
@@ -206,7 +205,7 @@ impl Engine {
                 self.orch.report(now, unit, gen, report);
             }
             Msg::Searched { sidecar, dirs } => {
-                for (unit, gen) in self.launcher.lookups.searched(sidecar, dirs) {
+                for (unit, gen) in self.launcher.searched(sidecar, dirs) {
                     // A stop while waiting found no process and stopped the unit at once.
                     if self.orch.launching(unit, gen) {
                         let mut p =
@@ -233,7 +232,7 @@ impl Engine {
                 }
                 Effect::Stop { pid, how, .. } => self.procs.stop(pid, how),
                 Effect::Probe { unit, gen, kind, identity } => {
-                    let lookups = &self.launcher.lookups;
+                    let lookups = self.launcher.lookups();
                     self.prober.start(&self.ctx, &self.orch, lookups, &self.tx, unit, gen, kind, identity)
                 }
                 Effect::Event { event, .. } => self.publisher.event(event),
@@ -251,18 +250,9 @@ impl Engine {
         for log in &self.ctx.logs {
             log.flush(); // the last lines of every sidecar are on disk before we say "stopped"
         }
-        let feed = &self.publisher.feed;
-        feed.push(NewEvent::new(EventKind::RuntimeStopped, "every sidecar stopped; runtime ended"));
-        feed.flush();
-        if let Ok(mut s) = self.publisher.shared.write() {
-            s.status.stopped = true;
-        }
-        self.publisher.write_status();
-        let rec = self.procs.record(self.publisher.record_base());
-        self.publisher.write_record(&rec);
-        self.publisher.flush_files();
-        self.procs.death_watch = None; // nothing is left to kill: let it go
-        let _ = self.publisher.notify.send(Notification::Stopped);
+        self.publisher.finish(&self.procs);
+        self.procs.set_death_watch(None); // nothing is left to kill: let it go
+        self.publisher.stopped();
         for r in self.shutdown_reply.drain(..) {
             let _ = r.send(());
         }

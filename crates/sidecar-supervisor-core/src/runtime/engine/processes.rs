@@ -11,7 +11,7 @@ pub(super) struct Processes {
     lifelines: Vec<Option<Lifeline>>,
     /// What runs now, per unit, as the instance record lists it.
     children: Vec<Option<ChildRecord>>,
-    pub death_watch: Option<DeathWatch>,
+    death_watch: Option<DeathWatch>,
     /// (watch?, pgid) changes for the death watch, sent at the end of the turn: the fork of a
     /// restart is not kept waiting for them.
     watch_ops: Vec<(bool, u32)>,
@@ -28,6 +28,10 @@ impl Processes {
             watch_ops: Vec::new(),
             record_dirty: false,
         }
+    }
+
+    pub fn set_death_watch(&mut self, w: Option<DeathWatch>) {
+        self.death_watch = w;
     }
 
     /// A process group the death watch must kill if the runtime dies (a prepare step).

@@ -14,7 +14,7 @@ use tokio::sync::broadcast;
 use super::context::Context;
 use super::processes::Processes;
 use crate::domain::{Orchestrator, ProbeKind};
-use crate::events::NewEvent;
+use crate::events::{EventKind, NewEvent};
 use crate::feed::Feed;
 use crate::runtime::instance::InstanceRecord;
 use crate::runtime::status::{Budget, LastProbe, Notification, SidecarStatus};
@@ -22,9 +22,9 @@ use crate::runtime::SharedStatus;
 use crate::writer::LatestFiles;
 
 pub(super) struct Publisher {
-    pub shared: Arc<RwLock<SharedStatus>>,
-    pub notify: broadcast::Sender<Notification>,
-    pub feed: Feed,
+    shared: Arc<RwLock<SharedStatus>>,
+    notify: broadcast::Sender<Notification>,
+    feed: Feed,
     files: LatestFiles,
     /// Where status.json goes, when it is written (the headless runner).
     status_file: Option<PathBuf>,
@@ -172,7 +172,24 @@ impl Publisher {
         }
     }
 
-    pub fn write_status(&self) {
+    /// Everything stopped: the last event, status and instance record, all on disk.
+    pub fn finish(&mut self, procs: &Processes) {
+        self.feed.push(NewEvent::new(EventKind::RuntimeStopped, "every sidecar stopped; runtime ended"));
+        self.feed.flush();
+        if let Ok(mut s) = self.shared.write() {
+            s.status.stopped = true;
+        }
+        self.write_status();
+        self.write_record(&procs.record(&self.record_base));
+        self.files.flush();
+    }
+
+    /// Tells subscribers the engine ended.
+    pub fn stopped(&self) {
+        let _ = self.notify.send(Notification::Stopped);
+    }
+
+    fn write_status(&self) {
         if let Some(path) = &self.status_file {
             let snapshot = crate::runtime::snapshot(&self.shared);
             if let Ok(bytes) = serde_json::to_vec_pretty(&snapshot) {
@@ -181,18 +198,9 @@ impl Publisher {
         }
     }
 
-    pub fn write_record(&self, rec: &InstanceRecord) {
+    fn write_record(&self, rec: &InstanceRecord) {
         if let Ok(bytes) = serde_json::to_vec_pretty(rec) {
             self.files.write(self.record_file.clone(), bytes);
         }
-    }
-
-    pub fn record_base(&self) -> &InstanceRecord {
-        &self.record_base
-    }
-
-    /// Blocks until status.json and instance.json are on disk.
-    pub fn flush_files(&self) {
-        self.files.flush();
     }
 }
