@@ -50,7 +50,8 @@ pub fn pid_alive(pid: u32) -> bool {
     crate::platform::start_time(pid).is_some()
 }
 
-/// Waits until `pid` has ended (pidfd, no polling loop); `true` if it ended within `timeout`.
+/// Waits until `pid` has ended (an OS wait, no polling loop: a pidfd on Linux, kqueue on
+/// macOS, the process handle on Windows); `true` if it ended within `timeout`.
 #[cfg(target_os = "linux")]
 pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
     // SAFETY: raw syscalls with valid arguments; the fd is closed below.
@@ -65,59 +66,74 @@ pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
     r == 1 || !pid_alive(pid)
 }
 
+#[cfg(target_os = "macos")]
+pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
+    // SAFETY: kqueue and kevent with valid arguments; the descriptor is closed below.
+    unsafe {
+        let kq = libc::kqueue();
+        if kq < 0 {
+            return !pid_alive(pid);
+        }
+        let mut ev: libc::kevent = std::mem::zeroed();
+        ev.ident = pid as libc::uintptr_t;
+        ev.filter = libc::EVFILT_PROC;
+        ev.flags = libc::EV_ADD | libc::EV_ONESHOT;
+        ev.fflags = libc::NOTE_EXIT;
+        if libc::kevent(kq, &ev, 1, std::ptr::null_mut(), 0, std::ptr::null()) < 0 {
+            libc::close(kq);
+            return !pid_alive(pid); // ESRCH: already gone
+        }
+        let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as _ };
+        let mut out: libc::kevent = std::mem::zeroed();
+        let n = libc::kevent(kq, std::ptr::null(), 0, &mut out, 1, &ts);
+        libc::close(kq);
+        n == 1 || !pid_alive(pid)
+    }
+}
+
+#[cfg(windows)]
+pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_OBJECT_0};
+    use windows_sys::Win32::System::Threading::{OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE};
+    // SAFETY: plain calls on a handle we open and close here.
+    unsafe {
+        let h = OpenProcess(PROCESS_SYNCHRONIZE, 0, pid);
+        if h.is_null() {
+            return true; // no such process
+        }
+        let ms = timeout.as_millis().min(u32::MAX as u128 - 1) as u32;
+        let r = WaitForSingleObject(h, ms);
+        CloseHandle(h);
+        r == WAIT_OBJECT_0
+    }
+}
+
 /// Parses `GRANDCHILD_PID=<n>` from log lines.
 pub fn grandchild_pid(lines: &[crate::logs::LogLine]) -> Option<u32> {
     lines.iter().find_map(|l| l.line.strip_prefix("GRANDCHILD_PID=").and_then(|p| p.trim().parse().ok()))
 }
 
-/// Watches a directory with inotify so tests can wait for a file to change without sleeping.
-#[cfg(target_os = "linux")]
-struct DirWatch(std::os::fd::OwnedFd);
-
-#[cfg(target_os = "linux")]
-impl DirWatch {
-    fn new(dir: &Path) -> DirWatch {
-        use std::os::fd::FromRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        std::fs::create_dir_all(dir).unwrap();
-        // SAFETY: plain syscalls; the fd is owned below.
-        let fd = unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) };
-        assert!(fd >= 0, "inotify_init1: {}", std::io::Error::last_os_error());
-        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
-        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
-        let mask = libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_MODIFY | libc::IN_CLOSE_WRITE;
-        let wd = unsafe { libc::inotify_add_watch(std::os::fd::AsRawFd::as_raw_fd(&fd), c.as_ptr(), mask) };
-        assert!(wd >= 0, "inotify_add_watch {}: {}", dir.display(), std::io::Error::last_os_error());
-        DirWatch(fd)
-    }
-
-    /// Blocks until something changed in the directory (true) or `deadline` passed (false).
-    fn wait(&self, deadline: std::time::Instant) -> bool {
-        use std::os::fd::AsRawFd;
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if left.is_zero() {
-            return false;
-        }
-        let mut pfd = libc::pollfd { fd: self.0.as_raw_fd(), events: libc::POLLIN, revents: 0 };
-        // SAFETY: valid pollfd; read into a local buffer until the queue is empty.
-        let r = unsafe { libc::poll(&mut pfd, 1, left.as_millis().min(i32::MAX as u128) as i32) };
-        let mut buf = [0u8; 4096];
-        while unsafe { libc::read(self.0.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
-        r != 0
-    }
-}
-
 /// Re-runs `check` on every change in `dir` until it gives a value, or panics after `timeout`
-/// naming `what` (Linux: inotify, no sleeping).
-#[cfg(target_os = "linux")]
+/// naming `what`. The directory is watched by the OS (`notify`: inotify, FSEvents,
+/// ReadDirectoryChangesW), so nothing sleeps.
 pub fn wait_in_dir<T>(dir: &Path, what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
-    let watch = DirWatch::new(dir);
+    use notify::Watcher;
+    std::fs::create_dir_all(dir).unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut watcher = notify::recommended_watcher(move |e| {
+        let _ = tx.send(e);
+    })
+    .unwrap_or_else(|e| panic!("cannot watch {}: {e}", dir.display()));
+    watcher
+        .watch(dir, notify::RecursiveMode::NonRecursive)
+        .unwrap_or_else(|e| panic!("cannot watch {}: {e}", dir.display()));
     let deadline = std::time::Instant::now() + timeout;
     loop {
         if let Some(v) = check() {
             return v;
         }
-        if !watch.wait(deadline) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if rx.recv_timeout(left).is_err() {
             return check().unwrap_or_else(|| panic!("timed out waiting for {what} in {}", dir.display()));
         }
     }

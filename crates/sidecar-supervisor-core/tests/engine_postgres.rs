@@ -5,6 +5,8 @@
 //! as user `postgres` (which refuses to run as root); SIGINT stops it cleanly and nothing of its
 //! process group is left. Without PostgreSQL it fails saying how to install it.
 
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

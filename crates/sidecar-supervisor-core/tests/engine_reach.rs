@@ -6,6 +6,8 @@
 //! never changed. These need root (CI runs as root; `cargo xtask test` includes them when run as
 //! root); otherwise `user` is ignored.
 
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -7,6 +7,8 @@
 //! The programs here are symlinks to system tools (a script written by a test could hit
 //! "text file busy" when another test thread forks meanwhile).
 
+#![cfg(unix)]
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -107,8 +107,7 @@ async fn killed_leader_takes_its_grandchild_along_and_is_restarted() {
     let (child, grandchild) = pids(&rig, "leader").await;
     let before = rig.last_seq();
 
-    // SAFETY: plain kill(2) of the child we just looked up.
-    assert_eq!(unsafe { libc::kill(child as libc::pid_t, libc::SIGKILL) }, 0);
+    assert!(sidecar_supervisor_core::platform::kill_process(child));
     assert!(wait_pid_gone(grandchild, T), "grandchild {grandchild} outlived its killed leader");
 
     let exited = rig.wait_kind("leader", EventKind::Exited, before).await;

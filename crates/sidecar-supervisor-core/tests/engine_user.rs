@@ -3,6 +3,8 @@
 //! otherwise (`cargo xtask test` includes them when run as root); that a normal user's runtime
 //! ignores the field is a unit test of `platform::lookup_user`.
 
+#![cfg(unix)]
+
 mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use sidecar_supervisor_core::profile::settings::{default_data_dir, default_data_dir_for};
-use sidecar_supervisor_core::profile::{load_profile, resolve, Mode, Overrides, ProfileError, RuntimeConfig};
+use sidecar_supervisor_core::profile::{
+    load_profile, parse_profile, resolve, Mode, Overrides, ProfileError, RuntimeConfig,
+};
 
 const APP: &str = "profile-errors-test";
 
@@ -256,6 +258,131 @@ fn absurd_restart_budget_is_rejected_not_a_crash() {
     check(&file, &e, "$.sidecars[0].restart.max_restarts", &["20000"], "at most 10000");
 }
 
+// ---- what no OS can start ----
+
+// A NUL byte fails only at spawn otherwise ("nul byte found in provided data"). In the JSON
+// below, `\u0000` (raw strings) is how a profile spells it.
+
+const NO_NUL: &str = "no operating system can pass a NUL";
+
+#[test]
+fn nul_byte_in_an_argument_is_rejected() {
+    let (_d, file, e) =
+        load_err(&profile("", r#"{ "name": "a", "command": "x", "args": ["-D", "/data", "a\u0000b"] }"#));
+    check(&file, &e, "$.sidecars[0].args[2]", &[r#""a\u0000b""#, r"contains a NUL byte (\u0000)"], NO_NUL);
+}
+
+#[test]
+fn nul_byte_in_an_env_value_is_rejected() {
+    let (_d, file, e) =
+        load_err(&profile("", r#"{ "name": "a", "command": "x", "env": { "OK": "1", "BAD": "x\u0000" } }"#));
+    check(&file, &e, "$.sidecars[0].env.BAD", &[r#""x\u0000""#, "NUL byte"], NO_NUL);
+}
+
+#[test]
+fn nul_byte_in_cwd_is_rejected() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "cwd": "/srv/\u0000app" }"#));
+    check(&file, &e, "$.sidecars[0].cwd", &[r#""/srv/\u0000app""#, "NUL byte"], NO_NUL);
+}
+
+#[test]
+fn nul_byte_is_rejected_in_every_command_argument_env_and_path_field() {
+    let nul = r"\u0000";
+    let cases = [
+        (format!(r#""command": "x{nul}""#), "command"),
+        (format!(r#""command": "x", "search_path": ["/opt/{nul}"]"#), "search_path[0]"),
+        (format!(r#""command": "x", "search_path": [{{ "command": "c{nul}" }}]"#), "search_path[0].command"),
+        (
+            format!(r#""command": "x", "search_path": ["/a", {{ "command": "c", "args": ["-", "{nul}"] }}]"#),
+            "search_path[1].args[1]",
+        ),
+        (format!(r#""command": "x", "env": {{ "A{nul}B": "1" }}"#), r#"env["A\u0000B"]"#),
+        (format!(r#""command": "x", "prepare": {{ "command": "init{nul}" }}"#), "prepare.command"),
+        (format!(r#""command": "x", "prepare": {{ "command": "i", "args": ["{nul}"] }}"#), "prepare.args[0]"),
+        (
+            format!(r#""command": "x", "prepare": {{ "command": "i", "unless_exists": "/{nul}" }}"#),
+            "prepare.unless_exists",
+        ),
+        (format!(r#""command": "x", "ready": {{ "exec": {{ "command": "p{nul}" }} }}"#), "ready.exec.command"),
+        (
+            format!(r#""command": "x", "live": {{ "exec": {{ "command": "p", "args": ["{nul}"] }} }}"#),
+            "live.exec.args[0]",
+        ),
+        (format!(r#""command": "x", "user": "postgres{nul}""#), "user"),
+    ];
+    for (fields, path) in cases {
+        let (_d, file, e) = load_err(&profile("", &format!(r#"{{ "name": "a", {fields} }}"#)));
+        check(&file, &e, &format!("$.sidecars[0].{path}"), &["NUL byte"], NO_NUL);
+    }
+    let (_d, file, e) = load_err(&profile(r#""data_dir": "state\u0000","#, ONE));
+    check(&file, &e, "$.data_dir", &["NUL byte"], NO_NUL);
+}
+
+#[test]
+fn env_name_with_equals_sign_is_rejected() {
+    // Accepted before, and the child saw `X` set to `Y=1`.
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "env": { "X=Y": "1" } }"#));
+    check(&file, &e, "$.sidecars[0].env.X=Y", &[r#""X=Y""#, "contains `=`"], "cannot be empty or contain `=`");
+}
+
+#[test]
+fn empty_env_name_is_rejected() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "env": { "": "1" } }"#));
+    check(&file, &e, r#"$.sidecars[0].env[""]"#, &["empty environment variable name"], "cannot be empty");
+}
+
+#[test]
+fn absurd_replica_count_is_rejected() {
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "replicas": 100000 }"#));
+    check(&file, &e, "$.sidecars[0].replicas", &["100000", "limit of 1000"], "at most 1000");
+    let dir = tempfile::tempdir().unwrap();
+    let at_limit = write(dir.path(), "p.json", &profile("", r#"{ "name": "a", "command": "x", "replicas": 1000 }"#));
+    load_profile(&at_limit).unwrap_or_else(|e| panic!("1000 replicas are allowed: {e}"));
+}
+
+#[test]
+fn total_unit_count_is_limited() {
+    let sidecars = |n: usize| {
+        let v: Vec<String> =
+            (0..n).map(|i| format!(r#"{{ "name": "s{i}", "command": "x", "replicas": 1000 }}"#)).collect();
+        profile("", &v.join(", "))
+    };
+    let (_d, file, e) = load_err(&sidecars(11));
+    check(&file, &e, "$.sidecars", &["11000 units", "limit of 10000"], "at most 10000 units");
+    let dir = tempfile::tempdir().unwrap();
+    let at_limit = write(dir.path(), "p.json", &sidecars(10));
+    load_profile(&at_limit).unwrap_or_else(|e| panic!("10000 units are allowed: {e}"));
+}
+
+// ---- a UTF-8 byte order mark (Notepad writes one) ----
+
+const BOM: &str = "\u{FEFF}";
+
+#[test]
+fn profile_saved_with_a_byte_order_mark_loads() {
+    let d = tempfile::tempdir().unwrap();
+    let text = format!("{BOM}{}", profile("", ONE));
+    let file = write(d.path(), "profile.json", &text);
+    assert!(std::fs::read(&file).unwrap().starts_with(&[0xEF, 0xBB, 0xBF]));
+    let p = load_profile(&file).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.sidecars[0].name, "a");
+    assert_eq!(parse_profile(&file, &text).unwrap_or_else(|e| panic!("{e}")), p);
+    let c = Env::new(&[]).resolve(&cli(&file), None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.profile, p);
+}
+
+#[test]
+fn syntax_error_after_a_byte_order_mark_names_the_line_and_column_the_user_sees() {
+    // The same positions as in `syntax_error_names_line_and_column`: the mark is not counted.
+    let (_d, file, e) = load_err(&format!("{BOM}{{ \"sidecars\": ["));
+    check(&file, &e, "line 1, column 15", &["invalid JSON"], "JSON syntax");
+    let (_d, file, e) =
+        load_err(&format!("{BOM}{{\n  \"sidecars\": [\n    {{ \"name\": \"a\" \"command\": \"x\" }}\n  ]\n}}\n"));
+    check(&file, &e, "line 3, column 19", &["invalid JSON"], "JSON syntax");
+    let (_d, file, e) = load_err(&format!("{BOM}{{ \"sidecars\": [] \"mode\": 1 }}"));
+    check(&file, &e, "line 1, column 18", &["invalid JSON", "expected `,` or `}`"], "JSON syntax");
+}
+
 // ---- settings precedence ----
 
 struct Env(HashMap<String, String>);
@@ -350,7 +477,7 @@ fn data_dir_flag_beats_env_beats_profile_beats_default() {
 fn default_data_dir_of_root_is_under_var_lib() {
     assert_eq!(default_data_dir_for(APP, true), PathBuf::from("/var/lib").join(APP));
     assert!(!default_data_dir_for(APP, false).starts_with("/var/lib"));
-    let root = unsafe { libc::geteuid() } == 0;
+    let root = sidecar_supervisor_core::platform::is_root();
     let want = default_data_dir_for(APP, root && cfg!(target_os = "linux"));
     assert_eq!(default_data_dir(APP), want);
     let d = tempfile::tempdir().unwrap();

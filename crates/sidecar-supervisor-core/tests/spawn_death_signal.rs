@@ -1,7 +1,8 @@
 //! The platform's spawn arms the parent-death signal: a child dies with the thread that started
 //! it (the signal follows the parent *thread*: never start a sidecar from a pool thread that may
 //! exit), also after it dropped to its `user` (a credential change clears the signal, so the
-//! drop must come first).
+//! drop must come first). Linux: the parent-death signal is Linux's.
+#![cfg(target_os = "linux")]
 
 use std::path::Path;
 use std::time::Duration;

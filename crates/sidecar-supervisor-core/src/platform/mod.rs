@@ -42,26 +42,62 @@
 //!
 //! **Limits**: [`raise_fd_limit`] (children get the original limit back).
 //!
-//! Today: `unix` (Linux and, later, macOS) and `linux`. A build for another OS stops here with
-//! a message instead of failing deep inside the engine.
+//! Modules: `unix` (what Linux and macOS share: signals, file modes, users, the guardian),
+//! `linux`, `macos`, `windows`. A build for any other OS stops here with a message instead of
+//! failing deep inside the engine.
+
+use std::path::Path;
 
 #[cfg(target_os = "linux")]
 mod linux;
+mod lock;
+#[cfg(target_os = "macos")]
+mod macos;
 #[cfg(unix)]
 mod unix;
+#[cfg(windows)]
+mod windows;
 
-#[cfg(not(target_os = "linux"))]
+#[cfg(not(any(target_os = "linux", target_os = "macos", windows)))]
 compile_error!(
-    "sidecar-supervisor-core runs on Linux so far: an OS module providing the interface documented in platform/mod.rs is needed for this target"
+    "sidecar-supervisor-core runs on Linux, macOS and Windows: an OS module providing the interface documented in platform/mod.rs is needed for this target"
 );
 
+pub use lock::InstanceLock;
+
 #[cfg(target_os = "linux")]
-pub use linux::{processes_with_env, spawn, start_time, Child, DeathWatch, Lifeline, SpawnRequest, Spawned};
+pub use linux::{processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
+#[cfg(target_os = "macos")]
+pub use macos::{processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
+#[cfg(all(unix, target_os = "linux"))]
+pub(crate) use unix::original_nofile;
 #[cfg(unix)]
 pub use unix::{
     can_traverse, create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process,
-    lookup_user, open_append_private, private_dir_all, raise_fd_limit, signal_name, stop_group, InstanceLock, Reach,
-    Target, CREATED_DIR_MODE,
+    lookup_user, open_append_private, private_dir_all, raise_fd_limit, stop_group, DeathWatch, Reach, Target,
+    CREATED_DIR_MODE,
 };
 #[cfg(unix)]
-pub(crate) use unix::{exit_of_wait_status, original_nofile};
+pub(crate) use unix::{exit_of_wait_status, open_lock_file};
+#[cfg(windows)]
+pub(crate) use windows::open_lock_file;
+#[cfg(windows)]
+pub use windows::{
+    create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process, lookup_user,
+    open_append_private, private_dir_all, processes_with_env, raise_fd_limit, spawn, start_time, stop_group, Child,
+    DeathWatch, Lifeline, Reach, Spawned, Target,
+};
+
+/// What to start.
+pub struct SpawnRequest<'a> {
+    pub program: &'a Path,
+    pub args: &'a [String],
+    /// Set on top of the runtime's own environment.
+    pub env: &'a [(String, String)],
+    pub cwd: &'a Path,
+    /// (uid, gid) to switch to (a Unix runtime running as root).
+    pub user: Option<(u32, u32)>,
+}
+
+/// A child's stdout or stderr, read asynchronously.
+pub type Output = Box<dyn tokio::io::AsyncRead + Unpin + Send>;

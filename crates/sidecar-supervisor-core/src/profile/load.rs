@@ -6,7 +6,13 @@ use std::path::Path;
 use super::error::ProfileError;
 use super::model::Profile;
 
-/// Parses and validates a profile from text. `file` is only used in error messages.
+/// U+FEFF, the byte order mark that Notepad and other Windows editors write at the start of a
+/// UTF-8 file. It is not part of the JSON and not a character the user sees: it is dropped
+/// before parsing, so line and column numbers of syntax errors are those of the text shown.
+const BOM: char = '\u{FEFF}';
+
+/// Parses and validates a profile from text (a leading byte order mark is ignored). `file` is
+/// only used in error messages.
 pub fn parse_profile(file: &Path, text: &str) -> Result<Profile, ProfileError> {
     let profile = deserialize(file, text)?;
     super::validate::validate(file, &profile)?;
@@ -14,11 +20,12 @@ pub fn parse_profile(file: &Path, text: &str) -> Result<Profile, ProfileError> {
 }
 
 fn deserialize(file: &Path, text: &str) -> Result<Profile, ProfileError> {
+    let text = text.strip_prefix(BOM).unwrap_or(text);
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|err| describe_serde_error(file, &err))
 }
 
-/// Reads, parses and validates a profile file.
+/// Reads, parses and validates a profile file (saved with or without a byte order mark).
 pub fn load_profile(file: &Path) -> Result<Profile, ProfileError> {
     parse_profile(file, &read(file)?)
 }

@@ -1,6 +1,7 @@
 //! Semantic checks that the JSON Schema cannot express: unique names, known dependencies, no
 //! cycles, templates that reference dependencies, probes that have a port to probe, a safe
-//! remote URL. Each error names the JSON path and the fix.
+//! remote URL, nothing that no OS can start (a NUL byte, an environment variable name with `=`,
+//! an absurd replica count). Each error names the JSON path and the fix.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -8,6 +9,15 @@ use std::path::Path;
 use super::error::ProfileError;
 use super::model::{Mode, PortSpec, ProbeSpec, Profile, SearchPathEntry, SidecarSpec};
 use super::template::{self, Piece};
+
+/// The most copies of one sidecar (`replicas`).
+const MAX_REPLICAS: u32 = 1000;
+/// The most units of one profile: `replicas` summed over the sidecars.
+const MAX_UNITS: u64 = 10_000;
+
+const NUL_FIX: &str = "remove it: no operating system can pass a NUL in an argument, an environment value or a path";
+const ENV_NAME_FIX: &str = "rename the variable: an environment variable name cannot be empty or contain `=` \
+     (the OS would read everything up to the first `=` as the name)";
 
 pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
     let err = |path: String, msg: String, fix: &str| ProfileError::in_file(file, path, msg, fix);
@@ -33,6 +43,9 @@ pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
         }
     }
 
+    if let Some(d) = &p.data_dir {
+        check_no_nul(file, "$.data_dir".into(), "", d)?;
+    }
     if p.max_events == 0 {
         return Err(err("$.max_events".into(), "must be at least 1".into(), "use e.g. 1000"));
     }
@@ -42,6 +55,14 @@ pub fn validate(file: &Path, p: &Profile) -> Result<(), ProfileError> {
     }
     for (i, s) in p.sidecars.iter().enumerate() {
         check_sidecar(file, i, s, &index)?;
+    }
+    let units: u64 = p.sidecars.iter().map(|s| u64::from(s.replicas)).sum();
+    if units > MAX_UNITS {
+        return Err(err(
+            "$.sidecars".into(),
+            format!("the sidecars add up to {units} units (replicas summed), more than the limit of {MAX_UNITS}"),
+            &format!("lower `replicas` so that the sidecars add up to at most {MAX_UNITS} units"),
+        ));
     }
     check_cycles(file, p, &index)?;
     check_remote_has_url(file, p)
@@ -122,6 +143,7 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
     if s.command.trim().is_empty() {
         return Err(err(at("command"), "empty command".into(), "name the sidecar's executable"));
     }
+    check_os_strings(file, i, s)?;
     for (j, entry) in s.search_path.iter().enumerate() {
         let (path, text) = match entry {
             SearchPathEntry::Dir(d) => (at(&format!("search_path[{j}]")), d),
@@ -136,6 +158,13 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
     }
     if s.replicas == 0 {
         return Err(err(at("replicas"), "must be at least 1".into(), "remove the field for one copy"));
+    }
+    if s.replicas > MAX_REPLICAS {
+        return Err(err(
+            at("replicas"),
+            format!("{} replicas is more than the limit of {MAX_REPLICAS}", s.replicas),
+            &format!("use at most {MAX_REPLICAS} replicas per sidecar"),
+        ));
     }
     if s.replicas > 1 && matches!(s.port, Some(PortSpec::Fixed(_))) {
         return Err(err(
@@ -187,7 +216,7 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
         templates.push((at(&format!("args[{j}]")), a));
     }
     for (k, v) in &s.env {
-        templates.push((at(&format!("env.{k}")), v));
+        templates.push((env_path(i, k), v));
     }
     if let Some(c) = &s.cwd {
         templates.push((at("cwd"), c));
@@ -230,6 +259,98 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
         }
     }
     Ok(())
+}
+
+/// Everything handed to the OS as an argument, an environment variable or a path: no NUL byte
+/// in any of it, and environment variable names that are not empty and have no `=`.
+fn check_os_strings(file: &Path, i: usize, s: &SidecarSpec) -> Result<(), ProfileError> {
+    let at = |f: &str| format!("$.sidecars[{i}].{f}");
+    let mut strings: Vec<(String, &str)> = vec![(at("command"), &s.command)];
+    for (j, entry) in s.search_path.iter().enumerate() {
+        match entry {
+            SearchPathEntry::Dir(d) => strings.push((at(&format!("search_path[{j}]")), d)),
+            SearchPathEntry::Command(c) => {
+                strings.push((at(&format!("search_path[{j}].command")), &c.command));
+                for (k, a) in c.args.iter().enumerate() {
+                    strings.push((at(&format!("search_path[{j}].args[{k}]")), a));
+                }
+            }
+        }
+    }
+    for (j, a) in s.args.iter().enumerate() {
+        strings.push((at(&format!("args[{j}]")), a));
+    }
+    for (k, v) in &s.env {
+        let path = env_path(i, k);
+        if k.is_empty() {
+            return Err(ProfileError::in_file(file, path, "empty environment variable name", ENV_NAME_FIX));
+        }
+        if k.contains('=') {
+            return Err(ProfileError::in_file(
+                file,
+                path,
+                format!("environment variable name {} contains `=`", json_string(k)),
+                ENV_NAME_FIX,
+            ));
+        }
+        check_no_nul(file, path.clone(), "the variable name ", k)?;
+        strings.push((path, v));
+    }
+    if let Some(c) = &s.cwd {
+        strings.push((at("cwd"), c));
+    }
+    if let Some(pr) = &s.prepare {
+        strings.push((at("prepare.command"), &pr.command));
+        for (j, a) in pr.args.iter().enumerate() {
+            strings.push((at(&format!("prepare.args[{j}]")), a));
+        }
+        if let Some(u) = &pr.unless_exists {
+            strings.push((at("prepare.unless_exists"), u));
+        }
+    }
+    for (name, probe) in [("ready", &s.ready), ("live", &s.live)] {
+        if let Some(e) = probe.as_ref().and_then(|p| p.exec.as_ref()) {
+            strings.push((at(&format!("{name}.exec.command")), &e.command));
+            for (j, a) in e.args.iter().enumerate() {
+                strings.push((at(&format!("{name}.exec.args[{j}]")), a));
+            }
+        }
+    }
+    if let Some(u) = &s.user {
+        strings.push((at("user"), u));
+    }
+    for (path, text) in strings {
+        check_no_nul(file, path, "", text)?;
+    }
+    Ok(())
+}
+
+/// `Err` when `text` contains a NUL byte; `what` (e.g. `"the variable name "`) starts the message.
+fn check_no_nul(file: &Path, path: String, what: &str, text: &str) -> Result<(), ProfileError> {
+    if text.contains('\0') {
+        return Err(ProfileError::in_file(
+            file,
+            path,
+            format!("{what}{} contains a NUL byte (\\u0000)", json_string(text)),
+            NUL_FIX,
+        ));
+    }
+    Ok(())
+}
+
+/// `$.sidecars[i].env.NAME`, or `$.sidecars[i].env["NAME"]` when the name is empty or holds a
+/// control character (a NUL, a newline, ...) that would not show in the dotted form.
+fn env_path(i: usize, name: &str) -> String {
+    if name.is_empty() || name.chars().any(char::is_control) {
+        format!("$.sidecars[{i}].env[{}]", json_string(name))
+    } else {
+        format!("$.sidecars[{i}].env.{name}")
+    }
+}
+
+/// `s` as a JSON string literal, as it is written in the profile (a NUL shows as `\u0000`).
+fn json_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
 }
 
 fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(), ProfileError> {

@@ -38,13 +38,12 @@ impl Lookup<'_> {
                 Err(format!("the override for `{sidecar}` ({var} or the command's _BIN variable) points to {}, which is not an executable file", p.display()))
             };
         }
-        if command.contains('/') {
+        if is_path(command) {
             let p = self.profile_dir.join(command);
-            return if is_executable(&p) {
-                Ok(p)
-            } else {
-                Err(format!("command {} of sidecar `{sidecar}` is not an executable file", p.display()))
-            };
+            if let Some(p) = with_extensions(&p, cfg!(windows)).into_iter().find(|p| is_executable(p)) {
+                return Ok(p);
+            }
+            return Err(format!("command {} of sidecar `{sidecar}` is not an executable file", p.display()));
         }
         if let Some(p) = self.find(command, self.bundled_dirs) {
             return Ok(p);
@@ -63,7 +62,7 @@ impl Lookup<'_> {
     /// (`/usr/local/bin/postgres` → `/usr/lib/postgresql/15/bin/postgres`), then like the
     /// program itself (no override).
     pub fn helper(&self, command: &str, main: Option<&Path>) -> Result<PathBuf, String> {
-        if command.contains('/') {
+        if is_path(command) {
             return self.program(command, None);
         }
         // The program's dir, then the dir of each symlink hop (a few at most).
@@ -92,17 +91,20 @@ impl Lookup<'_> {
 
     /// `dirs` (bundled names), `PATH`, then the search path.
     fn find(&self, command: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
+        let windows = cfg!(windows);
         for dir in dirs {
             for name in [format!("{command}-{}", self.target_triple), command.to_string()] {
-                let p = dir.join(&name);
-                if is_executable(&p) {
+                if let Some(p) = with_extensions(&dir.join(&name), windows).into_iter().find(|p| is_executable(p)) {
                     return Some(p);
                 }
             }
         }
         let path = std::env::var_os("PATH").unwrap_or_default();
         let search = self.search.map(|s| s.dirs.as_slice()).unwrap_or_default();
-        std::env::split_paths(&path).chain(search.iter().cloned()).map(|d| d.join(command)).find(|p| is_executable(p))
+        std::env::split_paths(&path)
+            .chain(search.iter().cloned())
+            .flat_map(|d| with_extensions(&d.join(command), windows))
+            .find(|p| is_executable(p))
     }
 
     /// Where a lookup went, for the error: beside the program, bundle, PATH, search path.
@@ -142,12 +144,35 @@ impl Lookup<'_> {
     }
 }
 
+/// A command given as a path (relative to the profile) rather than a name to look up: it has a
+/// `/` (or, on Windows, a `\\`).
+fn is_path(command: &str) -> bool {
+    command.contains('/') || (cfg!(windows) && command.contains('\\'))
+}
+
+/// The files `p` may name: itself, and on Windows, when it has no extension, `p` with each
+/// executable extension of `PATHEXT` (`.COM;.EXE;.BAT;.CMD` when unset) — `postgres` is
+/// `postgres.exe` there.
+fn with_extensions(p: &Path, windows: bool) -> Vec<PathBuf> {
+    let mut out = vec![p.to_path_buf()];
+    if windows && p.extension().is_none() {
+        let pathext = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
+        for ext in pathext.split(';').map(str::trim).filter(|e| e.starts_with('.') && e.len() > 1) {
+            let mut s = p.as_os_str().to_owned();
+            s.push(ext.to_ascii_lowercase());
+            out.push(PathBuf::from(s));
+        }
+    }
+    out
+}
+
 /// The host's target triple, as Tauri names bundled sidecars (`backend-x86_64-unknown-linux-gnu`).
 pub fn host_triple() -> String {
     let arch = std::env::consts::ARCH;
     match std::env::consts::OS {
         "linux" => format!("{arch}-unknown-linux-gnu"),
         "macos" => format!("{arch}-apple-darwin"),
+        "windows" if cfg!(target_env = "gnu") => format!("{arch}-pc-windows-gnu"),
         "windows" => format!("{arch}-pc-windows-msvc"),
         os => format!("{arch}-unknown-{os}"),
     }
@@ -157,11 +182,13 @@ pub fn host_triple() -> String {
 mod tests {
     use super::*;
 
+    #[cfg(unix)]
     fn on_path(name: &str) -> PathBuf {
         let path = std::env::var_os("PATH").unwrap();
         std::env::split_paths(&path).map(|d| d.join(name)).find(|p| is_executable(p)).unwrap()
     }
 
+    #[cfg(unix)]
     fn lookup<'a>(base: &'a Path, bundled: &'a [PathBuf], search: Option<&'a SearchDirs>) -> Lookup<'a> {
         Lookup {
             sidecar: "database",
@@ -173,6 +200,17 @@ mod tests {
         }
     }
 
+    #[test]
+    fn on_windows_a_bare_name_also_means_its_pathext_variants() {
+        let p = Path::new("bin").join("postgres");
+        let names = with_extensions(&p, true);
+        assert_eq!(names[0], p);
+        assert!(names.iter().any(|n| n.to_string_lossy().ends_with("postgres.exe")), "{names:?}");
+        assert_eq!(with_extensions(&Path::new("bin").join("tool.exe"), true).len(), 1, "has an extension already");
+        assert_eq!(with_extensions(&p, false), vec![p.clone()], "elsewhere, the name as it is");
+    }
+
+    #[cfg(unix)]
     #[test]
     fn order_is_override_path_bundle_path_env_then_search_path() {
         let tmp = tempfile::tempdir().unwrap();
@@ -209,6 +247,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[test]
     fn helpers_are_found_beside_the_program_and_where_it_really_is() {
         let tmp = tempfile::tempdir().unwrap();

@@ -34,17 +34,7 @@ use tokio::io::unix::AsyncFd;
 use tokio::net::unix::pipe;
 
 use crate::domain::Exit;
-
-/// What to start.
-pub struct SpawnRequest<'a> {
-    pub program: &'a Path,
-    pub args: &'a [String],
-    /// Set on top of the runtime's own environment.
-    pub env: &'a [(String, String)],
-    pub cwd: &'a Path,
-    /// (uid, gid) to switch to (the runtime runs as root).
-    pub user: Option<(u32, u32)>,
-}
+use crate::platform::{Output, SpawnRequest};
 
 /// A started process: the leader of its own process group.
 pub struct Spawned {
@@ -52,8 +42,8 @@ pub struct Spawned {
     pub child: Child,
     /// The child's stdin: dropping it is the lifeline's EOF.
     pub lifeline: Lifeline,
-    pub stdout: pipe::Receiver,
-    pub stderr: pipe::Receiver,
+    pub stdout: Output,
+    pub stderr: Output,
 }
 
 /// The write end of a child's stdin, never written to.
@@ -131,8 +121,8 @@ pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         pid: pid as u32,
         child: Child::new(pid)?,
         lifeline: Lifeline(stdin_w),
-        stdout: receiver(stdout_r)?,
-        stderr: receiver(stderr_r)?,
+        stdout: Box::new(receiver(stdout_r)?),
+        stderr: Box::new(receiver(stderr_r)?),
     })
 }
 

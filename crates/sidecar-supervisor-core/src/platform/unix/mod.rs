@@ -1,16 +1,18 @@
-//! What every Unix shares: process groups and signals, private file modes, `flock`, the
-//! open-files limit, users and directory permissions.
+//! What every Unix shares: process groups and signals, private file modes, the open-files
+//! limit, users and directory permissions, the guardian.
 
 mod access;
 mod files;
+mod guardian;
 mod limits;
-mod lock;
 mod signals;
 mod users;
 
 pub use access::{can_traverse, create_dir_traversable, Reach, Target, CREATED_DIR_MODE};
-pub use files::{create_private, is_executable, open_append_private, private_dir_all};
-pub use limits::{original_nofile, raise_fd_limit};
-pub use lock::InstanceLock;
-pub use signals::{exit_of_wait_status, kill_group, kill_process, signal_name, stop_group};
+pub use files::{create_private, is_executable, open_append_private, open_lock_file, private_dir_all};
+pub use guardian::DeathWatch;
+#[cfg(target_os = "linux")]
+pub use limits::original_nofile;
+pub use limits::raise_fd_limit;
+pub use signals::{exit_of_wait_status, kill_group, kill_process, stop_group};
 pub use users::{give_to, is_root, lookup_user};

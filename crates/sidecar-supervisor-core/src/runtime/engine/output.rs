@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
+use crate::platform::Output;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::net::unix::pipe::Receiver;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
@@ -17,8 +17,8 @@ use crate::logs::{SidecarLog, Stream};
 
 /// Copies both pipes into `log` until EOF, calling `on_out`/`on_err` with each line first.
 pub(super) async fn pump(
-    stdout: Receiver,
-    stderr: Receiver,
+    stdout: Output,
+    stderr: Output,
     log: SidecarLog,
     mut on_out: impl FnMut(&str),
     mut on_err: impl FnMut(&str),
@@ -47,8 +47,8 @@ pub(super) fn watch(
     gen: u64,
     pid: u32,
     mut child: crate::platform::Child,
-    stdout: Receiver,
-    stderr: Receiver,
+    stdout: Output,
+    stderr: Output,
 ) {
     let plan = &ctx.plan.units[unit];
     let announce = plan.port == crate::domain::PortPolicy::Announce;

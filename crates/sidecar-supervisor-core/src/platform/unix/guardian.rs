@@ -1,6 +1,6 @@
 //! The guardian: a tiny forked process that kills every sidecar process group when the
-//! runtime dies, even by `kill -9` (the Linux death watch, with each child's parent-death
-//! signal).
+//! runtime dies, even by `kill -9` (the Unix death watch; on Linux each child also has its
+//! parent-death signal).
 //!
 //! Why: `PR_SET_PDEATHSIG` kills only the direct child; a grandchild (the real program behind a
 //! PyInstaller onefile bootloader, say) would survive the runtime's death. The
@@ -22,15 +22,9 @@ pub struct DeathWatch {
 const MAX_GROUPS: usize = 8192;
 
 impl DeathWatch {
-    /// Forks the guardian (it uses Linux's `pipe2` and `close_range`); a failure is reported,
-    /// not fatal.
+    /// Forks the guardian; a failure is reported, not fatal.
     pub fn start() -> std::io::Result<DeathWatch> {
-        let mut fds = [0 as libc::c_int; 2];
-        // SAFETY: plain pipe2 call with a valid array.
-        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let (rfd, wfd) = (fds[0], fds[1]);
+        let (rfd, wfd) = cloexec_pipe()?;
         // SAFETY: the child branch below only calls async-signal-safe functions and `_exit`s.
         let pid = unsafe { libc::fork() };
         if pid < 0 {
@@ -82,6 +76,27 @@ impl Drop for DeathWatch {
     }
 }
 
+/// A pipe whose ends close on exec (so no sidecar inherits the runtime's end).
+fn cloexec_pipe() -> std::io::Result<(libc::c_int, libc::c_int)> {
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: plain system calls on a valid array and the descriptors they return.
+    unsafe {
+        #[cfg(target_os = "linux")]
+        let made = libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) == 0;
+        #[cfg(not(target_os = "linux"))]
+        let made = libc::pipe(fds.as_mut_ptr()) == 0
+            && fds.iter().all(|&fd| libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) == 0);
+        if !made {
+            let e = std::io::Error::last_os_error();
+            for fd in fds.into_iter().filter(|&fd| fd > 0) {
+                libc::close(fd);
+            }
+            return Err(e);
+        }
+    }
+    Ok((fds[0], fds[1]))
+}
+
 /// Closes descriptors 3..`max` except `keep` (async-signal-safe).
 unsafe fn close_up_to(keep: libc::c_int, max: libc::c_int) {
     for fd in 3..max {
@@ -101,10 +116,13 @@ unsafe fn guardian_main(rfd: libc::c_int, wfd: libc::c_int) -> ! {
     }
     // Close everything else we inherited (notably the instance lock, which must die with
     // the runtime, and listening sockets of an embedding app).
-    // close_range(2) (Linux 5.9+): everything but the pipe; fall back to a loop.
-    let ok = (rfd <= 3 || libc::syscall(libc::SYS_close_range, 3u32, (rfd - 1) as u32, 0u32) == 0)
+    // close_range(2) (Linux 5.9+): everything but the pipe; elsewhere, or if it fails, a loop.
+    #[cfg(target_os = "linux")]
+    let closed = (rfd <= 3 || libc::syscall(libc::SYS_close_range, 3u32, (rfd - 1) as u32, 0u32) == 0)
         && libc::syscall(libc::SYS_close_range, (rfd + 1) as u32, u32::MAX, 0u32) == 0;
-    if !ok {
+    #[cfg(not(target_os = "linux"))]
+    let closed = false;
+    if !closed {
         close_up_to(rfd, 65536);
     }
     let mut groups = [0 as libc::pid_t; MAX_GROUPS];
@@ -112,7 +130,7 @@ unsafe fn guardian_main(rfd: libc::c_int, wfd: libc::c_int) -> ! {
     let (mut op, mut num, mut in_num) = (0u8, 0 as libc::pid_t, false);
     loop {
         let n = libc::read(rfd, buf.as_mut_ptr() as *mut libc::c_void, buf.len());
-        if n < 0 && *libc::__errno_location() == libc::EINTR {
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
             continue;
         }
         if n <= 0 {

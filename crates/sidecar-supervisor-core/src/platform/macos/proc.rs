@@ -1,0 +1,80 @@
+//! Process identity on macOS, from libproc and `sysctl`: when a process started (a recycled pid
+//! is never taken for ours) and which processes carry an environment entry.
+
+/// Start time of `pid` in microseconds since the epoch, if it exists.
+pub fn start_time(pid: u32) -> Option<u64> {
+    // SAFETY: proc_pidinfo fills at most `size` bytes of a zeroed struct we own.
+    unsafe {
+        let mut info: libc::proc_bsdinfo = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
+        let n = libc::proc_pidinfo(
+            pid as libc::c_int,
+            libc::PROC_PIDTBSDINFO,
+            0,
+            (&mut info as *mut libc::proc_bsdinfo).cast(),
+            size,
+        );
+        if n != size || info.pbi_status == libc::SZOMB {
+            return None;
+        }
+        Some(info.pbi_start_tvsec * 1_000_000 + info.pbi_start_tvusec)
+    }
+}
+
+/// Live processes (not this one) whose environment contains exactly `entry` (`NAME=value`),
+/// among those this user may read (`KERN_PROCARGS2`).
+pub fn processes_with_env(entry: &str) -> Vec<u32> {
+    let me = std::process::id();
+    all_pids()
+        .into_iter()
+        .filter(|&pid| pid != me && start_time(pid).is_some())
+        .filter(|&pid| environment(pid).is_some_and(|env| env.split(|b| *b == 0).any(|kv| kv == entry.as_bytes())))
+        .collect()
+}
+
+fn all_pids() -> Vec<u32> {
+    // SAFETY: the first call asks for the count; the second fills a buffer of that size.
+    unsafe {
+        let n = libc::proc_listallpids(std::ptr::null_mut(), 0);
+        if n <= 0 {
+            return Vec::new();
+        }
+        let mut pids = vec![0 as libc::pid_t; n as usize + 64];
+        let bytes = (pids.len() * std::mem::size_of::<libc::pid_t>()) as libc::c_int;
+        let got = libc::proc_listallpids(pids.as_mut_ptr().cast(), bytes);
+        pids.truncate(got.max(0) as usize);
+        pids.into_iter().filter(|p| *p > 0).map(|p| p as u32).collect()
+    }
+}
+
+/// The raw `KERN_PROCARGS2` of `pid`: argc, the executable path, argv, then the environment,
+/// NUL-separated; returns the environment part.
+fn environment(pid: u32) -> Option<Vec<u8>> {
+    let mut mib = [libc::CTL_KERN, libc::KERN_PROCARGS2, pid as libc::c_int];
+    let mut size: libc::size_t = 0;
+    // SAFETY: sysctl with a valid mib; first the size, then a buffer of that size.
+    let buf = unsafe {
+        if libc::sysctl(mib.as_mut_ptr(), 3, std::ptr::null_mut(), &mut size, std::ptr::null_mut(), 0) != 0 {
+            return None;
+        }
+        let mut buf = vec![0u8; size];
+        if libc::sysctl(mib.as_mut_ptr(), 3, buf.as_mut_ptr().cast(), &mut size, std::ptr::null_mut(), 0) != 0 {
+            return None;
+        }
+        buf.truncate(size);
+        buf
+    };
+    let argc = i32::from_ne_bytes(buf.get(..4)?.try_into().ok()?).max(0) as usize;
+    let mut rest = &buf[4..];
+    // The executable path, then NUL padding.
+    let path_end = rest.iter().position(|b| *b == 0)?;
+    rest = &rest[path_end..];
+    let start = rest.iter().position(|b| *b != 0)?;
+    rest = &rest[start..];
+    // argc arguments, then the environment.
+    for _ in 0..argc {
+        let end = rest.iter().position(|b| *b == 0)?;
+        rest = rest.get(end + 1..)?;
+    }
+    Some(rest.to_vec())
+}
