@@ -187,8 +187,11 @@ fn export_writes_the_chosen_feed_events_under_the_data_dir_only() {
     assert!(path.starts_with(std::path::Path::new(&data_dir).join("exports")), "{}", path.display());
     let written: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(written, events, "the engine's own events, not the caller's text");
-    use std::os::unix::fs::PermissionsExt;
-    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    }
     let again = h.invoke("export_events", json!({ "seqs": seqs })).unwrap();
     assert_ne!(again.as_str().unwrap(), path.to_str().unwrap(), "two exports never overwrite each other");
     let too_many: Vec<u64> = (0..10_001).collect();

@@ -8,7 +8,10 @@ use std::process::Command;
 
 pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
-    unsafe { libc::geteuid() == 0 }
+    #[cfg(unix)]
+    return unsafe { libc::geteuid() == 0 };
+    #[cfg(not(unix))]
+    return false;
 }
 
 /// Where `postgres` is, if installed.

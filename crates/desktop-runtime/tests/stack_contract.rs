@@ -1,6 +1,8 @@
 //! The sidecar contract as the reference sidecars implement it (through sidecar-kit), checked
 //! on the real binaries; and the default profile where PostgreSQL is missing, in remote_slim
 //! mode, and with the runtime run by a normal user.
+//! The stack runs on Linux here (its PostgreSQL sidecar is the system one).
+#![cfg(target_os = "linux")]
 
 mod common;
 mod stack;

@@ -1,6 +1,8 @@
 //! The reference stack end to end: real PostgreSQL, backend and two workers under the runner.
 //! A job created over HTTP is processed; the data survives a restart of the whole stack; the
 //! backend refuses callers without the key or with a foreign Host; bad input gets a clear 4xx.
+//! The stack runs on Linux here (its PostgreSQL sidecar is the system one).
+#![cfg(target_os = "linux")]
 
 mod common;
 mod stack;

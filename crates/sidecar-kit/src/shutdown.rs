@@ -56,8 +56,9 @@ impl Shutdown {
         Shutdown { tx: Arc::new(tx), rx }
     }
 
-    /// A handle triggered by SIGTERM, SIGINT and, when stdin is a pipe (as the runtime makes
-    /// it), by EOF on stdin. Must be called inside a tokio runtime.
+    /// A handle triggered by SIGTERM and SIGINT (Windows: Ctrl-C, Ctrl-Break, closing the
+    /// console) and, when stdin is a pipe (as the runtime makes it), by EOF on stdin. Must be
+    /// called inside a tokio runtime.
     pub fn install() -> std::io::Result<Shutdown> {
         let s = Shutdown::new();
         let on_signal = s.clone();
@@ -122,11 +123,24 @@ impl Shutdown {
 
 /// Only a pipe is a lifeline: a terminal or /dev/null on stdin (a sidecar started by hand) must
 /// not stop it.
+#[cfg(unix)]
 fn stdin_is_pipe() -> bool {
     // SAFETY: fstat on fd 0 into a zeroed struct.
     unsafe {
         let mut st: libc::stat = std::mem::zeroed();
         libc::fstat(0, &mut st) == 0 && (st.st_mode & libc::S_IFMT) == libc::S_IFIFO
+    }
+}
+
+/// Only a pipe is a lifeline (see the Unix twin): the runtime gives an anonymous pipe.
+#[cfg(windows)]
+fn stdin_is_pipe() -> bool {
+    use windows_sys::Win32::Storage::FileSystem::{GetFileType, FILE_TYPE_PIPE};
+    use windows_sys::Win32::System::Console::{GetStdHandle, STD_INPUT_HANDLE};
+    // SAFETY: plain queries of our own standard input handle.
+    unsafe {
+        let h = GetStdHandle(STD_INPUT_HANDLE);
+        !h.is_null() && GetFileType(h) == FILE_TYPE_PIPE
     }
 }
 

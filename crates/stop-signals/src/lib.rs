@@ -1,7 +1,8 @@
 //! One rule for stop signals, shared by the headless runner, the Tauri plugin and sidecars built
-//! on sidecar-kit: the first SIGINT or SIGTERM asks for a graceful stop (sidecars are stopped in
-//! order, work is handed back); a second one, while that stop is under way, means "now" and the
-//! process exits at once with status 130. A person pressing Ctrl-C twice is never kept waiting.
+//! on sidecar-kit: the first SIGINT or SIGTERM (Windows: Ctrl-C, Ctrl-Break, or the console
+//! closing) asks for a graceful stop (sidecars are stopped in order, work is handed back); a
+//! second one, while that stop is under way, means "now" and the process exits at once with
+//! status 130. A person pressing Ctrl-C twice is never kept waiting.
 
 use std::io;
 
@@ -35,14 +36,30 @@ pub fn on_stop_signals(
             std::process::exit(FORCED_EXIT);
         });
     }
-    #[cfg(not(unix))]
+    #[cfg(windows)]
     {
-        let _ = (graceful, forced);
+        use tokio::signal::windows::{ctrl_break, ctrl_c, ctrl_close};
+        let (mut c, mut b, mut close) = (ctrl_c()?, ctrl_break()?, ctrl_close()?);
+        tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = c.recv() => "Ctrl-C",
+                _ = b.recv() => "Ctrl-Break",
+                _ = close.recv() => "console close",
+            };
+            graceful(name);
+            tokio::select! {
+                _ = c.recv() => {}
+                _ = b.recv() => {}
+                _ = close.recv() => {}
+            }
+            forced();
+            std::process::exit(FORCED_EXIT);
+        });
     }
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

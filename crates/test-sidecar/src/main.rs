@@ -28,7 +28,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::oneshot;
 use tokio::time::{sleep, sleep_until, Instant};
 
@@ -60,7 +59,7 @@ fn main() {
         grandchild(a.ignore_sigterm);
     }
     if a.ignore_sigterm {
-        set_stop_signals(libc::SIG_IGN);
+        set_stop_signals(false);
     }
     let host = if a.port == PortMode::None { IpAddr::V4(Ipv4Addr::LOCALHOST) } else { bind_host() };
 
@@ -84,23 +83,21 @@ fn main() {
 /// for stdin EOF (or forever). Every exit happens on this thread.
 async fn run(a: Args, host: IpAddr, start: Instant, eof: Option<oneshot::Receiver<()>>) {
     if !a.ignore_sigterm {
-        let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
-            (Ok(t), Ok(i)) => (t, i),
-            (Err(e), _) | (_, Err(e)) => {
-                err(&format!("test-sidecar: cannot install signal handlers: {e}"));
-                std::process::exit(1);
-            }
-        };
         let delay = Duration::from_millis(a.stop_delay_ms);
-        tokio::spawn(async move {
-            let name = tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            };
+        if let Err(e) = on_stop(move |name| async move {
             err(&format!("test-sidecar: stopping on {name}"));
             sleep(delay).await;
             std::process::exit(0);
-        });
+        }) {
+            err(&format!("test-sidecar: cannot install signal handlers: {e}"));
+            std::process::exit(1);
+        }
+    } else {
+        #[cfg(windows)]
+        if let Err(e) = on_stop(|_| async {}) {
+            // A handled Ctrl-Break is an ignored one.
+            err(&format!("test-sidecar: cannot install console handlers: {e}"));
+        }
     }
     if let Some(ms) = a.crash_after_ms {
         let (code, abort) = (a.exit_code, a.abort);
@@ -266,19 +263,62 @@ fn crash_now(code: i32, abort: bool) -> ! {
     std::process::exit(code);
 }
 
-/// Sets the disposition of SIGTERM and SIGINT (`SIG_IGN` or `SIG_DFL`).
-fn set_stop_signals(disposition: libc::sighandler_t) {
+/// Calls `then` (in a task) on every stop signal: SIGTERM/SIGINT, or on Windows Ctrl-Break and
+/// Ctrl-C (which are then handled, not fatal).
+fn on_stop<F, Fut>(then: F) -> std::io::Result<()>
+where
+    F: Fn(&'static str) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (mut term, mut int) = (signal(SignalKind::terminate())?, signal(SignalKind::interrupt())?);
+        tokio::spawn(async move {
+            loop {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                then(name).await;
+            }
+        });
+    }
+    #[cfg(windows)]
+    {
+        use tokio::signal::windows::{ctrl_break, ctrl_c};
+        let (mut brk, mut c) = (ctrl_break()?, ctrl_c()?);
+        tokio::spawn(async move {
+            loop {
+                let name = tokio::select! {
+                    _ = brk.recv() => "Ctrl-Break",
+                    _ = c.recv() => "Ctrl-C",
+                };
+                then(name).await;
+            }
+        });
+    }
+    Ok(())
+}
+
+/// Ignores SIGTERM and SIGINT (`false`) or restores their default (`true`). On Windows the
+/// console events are ignored by handling them (see `run`).
+fn set_stop_signals(default: bool) {
+    #[cfg(unix)]
     // SAFETY: SIG_IGN / SIG_DFL are valid dispositions; no handler code runs.
     unsafe {
+        let disposition = if default { libc::SIG_DFL } else { libc::SIG_IGN };
         libc::signal(libc::SIGTERM, disposition);
         libc::signal(libc::SIGINT, disposition);
     }
+    #[cfg(not(unix))]
+    let _ = default;
 }
 
 /// `--grandchild`: sleep forever. Dispositions are set explicitly because
 /// SIG_IGN is inherited across exec from an `--ignore-sigterm` parent.
 fn grandchild(ignore_sigterm: bool) -> ! {
-    set_stop_signals(if ignore_sigterm { libc::SIG_IGN } else { libc::SIG_DFL });
+    set_stop_signals(!ignore_sigterm);
     loop {
         std::thread::sleep(Duration::from_secs(3600));
     }

@@ -5,7 +5,6 @@
 //! panic the process the way `println!` would.
 
 use std::io::Write;
-use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 
 /// Writes one line on stdout and flushes it; errors are ignored.
@@ -22,7 +21,15 @@ pub fn err(line: &str) {
     let _ = e.flush();
 }
 
+/// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds (0 on Windows, where nothing reads it: the
+/// benchmarks that do run on Linux).
+#[cfg(not(unix))]
+pub fn monotonic_ns() -> u64 {
+    0
+}
+
 /// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds.
+#[cfg(unix)]
 pub fn monotonic_ns() -> u64 {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid, writable timespec; CLOCK_MONOTONIC always exists on Linux.
@@ -33,7 +40,10 @@ pub fn monotonic_ns() -> u64 {
 /// Sends `"<kind> <pid> <ns>"` to the unix datagram socket at `path`; errors
 /// are ignored (the listener may be gone).
 pub fn report(path: &Path, kind: &str, ns: u64) {
-    if let Ok(sock) = UnixDatagram::unbound() {
+    #[cfg(not(unix))]
+    let _ = (path, kind, ns);
+    #[cfg(unix)]
+    if let Ok(sock) = std::os::unix::net::UnixDatagram::unbound() {
         let msg = format!("{kind} {} {ns}", std::process::id());
         let _ = sock.send_to(msg.as_bytes(), path);
     }
