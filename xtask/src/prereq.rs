@@ -99,3 +99,37 @@ pub fn apt_install(what: &str, packages: &[&str]) -> Result<(), String> {
     }
     Ok(())
 }
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+/// Wine and the mingw linker, for the Windows process tests (`cargo xtask wine`).
+pub fn ensure_wine() -> Result<(), String> {
+    if ["wine", "wineserver", "wineboot", "x86_64-w64-mingw32-gcc"].iter().all(|p| on_path(p)) {
+        return Ok(());
+    }
+    apt_install(
+        "Wine and the mingw-w64 linker (the Windows process tests run under Wine)",
+        &["wine", "gcc-mingw-w64-x86-64"],
+    )
+}
+
+/// The standard library for `target` (`rustup target add`, a download of a few seconds).
+pub fn ensure_rust_target(target: &str) -> Result<(), String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == target))
+        .unwrap_or(false);
+    if installed {
+        return Ok(());
+    }
+    eprintln!("\n==> installing the Rust standard library for {target}: rustup target add {target}");
+    let ok = Command::new("rustup").args(["target", "add", target]).status().map(|s| s.success()).unwrap_or(false);
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("cannot add the Rust target {target}: run `rustup target add {target}` and look at its output"))
+    }
+}

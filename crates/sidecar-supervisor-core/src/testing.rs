@@ -16,7 +16,7 @@ pub fn test_sidecar_bin() -> PathBuf {
     // <target>/<profile>/deps/<test-exe> → <target>/<profile>/test-sidecar
     let exe = std::env::current_exe().expect("current exe");
     let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join("test-sidecar");
+    let bin = dir.join(format!("test-sidecar{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.is_file(),
         "{} is missing: build it first with `cargo build -p test-sidecar` (`cargo xtask test` does this)",

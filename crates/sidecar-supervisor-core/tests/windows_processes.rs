@@ -1,0 +1,146 @@
+//! The Windows process backend with real processes: each sidecar in its own kill-on-close job,
+//! assigned before its first instruction; a stop that is ignored ends with the whole tree
+//! terminated; the runtime killed from outside takes every sidecar with it; exit codes; the
+//! restart budget; the instance lock across two processes.
+//!
+//! Runs on Windows, and under Wine on Linux (`cargo xtask wine`, in `.ci/run`): Wine has job
+//! objects, process waits and file locks like Windows, but no console control events, so the
+//! graceful stop here always ends in the forced one (the workflow's Windows runner checks the
+//! rest natively).
+#![cfg(windows)]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{profile, Rig, T};
+use serde_json::json;
+use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::platform::{self, SpawnRequest};
+use sidecar_supervisor_core::testing::{grandchild_pid, pid_alive, test_sidecar_bin, wait_pid_gone};
+
+/// The line `GRANDCHILD_PID=<n>` from a child's stdout.
+async fn read_grandchild(stdout: &mut platform::Output) -> u32 {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(pid) = line.strip_prefix("GRANDCHILD_PID=") {
+            return pid.trim().parse().unwrap();
+        }
+    }
+    panic!("no GRANDCHILD_PID line");
+}
+
+#[tokio::test]
+async fn a_child_and_everything_it_starts_are_in_its_job_from_the_first_instruction() {
+    let bin = test_sidecar_bin();
+    // The child's very first action is to start a grandchild: had the job been assigned after
+    // the child ran, the grandchild could be outside it and survive the kill below.
+    let args = vec!["--fork-grandchild".to_string(), "--ignore-stdin-eof".to_string()];
+    let req = SpawnRequest { program: &bin, args: &args, env: &[], cwd: Path::new("."), user: None };
+    let mut s = platform::spawn(&req).unwrap();
+    let grandchild = read_grandchild(&mut s.stdout).await;
+    assert!(pid_alive(s.pid) && pid_alive(grandchild));
+    assert!(platform::kill_group(s.pid), "the job is terminated");
+    let exit = s.child.wait().await.unwrap();
+    assert_eq!(exit.code, Some(1), "TerminateJobObject's exit code: {exit:?}");
+    assert!(wait_pid_gone(grandchild, T), "the grandchild was in the job too");
+}
+
+#[tokio::test]
+async fn dropping_the_childs_handle_closes_its_job_and_kills_its_tree() {
+    let bin = test_sidecar_bin();
+    let args = vec!["--fork-grandchild".to_string(), "--ignore-stdin-eof".to_string()];
+    let req = SpawnRequest { program: &bin, args: &args, env: &[], cwd: Path::new("."), user: None };
+    let mut s = platform::spawn(&req).unwrap();
+    let grandchild = read_grandchild(&mut s.stdout).await;
+    let pid = s.pid;
+    drop(s);
+    assert!(wait_pid_gone(pid, T), "kill-on-close took the child");
+    assert!(wait_pid_gone(grandchild, T), "and its grandchild");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignored_stop_ends_with_the_whole_tree_terminated() {
+    let rig = Rig::start(profile(json!([{
+        "name": "stubborn", "command": "test-sidecar", "stop_timeout_ms": 500,
+        "args": ["--ignore-sigterm", "--ignore-stdin-eof", "--fork-grandchild", "--grandchild-ignore-sigterm",
+                 "--print-ready-line", "UP"],
+        "ready": { "stdout": "UP" }
+    }])));
+    let row = rig.wait_state("stubborn", State::Ready).await;
+    let child = row.pid.unwrap();
+    let grandchild = grandchild_pid(&rig.logs("stubborn", 50).unwrap()).expect("grandchild pid in the log");
+    rig.stop("stubborn").await.unwrap();
+    rig.wait_state("stubborn", State::Stopped).await;
+    assert!(wait_pid_gone(child, T) && wait_pid_gone(grandchild, T), "the tree outlived the stop");
+    assert_eq!(rig.events_of("stubborn", EventKind::KillEscalated).len(), 1, "{}", rig.feed_dump());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_and_the_restart_budget() {
+    let rig = Rig::start(profile(json!([{
+        "name": "crashy", "command": "test-sidecar", "args": ["--crash-after-ms", "0", "--exit-code", "3"],
+        "restart": { "max_restarts": 2, "window_secs": 60, "backoff_initial_ms": 10, "backoff_max_ms": 20 }
+    }])));
+    let row = rig.wait_state("crashy", State::Failed).await;
+    assert_eq!(row.last_exit.as_deref(), Some("exited with code 3"), "{row:?}");
+    let exits = rig.events_of("crashy", EventKind::Exited);
+    assert_eq!(exits.len(), 3, "the first run and two restarts: {}", rig.feed_dump());
+    assert!(exits.iter().all(|e| e.code == Some(3)));
+    assert_eq!(rig.events_of("crashy", EventKind::BudgetExhausted).len(), 1);
+}
+
+/// The runner binary next to the test-sidecar build.
+fn runner_bin() -> std::path::PathBuf {
+    test_sidecar_bin().with_file_name(format!("desktop-runtime{}", std::env::consts::EXE_SUFFIX))
+}
+
+fn runner(profile: &Path, data: &Path) -> Command {
+    let mut c = Command::new(runner_bin());
+    c.arg("run")
+        .arg("--runtime-profile")
+        .arg(profile)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--bundled-dir")
+        .arg(test_sidecar_bin().parent().unwrap())
+        .stdin(Stdio::null());
+    c
+}
+
+/// Waits for `status.json` to name a ready sidecar with a pid.
+fn wait_ready_pid(data: &Path) -> u32 {
+    let status = sidecar_supervisor_core::layout::DataDirLayout::new(data).status_file();
+    sidecar_supervisor_core::testing::wait_in_dir(status.parent().unwrap(), "a ready sidecar", T, || {
+        let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&status).ok()?).ok()?;
+        let row = &v["sidecars"][0];
+        (row["state"] == "ready").then(|| row["pid"].as_u64()).flatten().map(|p| p as u32)
+    })
+}
+
+#[test]
+fn the_runtime_killed_from_outside_leaves_no_sidecar_and_the_lock_is_one_per_data_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let profile = tmp.path().join("profile.json");
+    std::fs::write(
+        &profile,
+        json!({ "sidecars": [{ "name": "s", "command": "test-sidecar", "args": ["--ignore-stdin-eof"] }] }).to_string(),
+    )
+    .unwrap();
+    let data = tmp.path().join("data");
+    let mut first = runner(&profile, &data).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+    let sidecar = wait_ready_pid(&data);
+    // A second runtime on the same data dir is refused and leaves the first alone.
+    let second = runner(&profile, &data).output().unwrap();
+    assert_eq!(second.status.code(), Some(1), "{}", String::from_utf8_lossy(&second.stderr));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
+    assert!(pid_alive(sidecar));
+    // Killed from outside (TerminateProcess): its job handles close, Windows kills the sidecar.
+    first.kill().unwrap();
+    let _ = first.wait();
+    assert!(wait_pid_gone(sidecar, Duration::from_secs(20)), "the sidecar outlived the killed runtime");
+}

@@ -1,0 +1,185 @@
+//! `cargo xtask wine`: the Windows process backend for real, on Linux, under Wine.
+//!
+//! Builds `test-sidecar`, the runner and the core's Windows tests (`tests/windows_processes.rs`)
+//! for `x86_64-pc-windows-gnu` (mingw as the linker), makes a fresh Wine prefix, and runs them:
+//! job objects with kill-on-close, process waits, file locks and loopback TCP behave under Wine
+//! as on Windows. Then a probe from this (Linux) side reaches a sidecar running inside Wine.
+//! `wineserver -k` ends every Wine process afterwards, and the prefix is removed.
+//!
+//! Wine 8 lacks `ProcessPrng` in `bcryptprimitives.dll`, which every Rust program since 1.78
+//! calls before `main` (without it, it exits with code 53 and says nothing): a ten-line DLL
+//! (`xtask/wine/bcryptprimitives.c`) built with mingw goes into the prefix's system32.
+//! Console control events (Ctrl-Break) do not work under Wine 8: the tests that need them run
+//! on the workflow's Windows runner only.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{cargo, prereq, show, step, target_dir};
+
+const TARGET: &str = "x86_64-pc-windows-gnu";
+
+pub fn run() -> Result<(), String> {
+    prereq::ensure_wine()?;
+    prereq::ensure_rust_target(TARGET)?;
+    step(
+        "build test-sidecar and the runner for Windows (mingw)",
+        cargo().args(["build", "-p", "test-sidecar", "-p", "desktop-runtime", "--target", TARGET]),
+    )?;
+    let tests = build_tests()?;
+    let bin = target_dir()?.join(TARGET).join("debug");
+    let prefix = Prefix::new(&target_dir()?.join("wine-prefix"))?;
+    let result = (|| {
+        step(
+            "the Windows process tests, under Wine",
+            prefix.wine(&tests).args(["--test-threads", "1"]).current_dir(&bin),
+        )?;
+        probe_from_linux(&prefix, &bin.join("test-sidecar.exe"))
+    })();
+    drop(prefix); // wineserver -k, prefix removed: nothing of Wine is left running
+    result
+}
+
+/// Builds the Windows tests of the core; returns the test executable.
+fn build_tests() -> Result<PathBuf, String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "test",
+        "--no-run",
+        "-p",
+        "sidecar-supervisor-core",
+        "--features",
+        "testing",
+        "--target",
+        TARGET,
+        "--test",
+        "windows_processes",
+        "--message-format",
+        "json-render-diagnostics",
+    ]);
+    eprintln!("\n==> build the core's Windows tests\n    $ {}", show(&cmd));
+    let out = cmd.stderr(Stdio::inherit()).output().map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !out.status.success() {
+        return Err("building the Windows tests failed (see above)".into());
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .filter(|l| l.contains("\"windows_processes\"") && l.contains("\"executable\""))
+        .find_map(|l| {
+            let key = "\"executable\":\"";
+            let start = l.find(key)? + key.len();
+            let end = l[start..].find('"')? + start;
+            Some(PathBuf::from(&l[start..end]))
+        })
+        .ok_or_else(|| "cargo printed no executable for the Windows tests".into())
+}
+
+/// A throwaway Wine prefix, with the `ProcessPrng` shim in it.
+struct Prefix {
+    dir: PathBuf,
+}
+
+impl Prefix {
+    fn new(dir: &Path) -> Result<Prefix, String> {
+        let _ = std::fs::remove_dir_all(dir);
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let prefix = Prefix { dir: dir.to_path_buf() };
+        step("make a fresh Wine prefix", prefix.command("wineboot").arg("-i"))?;
+        let system32 = dir.join("drive_c/windows/system32");
+        let source = Path::new("xtask/wine/bcryptprimitives.c");
+        step(
+            "build the ProcessPrng shim (bcryptprimitives.dll) into the prefix",
+            Command::new("x86_64-w64-mingw32-gcc")
+                .args(["-shared", "-O2", "-o"])
+                .arg(system32.join("bcryptprimitives.dll"))
+                .arg(source)
+                .arg("-ladvapi32"),
+        )?;
+        Ok(prefix)
+    }
+
+    /// A command with this prefix's environment.
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(program);
+        c.env("WINEPREFIX", &self.dir)
+            .env("WINEDEBUG", "-all")
+            // The shim in system32 rather than Wine's own DLL of that name.
+            .env("WINEDLLOVERRIDES", "bcryptprimitives=n,b")
+            .env_remove("DISPLAY");
+        c
+    }
+
+    fn wine(&self, exe: &Path) -> Command {
+        let mut c = self.command("wine");
+        c.arg(exe);
+        c
+    }
+}
+
+impl Drop for Prefix {
+    fn drop(&mut self) {
+        let _ = self.command("wineserver").arg("-k").status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A sidecar inside Wine answers a health probe from Linux over loopback TCP.
+fn probe_from_linux(prefix: &Prefix, sidecar: &Path) -> Result<(), String> {
+    eprintln!("\n==> a probe from Linux to a sidecar running under Wine");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("cannot pick a port: {e}"))?
+        .port();
+    let mut child = Killed(
+        prefix
+            .wine(sidecar)
+            .args(["--port", "env", "--ignore-stdin-eof"])
+            .env("SIDECAR_PORT", port.to_string())
+            .env("SIDECAR_HOST", "127.0.0.1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the sidecar under Wine: {e}"))?,
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match get(port, "/health/live") {
+            Ok(status) if status.starts_with("HTTP/1.1 200") => {
+                eprintln!("    GET http://127.0.0.1:{port}/health/live from Linux: {status}");
+                break;
+            }
+            Ok(status) => return Err(format!("the sidecar under Wine answered `{status}`, not 200")),
+            Err(_) if Instant::now() < deadline => {
+                if let Ok(Some(st)) = child.0.try_wait() {
+                    return Err(format!("the sidecar under Wine exited before it answered ({st})"));
+                }
+                std::thread::sleep(Duration::from_millis(50)); // it is starting: try again
+            }
+            Err(e) => return Err(format!("no answer from the sidecar under Wine on port {port}: {e}")),
+        }
+    }
+    Ok(())
+}
+
+/// A child killed when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET path` on 127.0.0.1:`port`; returns the status line.
+fn get(port: u16, path: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+    let mut text = String::new();
+    s.read_to_string(&mut text)?;
+    Ok(text.lines().next().unwrap_or_default().to_string())
+}
