@@ -1,9 +1,11 @@
 //! `cargo xtask wine`: the Windows process backend for real, on Linux, under Wine.
 //!
-//! Builds `test-sidecar`, the runner and the core's Windows tests (`tests/windows_processes.rs`)
-//! for `x86_64-pc-windows-gnu` (mingw as the linker), makes a fresh Wine prefix, and runs them:
-//! job objects with kill-on-close, process waits, file locks and loopback TCP behave under Wine
-//! as on Windows. Then a probe from this (Linux) side reaches a sidecar running inside Wine.
+//! Builds `test-sidecar`, the runner and every test of the core for `x86_64-pc-windows-gnu`
+//! (mingw as the linker), makes a fresh Wine prefix, and runs them there: the Windows process
+//! tests (`tests/windows_processes.rs`) and every engine test that makes sense on Windows (the
+//! others are gated by `cfg`). Job objects with kill-on-close, process waits, file locks and
+//! loopback TCP behave under Wine as on Windows. Then a probe from this (Linux) side reaches a
+//! sidecar running inside Wine.
 //! `wineserver -k` ends every Wine process afterwards, and the prefix is removed.
 //!
 //! Wine 8 lacks `ProcessPrng` in `bcryptprimitives.dll`, which every Rust program since 1.78
@@ -33,18 +35,19 @@ pub fn run() -> Result<(), String> {
     let bin = target_dir()?.join(TARGET).join("debug");
     let prefix = Prefix::new(&target_dir()?.join("wine-prefix"))?;
     let result = (|| {
-        step(
-            "the Windows process tests, under Wine",
-            prefix.wine(&tests).args(["--test-threads", "1"]).current_dir(&bin),
-        )?;
+        for t in &tests {
+            let name = t.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = name.rsplit_once('-').map_or(name.as_str(), |(n, _)| n).to_string();
+            step(&format!("{name}, under Wine"), prefix.wine(t).args(["--test-threads", "2"]).current_dir(&bin))?;
+        }
         probe_from_linux(&prefix, &bin.join("test-sidecar.exe"))
     })();
     drop(prefix); // wineserver -k, prefix removed: nothing of Wine is left running
     result
 }
 
-/// Builds the Windows tests of the core; returns the test executable.
-fn build_tests() -> Result<PathBuf, String> {
+/// Builds every test of the core for Windows; returns the test executables.
+fn build_tests() -> Result<Vec<PathBuf>, String> {
     let mut cmd = cargo();
     cmd.args([
         "test",
@@ -55,8 +58,6 @@ fn build_tests() -> Result<PathBuf, String> {
         "testing",
         "--target",
         TARGET,
-        "--test",
-        "windows_processes",
         "--message-format",
         "json-render-diagnostics",
     ]);
@@ -66,15 +67,19 @@ fn build_tests() -> Result<PathBuf, String> {
         return Err("building the Windows tests failed (see above)".into());
     }
     let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .filter(|l| l.contains("\"windows_processes\"") && l.contains("\"executable\""))
-        .find_map(|l| {
+    let exes: Vec<PathBuf> = text
+        .lines()
+        .filter_map(|l| {
             let key = "\"executable\":\"";
             let start = l.find(key)? + key.len();
             let end = l[start..].find('"')? + start;
             Some(PathBuf::from(&l[start..end]))
         })
-        .ok_or_else(|| "cargo printed no executable for the Windows tests".into())
+        .collect();
+    if exes.is_empty() {
+        return Err("cargo printed no test executable for Windows".into());
+    }
+    Ok(exes)
 }
 
 /// A throwaway Wine prefix, with the `ProcessPrng` shim in it.

@@ -5,7 +5,7 @@
 //! as user `postgres` (which refuses to run as root); SIGINT stops it cleanly and nothing of its
 //! process group is left. Without PostgreSQL it fails saying how to install it.
 
-#![cfg(unix)]
+#![cfg(target_os = "linux")]
 
 mod common;
 

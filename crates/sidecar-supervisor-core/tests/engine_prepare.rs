@@ -1,5 +1,7 @@
 //! The one-time `prepare` step (think `initdb`): runs before the first spawn, in the sidecar's
 //! data dir, and is skipped at the next launch once `unless_exists` exists.
+//! Unix: the sidecars here are `sh` scripts.
+#![cfg(unix)]
 
 mod common;
 

@@ -78,6 +78,7 @@ async fn manual_restart_resets_the_budget() {
     rig.shutdown().await;
 }
 
+#[cfg(unix)] // uses sh, or Unix signal semantics
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stopped_sidecar_is_not_restarted_and_can_be_started_again() {
     let rig = Rig::start(profile(json!([

@@ -147,7 +147,7 @@ async fn a_dependent_restarting_while_its_dependency_restarts_waits_for_it() {
     rig.wait_state("api", State::Stopped).await;
     assert!(sidecar_supervisor_core::platform::kill_process(worker.pid.unwrap()));
     let w = rig.wait_state("worker", State::WaitingForDeps).await;
-    assert!(w.last_error.as_deref().unwrap_or("").contains("killed by SIGKILL"), "{w:?}");
+    assert!(w.last_error.as_deref().unwrap_or("").contains(common::FORCE_KILLED), "{w:?}");
     rig.start_sidecar("api").await.unwrap();
     rig.wait_state("api", State::Ready).await;
     let w = rig.wait_state("worker", State::Ready).await;

@@ -115,6 +115,8 @@ struct Shared {
     max_events: usize,
     redactor: Redactor,
     tx: broadcast::Sender<RuntimeEvent>,
+    /// Itself, for the writer to be told about it.
+    me: Weak<dyn crate::writer::Pending>,
 }
 
 impl Shared {
@@ -166,13 +168,14 @@ impl Feed {
         let skip = loaded.len().saturating_sub(max_events);
         let events: VecDeque<_> = loaded.into_iter().skip(skip).map(Arc::new).collect();
         let (tx, _) = broadcast::channel(SUBSCRIBE_CAPACITY);
-        let shared = Arc::new(Shared {
+        let shared = Arc::new_cyclic(|me: &Weak<Shared>| Shared {
             state: Mutex::new(State { events, next_seq, dirty: false, last_error: None }),
             disk: Mutex::new(()),
             path,
             max_events,
             redactor,
             tx,
+            me: me.clone(),
         });
         let feed = Feed { shared };
         if let Some(message) = recovered {
@@ -213,9 +216,7 @@ impl Feed {
         let _ = shared.tx.send(event.clone());
         drop(st);
         if was_clean {
-            let weak: Weak<dyn crate::writer::Pending> =
-                Arc::downgrade(&self.shared) as Weak<dyn crate::writer::Pending>;
-            crate::writer::mark(weak);
+            crate::writer::mark(shared.me.clone());
         }
         event
     }
@@ -270,6 +271,11 @@ impl crate::writer::Pending for Shared {
                     tracing::warn!("runtime event feed not saved: {msg}");
                 }
                 st.last_error = Some(msg);
+                // Not saved: the writer tries again (a reader holding the file open on Windows,
+                // a disk briefly full), rather than waiting for the next event that may not come.
+                if !std::mem::replace(&mut st.dirty, true) {
+                    crate::writer::mark(self.me.clone());
+                }
             }
         }
     }

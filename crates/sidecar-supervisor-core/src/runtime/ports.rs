@@ -41,10 +41,16 @@ pub fn parse_announcement(line: &str) -> Option<u16> {
     None
 }
 
-/// Does a stderr line say the bind failed because the address was taken?
+/// Does a stderr line say the bind failed because the address was taken? Unix (`EADDRINUSE`,
+/// "Address already in use") and Windows (`WSAEADDRINUSE`, error 10048, "Only one usage of each
+/// socket address ... is normally permitted") alike.
 pub fn is_addr_in_use(line: &str) -> bool {
     let l = line.to_ascii_lowercase();
-    l.contains("address already in use") || l.contains("eaddrinuse") || l.contains("address in use")
+    l.contains("address already in use")
+        || l.contains("eaddrinuse")
+        || l.contains("address in use")
+        || l.contains("os error 10048")
+        || l.contains("only one usage of each socket address")
 }
 
 #[cfg(test)]
@@ -73,6 +79,10 @@ mod tests {
     fn addr_in_use_detection() {
         assert!(is_addr_in_use("Error: Address already in use (os error 98)"));
         assert!(is_addr_in_use("listen EADDRINUSE: address already in use :::3000"));
+        assert!(is_addr_in_use(
+            "Only one usage of each socket address (protocol/network address/port) is normally permitted. (os error 10048)"
+        ));
+        assert!(is_addr_in_use("bind: WSAEADDRINUSE"));
         assert!(!is_addr_in_use("GET /health 200"));
     }
 }

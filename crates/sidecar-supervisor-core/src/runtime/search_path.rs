@@ -242,6 +242,7 @@ mod tests {
         assert!(expand_dir_pattern(&tmp.path().join("nope/*/bin")).is_empty());
     }
 
+    #[cfg(unix)]
     fn cmd(command: &str, args: &[&str]) -> SearchPathEntry {
         SearchPathEntry::Command(SearchPathCommand {
             command: command.into(),
@@ -249,6 +250,7 @@ mod tests {
         })
     }
 
+    #[cfg(unix)] // uses sh, or Unix signal semantics
     #[tokio::test]
     async fn commands_that_give_nothing_are_skipped_with_a_reason() {
         let tmp = tempfile::tempdir().unwrap();

@@ -16,6 +16,22 @@ use sidecar_supervisor_core::testing::{config_in, options, row};
 use sidecar_supervisor_core::Supervisor;
 use tokio::sync::broadcast::error::RecvError;
 
+/// How a forced kill ends a process: SIGKILL on Unix; on Windows, its job terminated with
+/// exit code 1.
+#[cfg(unix)]
+pub const FORCE_KILLED: &str = "killed by SIGKILL";
+#[cfg(windows)]
+pub const FORCE_KILLED: &str = "exited with code 1";
+
+/// Whether an event carries the exit of a forced kill.
+pub fn force_killed(ev: &RuntimeEvent) -> bool {
+    if cfg!(unix) {
+        ev.signal.as_deref() == Some("SIGKILL")
+    } else {
+        ev.code == Some(1)
+    }
+}
+
 /// Upper bound for anything the engine should do "soon".
 pub const T: Duration = Duration::from_secs(20);
 
