@@ -158,3 +158,27 @@ async fn shutdown_finishes_while_a_dependent_waits_in_backoff() {
     tokio::time::timeout(T, rig.shutdown()).await.expect("shutdown finishes");
     assert_eq!(rig.row("db").state, State::Stopped);
 }
+
+/// A `stop_command` is how the sidecar is asked to stop, instead of its signal: it runs with the
+/// sidecar's environment and templates. This sidecar would exit at once on SIGTERM; the command
+/// only leaves a note, so it is still there when `stop_timeout_ms` runs out and is killed.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_command_is_run_instead_of_the_stop_signal() {
+    let rig = Rig::start(profile(json!([{
+        "name": "svc", "command": "test-sidecar", "stop_timeout_ms": 300,
+        "args": ["--print-ready-line", "UP"], "ready": { "stdout": "UP" },
+        "stop_command": { "command": "sh", "args": ["-c", "echo \"$SIDECAR_NAME\" > {sidecar_data_dir}/stop-asked"] }
+    }])));
+    let row = rig.wait_state("svc", State::Ready).await;
+    rig.stop("svc").await.unwrap();
+    rig.wait_state("svc", State::Stopped).await;
+    let stopping = rig.events_of("svc", EventKind::Stopping);
+    assert!(stopping[0].message.contains("running its stop_command"), "{}", stopping[0].message);
+    let marker = rig.tmp.path().join("data/svc/stop-asked");
+    assert_eq!(std::fs::read_to_string(&marker).unwrap().trim(), "svc", "it ran with the sidecar's environment");
+    let stopped = rig.events_of("svc", EventKind::Stopped);
+    assert_eq!(stopped[0].signal.as_deref(), Some("SIGKILL"), "no SIGTERM was sent: {}", rig.feed_dump());
+    assert_eq!(rig.events_of("svc", EventKind::KillEscalated).len(), 1);
+    assert!(wait_pid_gone(row.pid.unwrap(), T));
+}

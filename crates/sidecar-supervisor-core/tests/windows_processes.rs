@@ -80,6 +80,24 @@ async fn an_ignored_stop_ends_with_the_whole_tree_terminated() {
     assert_eq!(rig.events_of("stubborn", EventKind::KillEscalated).len(), 1, "{}", rig.feed_dump());
 }
 
+/// A sidecar with a port is asked to stop over `sidecar.v1.Control/Shutdown` (sidecar-kit and
+/// test-sidecar's gRPC server serve it): it ends by itself (exit 0), long before its stop timeout,
+/// although no console event can reach it (none can under Wine).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sidecar_with_a_port_is_stopped_through_its_control_service() {
+    let rig = Rig::start(profile(json!([{
+        "name": "g", "command": "test-sidecar", "port": "auto", "args": ["--protocol", "grpc"],
+        "ready": { "grpc": "" }, "stop_timeout_ms": 60000
+    }])));
+    rig.wait_state("g", State::Ready).await;
+    rig.stop("g").await.unwrap();
+    let row = rig.wait_state("g", State::Stopped).await;
+    assert_eq!(row.last_exit.as_deref(), Some("exited with code 0"), "{}", rig.feed_dump());
+    let stopping = rig.events_of("g", EventKind::Stopping);
+    assert!(stopping[0].message.contains("sidecar.v1.Control/Shutdown"), "{}", stopping[0].message);
+    assert!(rig.events_of("g", EventKind::KillEscalated).is_empty(), "{}", rig.feed_dump());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_codes_and_the_restart_budget() {
     let rig = Rig::start(profile(json!([{

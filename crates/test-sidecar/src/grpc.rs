@@ -18,8 +18,39 @@ use tonic_health::pb::{HealthCheckRequest, HealthCheckResponse};
 use tonic_health::server::{HealthReporter, HealthService, WatchStream};
 use tonic_health::ServingStatus;
 
+use sidecar_kit::health::control_v1::control_server::{Control, ControlServer};
+use sidecar_kit::health::control_v1::{InfoRequest, InfoResponse, ShutdownRequest, ShutdownResponse};
+
 use crate::out::err;
 use crate::state::Shared;
+
+/// `sidecar.v1.Control`, as a sidecar-kit sidecar serves it: `Shutdown` ends the process
+/// (exit 0) right after answering. What the runtime uses to stop sidecars on Windows.
+struct TestControl;
+
+#[tonic::async_trait]
+impl Control for TestControl {
+    async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
+        let var = |k: &str| std::env::var(k).unwrap_or_default();
+        Ok(Response::new(InfoResponse {
+            name: var("SIDECAR_NAME"),
+            instance_name: var("SIDECAR_INSTANCE_NAME"),
+            version: env!("CARGO_PKG_VERSION").into(),
+            pid: std::process::id(),
+            instance_id: var("SIDECAR_INSTANCE_ID"),
+        }))
+    }
+
+    async fn shutdown(&self, req: Request<ShutdownRequest>) -> Result<Response<ShutdownResponse>, Status> {
+        err(&format!("test-sidecar: stopping on Control/Shutdown ({})", req.into_inner().reason));
+        tokio::spawn(async {
+            // Let the answer reach the caller before the process ends.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            std::process::exit(0);
+        });
+        Ok(Response::new(ShutdownResponse {}))
+    }
+}
 
 /// tonic-health's service, made to hang once the shared status says so.
 struct HangingHealth {
@@ -70,7 +101,11 @@ pub async fn spawn(listener: TcpListener, shared: Shared) -> Arc<GrpcHealth> {
     let health = Arc::new(GrpcHealth { reporter: Mutex::new(reporter), shared });
     health.sync().await;
     tokio::spawn(async move {
-        let served = Server::builder().add_service(service).serve_with_incoming(TcpIncoming::from(listener)).await;
+        let served = Server::builder()
+            .add_service(service)
+            .add_service(ControlServer::new(TestControl))
+            .serve_with_incoming(TcpIncoming::from(listener))
+            .await;
         if let Err(e) = served {
             err(&format!("test-sidecar: grpc server error: {e}"));
         }

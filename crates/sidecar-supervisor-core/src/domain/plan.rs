@@ -156,6 +156,19 @@ fn timing(p: &ProbeSpec) -> ProbeTiming {
     }
 }
 
+/// How a sidecar is asked to stop: its `stop_command` when it has one (every OS); else its stop
+/// signal, except on Windows (no signals), where a sidecar with a port gets
+/// `sidecar.v1.Control/Shutdown` and one without gets Ctrl-Break (the `Signal` case there).
+pub fn graceful_stop(spec: &SidecarSpec, windows: bool) -> GracefulStop {
+    if spec.stop_command.is_some() {
+        GracefulStop::Command
+    } else if windows && spec.port.is_some() {
+        GracefulStop::Control
+    } else {
+        GracefulStop::Signal(spec.stop_signal.unwrap_or(StopSignal::Term))
+    }
+}
+
 /// Free re-spawns on a new port after a lost port race, before it counts as a crash.
 pub const MAX_PORT_RETRIES: u32 = 5;
 
@@ -173,10 +186,30 @@ pub fn machine_config(spec: &SidecarSpec, profile_restart: &RestartPolicy, auto_
         auto_restart: auto_restart && spec.auto_restart,
         startup_timeout: Duration::from_millis(spec.startup_timeout_ms),
         stop_timeout: Duration::from_millis(spec.stop_timeout_ms),
-        stop: GracefulStop::Signal(spec.stop_signal.unwrap_or(StopSignal::Term)),
+        stop: graceful_stop(spec, cfg!(windows)),
         ready: spec.ready.as_ref().map(timing),
         live: spec.live.as_ref().map(timing),
         max_port_retries: MAX_PORT_RETRIES,
         awaits_announcement: PortPolicy::of(spec) == PortPolicy::Announce && spec.ready.is_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::ExecSpec;
+
+    #[test]
+    fn a_stop_command_wins_everywhere_and_windows_asks_sidecars_with_a_port_over_grpc() {
+        let mut s = SidecarSpec::new("db", "postgres");
+        s.stop_signal = Some(StopSignal::Int);
+        assert_eq!(graceful_stop(&s, false), GracefulStop::Signal(StopSignal::Int));
+        assert_eq!(graceful_stop(&s, true), GracefulStop::Signal(StopSignal::Int), "no port: Ctrl-Break");
+        s.port = Some(PortSpec::Keyword(PortKeyword::Auto));
+        assert_eq!(graceful_stop(&s, false), GracefulStop::Signal(StopSignal::Int));
+        assert_eq!(graceful_stop(&s, true), GracefulStop::Control);
+        s.stop_command = Some(ExecSpec { command: "pg_ctl".into(), args: vec!["stop".into()] });
+        assert_eq!(graceful_stop(&s, false), GracefulStop::Command);
+        assert_eq!(graceful_stop(&s, true), GracefulStop::Command);
     }
 }

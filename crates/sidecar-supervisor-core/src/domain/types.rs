@@ -61,8 +61,14 @@ pub enum ProbeKind {
 /// How to ask a process tree to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GracefulStop {
-    /// Send this signal to the whole tree (the profile's `stop_signal`, SIGTERM by default).
+    /// Send this signal to the whole tree (the profile's `stop_signal`, SIGTERM by default; on
+    /// Windows, Ctrl-Break to its process group).
     Signal(StopSignal),
+    /// Call `sidecar.v1.Control/Shutdown` on the sidecar's port (Windows, for a sidecar with a
+    /// port; a failed call falls back to `Signal`).
+    Control,
+    /// Run the profile's `stop_command`.
+    Command,
 }
 
 impl GracefulStop {
@@ -70,6 +76,17 @@ impl GracefulStop {
     pub fn describe(self) -> &'static str {
         match self {
             GracefulStop::Signal(s) => s.as_str(),
+            GracefulStop::Control => "sidecar.v1.Control/Shutdown",
+            GracefulStop::Command => "its stop_command",
+        }
+    }
+
+    /// The stopping event's sentence: `sending SIGTERM to its process group`.
+    pub fn phrase(self, target: &str) -> String {
+        match self {
+            GracefulStop::Signal(s) => format!("sending {} to {target}", s.as_str()),
+            GracefulStop::Control => "asking it to stop (sidecar.v1.Control/Shutdown)".into(),
+            GracefulStop::Command => "running its stop_command".into(),
         }
     }
 }

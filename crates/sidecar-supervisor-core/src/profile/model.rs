@@ -132,7 +132,16 @@ pub struct SidecarSpec {
     /// Signal sent to the process group to stop it (`SIGTERM`, `SIGINT`, `SIGQUIT`, `SIGHUP`).
     #[serde(default)]
     pub stop_signal: Option<StopSignal>,
-    /// How long to wait after the stop signal before SIGKILL.
+    /// A command that asks the sidecar to stop gracefully, run with its environment and
+    /// templates and looked up like the prepare step (next to the program first), e.g.
+    /// `{"command": "pg_ctl", "args": ["stop", "-D", "{sidecar_data_dir}/pg", "-m", "fast"]}`.
+    /// When set it is used instead of the stop signal, on every OS. Without it: the stop signal
+    /// on Linux and macOS; on Windows, which has no signals, `sidecar.v1.Control/Shutdown` for a
+    /// sidecar with a port (sidecar-kit serves it), else Ctrl-Break (reaches it only when the
+    /// runtime has a console).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_command: Option<ExecSpec>,
+    /// How long to wait after asking it to stop before its whole process tree is killed.
     #[serde(default = "default_stop_timeout")]
     pub stop_timeout_ms: u64,
     /// How long the readiness probe may take to first pass after spawn.
@@ -180,6 +189,7 @@ impl SidecarSpec {
             live: None,
             restart: None,
             stop_signal: None,
+            stop_command: None,
             stop_timeout_ms: default_stop_timeout(),
             startup_timeout_ms: default_startup_timeout(),
             prepare: None,

@@ -236,6 +236,18 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
             }
         }
     }
+    if let Some(sc) = &s.stop_command {
+        if sc.command.trim().is_empty() {
+            return Err(err(
+                at("stop_command.command"),
+                "empty command".into(),
+                "name the program that stops the sidecar",
+            ));
+        }
+        for (j, a) in sc.args.iter().enumerate() {
+            templates.push((at(&format!("stop_command.args[{j}]")), a));
+        }
+    }
     for (path, t) in templates {
         let pieces = template::parse(t).map_err(|m| err(path.clone(), m, "fix the placeholder"))?;
         for piece in pieces {
@@ -298,6 +310,12 @@ fn check_os_strings(file: &Path, i: usize, s: &SidecarSpec) -> Result<(), Profil
     }
     if let Some(c) = &s.cwd {
         strings.push((at("cwd"), c));
+    }
+    if let Some(sc) = &s.stop_command {
+        strings.push((at("stop_command.command"), &sc.command));
+        for (j, a) in sc.args.iter().enumerate() {
+            strings.push((at(&format!("stop_command.args[{j}]")), a));
+        }
     }
     if let Some(pr) = &s.prepare {
         strings.push((at("prepare.command"), &pr.command));

@@ -4,6 +4,7 @@
 //! of a dead instance's leftovers, feed, logs), then runs the engine on a dedicated thread.
 //! Reads (`status`, `events`, `logs`) never wait for the engine; commands go through a channel.
 
+pub(crate) mod control;
 mod engine;
 pub mod instance;
 pub mod ports;

@@ -381,10 +381,15 @@ impl Machine {
                 self.pending_restart = then_restart.then(|| why.to_string());
                 self.stop_deadline = Some(now + self.cfg.stop_timeout);
                 self.set_state(State::Stopping, out);
-                let target = if self.pid.is_some() { "its process group" } else { "its prepare step" };
-                let msg = format!("sending {} to {target}{why}", self.cfg.stop.describe());
+                // A prepare step is only ever signalled: the stop command and the control call
+                // are for the sidecar itself.
+                let (target, how) = match self.pid {
+                    Some(_) => ("its process group", self.cfg.stop),
+                    None => ("its prepare step", GracefulStop::Signal(StopSignal::Term)),
+                };
+                let msg = format!("{}{why}", how.phrase(target));
                 self.emit(EventKind::Stopping, msg, Some(pid), out);
-                out.push(Action::Stop { pid, how: Stop::Graceful(self.cfg.stop) });
+                out.push(Action::Stop { pid, how: Stop::Graceful(how) });
             }
             // The latest wish wins: a stop cancels a pending restart, a restart re-arms it.
             State::Stopping => {

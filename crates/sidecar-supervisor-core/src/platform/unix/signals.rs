@@ -15,6 +15,8 @@ fn signal_of(how: Stop) -> Signal {
             StopSignal::Quit => Signal::SIGQUIT,
             StopSignal::Hup => Signal::SIGHUP,
         },
+        // Carried out by the engine (a gRPC call, a command); here, as their fallback: SIGTERM.
+        Stop::Graceful(GracefulStop::Control | GracefulStop::Command) => Signal::SIGTERM,
     }
 }
 

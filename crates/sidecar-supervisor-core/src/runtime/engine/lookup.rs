@@ -91,8 +91,10 @@ impl Lookups {
         }
         let prepare = spec.prepare.as_ref().filter(|_| !prepared).map(|p| p.command.as_str());
         let probes = [&spec.ready, &spec.live].into_iter().flatten().filter_map(|p| p.exec.as_ref());
+        let stop = spec.stop_command.as_ref().map(|c| c.command.as_str());
         prepare
             .into_iter()
+            .chain(stop)
             .chain(probes.map(|e| e.command.as_str()))
             .any(|c| searchable(c) && self.helper(ctx, unit, c).is_err())
     }

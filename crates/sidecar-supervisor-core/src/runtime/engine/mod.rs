@@ -20,6 +20,7 @@ mod output;
 mod probing;
 mod processes;
 mod publish;
+mod stopping;
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -77,6 +78,10 @@ pub(crate) enum Msg {
     Searched {
         sidecar: String,
         dirs: SearchDirs,
+    },
+    /// A helper process of a stop (the `stop_command`) ended: its group is done with.
+    HelperEnded {
+        pid: u32,
     },
 }
 
@@ -204,6 +209,7 @@ impl Engine {
                 };
                 self.orch.report(now, unit, gen, report);
             }
+            Msg::HelperEnded { pid } => self.procs.ended(pid),
             Msg::Searched { sidecar, dirs } => {
                 for (unit, gen) in self.launcher.searched(sidecar, dirs) {
                     // A stop while waiting found no process and stopped the unit at once.
@@ -230,7 +236,10 @@ impl Engine {
                     let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
                     self.launcher.exec(&mut p, unit, gen);
                 }
-                Effect::Stop { pid, how, .. } => self.procs.stop(pid, how),
+                Effect::Stop { unit, pid, how } => {
+                    let lookups = self.launcher.lookups();
+                    stopping::stop(&self.ctx, &self.orch, lookups, &mut self.procs, &self.tx, unit, pid, how)
+                }
                 Effect::Probe { unit, gen, kind, identity } => {
                     let lookups = self.launcher.lookups();
                     self.prober.start(&self.ctx, &self.orch, lookups, &self.tx, unit, gen, kind, identity)

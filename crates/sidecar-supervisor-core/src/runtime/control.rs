@@ -1,0 +1,42 @@
+//! The runtime's side of `sidecar.v1.Control` (proto/sidecar/v1/control.proto): asking a
+//! sidecar to stop over gRPC, the graceful stop on Windows for sidecars with a port (those built
+//! on sidecar-kit serve it). The two messages are small enough to declare here rather than
+//! generate.
+
+use std::time::Duration;
+
+use tonic::codegen::http::uri::PathAndQuery;
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ShutdownRequest {
+    #[prost(string, tag = "1")]
+    reason: String,
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct ShutdownResponse {}
+
+/// Calls `Control/Shutdown` on 127.0.0.1:`port` with the launch's key (when the sidecar has
+/// it); `Ok` once the sidecar said the stop began.
+pub async fn shutdown(port: u16, api_key: Option<String>, timeout: Duration) -> Result<(), String> {
+    let call = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .map_err(|e| format!("endpoint: {e}"))?
+            .connect()
+            .await
+            .map_err(|e| format!("cannot connect to port {port}: {e}"))?;
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.map_err(|e| format!("not ready: {e}"))?;
+        let mut req = tonic::Request::new(ShutdownRequest { reason: "the runtime stops it".into() });
+        if let Some(key) = api_key {
+            let value = key.parse().map_err(|_| "the API key is not a valid header value".to_string())?;
+            req.metadata_mut().insert("x-api-key", value);
+        }
+        let codec = tonic_prost::ProstCodec::<ShutdownRequest, ShutdownResponse>::default();
+        grpc.unary(req, PathAndQuery::from_static("/sidecar.v1.Control/Shutdown"), codec)
+            .await
+            .map(|_| ())
+            .map_err(|s| format!("{}: {}", s.code(), s.message()))
+    };
+    tokio::time::timeout(timeout, call).await.map_err(|_| format!("no answer within {} ms", timeout.as_millis()))?
+}
