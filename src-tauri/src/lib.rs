@@ -124,23 +124,53 @@ pub fn handoff_script<R: Runtime>(app: &tauri::AppHandle<R>) -> String {
 }
 
 fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
-    let item = MenuItemBuilder::with_id(MENU_DIALOG, "Desktop Runtime…").accelerator("CmdOrCtrl+Shift+D").build(app)?;
-    // A plain item: the predefined Quit is not supported on GTK. `app.exit` goes through
-    // RunEvent::Exit, so the sidecars stop gracefully.
-    let quit = MenuItemBuilder::with_id(MENU_QUIT, "Quit").accelerator("CmdOrCtrl+Q").build(app)?;
-    let menu = MenuBuilder::new(app)
-        .item(&SubmenuBuilder::new(app, "App").item(&item).separator().item(&quit).build()?)
-        .build()?;
+    let menu = main_menu(app)?;
     let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
         .title("Desktop Runtime")
         .inner_size(1100.0, 760.0)
         .min_inner_size(800.0, 600.0)
         .initialization_script(handoff_script(app))
-        .on_navigation(is_app_url)
-        .menu(menu)
-        .build()?;
-    let _ = window;
+        .on_navigation(is_app_url);
+    // macOS has one menu bar for the whole app (a window menu is unsupported there); elsewhere
+    // the menu belongs to the window.
+    let window = if cfg!(target_os = "macos") {
+        app.set_menu(menu)?;
+        window
+    } else {
+        window.menu(menu)
+    };
+    window.build()?;
     Ok(())
+}
+
+/// The app's menu. Quit is a plain item on every OS: `app.exit` goes through RunEvent::Exit, so
+/// the sidecars stop gracefully (the predefined Quit is not supported on GTK).
+fn main_menu<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<tauri::menu::Menu<R>> {
+    let item = MenuItemBuilder::with_id(MENU_DIALOG, "Desktop Runtime…").accelerator("CmdOrCtrl+Shift+D").build(app)?;
+    let quit = MenuItemBuilder::with_id(MENU_QUIT, "Quit").accelerator("CmdOrCtrl+Q").build(app)?;
+    if cfg!(target_os = "macos") {
+        // The first submenu is the application menu (macOS titles it with the app's name). The
+        // Edit menu is what makes Cmd+C/Cmd+V/Cmd+Z work in the page's text fields, and Window
+        // gives Cmd+M and Cmd+W: a macOS webview gets none of them without these items.
+        let app_menu = SubmenuBuilder::new(app, "Desktop Runtime")
+            .about(None)
+            .separator()
+            .item(&item)
+            .separator()
+            .services()
+            .separator()
+            .hide()
+            .hide_others()
+            .show_all()
+            .separator()
+            .item(&quit)
+            .build()?;
+        let edit =
+            SubmenuBuilder::new(app, "Edit").undo().redo().separator().cut().copy().paste().select_all().build()?;
+        let window = SubmenuBuilder::new(app, "Window").minimize().fullscreen().separator().close_window().build()?;
+        return MenuBuilder::new(app).item(&app_menu).item(&edit).item(&window).build();
+    }
+    MenuBuilder::new(app).item(&SubmenuBuilder::new(app, "App").item(&item).separator().item(&quit).build()?).build()
 }
 
 /// Runs the app.

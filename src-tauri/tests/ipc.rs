@@ -255,3 +255,22 @@ fn the_default_permission_set_cannot_change_what_runs() {
     }
     assert_eq!(h.row("api")["pid"], pid, "nothing was restarted");
 }
+
+/// The menu carries the dialog item and a Quit that goes through the app's exit path (Cmd+Q on
+/// macOS, Ctrl+Q elsewhere): on macOS the menu is the app's, elsewhere the window's.
+#[test]
+fn the_menu_has_the_dialog_item_and_quit() {
+    let h = start();
+    let menu = if cfg!(target_os = "macos") { h.app.menu() } else { h.window.menu() }.expect("a menu is set");
+    let mut found = Vec::new();
+    for entry in menu.items().unwrap() {
+        let Some(sub) = entry.as_submenu() else { continue };
+        for item in sub.items().unwrap() {
+            if let Some(item) = item.as_menuitem() {
+                found.push((item.id().0.clone(), item.text().unwrap()));
+            }
+        }
+    }
+    assert!(found.contains(&("desktop-runtime".into(), "Desktop Runtime…".into())), "{found:?}");
+    assert!(found.contains(&("quit".into(), "Quit".into())), "{found:?}");
+}
