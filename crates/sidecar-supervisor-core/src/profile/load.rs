@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::error::ProfileError;
 use super::model::Profile;
+use super::os;
 
 /// U+FEFF, the byte order mark that Notepad and other Windows editors write at the start of a
 /// UTF-8 file. It is not part of the JSON and not a character the user sees: it is dropped
@@ -12,17 +13,71 @@ use super::model::Profile;
 const BOM: char = '\u{FEFF}';
 
 /// Parses and validates a profile from text (a leading byte order mark is ignored). `file` is
-/// only used in error messages.
+/// only used in error messages. The profile returned is the one of the OS the runtime runs on
+/// (its sidecars' `os` blocks applied); the other systems' variants are checked too.
 pub fn parse_profile(file: &Path, text: &str) -> Result<Profile, ProfileError> {
-    let profile = deserialize(file, text)?;
-    super::validate::validate(file, &profile)?;
-    Ok(profile)
+    let variants = deserialize(file, text)?;
+    variants.check(|p| super::validate::validate(file, p))?;
+    Ok(variants.here)
 }
 
-fn deserialize(file: &Path, text: &str) -> Result<Profile, ProfileError> {
+/// The profile as read on this OS, and as read on the others when some sidecar has an `os`
+/// block (so a mistake in the Windows block is reported on Linux too).
+struct Variants {
+    here: Profile,
+    others: Vec<(&'static str, Profile)>,
+}
+
+impl Variants {
+    /// Runs `check` on this OS's variant, then on the others; an error found only in another
+    /// OS's variant names that OS.
+    fn check(&self, check: impl Fn(&Profile) -> Result<(), ProfileError>) -> Result<(), ProfileError> {
+        check(&self.here)?;
+        for (os, p) in &self.others {
+            check(p).map_err(|e| on_os(e, os))?;
+        }
+        Ok(())
+    }
+}
+
+fn deserialize(file: &Path, text: &str) -> Result<Variants, ProfileError> {
     let text = text.strip_prefix(BOM).unwrap_or(text);
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|err| describe_serde_error(file, &err))
+    let base: Profile = serde_path_to_error::deserialize(de).map_err(|err| describe_serde_error(file, &err))?;
+    if base.sidecars.iter().all(|s| s.os.is_none()) {
+        return Ok(Variants { here: base, others: Vec::new() });
+    }
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        ProfileError::in_file(file, "$", format!("invalid JSON: {e}"), "fix the JSON syntax")
+    })?;
+    os::check_blocks(&value).map_err(|e| ProfileError::in_file(file, e.path, e.message, OS_FIX))?;
+    let mut here = None;
+    let mut others = Vec::new();
+    for name in os::OSES {
+        let variant = os::apply(&value, name);
+        let p: Profile = serde_path_to_error::deserialize(&variant)
+            .map_err(|err| on_os(describe_serde_error(file, &err), name))?;
+        if Some(name) == os::current() {
+            here = Some(p);
+        } else if os::has_block_for(&value, name) {
+            others.push((name, p));
+        }
+    }
+    // On a system that is none of the three, no block applies.
+    let here = here.unwrap_or_else(|| {
+        let mut p = base;
+        p.sidecars.iter_mut().for_each(|s| s.os = None);
+        p
+    });
+    Ok(Variants { here, others })
+}
+
+const OS_FIX: &str = r#"give `os` an object per system, e.g. {"windows": {"user": null}}: its fields replace the sidecar's on that OS, null removes one"#;
+
+/// An error of the variant of `os` (fields of a sidecar's `os` block merged in).
+fn on_os(mut e: ProfileError, os: &str) -> ProfileError {
+    e.message = format!("{} (on {os}, with the sidecar's `os.{os}` fields applied)", e.message);
+    e
 }
 
 /// Reads, parses and validates a profile file (saved with or without a byte order mark).
@@ -33,9 +88,9 @@ pub fn load_profile(file: &Path) -> Result<Profile, ProfileError> {
 /// Like [`load_profile`], but leaves the checks that settings overrides can settle (a
 /// `remote_slim` profile may get its backend_url from `BACKEND_URL`) to the caller.
 pub(crate) fn load_profile_overridable(file: &Path) -> Result<Profile, ProfileError> {
-    let profile = deserialize(file, &read(file)?)?;
-    super::validate::validate_overridable(file, &profile)?;
-    Ok(profile)
+    let variants = deserialize(file, &read(file)?)?;
+    variants.check(|p| super::validate::validate_overridable(file, p))?;
+    Ok(variants.here)
 }
 
 fn read(file: &Path) -> Result<String, ProfileError> {

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod load;
 pub mod model;
+pub mod os;
 pub mod settings;
 pub mod template;
 pub mod validate;
