@@ -2,7 +2,7 @@
 //! merged in, and every OS's variant is checked wherever the profile is loaded, so a mistake in
 //! the Windows block is caught on Linux too, naming the OS.
 
-use sidecar_supervisor_core::profile::{parse_profile, ProfileError, Profile};
+use sidecar_supervisor_core::profile::{parse_profile, Profile, ProfileError};
 
 fn parse(json: &str) -> Result<Profile, ProfileError> {
     parse_profile(std::path::Path::new("profile.json"), json)

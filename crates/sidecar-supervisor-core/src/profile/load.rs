@@ -47,16 +47,15 @@ fn deserialize(file: &Path, text: &str) -> Result<Variants, ProfileError> {
     if base.sidecars.iter().all(|s| s.os.is_none()) {
         return Ok(Variants { here: base, others: Vec::new() });
     }
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        ProfileError::in_file(file, "$", format!("invalid JSON: {e}"), "fix the JSON syntax")
-    })?;
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| ProfileError::in_file(file, "$", format!("invalid JSON: {e}"), "fix the JSON syntax"))?;
     os::check_blocks(&value).map_err(|e| ProfileError::in_file(file, e.path, e.message, OS_FIX))?;
     let mut here = None;
     let mut others = Vec::new();
     for name in os::OSES {
         let variant = os::apply(&value, name);
-        let p: Profile = serde_path_to_error::deserialize(&variant)
-            .map_err(|err| on_os(describe_serde_error(file, &err), name))?;
+        let p: Profile =
+            serde_path_to_error::deserialize(&variant).map_err(|err| on_os(describe_serde_error(file, &err), name))?;
         if Some(name) == os::current() {
             here = Some(p);
         } else if os::has_block_for(&value, name) {

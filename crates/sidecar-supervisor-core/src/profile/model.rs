@@ -147,9 +147,11 @@ pub struct SidecarSpec {
     /// How long the readiness probe may take to first pass after spawn.
     #[serde(default = "default_startup_timeout")]
     pub startup_timeout_ms: u64,
-    /// A command run once before the first spawn (e.g. `initdb`).
-    #[serde(default)]
-    pub prepare: Option<PrepareSpec>,
+    /// A command run before the sidecar's first spawn of each run of the runtime (e.g.
+    /// `initdb`, skipped through `unless_exists` once done), or a list of them run in order.
+    #[serde(default, deserialize_with = "one_or_many", skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Option<PrepareSteps>")]
+    pub prepare: Vec<PrepareSpec>,
     /// Unix user to run as when the runtime itself runs as root (ignored otherwise). The
     /// prepare step and exec probes run as this user too. The sidecar's data dir is given to
     /// the user, and every directory above it (and `cwd` with the directories above it) must
@@ -213,7 +215,7 @@ impl SidecarSpec {
             stop_command: None,
             stop_timeout_ms: default_stop_timeout(),
             startup_timeout_ms: default_startup_timeout(),
-            prepare: None,
+            prepare: Vec::new(),
             user: None,
             auto_restart: yes(),
             api_key: None,
@@ -371,7 +373,7 @@ pub struct ExecSpec {
     pub args: Vec<String>,
 }
 
-/// A one-time preparation step.
+/// A preparation step: run to completion (exit code 0) before the sidecar starts.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PrepareSpec {
@@ -381,9 +383,44 @@ pub struct PrepareSpec {
     /// Skip the step when this path exists (templated).
     #[serde(default)]
     pub unless_exists: Option<String>,
+    /// Text written to the step's stdin, which is then closed (templated; the one place besides
+    /// `env` where `{password}` may appear, since arguments are visible to every local user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdin: Option<String>,
     /// Give up after this long.
     #[serde(default = "default_prepare_timeout")]
     pub timeout_ms: u64,
+}
+
+/// `prepare` as the schema shows it: one step or a list of steps.
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum PrepareSteps {
+    One(PrepareSpec),
+    Many(Vec<PrepareSpec>),
+}
+
+/// `prepare`: one step (an object), a list of them, or null. Errors keep their JSON path.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<PrepareSpec>, D::Error> {
+    use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+    struct Steps;
+    impl<'de> serde::de::Visitor<'de> for Steps {
+        type Value = Vec<PrepareSpec>;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a prepare step (an object with a command) or a list of them")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            PrepareSpec::deserialize(MapAccessDeserializer::new(map)).map(|step| vec![step])
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::deserialize(SeqAccessDeserializer::new(seq))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+    }
+    d.deserialize_any(Steps)
 }
 
 fn default_prepare_timeout() -> u64 {

@@ -143,10 +143,7 @@ mod tests {
             apply(&p, "windows")["sidecars"],
             json!([{"name": "db", "command": "postgres.exe"}, {"name": "api", "command": "api"}])
         );
-        assert_eq!(
-            apply(&p, "linux")["sidecars"][0],
-            json!({"name": "db", "command": "postgres", "user": "postgres"})
-        );
+        assert_eq!(apply(&p, "linux")["sidecars"][0], json!({"name": "db", "command": "postgres", "user": "postgres"}));
         assert!(has_block_for(&p, "macos") && !has_block_for(&p, "linux"));
     }
 

@@ -1,9 +1,16 @@
 //! `{placeholder}` templates in args, env, cwd, probes and prepare steps.
 //!
 //! Own values: `{port}`, `{host}`, `{name}`, `{data_dir}`, `{sidecar_data_dir}`,
-//! `{instance_id}`. Another sidecar's: `{database.port}`, `{database.host}`, `{database.url}`.
-//! `{{` and `}}` are literal braces. The API key is deliberately not a placeholder: arguments
-//! are visible to every local user in `ps`, so the key travels only in the environment.
+//! `{instance_id}`, `{password}`. Another sidecar's: `{database.port}`, `{database.host}`,
+//! `{database.url}`, `{database.password}`. `{{` and `}}` are literal braces.
+//!
+//! `{password}` is a secret the runtime generates for the sidecar at every launch of the
+//! runtime (the same for its replicas and restarts, a new one next run), e.g. a database's
+//! password that the database's prepare step sets and its clients get in their environment. It
+//! is known to the redactor, so it never reaches a log, the feed or diagnostics, and validation
+//! allows it only in `env` and a prepare step's `stdin`. The API key is deliberately not a
+//! placeholder at all: arguments are visible to every local user in `ps`, so the key travels
+//! only in the environment.
 
 /// One piece of a parsed template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,8 +20,25 @@ pub enum Piece<'a> {
     Other { sidecar: &'a str, field: &'a str },
 }
 
-pub const OWN_FIELDS: &[&str] = &["port", "host", "name", "data_dir", "sidecar_data_dir", "instance_id"];
-pub const OTHER_FIELDS: &[&str] = &["port", "host", "url"];
+pub const OWN_FIELDS: &[&str] = &["port", "host", "name", "data_dir", "sidecar_data_dir", "instance_id", "password"];
+pub const OTHER_FIELDS: &[&str] = &["port", "host", "url", "password"];
+
+/// Whether any template of `spec` uses `sidecar`'s password (`{password}` in its own, or
+/// `{sidecar.password}`). Only such sidecars get one: every secret costs the redactor a scan of
+/// each log line.
+pub fn uses_password_of(spec: &super::model::SidecarSpec, sidecar: &str) -> bool {
+    let env = spec.env.values();
+    let stdin = spec.prepare.iter().filter_map(|p| p.stdin.as_ref());
+    env.chain(stdin).any(|t| {
+        parse(t).is_ok_and(|pieces| {
+            pieces.iter().any(|p| match p {
+                Piece::Own("password") => spec.name == sidecar,
+                Piece::Other { sidecar: s, field: "password" } => *s == sidecar,
+                _ => false,
+            })
+        })
+    })
+}
 
 /// Splits a template into pieces, or says what is wrong with it.
 pub fn parse(t: &str) -> Result<Vec<Piece<'_>>, String> {

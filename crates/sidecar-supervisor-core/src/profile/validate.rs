@@ -221,12 +221,16 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
     if let Some(c) = &s.cwd {
         templates.push((at("cwd"), c));
     }
-    if let Some(pr) = &s.prepare {
+    for (k, pr) in s.prepare.iter().enumerate() {
+        let step = prepare_path(s, k);
         for (j, a) in pr.args.iter().enumerate() {
-            templates.push((at(&format!("prepare.args[{j}]")), a));
+            templates.push((at(&format!("{step}.args[{j}]")), a));
         }
         if let Some(u) = &pr.unless_exists {
-            templates.push((at("prepare.unless_exists"), u));
+            templates.push((at(&format!("{step}.unless_exists")), u));
+        }
+        if let Some(t) = &pr.stdin {
+            templates.push((at(&format!("{step}.stdin")), t));
         }
     }
     for (name, probe) in [("ready", &s.ready), ("live", &s.live)] {
@@ -250,8 +254,18 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
     }
     for (path, t) in templates {
         let pieces = template::parse(t).map_err(|m| err(path.clone(), m, "fix the placeholder"))?;
+        // Where a secret may go: the environment (private to the process's user) and a prepare
+        // step's stdin. Arguments, paths and the like are visible to every local user.
+        let secret_ok = path.contains(".env.") || path.ends_with(".stdin");
         for piece in pieces {
             match piece {
+                Piece::Own("password") | Piece::Other { field: "password", .. } if !secret_ok => {
+                    return Err(err(
+                        path,
+                        "a password placeholder is only allowed in `env` and a prepare step's `stdin`".into(),
+                        "pass it in an environment variable: arguments are visible to every local user (ps)",
+                    ))
+                }
                 Piece::Own("port") if s.port.is_none() => {
                     return Err(err(
                         path,
@@ -271,6 +285,15 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
         }
     }
     Ok(())
+}
+
+/// `prepare` for a single step (as written: an object), `prepare[k]` in a list.
+fn prepare_path(s: &SidecarSpec, k: usize) -> String {
+    if s.prepare.len() == 1 {
+        "prepare".into()
+    } else {
+        format!("prepare[{k}]")
+    }
 }
 
 /// Everything handed to the OS as an argument, an environment variable or a path: no NUL byte
@@ -317,13 +340,14 @@ fn check_os_strings(file: &Path, i: usize, s: &SidecarSpec) -> Result<(), Profil
             strings.push((at(&format!("stop_command.args[{j}]")), a));
         }
     }
-    if let Some(pr) = &s.prepare {
-        strings.push((at("prepare.command"), &pr.command));
+    for (k, pr) in s.prepare.iter().enumerate() {
+        let step = prepare_path(s, k);
+        strings.push((at(&format!("{step}.command")), &pr.command));
         for (j, a) in pr.args.iter().enumerate() {
-            strings.push((at(&format!("prepare.args[{j}]")), a));
+            strings.push((at(&format!("{step}.args[{j}]")), a));
         }
         if let Some(u) = &pr.unless_exists {
-            strings.push((at("prepare.unless_exists"), u));
+            strings.push((at(&format!("{step}.unless_exists")), u));
         }
     }
     for (name, probe) in [("ready", &s.ready), ("live", &s.live)] {

@@ -124,7 +124,8 @@ impl Supervisor {
 
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
-        let redactor = Redactor::new([api_key.clone()]);
+        let passwords = passwords(&cfg.profile.sidecars);
+        let redactor = Redactor::new(std::iter::once(api_key.clone()).chain(passwords.values().cloned()));
         let mut feed_cfg = FeedConfig::for_data_dir(&cfg.data_dir, &cfg.app_name);
         feed_cfg.max_events = cfg.profile.max_events;
         let feed = Feed::open(feed_cfg, redactor.clone())?;
@@ -203,6 +204,7 @@ impl Supervisor {
             layout,
             instance_id,
             api_key: api_key.clone(),
+            passwords,
             bundled_dirs,
             triple: program::host_triple(),
             epoch: Instant::now(),
@@ -407,6 +409,16 @@ fn engine_crashed(
 
 fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// This launch's `{password}` of every sidecar whose password some template uses: 24 random
+/// bytes as hex (letters and digits only, so it needs no quoting in a URL, SQL or a shell).
+fn passwords(sidecars: &[crate::profile::SidecarSpec]) -> HashMap<String, String> {
+    sidecars
+        .iter()
+        .filter(|s| sidecars.iter().any(|t| crate::profile::template::uses_password_of(t, &s.name)))
+        .map(|s| (s.name.clone(), random_hex(24)))
+        .collect()
 }
 
 pub(crate) fn random_hex(bytes: usize) -> String {

@@ -27,8 +27,16 @@ pub struct Spawned {
     pub stderr: Output,
 }
 
-/// The write end of a child's stdin, never written to.
-pub struct Lifeline(#[allow(dead_code)] OwnedFd);
+/// The write end of a child's stdin, never written to (but by [`Lifeline::feed`]).
+pub struct Lifeline(OwnedFd);
+
+impl Lifeline {
+    /// Writes `input` to the child's stdin and closes it: for a prepare step given `stdin`
+    /// (its lifeline then is its job, group and guardian only).
+    pub async fn feed(self, input: Vec<u8>) -> io::Result<()> {
+        super::super::unix::feed(self.0, input).await
+    }
+}
 
 /// Starts the process (inside a tokio runtime: its pipes and exit are registered with it).
 pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {

@@ -5,6 +5,7 @@ mod access;
 mod files;
 mod guardian;
 mod limits;
+mod pipes;
 mod signals;
 mod users;
 
@@ -14,5 +15,6 @@ pub use guardian::DeathWatch;
 #[cfg(target_os = "linux")]
 pub use limits::original_nofile;
 pub use limits::raise_fd_limit;
+pub use pipes::feed;
 pub use signals::{exit_of_wait_status, kill_group, kill_process, stop_group};
 pub use users::{give_to, is_root, lookup_user};

@@ -32,8 +32,22 @@ pub struct Spawned {
     pub stderr: Output,
 }
 
-/// The write end of a child's stdin, never written to.
-pub struct Lifeline(#[allow(dead_code)] tokio::process::ChildStdin);
+/// The write end of a child's stdin, never written to (but by [`Lifeline::feed`]).
+pub struct Lifeline(tokio::process::ChildStdin);
+
+impl Lifeline {
+    /// Writes `input` to the child's stdin and closes it: for a prepare step given `stdin`
+    /// (its lifeline then is its job only).
+    pub async fn feed(mut self, input: Vec<u8>) -> io::Result<()> {
+        use tokio::io::AsyncWriteExt;
+        // A child that exits without reading all of it is not an error: its exit code tells.
+        match self.0.write_all(&input).await {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(e),
+            Ok(()) => self.0.shutdown().await,
+        }
+    }
+}
 
 /// Starts the process (inside a tokio runtime: its pipes and exit are registered with it).
 pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {

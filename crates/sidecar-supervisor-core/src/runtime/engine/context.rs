@@ -18,6 +18,8 @@ pub(crate) struct Context {
     pub layout: DataDirLayout,
     pub instance_id: String,
     pub api_key: String,
+    /// This launch's `{password}` per sidecar name (only those some template uses).
+    pub passwords: std::collections::HashMap<String, String>,
     /// Base of relative paths in the profile (commands, cwd, search path).
     pub profile_dir: PathBuf,
     /// Directories holding bundled sidecars (`<command>-<triple>` or `<command>`).
@@ -61,6 +63,8 @@ impl Context {
             Piece::Own("data_dir") => Some(self.cfg.data_dir.display().to_string()),
             Piece::Own("sidecar_data_dir") => Some(self.unit_dir(i).display().to_string()),
             Piece::Own("instance_id") => Some(self.instance_id.clone()),
+            Piece::Own("password") => self.passwords.get(&spec.name).cloned(),
+            Piece::Other { sidecar, field: "password" } => self.passwords.get(*sidecar).cloned(),
             Piece::Other { sidecar, field } => {
                 let (j, port) = orch.port_of_sidecar(sidecar)?;
                 if self.plan.units[j].skipped {

@@ -20,8 +20,8 @@ use crate::platform::{self, Reach, SpawnRequest, Target};
 /// The launch side of the engine: what it remembers between launches.
 pub(super) struct Launcher {
     lookups: Lookups,
-    /// The prepare step ran (or was found not needed) for this unit.
-    prepared: Vec<bool>,
+    /// How many of the unit's prepare steps ran (or were found not needed) in this run.
+    prepared: Vec<usize>,
 }
 
 /// Borrowed parts of the engine a launch works with.
@@ -44,7 +44,7 @@ impl Parts<'_> {
 
 impl Launcher {
     pub fn new(units: usize) -> Launcher {
-        Launcher { lookups: Lookups::new(units), prepared: vec![false; units] }
+        Launcher { lookups: Lookups::new(units), prepared: vec![0; units] }
     }
 
     /// The port step of a launch, then the rest ([`Launcher::resume`]).
@@ -74,11 +74,7 @@ impl Launcher {
         if let Err(error) = self.lookups.program(p.ctx, unit) {
             return p.fail(unit, gen, error);
         }
-        if !self.prepared[unit] && p.ctx.plan.units[unit].spec.prepare.is_some() {
-            self.start_prepare(p, unit, gen);
-        } else {
-            p.report(unit, gen, Report::Prepared);
-        }
+        self.start_prepare(p, unit, gen);
     }
 
     pub fn lookups(&self) -> &Lookups {
@@ -90,33 +86,49 @@ impl Launcher {
         self.lookups.searched(sidecar, dirs)
     }
 
-    /// The prepare step ended (with the launch still current or not: it ran either way).
-    pub fn prepare_ended(&mut self, unit: usize, ok: bool) {
-        self.prepared[unit] |= ok;
+    /// A prepare step ended (with the launch still current or not: it ran either way). Whether
+    /// steps remain.
+    pub fn prepare_ended(&mut self, ctx: &Context, unit: usize, ok: bool) -> bool {
+        if ok {
+            self.prepared[unit] += 1;
+        }
+        ok && self.prepared[unit] < ctx.plan.units[unit].spec.prepare.len()
     }
 
-    fn start_prepare(&mut self, p: &mut Parts<'_>, unit: usize, gen: u64) {
+    /// Runs the next prepare step that is due (skipping those whose `unless_exists` exists), or
+    /// reports the launch prepared when none is left.
+    pub fn start_prepare(&mut self, p: &mut Parts<'_>, unit: usize, gen: u64) {
         let (ctx, orch) = (p.ctx, &*p.orch);
         let spec = ctx.plan.units[unit].spec.clone();
-        let prep = spec.prepare.as_ref().expect("a prepare step");
-        let planned = (|| -> Result<Option<(PathBuf, Vec<String>)>, String> {
-            if let Some(path) = &prep.unless_exists {
-                if std::path::Path::new(&ctx.render_field(orch, unit, path, "prepare.unless_exists")?).exists() {
-                    return Ok(None);
-                }
-            }
-            let program = self.lookups.helper(ctx, unit, &prep.command)?;
-            let args = ctx.render_all(orch, unit, &prep.args, "prepare.args")?;
-            Ok(Some((program, args)))
-        })();
-        let (program, args) = match planned {
-            Ok(None) => {
-                self.prepared[unit] = true;
+        let planned = loop {
+            let Some(prep) = spec.prepare.get(self.prepared[unit]) else {
                 return p.report(unit, gen, Report::Prepared);
+            };
+            let at = if spec.prepare.len() == 1 {
+                "prepare".to_string()
+            } else {
+                format!("prepare[{}]", self.prepared[unit])
+            };
+            let planned = (|| -> Result<Option<(PathBuf, Vec<String>, Option<String>)>, String> {
+                if let Some(path) = &prep.unless_exists {
+                    let path = ctx.render_field(orch, unit, path, &format!("{at}.unless_exists"))?;
+                    if std::path::Path::new(&path).exists() {
+                        return Ok(None);
+                    }
+                }
+                let program = self.lookups.helper(ctx, unit, &prep.command)?;
+                let args = ctx.render_all(orch, unit, &prep.args, &format!("{at}.args"))?;
+                let stdin =
+                    prep.stdin.as_ref().map(|t| ctx.render_field(orch, unit, t, &format!("{at}.stdin"))).transpose()?;
+                Ok(Some((program, args, stdin)))
+            })();
+            match planned {
+                Ok(None) => self.prepared[unit] += 1,
+                Ok(Some(x)) => break (x, prep.timeout_ms),
+                Err(e) => return p.fail(unit, gen, format!("prepare step: {e}")),
             }
-            Ok(Some(x)) => x,
-            Err(e) => return p.fail(unit, gen, format!("prepare step: {e}")),
         };
+        let ((program, args, stdin), timeout_ms) = planned;
         let user = match ctx.users[unit].clone() {
             Ok(u) => u,
             Err(e) => return p.fail(unit, gen, e),
@@ -137,15 +149,25 @@ impl Launcher {
         p.report(unit, gen, Report::PrepareStarted { pid, what });
         let log = ctx.logs[unit].clone();
         let tx = p.tx.clone();
-        let timeout = Duration::from_millis(prep.timeout_ms);
+        let timeout = Duration::from_millis(timeout_ms);
         tokio::spawn(async move {
             let pumps = output::pump(s.stdout, s.stderr, log.clone(), |_| {}, |_| {});
+            // Given input, the step reads it and then EOF; without, stdin stays the lifeline.
+            let (lifeline, input) = match stdin {
+                Some(text) => (None, Some(s.lifeline.feed(text.into_bytes()))),
+                None => (Some(s.lifeline), None),
+            };
+            let fed = async {
+                if let Some(input) = input {
+                    let _ = input.await;
+                }
+            };
             let waited = tokio::time::timeout(timeout, async {
-                let (st, _) = tokio::join!(s.child.wait(), pumps);
+                let (st, _, _) = tokio::join!(s.child.wait(), pumps, fed);
                 st
             })
             .await;
-            drop(s.lifeline);
+            drop(lifeline);
             let result = match waited {
                 Ok(Ok(exit)) if exit.code == Some(0) => Ok(()),
                 Ok(Ok(exit)) => Err(format!(

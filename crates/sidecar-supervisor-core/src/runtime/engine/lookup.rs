@@ -76,7 +76,7 @@ impl Lookups {
 
     /// Would evaluating the search path (again) help: is the program or a helper missing that
     /// it could provide? Never true for a sidecar without one.
-    pub fn search_wanted(&self, ctx: &Context, unit: usize, prepared: bool) -> bool {
+    pub fn search_wanted(&self, ctx: &Context, unit: usize, prepared: usize) -> bool {
         let spec = &ctx.plan.units[unit].spec;
         if spec.search_path.is_empty() {
             return false;
@@ -89,11 +89,10 @@ impl Lookups {
         if !overridden && searchable(&spec.command) && self.find_program(ctx, unit).is_err() {
             return true;
         }
-        let prepare = spec.prepare.as_ref().filter(|_| !prepared).map(|p| p.command.as_str());
+        let prepare = spec.prepare.iter().skip(prepared).map(|p| p.command.as_str());
         let probes = [&spec.ready, &spec.live].into_iter().flatten().filter_map(|p| p.exec.as_ref());
         let stop = spec.stop_command.as_ref().map(|c| c.command.as_str());
         prepare
-            .into_iter()
             .chain(stop)
             .chain(probes.map(|e| e.command.as_str()))
             .any(|c| searchable(c) && self.helper(ctx, unit, c).is_err())

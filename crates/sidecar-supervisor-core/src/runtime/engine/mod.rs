@@ -202,7 +202,12 @@ impl Engine {
             }
             Msg::PrepareEnded { unit, gen, pid, result } => {
                 self.procs.ended(pid); // whatever the step left behind
-                self.launcher.prepare_ended(unit, result.is_ok());
+                let more = self.launcher.prepare_ended(&self.ctx, unit, result.is_ok());
+                if more && self.orch.launching(unit, gen) {
+                    let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
+                    self.launcher.start_prepare(&mut p, unit, gen);
+                    return;
+                }
                 let report = match result {
                     Ok(()) => Report::Prepared,
                     Err(error) => Report::LaunchFailed { error },
