@@ -178,6 +178,7 @@ fn without_postgresql_the_database_fails_naming_what_to_install_and_the_rest_wai
     let dir = data_dir();
     let mut profile: Value = serde_json::from_str(&std::fs::read_to_string(PROFILE).unwrap()).unwrap();
     profile["sidecars"][0].as_object_mut().unwrap().remove("search_path");
+    profile["sidecars"][0]["os"]["linux"].as_object_mut().unwrap().remove("search_path");
     let path = write_profile(dir.path(), &profile.to_string());
     let data = dir.path().join("data");
     let mut cmd = Runner::command(BIN.as_ref(), &path, &data, &bundled_dir(), &[]);
@@ -197,6 +198,53 @@ fn without_postgresql_the_database_fails_naming_what_to_install_and_the_rest_wai
     assert_eq!(row(&st, "database")["restarts_in_window"], 0, "nothing to retry");
     r.signal(libc::SIGINT);
     r.wait_exit();
+}
+
+/// The database is reached over TCP on loopback with this launch's password, as on Windows
+/// (no unix socket there): no login without it or with the last launch's, and no file of the
+/// runtime (logs, feed, status) shows it.
+#[test]
+fn the_database_takes_only_this_launchs_password_and_no_file_shows_it() {
+    let connect = |url: &str| {
+        let cfg: tokio_postgres::Config = url.parse().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async move { cfg.connect(tokio_postgres::NoTls).await.map(|_| ()).map_err(|e| format!("{e:?}")) })
+    };
+    let password_of = |url: &str| url.split_once("app:").unwrap().1.split_once('@').unwrap().0.to_string();
+    let s = Stack::start(without_workers);
+    let url = s.database_url();
+    let password = password_of(&url);
+    assert_eq!(password.len(), 48, "{password}");
+    connect(&url).expect("the backend's URL logs in");
+    let wrong = url.replace(&password, "not-the-password");
+    let refused = connect(&wrong).unwrap_err();
+    assert!(refused.contains("28P01"), "a wrong password is refused: {refused}");
+    let sockets: Vec<_> = std::fs::read_dir(s.data().join("database/pg"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".s.PGSQL"))
+        .collect();
+    assert!(sockets.is_empty(), "no unix socket: {sockets:?}");
+    let mut files = vec![s.data()];
+    let mut scanned = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            if p != s.data().join("database/pg") {
+                files.extend(std::fs::read_dir(&p).unwrap().flatten().map(|e| e.path()));
+            }
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            scanned += 1;
+            assert!(!String::from_utf8_lossy(&bytes).contains(&password), "{} shows the password", p.display());
+        }
+    }
+    assert!(scanned >= 4, "logs, feed and status were scanned: {scanned}");
+
+    let s = Stack::start_in(s.stop(), without_workers);
+    let next = s.database_url();
+    assert_ne!(password_of(&next), password, "a new password each launch");
+    connect(&next).expect("this launch's password logs in");
+    let refused = connect(&next.replace(&password_of(&next), &password)).unwrap_err();
+    assert!(refused.contains("28P01"), "the last launch's password no longer does: {refused}");
 }
 
 #[test]

@@ -36,7 +36,9 @@ fn a_job_created_over_http_is_processed_by_a_worker_and_survives_a_restart() {
     assert_eq!(again["sha256"], want.sha256.as_str());
     let events = events_json(&s.data(), None);
     let prepared = kinds(&events, "prepared");
-    assert_eq!(prepared.len(), 1, "initdb ran once over two launches: {prepared:?}");
+    let step = |what: &str| prepared.iter().filter(|e| e["message"].as_str().unwrap().contains(what)).count();
+    assert_eq!(step("/initdb "), 1, "initdb ran once over two launches: {prepared:?}");
+    assert_eq!(step("/postgres --single"), 2, "the password was set at each launch: {prepared:?}");
 }
 
 #[test]

@@ -165,18 +165,14 @@ fn a_database_dropped_under_the_backend_is_created_again_and_nothing_answers_500
     let before = s.create_job("in the database that will be dropped", 0);
     s.wait_job(before, "done", |j| j["status"] == "done");
     let ups = s.log_count("backend", "database reachable: ready");
-    let port = row(&s.status(), "database")["port"].as_u64().unwrap() as u16;
-    let socket_dir = s.data().join("database/pg");
+    let mut cfg: tokio_postgres::Config = s.database_url().parse().unwrap();
+    cfg.dbname("postgres");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async move {
-        let (c, conn) = tokio_postgres::Config::new()
-            .host_path(&socket_dir)
-            .port(port)
-            .user("app")
-            .dbname("postgres")
+        let (c, conn) = cfg
             .connect(tokio_postgres::NoTls)
             .await
-            .expect("the test reaches the database over its socket");
+            .expect("the test reaches the database with the backend's URL (this launch's password)");
         tokio::spawn(conn);
         c.simple_query("DROP DATABASE app WITH (FORCE)").await.expect("drop");
     });

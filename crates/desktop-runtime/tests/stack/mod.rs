@@ -65,6 +65,18 @@ impl Stack {
     }
 
     /// Waits until status.json shows `name` ready with a pid other than `old_pid`; returns it.
+    /// The backend's `DATABASE_URL` as it got it (with this launch's database password), read
+    /// from its environment: the one way in for a test, as the password is in no log.
+    pub fn database_url(&self) -> String {
+        let environ =
+            std::fs::read(format!("/proc/{}/environ", self.pid("backend"))).expect("the backend's environment");
+        environ
+            .split(|b| *b == 0)
+            .find_map(|var| var.strip_prefix(b"DATABASE_URL="))
+            .map(|v| String::from_utf8(v.to_vec()).unwrap())
+            .expect("the backend has DATABASE_URL")
+    }
+
     pub fn wait_respawned_ready(&self, name: &str, old_pid: u32) -> u32 {
         let st = wait_status(&self.data(), &format!("{name} ready again with a new pid"), |v| {
             sidecars(v)
