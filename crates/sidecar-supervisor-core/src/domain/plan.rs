@@ -164,6 +164,8 @@ pub fn graceful_stop(spec: &SidecarSpec, windows: bool) -> GracefulStop {
         GracefulStop::Command
     } else if windows && spec.port.is_some() {
         GracefulStop::Control
+    } else if windows {
+        GracefulStop::CtrlBreak
     } else {
         GracefulStop::Signal(spec.stop_signal.unwrap_or(StopSignal::Term))
     }
@@ -204,7 +206,7 @@ mod tests {
         let mut s = SidecarSpec::new("db", "postgres");
         s.stop_signal = Some(StopSignal::Int);
         assert_eq!(graceful_stop(&s, false), GracefulStop::Signal(StopSignal::Int));
-        assert_eq!(graceful_stop(&s, true), GracefulStop::Signal(StopSignal::Int), "no port: Ctrl-Break");
+        assert_eq!(graceful_stop(&s, true), GracefulStop::CtrlBreak, "no port: Ctrl-Break");
         s.port = Some(PortSpec::Keyword(PortKeyword::Auto));
         assert_eq!(graceful_stop(&s, false), GracefulStop::Signal(StopSignal::Int));
         assert_eq!(graceful_stop(&s, true), GracefulStop::Control);

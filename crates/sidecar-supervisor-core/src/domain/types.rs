@@ -61,9 +61,11 @@ pub enum ProbeKind {
 /// How to ask a process tree to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GracefulStop {
-    /// Send this signal to the whole tree (the profile's `stop_signal`, SIGTERM by default; on
-    /// Windows, Ctrl-Break to its process group).
+    /// Send this signal to the whole tree (the profile's `stop_signal`, SIGTERM by default).
     Signal(StopSignal),
+    /// Windows: Ctrl-Break to its process group (reaches it only when the runtime has a
+    /// console).
+    CtrlBreak,
     /// Call `sidecar.v1.Control/Shutdown` on the sidecar's port (Windows, for a sidecar with a
     /// port; a failed call falls back to `Signal`).
     Control,
@@ -76,6 +78,7 @@ impl GracefulStop {
     pub fn describe(self) -> &'static str {
         match self {
             GracefulStop::Signal(s) => s.as_str(),
+            GracefulStop::CtrlBreak => "Ctrl-Break",
             GracefulStop::Control => "sidecar.v1.Control/Shutdown",
             GracefulStop::Command => "its stop_command",
         }
@@ -85,6 +88,7 @@ impl GracefulStop {
     pub fn phrase(self, target: &str) -> String {
         match self {
             GracefulStop::Signal(s) => format!("sending {} to {target}", s.as_str()),
+            GracefulStop::CtrlBreak => format!("sending Ctrl-Break to {target}"),
             GracefulStop::Control => "asking it to stop (sidecar.v1.Control/Shutdown)".into(),
             GracefulStop::Command => "running its stop_command".into(),
         }

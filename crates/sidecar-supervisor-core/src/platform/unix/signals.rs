@@ -16,7 +16,8 @@ fn signal_of(how: Stop) -> Signal {
             StopSignal::Hup => Signal::SIGHUP,
         },
         // Carried out by the engine (a gRPC call, a command); here, as their fallback: SIGTERM.
-        Stop::Graceful(GracefulStop::Control | GracefulStop::Command) => Signal::SIGTERM,
+        // Ctrl-Break is Windows' (never planned on Unix).
+        Stop::Graceful(GracefulStop::Control | GracefulStop::Command | GracefulStop::CtrlBreak) => Signal::SIGTERM,
     }
 }
 

@@ -24,6 +24,9 @@ pub(super) struct Launcher {
     prepared: Vec<usize>,
 }
 
+/// A prepare step ready to run: its program, rendered arguments and stdin.
+type StepRun = (PathBuf, Vec<String>, Option<String>);
+
 /// Borrowed parts of the engine a launch works with.
 pub(super) struct Parts<'a> {
     pub ctx: &'a Context,
@@ -109,7 +112,7 @@ impl Launcher {
             } else {
                 format!("prepare[{}]", self.prepared[unit])
             };
-            let planned = (|| -> Result<Option<(PathBuf, Vec<String>, Option<String>)>, String> {
+            let planned = (|| -> Result<Option<StepRun>, String> {
                 if let Some(path) = &prep.unless_exists {
                     let path = ctx.render_field(orch, unit, path, &format!("{at}.unless_exists"))?;
                     if std::path::Path::new(&path).exists() {

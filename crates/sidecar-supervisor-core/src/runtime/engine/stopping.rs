@@ -19,8 +19,9 @@ use crate::logs::Stream;
 use crate::platform::{self, SpawnRequest};
 use crate::profile::StopSignal;
 
-/// The stop after a failed graceful one.
-const FALLBACK: Stop = Stop::Graceful(GracefulStop::Signal(StopSignal::Term));
+/// The stop after a failed graceful one: SIGTERM, or Ctrl-Break on Windows.
+const FALLBACK: Stop =
+    Stop::Graceful(if cfg!(windows) { GracefulStop::CtrlBreak } else { GracefulStop::Signal(StopSignal::Term) });
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn stop(
@@ -40,7 +41,7 @@ pub(super) fn stop(
     };
     let timeout = Duration::from_millis(ctx.plan.units[unit].spec.stop_timeout_ms);
     match how {
-        Stop::Force | Stop::Graceful(GracefulStop::Signal(_)) => procs.stop(pid, how),
+        Stop::Force | Stop::Graceful(GracefulStop::Signal(_) | GracefulStop::CtrlBreak) => procs.stop(pid, how),
         Stop::Graceful(GracefulStop::Control) => {
             let Some(port) = orch.port(unit) else {
                 return procs.stop(pid, FALLBACK);
