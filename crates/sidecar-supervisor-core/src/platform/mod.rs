@@ -11,12 +11,13 @@
 //!   on Windows) that the child cannot escape before its first instruction runs, with the
 //!   *death watch armed*: the child, and everything it starts, dies when the runtime dies,
 //!   however it dies. stdin is a [`Lifeline`] the runtime never writes (its EOF tells the child
-//!   the runtime is gone); stdout and stderr are pipes read asynchronously. Must be called
+//!   the runtime is gone) but for a prepare step given input ([`Lifeline::feed`]); stdout and
+//!   stderr are pipes read asynchronously. Must be called
 //!   inside the engine's tokio runtime, on the engine's thread.
 //! - [`Child::wait`]: the child's end as an [`Exit`](crate::domain::Exit) (its code, and the
 //!   name of the signal that ended it where the OS has signals), awaited without polling.
 //! - [`stop_group`] with a [`Stop`](crate::domain::Stop): the graceful stop of the whole group
-//!   (by a named signal today), or a force kill of every process in it; [`kill_group`] is the
+//!   (a named signal on Unix, Ctrl-Break on Windows), or a force kill of every process in it; [`kill_group`] is the
 //!   latter. [`kill_process`] kills one process.
 //!
 //! **Identity of processes** (to clean up after a dead runtime without ever killing a recycled
@@ -25,9 +26,10 @@
 //! runtime's grandchildren that left their group carry its `SIDECAR_INSTANCE_ID`).
 //!
 //! **Death watch**: [`DeathWatch`], started once per engine, told each group to kill if the
-//! runtime dies (`watch`) and each group that ended (`forget`). Linux: a forked guardian
-//! process that kills the registered groups when the runtime's end of a pipe closes, next to
-//! each child's parent-death signal.
+//! runtime dies (`watch`) and each group that ended (`forget`). Unix: a forked guardian
+//! process that kills the registered groups when the runtime's end of a pipe closes (on Linux
+//! next to each child's parent-death signal). Windows: the kill-on-close job objects whose
+//! handles the runtime holds (the OS closes them when it dies).
 //!
 //! **Instance lock**: [`InstanceLock::try_acquire`], an exclusive lock on a file, refused while
 //! another process holds it and released by the OS when the holder dies.
