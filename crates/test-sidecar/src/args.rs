@@ -54,6 +54,8 @@ pub struct Args {
     pub stderr_lines: u64,
     pub print_secret: bool,
     pub foreign_instance_id: Option<String>,
+    /// `--stdin-to FILE`: copy stdin to FILE up to its end, then exit 0 (a prepare step).
+    pub stdin_to: Option<PathBuf>,
     /// `--help`: print [`USAGE`] on stderr and exit 0.
     pub help: bool,
 }
@@ -76,6 +78,7 @@ usage: test-sidecar [flags]
   --stdout-lines N  --stderr-lines N
   --print-secret
   --foreign-instance-id ID
+  --stdin-to FILE     copy stdin to FILE, then exit 0
   --help
 ";
 
@@ -121,6 +124,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
         stderr_lines: 0,
         print_secret: false,
         foreign_instance_id: None,
+        stdin_to: None,
         help: false,
     };
     let mut port: Option<PortMode> = None;
@@ -155,6 +159,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
                 | "--stdout-lines"
                 | "--stderr-lines"
                 | "--foreign-instance-id"
+                | "--stdin-to"
         );
         if !takes_value && inline.is_some() {
             return Err(format!("test-sidecar: flag {flag} takes no value"));
@@ -201,6 +206,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
             "--stderr-lines" => a.stderr_lines = num(&flag, &value(&mut it)?)?,
             "--print-secret" => a.print_secret = true,
             "--foreign-instance-id" => a.foreign_instance_id = Some(value(&mut it)?),
+            "--stdin-to" => a.stdin_to = Some(PathBuf::from(value(&mut it)?)),
             "--help" | "-h" => a.help = true,
             _ => return Err(format!("test-sidecar: unknown flag {raw}")),
         }

@@ -55,6 +55,16 @@ fn main() {
         err(args::USAGE);
         std::process::exit(0);
     }
+    if let Some(file) = &a.stdin_to {
+        let mut input = Vec::new();
+        let copied =
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut input).and_then(|_| std::fs::write(file, &input));
+        if let Err(e) = copied {
+            err(&format!("test-sidecar: --stdin-to {}: {e}", file.display()));
+            std::process::exit(1);
+        }
+        std::process::exit(0);
+    }
     if a.grandchild {
         grandchild(a.ignore_sigterm);
     }
