@@ -1,11 +1,11 @@
 //! `cargo xtask wine`: the Windows process backend for real, on Linux, under Wine.
 //!
-//! Builds `test-sidecar`, the runner and every test of the core for `x86_64-pc-windows-gnu`
-//! (mingw as the linker), makes a fresh Wine prefix, and runs them there: the Windows process
-//! tests (`tests/windows_processes.rs`) and every engine test that makes sense on Windows (the
-//! others are gated by `cfg`). Job objects with kill-on-close, process waits, file locks and
-//! loopback TCP behave under Wine as on Windows. Then a probe from this (Linux) side reaches a
-//! sidecar running inside Wine.
+//! Builds `test-sidecar`, the runner, the reference backend (a sidecar-kit sidecar) and every
+//! test of the core for `x86_64-pc-windows-gnu` (mingw as the linker), makes a fresh Wine
+//! prefix, and runs them there: the Windows process tests (`tests/windows_*.rs`) and every
+//! engine test that makes sense on Windows (the others are gated by `cfg`). Job objects with
+//! kill-on-close, process waits, file locks and loopback TCP behave under Wine as on Windows.
+//! Then a probe from this (Linux) side reaches a sidecar running inside Wine.
 //! `wineserver -k` ends every Wine process afterwards, and the prefix is removed.
 //!
 //! Wine 8 lacks `ProcessPrng` in `bcryptprimitives.dll`, which every Rust program since 1.78
@@ -28,8 +28,8 @@ pub fn run() -> Result<(), String> {
     prereq::ensure_wine()?;
     prereq::ensure_rust_target(TARGET)?;
     step(
-        "build test-sidecar and the runner for Windows (mingw)",
-        cargo().args(["build", "-p", "test-sidecar", "-p", "desktop-runtime", "--target", TARGET]),
+        "build test-sidecar, the runner and the reference backend for Windows (mingw)",
+        cargo().args(["build", "-p", "test-sidecar", "-p", "desktop-runtime", "-p", "backend", "--target", TARGET]),
     )?;
     let tests = build_tests()?;
     let bin = target_dir()?.join(TARGET).join("debug");

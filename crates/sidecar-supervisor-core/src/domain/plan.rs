@@ -171,6 +171,15 @@ pub fn graceful_stop(spec: &SidecarSpec, windows: bool) -> GracefulStop {
     }
 }
 
+/// The OS's plain graceful stop of a process tree: SIGTERM, or Ctrl-Break on Windows.
+pub const fn plain_stop(windows: bool) -> GracefulStop {
+    if windows {
+        GracefulStop::CtrlBreak
+    } else {
+        GracefulStop::Signal(StopSignal::Term)
+    }
+}
+
 /// Free re-spawns on a new port after a lost port race, before it counts as a crash.
 pub const MAX_PORT_RETRIES: u32 = 5;
 
@@ -189,6 +198,7 @@ pub fn machine_config(spec: &SidecarSpec, profile_restart: &RestartPolicy, auto_
         startup_timeout: Duration::from_millis(spec.startup_timeout_ms),
         stop_timeout: Duration::from_millis(spec.stop_timeout_ms),
         stop: graceful_stop(spec, cfg!(windows)),
+        helper_stop: plain_stop(cfg!(windows)),
         ready: spec.ready.as_ref().map(timing),
         live: spec.live.as_ref().map(timing),
         max_port_retries: MAX_PORT_RETRIES,

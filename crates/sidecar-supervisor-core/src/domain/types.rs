@@ -150,6 +150,9 @@ pub struct MachineConfig {
     pub startup_timeout: Duration,
     pub stop_timeout: Duration,
     pub stop: GracefulStop,
+    /// How a prepare step is asked to stop: the OS's plain stop (SIGTERM; Ctrl-Break on
+    /// Windows). The stop command and the control call are for the sidecar itself.
+    pub helper_stop: GracefulStop,
     pub ready: Option<ProbeTiming>,
     pub live: Option<ProbeTiming>,
     /// Free re-spawns on a new port after a lost port race, before it counts as a crash.

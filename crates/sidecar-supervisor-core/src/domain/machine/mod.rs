@@ -381,11 +381,11 @@ impl Machine {
                 self.pending_restart = then_restart.then(|| why.to_string());
                 self.stop_deadline = Some(now + self.cfg.stop_timeout);
                 self.set_state(State::Stopping, out);
-                // A prepare step is only ever signalled: the stop command and the control call
-                // are for the sidecar itself.
+                // A prepare step gets the OS's plain stop: the stop command and the control
+                // call are for the sidecar itself.
                 let (target, how) = match self.pid {
                     Some(_) => ("its process group", self.cfg.stop),
-                    None => ("its prepare step", GracefulStop::Signal(StopSignal::Term)),
+                    None => ("its prepare step", self.cfg.helper_stop),
                 };
                 let msg = format!("{}{why}", how.phrase(target));
                 self.emit(EventKind::Stopping, msg, Some(pid), out);

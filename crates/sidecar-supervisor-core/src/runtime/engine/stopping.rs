@@ -17,11 +17,9 @@ use super::Msg;
 use crate::domain::{GracefulStop, Orchestrator, Stop};
 use crate::logs::Stream;
 use crate::platform::{self, SpawnRequest};
-use crate::profile::StopSignal;
 
 /// The stop after a failed graceful one: SIGTERM, or Ctrl-Break on Windows.
-const FALLBACK: Stop =
-    Stop::Graceful(if cfg!(windows) { GracefulStop::CtrlBreak } else { GracefulStop::Signal(StopSignal::Term) });
+const FALLBACK: Stop = Stop::Graceful(crate::domain::plan::plain_stop(cfg!(windows)));
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn stop(

@@ -32,7 +32,8 @@ fn has_spawn(actions: &[Action]) -> bool {
     actions.iter().any(|a| matches!(a, Action::Launch { .. }))
 }
 
-const TERM: Stop = Stop::Graceful(GracefulStop::Signal(StopSignal::Term));
+/// The graceful stop the plan gives a sidecar without a port or stop settings.
+const TERM: Stop = Stop::Graceful(crate::domain::plan::plain_stop(cfg!(windows)));
 
 /// Whether the actions stop a process tree this way.
 fn stops(actions: &[Action], how: Stop) -> bool {
