@@ -24,6 +24,14 @@ use crate::{cargo, prereq, show, step, target_dir};
 
 const TARGET: &str = "x86_64-pc-windows-gnu";
 
+/// Tests that cannot pass under Wine 8, by test binary, with the reason: left out here (and
+/// said so), run by the workflow's Windows runner.
+const NOT_UNDER_WINE: &[(&str, &str, &str)] = &[(
+    "windows_processes",
+    "a_sidecar_without_a_port_stops_on_ctrl_break_when_the_runtime_has_a_console",
+    "Wine 8 delivers no console control events (Ctrl-Break)",
+)];
+
 pub fn run() -> Result<(), String> {
     prereq::ensure_wine()?;
     prereq::ensure_rust_target(TARGET)?;
@@ -38,7 +46,13 @@ pub fn run() -> Result<(), String> {
         for t in &tests {
             let name = t.file_stem().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             let name = name.rsplit_once('-').map_or(name.as_str(), |(n, _)| n).to_string();
-            step(&format!("{name}, under Wine"), prefix.wine(t).args(["--test-threads", "2"]).current_dir(&bin))?;
+            let mut cmd = prefix.wine(t);
+            cmd.args(["--test-threads", "2"]).current_dir(&bin);
+            for (_, test, why) in NOT_UNDER_WINE.iter().filter(|(binary, _, _)| *binary == name) {
+                eprintln!("\n==> not run under Wine: {name}::{test} ({why}); the workflow's Windows runner runs it");
+                cmd.args(["--skip", test]);
+            }
+            step(&format!("{name}, under Wine"), &mut cmd)?;
         }
         probe_from_linux(&prefix, &bin.join("test-sidecar.exe"))
     })();

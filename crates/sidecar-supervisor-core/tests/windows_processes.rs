@@ -110,8 +110,9 @@ fn under_wine() -> bool {
 
 /// A sidecar without a port gets Ctrl-Break when the runtime has a console (this test gives
 /// itself one when it runs without, as under a CI service): it stops by itself (exit 0), long
-/// before its stop timeout. Wine 8 delivers no console events: there this test says so and
-/// checks nothing (the workflow's Windows runner runs it).
+/// before its stop timeout. Wine 8 delivers no console events: `cargo xtask wine` leaves this
+/// test out and says so, and run by hand under Wine it checks nothing (the workflow's Windows
+/// runner is where it counts).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sidecar_without_a_port_stops_on_ctrl_break_when_the_runtime_has_a_console() {
     if under_wine() {
