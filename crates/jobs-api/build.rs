@@ -2,7 +2,10 @@
 //! Rust, so a fresh machine needs no `protoc`.
 
 fn main() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read when the script runs, not when it was compiled: a target dir shared by two
+    // checkouts may reuse this script's binary for the other one.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = std::path::Path::new(&manifest_dir).join("../../proto");
     let file = root.join("jobs/v1/jobs.proto");
     println!("cargo:rerun-if-changed={}", file.display());
     let fds = protox::compile([&file], [&root]).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
