@@ -53,9 +53,11 @@ fn deserialize(file: &Path, text: &str) -> Result<Variants, ProfileError> {
     let mut here = None;
     let mut others = Vec::new();
     for name in os::OSES {
-        let variant = os::apply(&value, name);
-        let p: Profile =
-            serde_path_to_error::deserialize(&variant).map_err(|err| on_os(describe_serde_error(file, &err), name))?;
+        // Back through the text deserializer: one instance of the profile's deserializing code
+        // in the binary instead of a second one over `Value`.
+        let variant = os::apply(&value, name).to_string();
+        let p: Profile = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&variant))
+            .map_err(|err| on_os(describe_serde_error(file, &err), name))?;
         if Some(name) == os::current() {
             here = Some(p);
         } else if os::has_block_for(&value, name) {

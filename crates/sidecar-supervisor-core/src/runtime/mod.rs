@@ -4,6 +4,9 @@
 //! of a dead instance's leftovers, feed, logs), then runs the engine on a dedicated thread.
 //! Reads (`status`, `events`, `logs`) never wait for the engine; commands go through a channel.
 
+// Only Windows asks sidecars to stop over gRPC (the plan's choice); elsewhere the code would
+// only grow the runner.
+#[cfg(windows)]
 pub(crate) mod control;
 mod engine;
 pub mod instance;

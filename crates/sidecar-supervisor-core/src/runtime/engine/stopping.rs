@@ -40,6 +40,10 @@ pub(super) fn stop(
     let timeout = Duration::from_millis(ctx.plan.units[unit].spec.stop_timeout_ms);
     match how {
         Stop::Force | Stop::Graceful(GracefulStop::Signal(_) | GracefulStop::CtrlBreak) => procs.stop(pid, how),
+        // The plan asks for the control call on Windows only.
+        #[cfg(not(windows))]
+        Stop::Graceful(GracefulStop::Control) => procs.stop(pid, FALLBACK),
+        #[cfg(windows)]
         Stop::Graceful(GracefulStop::Control) => {
             let Some(port) = orch.port(unit) else {
                 return procs.stop(pid, FALLBACK);
