@@ -5,7 +5,9 @@
 //! let either of them see a truncated or interleaved file. Instead we write a sibling temp file,
 //! fsync it, and `rename` it over the target: on POSIX filesystems a rename within a directory is
 //! atomic, so a reader opens either the old complete file or the new complete file. The final
-//! directory fsync makes the rename itself survive a power loss.
+//! directory fsync makes the rename itself survive a power loss. Windows may refuse the rename
+//! for a moment while another program holds the file open; `platform::replace_file` waits that
+//! out, and a write that still fails leaves the old file and no temp file.
 
 use std::ffi::OsString;
 use std::fs::{self, File};
@@ -45,7 +47,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        fs::rename(&tmp, path)
+        crate::platform::replace_file(&tmp, path)
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);

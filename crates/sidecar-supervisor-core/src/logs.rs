@@ -308,12 +308,12 @@ impl Shared {
                 _ => {}
             }
             for n in (1..inner.max_files).rev() {
-                match fs::rename(rotated(path, n), rotated(path, n + 1)) {
+                match crate::platform::replace_file(&rotated(path, n), &rotated(path, n + 1)) {
                     Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
                     _ => {}
                 }
             }
-            fs::rename(path, rotated(path, 1))
+            crate::platform::replace_file(path, &rotated(path, 1))
         })();
         if let Err(e) = result {
             inner.file_error = Some(format!("rotating {}", err_text(path, &e)));

@@ -27,6 +27,11 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     OpenOptions::new().mode(0o600).create(true).truncate(false).read(true).write(true).open(path)
 }
 
+/// Renames `from` over `to`: atomic within a directory, whoever has `to` open.
+pub fn replace_file(from: &Path, to: &Path) -> io::Result<()> {
+    std::fs::rename(from, to)
+}
+
 /// A regular file some execute bit is set on.
 pub fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0).unwrap_or(false)

@@ -10,7 +10,7 @@ mod signals;
 mod users;
 
 pub use access::{can_traverse, create_dir_traversable, Reach, Target, CREATED_DIR_MODE};
-pub use files::{create_private, is_executable, open_append_private, open_lock_file, private_dir_all};
+pub use files::{create_private, is_executable, open_append_private, open_lock_file, private_dir_all, replace_file};
 pub use guardian::DeathWatch;
 #[cfg(target_os = "linux")]
 pub use limits::original_nofile;

@@ -13,6 +13,7 @@ mod users;
 
 pub use files::{
     create_dir_traversable, create_private, is_executable, open_append_private, open_lock_file, private_dir_all,
+    replace_file,
 };
 pub use jobs::{kill_group, kill_process, stop_group, DeathWatch};
 pub use proc::{processes_with_env, start_time};
