@@ -106,7 +106,18 @@ impl Prefix {
         let _ = std::fs::remove_dir_all(dir);
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let prefix = Prefix { dir: dir.to_path_buf() };
-        step("make a fresh Wine prefix", prefix.command("wineboot").arg("-i"))?;
+        // A Wine server left from an earlier run on this path (a run that was killed) would be
+        // reused by the new prefix; end it first.
+        let _ = prefix.command("wineserver").arg("-k").status();
+        if step("make a fresh Wine prefix", prefix.command("wineboot").arg("-i")).is_err() {
+            // Seen once on a fresh machine: wineboot exited 1 at once, printing nothing, and
+            // succeeded when run again. One retry from scratch, said out loud.
+            eprintln!("    wineboot failed; ending this prefix's Wine server and trying once more");
+            let _ = prefix.command("wineserver").args(["-k"]).status();
+            let _ = std::fs::remove_dir_all(dir);
+            std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            step("make a fresh Wine prefix (second try)", prefix.command("wineboot").arg("-i"))?;
+        }
         let system32 = dir.join("drive_c/windows/system32");
         let source = Path::new("xtask/wine/bcryptprimitives.c");
         step(
