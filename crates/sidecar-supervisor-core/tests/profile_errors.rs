@@ -227,6 +227,15 @@ fn unknown_placeholder_is_rejected() {
 }
 
 #[test]
+fn postgres_probe_needs_a_role_and_a_port() {
+    let (_d, file, e) =
+        load_err(&profile("", r#"{ "name": "a", "command": "x", "port": "auto", "ready": { "postgres": "" } }"#));
+    check(&file, &e, "$.sidecars[0].ready", &["postgres probe role", "not a role name"], "\"postgres\": \"app\"");
+    let (_d, file, e) = load_err(&profile("", r#"{ "name": "a", "command": "x", "ready": { "postgres": "app" } }"#));
+    check(&file, &e, "$.sidecars[0].ready", &["declares no port"], "port");
+}
+
+#[test]
 fn probe_with_two_kinds() {
     let (_d, file, e) = load_err(&profile(
         "",

@@ -305,6 +305,12 @@ pub struct ProbeSpec {
     /// `true`: a TCP connect to the port passes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tcp: Option<bool>,
+    /// PostgreSQL on the port accepts connections, judged as `pg_isready` does but with no
+    /// program to run: a startup message for this role (no password is sent) is answered with
+    /// an authentication request, or with an error other than "starting up / shutting down /
+    /// in recovery" (SQLSTATE 57P03). E.g. `{"postgres": "app"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<String>,
     /// A command whose exit code 0 passes (templated like args).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exec: Option<ExecSpec>,

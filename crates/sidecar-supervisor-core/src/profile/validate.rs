@@ -396,12 +396,19 @@ fn json_string(s: &str) -> String {
 }
 
 fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(), ProfileError> {
-    let kinds = [p.http.is_some(), p.grpc.is_some(), p.tcp == Some(true), p.exec.is_some(), p.stdout.is_some()];
+    let kinds = [
+        p.http.is_some(),
+        p.grpc.is_some(),
+        p.tcp == Some(true),
+        p.postgres.is_some(),
+        p.exec.is_some(),
+        p.stdout.is_some(),
+    ];
     let n = kinds.iter().filter(|k| **k).count();
     let err = |m: String, fix: &str| ProfileError::in_file(file, at.to_string(), m, fix);
     if n != 1 {
         return Err(err(
-            format!("a probe needs exactly one of http, grpc, tcp, exec, stdout (found {n})"),
+            format!("a probe needs exactly one of http, grpc, tcp, postgres, exec, stdout (found {n})"),
             r#"e.g. { "http": "/health/ready" }"#,
         ));
     }
@@ -410,7 +417,15 @@ fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(
             return Err(err(format!("http probe path `{path}` must start with `/`"), r#"e.g. "/health/ready""#));
         }
     }
-    if (p.http.is_some() || p.grpc.is_some() || p.tcp == Some(true)) && !has_port {
+    if let Some(role) = &p.postgres {
+        if role.is_empty() || role.contains('\0') {
+            return Err(err(
+                format!("postgres probe role {} is not a role name", json_string(role)),
+                r#"name the role to ask as, e.g. { "postgres": "app" }"#,
+            ));
+        }
+    }
+    if (p.http.is_some() || p.grpc.is_some() || p.tcp == Some(true) || p.postgres.is_some()) && !has_port {
         return Err(err(
             "this probe connects to the sidecar's port, but the sidecar declares no port".into(),
             r#"add "port": "auto" or "announce" to the sidecar, or use an exec/stdout probe"#,

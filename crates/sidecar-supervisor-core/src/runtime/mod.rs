@@ -10,6 +10,7 @@
 pub(crate) mod control;
 mod engine;
 pub mod instance;
+pub mod pg_probe;
 pub mod ports;
 pub mod probes;
 pub mod program;

@@ -1,4 +1,4 @@
-//! Probe execution: HTTP, gRPC health, TCP, exec. Each returns `(ok, detail)`; the decisions
+//! Probe execution: HTTP, gRPC health, TCP, PostgreSQL, exec. Each returns `(ok, detail)`; the decisions
 //! about what a result means live in the state machine.
 //!
 //! HTTP readiness also checks identity: `GET /runtime/info` must echo this launch's
@@ -23,6 +23,10 @@ pub enum ProbeTarget {
         service: String,
     },
     Tcp,
+    /// PostgreSQL's own readiness, asking as this role (`pg_probe`).
+    Postgres {
+        user: String,
+    },
     /// Run like a sidecar (own process group, death signal, the sidecar's user and data dir).
     Exec {
         program: PathBuf,
@@ -73,6 +77,7 @@ async fn run_inner(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Cli
             Ok(_) => (true, format!("tcp 127.0.0.1:{port} accepted")),
             Err(e) => (false, format!("tcp 127.0.0.1:{port}: {e}")),
         },
+        ProbeTarget::Postgres { user } => super::pg_probe::probe(port, user).await,
         ProbeTarget::Http { path, identity } => http_probe(http, port, path, *identity, ctx).await,
         ProbeTarget::Grpc { service } => grpc_probe(port, service, ctx.grpc.clone()).await,
         ProbeTarget::Exec { .. } => unreachable!("exec probes are run by `run`"),

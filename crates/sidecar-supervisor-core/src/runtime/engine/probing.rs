@@ -109,6 +109,9 @@ fn target(
     if p.tcp == Some(true) {
         return Ok(Some(ProbeTarget::Tcp));
     }
+    if let Some(user) = &p.postgres {
+        return Ok(Some(ProbeTarget::Postgres { user: user.clone() }));
+    }
     let Some(e) = &p.exec else { return Ok(None) };
     let field = if kind == ProbeKind::Ready { "ready.exec.args" } else { "live.exec.args" };
     let program: PathBuf = lookups.helper(ctx, unit, &e.command)?;
