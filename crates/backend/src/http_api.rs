@@ -21,13 +21,37 @@ pub const MAX_TEXT: usize = 64 * 1024;
 pub const MAX_BODY: usize = 256 * 1024;
 /// Most simulated work a job may ask for.
 pub const MAX_DELAY_MS: u32 = 60_000;
+/// A body declared larger than [`MAX_BODY`] but at most this is read and dropped before the 413
+/// goes out: a client still sending it would otherwise find the connection reset (the server
+/// closing with unread data) and never see the answer. Larger ones are refused at once.
+const MAX_DRAIN: usize = 4 * 1024 * 1024;
 
 pub fn routes(state: AppState) -> Router {
     Router::new()
         .route("/api/jobs", get(list).post(create))
         .route("/api/jobs/{id}", get(one))
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(refuse_oversized))
         .with_state(state)
+}
+
+/// 413 for a body whose `Content-Length` is over [`MAX_BODY`], after draining it (see
+/// [`MAX_DRAIN`]).
+async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let declared = req
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY as u64 => {
+            if n <= MAX_DRAIN as u64 {
+                let _ = axum::body::to_bytes(req.into_body(), MAX_DRAIN).await;
+            }
+            ApiError(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {MAX_BODY} bytes")).into_response()
+        }
+        _ => next.run(req).await,
+    }
 }
 
 /// An API error: status plus a sentence.
