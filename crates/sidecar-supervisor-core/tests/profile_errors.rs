@@ -236,6 +236,21 @@ fn postgres_probe_needs_a_role_and_a_port() {
 }
 
 #[test]
+fn a_bundled_search_path_entry_stays_inside_the_bundle() {
+    let (_d, file, e) = load_err(&profile(
+        "",
+        r#"{ "name": "a", "command": "x", "search_path": [ { "bundled": "../elsewhere/bin" } ] }"#,
+    ));
+    check(
+        &file,
+        &e,
+        "$.sidecars[0].search_path[0].bundled",
+        &["../elsewhere/bin", "not a directory inside the bundle"],
+        "relative",
+    );
+}
+
+#[test]
 fn probe_with_two_kinds() {
     let (_d, file, e) = load_err(&profile(
         "",

@@ -14,8 +14,9 @@
 //!   the last window closing.
 //! - The profile is found like everywhere else: `RUNTIME_PROFILE_PATH`, else the one the app
 //!   names ([`Builder::profile`]), else `runtime-profile.json` among the app's resources.
-//!   Bundled sidecars resolve next to the app executable (Tauri `externalBin`) and in the dirs
-//!   the app adds ([`Builder::bundled_dir`], e.g. `binaries/` in development).
+//!   Bundled sidecars resolve in the dirs the app adds ([`Builder::bundled_dir`]), next to the
+//!   app executable (Tauri `externalBin`, and cargo's `target/<profile>` in development) and in
+//!   the app's resource dir, where a profile's `{"bundled": "postgres/bin"}` entries point.
 
 #[cfg(all(test, feature = "ts"))]
 mod bindings;
@@ -171,8 +172,17 @@ impl Builder {
                 Ok(c) => c,
                 Err(e) => return SidecarSupervisor { inner: Err(e.to_string()) },
             };
+        // Where an installed app's files are: the sidecars beside the executable (Tauri's
+        // `externalBin`), what it ships as resources (e.g. `postgres/bin`, found through a
+        // `{"bundled": …}` search path entry) in the resource dir — the same dir on Windows and
+        // in development, `Contents/Resources` on macOS, `/usr/lib/<product>` on Linux.
         let mut bundled_dirs = self.bundled_dirs.clone();
-        bundled_dirs.extend(std::env::current_exe().ok().and_then(|e| e.parent().map(PathBuf::from)));
+        let exe_dir = std::env::current_exe().ok().and_then(|e| e.parent().map(PathBuf::from));
+        for dir in exe_dir.into_iter().chain(app.path().resource_dir().ok()) {
+            if !bundled_dirs.contains(&dir) {
+                bundled_dirs.push(dir);
+            }
+        }
         let started = Supervisor::start_subscribed(SupervisorOptions { config, bundled_dirs, write_status_file: true });
         match started {
             Ok((sup, rx)) => {

@@ -354,6 +354,19 @@ pub enum SearchPathEntry {
     Dir(String),
     /// A command whose output names a directory.
     Command(SearchPathCommand),
+    /// A directory the app ships, e.g. `{"bundled": "postgres/bin"}` for a server bundled with
+    /// it: relative to each bundle directory (the executable's, the app's resources). Tried
+    /// with the bundled sidecars, before `PATH`, so what the app ships wins over what the
+    /// machine has; a missing one is simply skipped.
+    Bundled(SearchPathBundled),
+}
+
+/// `{"bundled": "<relative dir>"}`: see [`SearchPathEntry::Bundled`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchPathBundled {
+    /// A relative directory inside the bundle (`/` separates components on every OS).
+    pub bundled: String,
 }
 
 /// A command printing a directory on stdout, e.g. `{"command": "pg_config", "args": ["--bindir"]}`.

@@ -148,6 +148,21 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
         let (path, text) = match entry {
             SearchPathEntry::Dir(d) => (at(&format!("search_path[{j}]")), d),
             SearchPathEntry::Command(c) => (at(&format!("search_path[{j}].command")), &c.command),
+            SearchPathEntry::Bundled(b) => {
+                let path = at(&format!("search_path[{j}].bundled"));
+                let d = Path::new(&b.bundled);
+                if d.is_absolute()
+                    || b.bundled.starts_with(['/', '\\'])
+                    || d.components().any(|c| c == std::path::Component::ParentDir)
+                {
+                    return Err(err(
+                        path,
+                        format!("`{}` is not a directory inside the bundle", b.bundled),
+                        r#"a relative path without `..`, e.g. "postgres/bin""#,
+                    ));
+                }
+                (path, &b.bundled)
+            }
         };
         if text.trim().is_empty() {
             return Err(err(path, "empty entry".into(), "name a directory or a command, or remove the entry"));
@@ -304,6 +319,7 @@ fn check_os_strings(file: &Path, i: usize, s: &SidecarSpec) -> Result<(), Profil
     for (j, entry) in s.search_path.iter().enumerate() {
         match entry {
             SearchPathEntry::Dir(d) => strings.push((at(&format!("search_path[{j}]")), d)),
+            SearchPathEntry::Bundled(b) => strings.push((at(&format!("search_path[{j}].bundled")), &b.bundled)),
             SearchPathEntry::Command(c) => {
                 strings.push((at(&format!("search_path[{j}].command")), &c.command));
                 for (k, a) in c.args.iter().enumerate() {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use super::search_path::SearchDirs;
 use crate::platform::is_executable;
+use crate::profile::SearchPathEntry;
 
 /// Where a sidecar's programs are looked for, and what to say when one is not found.
 pub struct Lookup<'a> {
@@ -13,6 +14,9 @@ pub struct Lookup<'a> {
     pub profile_dir: &'a Path,
     /// Bundled sidecars: `<dir>/<command>-<target-triple>` or `<dir>/<command>`.
     pub bundled_dirs: &'a [PathBuf],
+    /// The sidecar's `search_path` (its `bundled` entries are tried inside each bundled dir,
+    /// before `PATH`).
+    pub search_entries: &'a [SearchPathEntry],
     pub target_triple: &'a str,
     /// The evaluated `search_path`, tried after `PATH`; `None` when the sidecar has none (or it
     /// was not evaluated).
@@ -45,7 +49,7 @@ impl Lookup<'_> {
             }
             return Err(format!("command {} of sidecar `{sidecar}` is not an executable file", p.display()));
         }
-        if let Some(p) = self.find(command, self.bundled_dirs) {
+        if let Some(p) = self.find(command, &self.bundle()) {
             return Ok(p);
         }
         let cmd_var = crate::profile::settings::bin_var(command);
@@ -75,7 +79,7 @@ impl Lookup<'_> {
             }
             cur = std::fs::read_link(&p).ok().map(|t| p.parent().unwrap_or(Path::new("/")).join(t));
         }
-        let dirs: Vec<PathBuf> = beside.iter().chain(self.bundled_dirs).cloned().collect();
+        let dirs: Vec<PathBuf> = beside.iter().cloned().chain(self.bundle()).collect();
         if let Some(p) = self.find(command, &dirs) {
             return Ok(p);
         }
@@ -87,6 +91,16 @@ impl Lookup<'_> {
         let looked = self.looked(&beside);
         Err(self
             .with_hint(format!("helper command `{command}` of sidecar `{}` not found: {looked}; {fix}", self.sidecar)))
+    }
+
+    /// The bundled dirs, then each `bundled` search path entry inside each of them.
+    fn bundle(&self) -> Vec<PathBuf> {
+        let subs = self.search_entries.iter().filter_map(|e| match e {
+            SearchPathEntry::Bundled(b) => Some(b.bundled.as_str()),
+            _ => None,
+        });
+        let inside = subs.flat_map(|s| self.bundled_dirs.iter().map(move |d| d.join(s)));
+        self.bundled_dirs.iter().cloned().chain(inside).collect()
     }
 
     /// `dirs` (bundled names), `PATH`, then the search path.
@@ -114,7 +128,7 @@ impl Lookup<'_> {
             let dirs: Vec<String> = beside.iter().map(|d| d.display().to_string()).collect();
             parts.push(format!("not next to its program in {}", dirs.join(", ")));
         }
-        let bundled: Vec<String> = self.bundled_dirs.iter().map(|d| d.display().to_string()).collect();
+        let bundled: Vec<String> = self.bundle().iter().map(|d| d.display().to_string()).collect();
         parts.push(if bundled.is_empty() {
             "not a bundled sidecar (no bundle dir)".to_string()
         } else {
@@ -194,6 +208,7 @@ mod tests {
             sidecar: "database",
             profile_dir: base,
             bundled_dirs: bundled,
+            search_entries: &[],
             target_triple: "x86_64-unknown-linux-gnu",
             search,
             install_hint: Some("Install it with `apt install thing`"),
@@ -274,5 +289,28 @@ mod tests {
             err.contains(&linked.display().to_string()) && err.ends_with("; Install it with `apt install thing`"),
             "{err}"
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_bundled_search_path_entry_is_tried_inside_each_bundle_dir_before_path() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (exe_dir, resources) = (tmp.path().join("bin"), tmp.path().join("resources"));
+        let shipped = resources.join("pg/bin");
+        std::fs::create_dir_all(&exe_dir).unwrap();
+        std::fs::create_dir_all(&shipped).unwrap();
+        let sh = on_path("sh");
+        // `sh` is on PATH too: the shipped one must win.
+        std::os::unix::fs::symlink(&sh, shipped.join("sh")).unwrap();
+        std::os::unix::fs::symlink(&sh, shipped.join("initdb-xyz")).unwrap();
+        let entries = [SearchPathEntry::Bundled(crate::profile::SearchPathBundled { bundled: "pg/bin".into() })];
+        let bundled = [exe_dir.clone(), resources.clone()];
+        let l = Lookup { search_entries: &entries, ..lookup(tmp.path(), &bundled, None) };
+        assert_eq!(l.program("sh", None).unwrap(), shipped.join("sh"), "the shipped program before PATH");
+        assert_eq!(l.helper("initdb-xyz", Some(&shipped.join("sh"))).unwrap(), shipped.join("initdb-xyz"));
+        let err = l.program("missing-xyz", None).unwrap_err();
+        assert!(err.contains(&exe_dir.join("pg/bin").display().to_string()), "the error lists where it looked: {err}");
+        let plain = lookup(tmp.path(), &bundled, None);
+        assert_eq!(plain.program("sh", None).unwrap(), sh, "without the entry: PATH");
     }
 }

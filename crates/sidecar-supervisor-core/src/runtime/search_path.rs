@@ -46,6 +46,8 @@ pub async fn evaluate(entries: &[SearchPathEntry], base: &Path, timeout: Duratio
                     }
                 }
             }
+            // Looked up with the bundled sidecars, not here (it needs no evaluating).
+            SearchPathEntry::Bundled(_) => {}
             SearchPathEntry::Command(cmd) => {
                 let shown = std::iter::once(cmd.command.as_str())
                     .chain(cmd.args.iter().map(String::as_str))

@@ -47,6 +47,7 @@ impl Lookups {
             sidecar: &spec.name,
             profile_dir: &ctx.profile_dir,
             bundled_dirs: &ctx.bundled_dirs,
+            search_entries: &spec.search_path,
             target_triple: &ctx.triple,
             search,
             install_hint: spec.install_hint.as_deref(),
