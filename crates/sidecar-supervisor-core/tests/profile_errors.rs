@@ -494,6 +494,14 @@ fn data_dir_flag_beats_env_beats_profile_beats_default() {
     let no_env = Env::new(&[]);
     assert_eq!(no_env.resolve(&cli(&with), None).unwrap().data_dir, abs);
     assert_eq!(no_env.resolve(&cli(&without), None).unwrap().data_dir, default_data_dir(APP));
+    // The app's own data dir replaces the built-in default, and nothing else (not as root on
+    // Linux: see below).
+    let app_dir = PathBuf::from("/tmp/app-data-dir");
+    let app = |p: &Path| Overrides { default_data_dir: Some(app_dir.clone()), ..cli(p) };
+    assert_eq!(no_env.resolve(&app(&with), None).unwrap().data_dir, abs);
+    let root_linux = cfg!(target_os = "linux") && sidecar_supervisor_core::platform::is_root();
+    let want = if root_linux { default_data_dir(APP) } else { app_dir.clone() };
+    assert_eq!(no_env.resolve(&app(&without), None).unwrap().data_dir, want);
 }
 
 /// Root's home is 0700: a data dir in it is out of reach for sidecars that drop to a `user`.

@@ -165,7 +165,11 @@ impl Builder {
             .clone()
             .or_else(|| app.path().resource_dir().ok().map(|d| d.join("runtime-profile.json")))
             .filter(|p| p.is_file());
-        let overrides = Overrides { data_dir: self.data_dir.clone(), ..Default::default() };
+        let overrides = Overrides {
+            data_dir: self.data_dir.clone(),
+            default_data_dir: app.path().app_data_dir().ok(),
+            ..Default::default()
+        };
         let config =
             match sidecar_supervisor_core::runtime::resolve_from_env(&overrides, default_profile.as_deref(), &app_name)
             {

@@ -18,6 +18,11 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     pub backend_url: Option<String>,
     pub no_auto_restart: bool,
+    /// The embedding app's own data dir (a Tauri app's `app_data_dir`: `~/.local/share/<identifier>`,
+    /// `~/Library/Application Support/<identifier>`, `%APPDATA%\<identifier>`), used when no
+    /// flag, environment or profile sets one, in place of [`default_data_dir`]; not as root on
+    /// Linux, whose home the sidecars that drop to a `user` cannot reach.
+    pub default_data_dir: Option<PathBuf>,
 }
 
 /// Everything the engine needs, after precedence was applied.
@@ -102,7 +107,10 @@ pub fn resolve(
         .clone()
         .or_else(|| env_nonempty(ENV_DATA_DIR).map(PathBuf::from))
         .or_else(|| profile.data_dir.as_ref().map(|d| profile_dir.join(d)))
-        .unwrap_or_else(|| default_data_dir(app_name));
+        .unwrap_or_else(|| match &cli.default_data_dir {
+            Some(d) if !(cfg!(target_os = "linux") && crate::platform::is_root()) => d.clone(),
+            _ => default_data_dir(app_name),
+        });
 
     let env_no_restart = match env_nonempty(ENV_NO_AUTO_RESTART) {
         None => None,
