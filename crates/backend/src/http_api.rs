@@ -48,7 +48,8 @@ async fn refuse_oversized(req: axum::extract::Request, next: axum::middleware::N
             if n <= MAX_DRAIN as u64 {
                 let _ = axum::body::to_bytes(req.into_body(), MAX_DRAIN).await;
             }
-            ApiError(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {MAX_BODY} bytes")).into_response()
+            ApiError(StatusCode::PAYLOAD_TOO_LARGE, format!("request body larger than {MAX_BODY} bytes"))
+                .into_response()
         }
         _ => next.run(req).await,
     }
