@@ -31,14 +31,15 @@ const MENU_DIALOG: &str = "desktop-runtime";
 const MENU_QUIT: &str = "quit";
 
 /// The plugin as this app configures it. In a debug build it runs the repository's default
-/// profile and finds the sidecars staged in `binaries/`; a bundle uses its
-/// `runtime-profile.json` resource and the sidecars installed next to the executable.
+/// profile; a bundle uses its `runtime-profile.json` resource. Either way the sidecars are found
+/// next to the executable: cargo builds the workspace's binaries into one directory
+/// (`target/debug`), and a bundle installs them beside the app.
 pub fn supervisor_plugin<R: Runtime>() -> tauri::plugin::TauriPlugin<R> {
     let builder = tauri_plugin_sidecar_supervisor::Builder::default().app_name(APP_NAME);
     #[cfg(debug_assertions)]
     let builder = {
         let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        builder.profile(repo.join("profiles/local_fullstack.json")).bundled_dir(repo.join("binaries"))
+        builder.profile(repo.join("profiles/local_fullstack.json"))
     };
     builder.build()
 }

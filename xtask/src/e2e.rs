@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{cargo, prereq, step, target_dir, ui, SIDECARS, SIDECAR_BINS};
+use crate::{cargo, prereq, step, target_dir, ui, SIDECARS};
 
 /// Process groups to kill if xtask itself is interrupted (Ctrl-C never reaches them: each
 /// leads its own group so that it can be killed whole).
@@ -26,7 +26,7 @@ extern "C" fn on_interrupt(sig: libc::c_int) {
     unsafe { libc::_exit(128 + sig) };
 }
 
-fn track(child: &Child) {
+pub fn track(child: &Child) {
     for g in &GROUPS {
         if g.compare_exchange(
             0,
@@ -42,12 +42,12 @@ fn track(child: &Child) {
 }
 
 /// A port nobody listens on now (for tauri-driver and its WebKitWebDriver).
-fn free_port() -> Result<u16, String> {
+pub fn free_port() -> Result<u16, String> {
     std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).map_err(|e| e.to_string())
 }
 
 /// Children killed when the e2e ends, however it ends.
-struct Reaper(Vec<Child>);
+pub struct Reaper(pub Vec<Child>);
 
 impl Drop for Reaper {
     fn drop(&mut self) {
@@ -74,7 +74,7 @@ fn cargo_bin(name: &str) -> PathBuf {
 }
 
 /// What the e2e needs beyond the build: Xvfb, WebKitWebDriver, tauri-driver.
-fn ensure_tools() -> Result<PathBuf, String> {
+pub fn ensure_tools() -> Result<PathBuf, String> {
     let mut missing = Vec::new();
     if !on_path("Xvfb") {
         missing.push("xvfb");
@@ -93,7 +93,7 @@ fn ensure_tools() -> Result<PathBuf, String> {
     Ok(cargo_bin("tauri-driver"))
 }
 
-fn wait_port(port: u16, what: &str) -> Result<(), String> {
+pub fn wait_port(port: u16, what: &str) -> Result<(), String> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
         if TcpStream::connect(("127.0.0.1", port)).is_ok() {
@@ -125,7 +125,6 @@ pub fn run() -> Result<(), String> {
     }
     step("build the sidecars", &mut build)?;
     let target = target_dir()?;
-    ui::stage(&target.join("debug"), &SIDECAR_BINS)?;
     ui::build()?;
     step(
         "build the app with its UI embedded",
@@ -136,35 +135,7 @@ pub fn run() -> Result<(), String> {
     let artifacts = target.join("e2e-artifacts");
 
     let mut reaper = Reaper(Vec::new());
-    // SAFETY: installing a handler that only calls async-signal-safe functions.
-    unsafe {
-        libc::signal(libc::SIGINT, on_interrupt as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, on_interrupt as *const () as libc::sighandler_t);
-    }
-    let display = match std::env::var("DISPLAY") {
-        Ok(d) if !d.is_empty() => d,
-        _ => {
-            // A display number nobody uses (another Xvfb may hold :99).
-            let n = (99..199).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).unwrap_or(99);
-            let d = format!(":{n}");
-            eprintln!("==> no display: starting Xvfb {d}");
-            use std::os::unix::process::CommandExt;
-            let x = Command::new("Xvfb")
-                .args([&d, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-                .process_group(0)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .map_err(|e| format!("cannot start Xvfb: {e}"))?;
-            track(&x);
-            reaper.0.push(x);
-            wait_x(&d)?;
-            if let Ok(Some(st)) = reaper.0.last_mut().expect("Xvfb").try_wait() {
-                return Err(format!("Xvfb {d} exited at once ({st})"));
-            }
-            d
-        }
-    };
+    let display = start_display(&mut reaper)?;
     let (port, native) = (free_port()?, free_port()?);
     eprintln!("==> starting tauri-driver on port {port}");
     use std::os::unix::process::CommandExt;
@@ -197,6 +168,41 @@ pub fn run() -> Result<(), String> {
         eprintln!("    the app's data dir is kept for a look: {}", data.display());
     }
     result
+}
+
+/// Ctrl-C handling for the children, and an X display: `DISPLAY` if set, else a fresh Xvfb
+/// (killed with `reaper`).
+pub fn start_display(reaper: &mut Reaper) -> Result<String, String> {
+    // SAFETY: installing a handler that only calls async-signal-safe functions.
+    unsafe {
+        libc::signal(libc::SIGINT, on_interrupt as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_interrupt as *const () as libc::sighandler_t);
+    }
+    let display = match std::env::var("DISPLAY") {
+        Ok(d) if !d.is_empty() => d,
+        _ => {
+            // A display number nobody uses (another Xvfb may hold :99).
+            let n = (99..199).find(|n| !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()).unwrap_or(99);
+            let d = format!(":{n}");
+            eprintln!("==> no display: starting Xvfb {d}");
+            use std::os::unix::process::CommandExt;
+            let x = Command::new("Xvfb")
+                .args([&d, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
+                .process_group(0)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|e| format!("cannot start Xvfb: {e}"))?;
+            track(&x);
+            reaper.0.push(x);
+            wait_x(&d)?;
+            if let Ok(Some(st)) = reaper.0.last_mut().expect("Xvfb").try_wait() {
+                return Err(format!("Xvfb {d} exited at once ({st})"));
+            }
+            d
+        }
+    };
+    Ok(display)
 }
 
 /// Waits until the X server answers (its socket appears).

@@ -23,6 +23,9 @@ mod e2e {
         Err("the end-to-end test runs on Linux (Xvfb, WebKitWebDriver); the workflow's Linux job runs it".into())
     }
 }
+mod bundle;
+#[cfg(target_os = "linux")]
+mod install;
 mod prereq;
 mod ui;
 mod wine;
@@ -44,10 +47,13 @@ fn main() -> ExitCode {
         Some("bindings") => bindings(),
         Some("wine") => wine::run(),
         Some("cross") => clippy_other_targets(),
+        Some("bundle") => bundle::run(&args[1..]),
+        #[cfg(target_os = "linux")]
+        Some("install-test") => install::run(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  e2e     the built app in a real window over WebDriver (Xvfb when no display)
-  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)"
+  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)\n  install-test  build, install (apt) and drive the release .deb (Linux, root)\n  bundle  this system's installers with the sidecars and PostgreSQL inside [--target <triple>] [--bundles deb,rpm]"
             );
             return ExitCode::from(2);
         }
@@ -117,14 +123,13 @@ fn dev(extra: &[String]) -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the runner and the sidecars", &mut build)?;
-    ui::stage(&target_dir()?.join("debug"), &SIDECAR_BINS)?;
     ui::install()?;
     let display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
     if display {
         // The app: the npm Tauri CLI starts the UI's dev server and the app, which runs the
         // default profile (debug builds use profiles/local_fullstack.json and binaries/).
         eprintln!("\n==> opening the app (tauri dev); closing its window stops every sidecar");
-        let status = Command::new(Path::new("ui/node_modules/.bin/tauri"))
+        let status = Command::new(ui::tauri_cli())
             .arg("dev")
             .args(extra)
             .status()
@@ -179,8 +184,7 @@ fn test(extra: &[String]) -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the binaries the integration tests spawn", &mut build)?;
-    // The app crate embeds the UI and names the staged sidecars: both must exist first.
-    ui::stage(&target_dir()?.join("debug"), &SIDECAR_BINS)?;
+    // Clippy's --all-features builds the app with its UI embedded: ui/dist must exist first.
     ui::build()?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     clippy_other_targets()?;
@@ -200,6 +204,8 @@ fn test(extra: &[String]) -> Result<(), String> {
     #[cfg(target_os = "linux")]
     wine::run()?;
     e2e::run()?;
+    #[cfg(target_os = "linux")]
+    install::run()?;
     eprintln!("\nxtask test: all steps passed in {:.0} s", t.elapsed().as_secs_f64());
     Ok(())
 }
@@ -222,9 +228,7 @@ fn clippy_other_targets() -> Result<(), String> {
             "--",
             "-D",
             "warnings",
-        ])
-        // The staged sidecars are this system's; a check bundles nothing.
-        .env("TAURI_CONFIG", r#"{"bundle":{"externalBin":[]}}"#);
+        ]);
         if target.contains("apple") {
             // objc2-exception-helper (under tao) compiles Objective-C in its build script, which
             // needs Apple's clang and SDK; it skips that when DOCS_RS is set, and a check links

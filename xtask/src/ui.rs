@@ -1,6 +1,6 @@
-//! The web UI (`ui/`) and the files the Tauri app needs before cargo can build it: the UI's
-//! `dist/` (embedded by `generate_context!`) and the sidecars staged in `binaries/` as
-//! `<name>-<target triple>` (Tauri `externalBin` refuses to build without them).
+//! The web UI (`ui/`): its npm packages (`npm ci`), lint, type check and build into `dist/`
+//! (embedded by `generate_context!` when the app is built with `custom-protocol`), its tests,
+//! and the npm Tauri CLI.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,10 +32,9 @@ pub fn install() -> Result<(), String> {
     if fresh {
         return Ok(());
     }
-    // `npm install`, not `npm ci`: the lock records only this platform's optional package of
-    // @tauri-apps/cli, which `npm ci` takes for a lock out of sync; `npm install` installs
-    // exactly the locked versions and leaves the lock as it is.
-    step("install the UI's npm packages", npm()?.args(["install", "--no-audit", "--no-fund"]))
+    // `npm ci`: exactly the lock, which records every platform's optional packages (the Tauri
+    // CLI's and the bundler's native builds), so that macOS and Windows install the same.
+    step("install the UI's npm packages (npm ci)", npm()?.args(["ci", "--no-audit", "--no-fund"]))
 }
 
 /// Lint, type check and build the UI into `ui/dist`.
@@ -59,23 +58,8 @@ pub fn host_triple() -> Result<String, String> {
         .ok_or_else(|| "rustc -vV printed no host triple".into())
 }
 
-/// Copies the built sidecars into `binaries/<name>-<triple>` for the app (dev and bundle).
-pub fn stage(bin_dir: &Path, names: &[&str]) -> Result<Vec<PathBuf>, String> {
-    let triple = host_triple()?;
-    std::fs::create_dir_all("binaries").map_err(|e| format!("binaries/: {e}"))?;
-    let mut staged = Vec::new();
-    for n in names {
-        let from = bin_dir.join(n);
-        let to = PathBuf::from("binaries").join(format!("{n}-{triple}"));
-        // Copy to a temp name and rename: a running app never sees a half-written binary.
-        let tmp = to.with_extension("tmp");
-        std::fs::copy(&from, &tmp).map_err(|e| format!("staging {} as {}: {e}", from.display(), to.display()))?;
-        std::fs::rename(&tmp, &to).map_err(|e| format!("staging {}: {e}", to.display()))?;
-        staged.push(to);
-    }
-    eprintln!(
-        "    staged for the app: {}",
-        staged.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-    );
-    Ok(staged)
+/// The npm Tauri CLI (installed by [`install`]), as an absolute path.
+pub fn tauri_cli() -> PathBuf {
+    let name = if cfg!(windows) { "tauri.cmd" } else { "tauri" };
+    std::env::current_dir().unwrap_or_default().join("ui/node_modules/.bin").join(name)
 }
