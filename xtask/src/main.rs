@@ -6,7 +6,10 @@
 //!   window, or Ctrl-C, stops every sidecar gracefully.
 //! - `test`: everything CI checks, in order, with progress output: format, build of the helper
 //!   binaries the integration tests spawn, UI lint/type check/build, clippy, UI tests, every
-//!   test of the workspace (the root-only ones too when run as root), then `e2e`.
+//!   test of the workspace (the root-only ones too when run as root), then `e2e`, then (as
+//!   root) `install-test`.
+//! - `bundle`: this system's installers (`bundle.rs`); `install-test`: the `.deb` installed and
+//!   driven (`install.rs`); `workflows`: the GitHub workflows checked against their schema.
 //! - `e2e`: the built app in a real window, driven over WebDriver.
 //! - `bench`: the performance targets (README, "Performance"), each against a baseline measured
 //!   in the same run.
@@ -48,12 +51,13 @@ fn main() -> ExitCode {
         Some("wine") => wine::run(),
         Some("cross") => clippy_other_targets(),
         Some("bundle") => bundle::run(&args[1..]),
+        Some("workflows") => ui::validate_workflows(),
         #[cfg(target_os = "linux")]
         Some("install-test") => install::run(),
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  e2e     the built app in a real window over WebDriver (Xvfb when no display)
-  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)\n  install-test  build, install (apt) and drive the release .deb (Linux, root)\n  bundle  this system's installers with the sidecars and PostgreSQL inside [--target <triple>] [--bundles deb,rpm]"
+  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)\n  install-test  build, install (apt) and drive the release .deb (Linux, root)\n  workflows  check .github/workflows/*.yml against the workflow schema\n  bundle  this system's installers with the sidecars and PostgreSQL inside [--target <triple>] [--bundles deb,rpm]"
             );
             return ExitCode::from(2);
         }
@@ -186,6 +190,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     step("build the binaries the integration tests spawn", &mut build)?;
     // Clippy's --all-features builds the app with its UI embedded: ui/dist must exist first.
     ui::build()?;
+    ui::validate_workflows()?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     clippy_other_targets()?;
     ui::test()?;

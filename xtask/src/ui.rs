@@ -63,3 +63,25 @@ pub fn tauri_cli() -> PathBuf {
     let name = if cfg!(windows) { "tauri.cmd" } else { "tauri" };
     std::env::current_dir().unwrap_or_default().join("ui/node_modules/.bin").join(name)
 }
+
+/// The GitHub workflows checked against the workflow schema (SchemaStore's, by
+/// `@action-validator/cli` from the UI's npm packages: no Go or network needed at run time).
+pub fn validate_workflows() -> Result<(), String> {
+    install()?;
+    let bin = std::env::current_dir().unwrap_or_default().join("ui/node_modules/.bin").join(if cfg!(windows) {
+        "action-validator.cmd"
+    } else {
+        "action-validator"
+    });
+    let mut files: Vec<PathBuf> = std::fs::read_dir(".github/workflows")
+        .map_err(|e| format!(".github/workflows: {e}"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yml" || e == "yaml"))
+        .collect();
+    files.sort();
+    for f in files {
+        step(&format!("validate {}", f.display()), Command::new(&bin).arg(&f))?;
+    }
+    Ok(())
+}

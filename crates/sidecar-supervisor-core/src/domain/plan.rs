@@ -144,14 +144,21 @@ fn dedup(v: Vec<usize>) -> Vec<usize> {
 }
 
 fn timing(p: &ProbeSpec) -> ProbeTiming {
-    let exec = p.exec.is_some();
+    // Connect-style probes are cheap (a refused connect costs microseconds): every 5 ms at most
+    // while starting keeps readiness noticed well within 10 ms. An exec probe forks a process
+    // each time, so it backs off to 100 ms. A PostgreSQL probe that reaches a server still
+    // starting or recovering makes the postmaster fork a backend to refuse it: 20 ms.
+    let fast_cap_ms = if p.exec.is_some() {
+        100
+    } else if p.postgres.is_some() {
+        20
+    } else {
+        5
+    };
     ProbeTiming {
         interval: Duration::from_millis(p.interval_ms),
         failure_threshold: p.failure_threshold,
-        // Connect-style probes are cheap (a refused connect costs microseconds): every 5 ms at
-        // most while starting keeps readiness noticed well within 10 ms. An exec probe forks a
-        // process each time, so it backs off to 100 ms.
-        fast_cap: Duration::from_millis(if exec { 100 } else { 5 }),
+        fast_cap: Duration::from_millis(fast_cap_ms),
         polled: p.stdout.is_none(),
     }
 }
