@@ -112,6 +112,8 @@ pub fn run(a: RunArgs) -> ExitCode {
         data_dir: a.data_dir,
         backend_url: a.backend_url,
         no_auto_restart: a.no_auto_restart,
+        // The runner keeps the built-in default (`settings::default_data_dir`).
+        default_data_dir: None,
     };
     let default_profile = exe_dir().map(|d| d.join("runtime-profile.json")).filter(|p| p.is_file());
     let config = match sidecar_supervisor_core::runtime::resolve_from_env(&cli, default_profile.as_deref(), APP_NAME) {
