@@ -31,9 +31,20 @@ fn link(dir: &Path, name: &str, target: &str) {
     std::os::unix::fs::symlink(on_path(target), dir.join(name)).unwrap();
 }
 
+/// The program path a process was started with. A spawn returns once the child's `execve` has
+/// begun (the vfork parent is released there), but the new image's arguments are set up a
+/// moment later, and nothing signals that: until then `/proc/<pid>/cmdline` reads empty, so
+/// this rereads it for up to 5 s.
 fn argv0(pid: u32) -> String {
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
-    String::from_utf8_lossy(cmdline.split(|b| *b == 0).next().unwrap()).into_owned()
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+        let first = String::from_utf8_lossy(cmdline.split(|b| *b == 0).next().unwrap()).into_owned();
+        if !first.is_empty() || std::time::Instant::now() > deadline {
+            return first;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
