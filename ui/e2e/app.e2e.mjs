@@ -7,7 +7,7 @@
 
 import { readFileSync, readdirSync, mkdirSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { remote } from 'webdriverio'
+import { openApp, reporter } from './session.mjs'
 
 const APP = process.env.APP
 const DATA_DIR = process.env.DATA_DIR
@@ -17,12 +17,7 @@ if (!APP || !DATA_DIR) throw new Error('APP and DATA_DIR must be set (see cargo 
 mkdirSync(ARTIFACTS, { recursive: true })
 
 const TIMEOUT = 90_000
-const log = (...a) => console.log('[e2e]', ...a)
-const failures = []
-const check = (ok, what) => {
-  if (!ok) failures.push(what)
-  log(ok ? 'ok  ' : 'FAIL', what)
-}
+const { failures, log, check } = reporter('[e2e]')
 
 const statusJson = () => JSON.parse(readFileSync(join(DATA_DIR, 'runtime', 'status.json'), 'utf8'))
 const alive = (pid) => {
@@ -35,15 +30,7 @@ const alive = (pid) => {
 }
 
 const launched = Date.now()
-const browser = await remote({
-  hostname: DRIVER.hostname,
-  port: Number(DRIVER.port),
-  logLevel: 'warn',
-  capabilities: { 'tauri:options': { application: APP } },
-  connectionRetryTimeout: TIMEOUT,
-})
-const $ = (sel) => browser.$(sel)
-const until = (what, f, timeout = TIMEOUT) => browser.waitUntil(f, { timeout, interval: 25, timeoutMsg: `timed out: ${what}` })
+const { browser, $, until } = await openApp(APP, DRIVER, TIMEOUT)
 
 let appPids = []
 try {

@@ -12,7 +12,7 @@
 import { readFileSync, readdirSync, readlinkSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
-import { remote } from 'webdriverio'
+import { openApp, reporter } from './session.mjs'
 
 const { APP, INSTALL_DIR, DATA_DIR, APP_PATH, PACKAGE, RESULT } = process.env
 const LAUNCH = Number(process.env.LAUNCH)
@@ -22,12 +22,7 @@ if (!APP || !INSTALL_DIR || !DATA_DIR || !APP_PATH || !PACKAGE || !RESULT || !LA
 }
 
 const TIMEOUT = 120_000
-const log = (...a) => console.log(`[installed ${LAUNCH}]`, ...a)
-const failures = []
-const check = (ok, what) => {
-  if (!ok) failures.push(what)
-  log(ok ? 'ok  ' : 'FAIL', what)
-}
+const { failures, log, check } = reporter(`[installed ${LAUNCH}]`)
 const exeOf = (pid) => {
   try {
     return readlinkSync(`/proc/${pid}/exe`)
@@ -56,15 +51,7 @@ const waitNoneOfOurs = async (ms) => {
 const status = () => JSON.parse(readFileSync(join(DATA_DIR, 'runtime', 'status.json'), 'utf8'))
 
 const launched = Date.now()
-const browser = await remote({
-  hostname: DRIVER.hostname,
-  port: Number(DRIVER.port),
-  logLevel: 'warn',
-  capabilities: { 'tauri:options': { application: APP } },
-  connectionRetryTimeout: TIMEOUT,
-})
-const $ = (sel) => browser.$(sel)
-const until = (what, f, timeout = TIMEOUT) => browser.waitUntil(f, { timeout, interval: 25, timeoutMsg: `timed out: ${what}` })
+const { browser, $, until } = await openApp(APP, DRIVER, TIMEOUT)
 const result = { launch: LAUNCH }
 
 try {
