@@ -241,6 +241,16 @@ fn a_bundled_search_path_entry_stays_inside_the_bundle() {
         &["../elsewhere/bin", "not a directory inside the bundle"],
         "relative",
     );
+    // The same verdict whatever OS reads the profile: roots, drive letters, `..` between
+    // either separator.
+    for outside in ["/opt/pg/bin", "C:/pg/bin", "pg\\..\\..\\bin", "\\\\server\\pg"] {
+        let entry = serde_json::json!({ "name": "a", "command": "x", "search_path": [ { "bundled": outside } ] });
+        let (_d, _file, e) = load_err(&profile("", &entry.to_string()));
+        assert!(e.message.contains("not a directory inside the bundle"), "{outside}: {e}");
+    }
+    let inside = r#"{ "name": "a", "command": "x", "search_path": [ { "bundled": "postgres/bin" } ] }"#;
+    let d = tempfile::tempdir().unwrap();
+    load_profile(&write(d.path(), "p.json", &profile("", inside))).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]

@@ -102,14 +102,15 @@ pub fn resolve(
     }
 
     let profile_dir = profile_path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let system_wide = cfg!(target_os = "linux") && crate::platform::is_root();
     let data_dir = cli
         .data_dir
         .clone()
         .or_else(|| env_nonempty(ENV_DATA_DIR).map(PathBuf::from))
         .or_else(|| profile.data_dir.as_ref().map(|d| profile_dir.join(d)))
         .unwrap_or_else(|| match &cli.default_data_dir {
-            Some(d) if !(cfg!(target_os = "linux") && crate::platform::is_root()) => d.clone(),
-            _ => default_data_dir(app_name),
+            Some(d) if !system_wide => d.clone(),
+            _ => default_data_dir_for(app_name, system_wide),
         });
 
     let env_no_restart = match env_nonempty(ENV_NO_AUTO_RESTART) {

@@ -150,11 +150,10 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
             SearchPathEntry::Command(c) => (at(&format!("search_path[{j}].command")), &c.command),
             SearchPathEntry::Bundled(b) => {
                 let path = at(&format!("search_path[{j}].bundled"));
-                let d = Path::new(&b.bundled);
-                if d.is_absolute()
-                    || b.bundled.starts_with(['/', '\\'])
-                    || d.components().any(|c| c == std::path::Component::ParentDir)
-                {
+                // Judged the same on every OS (a profile is validated for all three): no root, no
+                // drive letter, no `..` between either kind of separator.
+                let text = &b.bundled;
+                if text.starts_with(['/', '\\']) || text.contains(':') || text.split(['/', '\\']).any(|c| c == "..") {
                     return Err(err(
                         path,
                         format!("`{}` is not a directory inside the bundle", b.bundled),
