@@ -18,7 +18,11 @@ beforeEach(() => {
       calls.push({ cmd, args })
       switch (cmd) {
         case 'plugin:sidecar-supervisor|desktop_runtime_status':
-          return status([row('database'), row('backend', { state: 'starting', pid: null, uptime_ms: null }), row('worker#1')])
+          return status([
+            row('database', { identity: null }),
+            row('backend', { state: 'starting', pid: null, uptime_ms: null, identity: 'foreign' }),
+            row('worker#1', { identity: 'echoed' }),
+          ])
         case 'plugin:sidecar-supervisor|desktop_runtime_diagnostics':
           return { feed_path: '/d/runtime/runtime-events.json', events: [ev(1, 'runtime_started'), ev(2, 'ready', 'database')] }
         case 'plugin:sidecar-supervisor|logs':
@@ -54,6 +58,16 @@ describe('Desktop Runtime dialog', () => {
     expect(within(dialog).getByTestId('row-backend').dataset.state).toBe('starting')
     expect(within(dialog).getByTestId('row-database').textContent).toContain('0 / 6')
     expect(screen.getByTestId('backend-banner')).toBeTruthy()
+  })
+
+  it('shows each sidecar\'s identity tier, and explains it', async () => {
+    const dialog = await openDialog()
+    await waitFor(() => expect(within(dialog).getByTestId('identity-worker#1').textContent).toBe('echoed'))
+    const foreign = within(dialog).getByTestId('identity-backend')
+    expect(foreign.textContent).toBe('foreign')
+    expect(foreign.title).toContain('Another program or an older instance')
+    expect(within(dialog).queryByTestId('identity-database')).toBeNull()
+    expect(within(dialog).getByTestId('row-database').textContent).toContain('—')
   })
 
   it('updates a row and the feed from pushes, without polling', async () => {

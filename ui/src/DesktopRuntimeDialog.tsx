@@ -110,6 +110,7 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
                 <th>Uptime</th>
                 <th>Restarts</th>
                 <th>Probe</th>
+                <th>Identity</th>
                 <th />
               </tr>
             </thead>
@@ -146,6 +147,14 @@ interface RowProps {
 
 const RUNNING = new Set(['starting', 'ready', 'unhealthy', 'stopping'])
 
+/** What each identity tier means, for the badge's tooltip. */
+const IDENTITY_HELP: Record<NonNullable<SidecarStatus['identity']>, string> = {
+  proven: 'Its /runtime/info names this launch and proves the launch key',
+  echoed: 'Its /runtime/info names this launch, without a key proof',
+  unverified: 'It serves no /runtime/info: nothing says whose server answers on the port',
+  foreign: 'Another program or an older instance answers on its port: never taken as ready',
+}
+
 function SidecarRow({ row, uptime, onRestart, onStop, onStart, onLogs }: RowProps) {
   const used = row.budget.max - row.budget.remaining
   return (
@@ -164,6 +173,15 @@ function SidecarRow({ row, uptime, onRestart, onStop, onStart, onLogs }: RowProp
         <td title={row.last_probe?.detail}>
           {row.last_probe ? (
             <span className={row.last_probe.ok ? 'ok' : 'bad'}>{formatLatency(row.last_probe.latency_ms)}</span>
+          ) : (
+            '—'
+          )}
+        </td>
+        <td>
+          {row.identity ? (
+            <span className={`badge identity-${row.identity}`} title={IDENTITY_HELP[row.identity]} data-testid={`identity-${row.name}`}>
+              {row.identity}
+            </span>
           ) : (
             '—'
           )}

@@ -16,6 +16,7 @@ export function row(name: string, over: Partial<SidecarStatus> = {}): SidecarSta
     last_error: null,
     uptime_ms: 5000,
     last_probe: { ok: true, latency_ms: 1.5, at: '2026-11-22T10:00:00.000Z', detail: 'GET /health/ready answered 200' },
+    identity: 'proven',
     depends_on: [],
     ...over,
   }

@@ -99,12 +99,18 @@ fn a_kit_sidecar_serves_health_identity_and_control_and_exits_when_the_lifeline_
         assert_eq!(live.status, ServingStatus::Serving as i32);
         let ready = health.check(check("ready")).await.unwrap().into_inner();
         assert_eq!(ready.status, ServingStatus::NotServing as i32);
-        let e = ControlClient::new(ch.clone()).info(InfoRequest {}).await.unwrap_err();
-        assert_eq!(e.code(), tonic::Code::Unauthenticated);
-        let mut req = tonic::Request::new(InfoRequest {});
-        req.metadata_mut().insert("x-api-key", KEY.parse().unwrap());
-        let info = ControlClient::new(ch).info(req).await.unwrap().into_inner();
+        // Info is public like /runtime/info: with a nonce it proves the key without sending it.
+        let req = InfoRequest { nonce: "n0nce".into() };
+        let info = ControlClient::new(ch.clone()).info(req).await.expect("Info needs no key").into_inner();
         assert_eq!((info.name.as_str(), info.instance_id.as_str()), ("backend", "launch-42"));
+        assert!(sidecar_identity::verify(KEY, "n0nce", &info.proof), "{info:?}");
+        let info = ControlClient::new(ch.clone()).info(InfoRequest::default()).await.unwrap().into_inner();
+        assert_eq!(info.proof, "", "no nonce, no proof");
+        let e = ControlClient::new(ch.clone()).info(InfoRequest { nonce: "a b".into() }).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::InvalidArgument);
+        use sidecar_kit::health::control_v1::ShutdownRequest;
+        let e = ControlClient::new(ch).shutdown(ShutdownRequest { reason: "test".into() }).await.unwrap_err();
+        assert_eq!(e.code(), tonic::Code::Unauthenticated, "Shutdown needs the key");
     });
 
     drop(b.child.stdin.take()); // what the kernel does when the runtime dies

@@ -76,7 +76,7 @@ fn requests_without_the_key_or_with_a_foreign_host_are_refused() {
         assert!(!me.to_string().contains(&s.api.key));
         let (code, _) = s.api.send(c.get(format!("{info}?nonce=a%20b")));
         assert_eq!(code, 400, "{name}: a malformed nonce");
-        let (code, _) = s.api.send(c.get(format!("http://127.0.0.1:{port}/sidecar.v1.Control/Info")));
+        let (code, _) = s.api.send(c.get(format!("http://127.0.0.1:{port}/sidecar.v1.Control/Shutdown")));
         assert_eq!(code, 401, "{name}: everything else needs the key");
     }
 

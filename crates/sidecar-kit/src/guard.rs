@@ -16,7 +16,8 @@ use axum::response::{IntoResponse, Response};
 /// Paths anyone on loopback may call: liveness, readiness, and identity (which proves the key
 /// without revealing it, so the runtime need not send the key to whoever holds the port).
 pub fn is_public(path: &str) -> bool {
-    matches!(path, "/health/live" | "/health/ready" | "/runtime/info") || path.starts_with("/grpc.health.v1.Health/")
+    matches!(path, "/health/live" | "/health/ready" | "/runtime/info" | "/sidecar.v1.Control/Info")
+        || path.starts_with("/grpc.health.v1.Health/")
 }
 
 /// Why a request was refused.
@@ -166,6 +167,7 @@ mod tests {
     fn health_and_identity_are_public_and_nothing_else() {
         assert!(is_public("/health/live") && is_public("/health/ready"));
         assert!(is_public("/grpc.health.v1.Health/Check") && is_public("/runtime/info"));
-        assert!(!is_public("/health/ready/x") && !is_public("/sidecar.v1.Control/Info") && !is_public("/api/jobs"));
+        assert!(is_public("/sidecar.v1.Control/Info"));
+        assert!(!is_public("/health/ready/x") && !is_public("/sidecar.v1.Control/Shutdown") && !is_public("/api/jobs"));
     }
 }

@@ -141,11 +141,22 @@ pub(crate) struct Control {
 
 #[tonic::async_trait]
 impl control_v1::control_server::Control for Control {
+    /// Public, like `/runtime/info`: with a nonce, `proof` shows this process holds the key.
     async fn info(
         &self,
-        _: tonic::Request<control_v1::InfoRequest>,
+        req: tonic::Request<control_v1::InfoRequest>,
     ) -> Result<tonic::Response<control_v1::InfoResponse>, tonic::Status> {
+        let nonce = req.into_inner().nonce;
+        let proof = match (&self.contract.api_key, nonce.is_empty()) {
+            (_, true) | (None, _) => String::new(),
+            (Some(_), false) if !sidecar_identity::is_valid_nonce(&nonce) => {
+                let msg = format!("nonce: 1 to {} letters or digits expected", sidecar_identity::MAX_NONCE);
+                return Err(tonic::Status::invalid_argument(msg));
+            }
+            (Some(key), false) => sidecar_identity::proof(key, &nonce),
+        };
         Ok(tonic::Response::new(control_v1::InfoResponse {
+            proof,
             name: self.contract.name.clone(),
             instance_name: self.contract.instance_name.clone(),
             version: self.version.to_string(),

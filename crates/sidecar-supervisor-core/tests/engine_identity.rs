@@ -1,6 +1,8 @@
-//! A program that took a sidecar's port is never taken for the sidecar:
-//! it cannot prove the launch's key, and the readiness probe never sends it the key.
-//! Unix: the sidecars here are `sh` scripts.
+//! Identity tiers against real processes: a sidecar that proves the key (`proven`), one that
+//! only echoes the instance id (`echoed`), one with no `/runtime/info` (`unverified`) are all
+//! ready by default, over HTTP and gRPC; a profile can require `proven`; a program that took a
+//! sidecar's port (`foreign`) is never taken for the sidecar, and never sees the key.
+//! Unix: the squatter's sidecar is an `sh` script.
 #![cfg(unix)]
 
 mod common;
@@ -9,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::domain::{Identity, State};
+use sidecar_supervisor_core::events::EventKind;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A plain HTTP server that answers like a sidecar of `instance_id` (which it could read from
@@ -62,9 +65,61 @@ async fn a_program_on_the_port_is_never_ready_and_never_sees_the_key() {
     let failed = rig.wait_state("db", State::Failed).await;
     let err = failed.last_error.unwrap_or_default();
     assert!(err.contains("identity proof is wrong"), "{err}\n{}", rig.feed_dump());
+    assert!(err.contains("another program or an older instance"), "{err}");
+    assert_eq!(failed.identity, Some(Identity::Foreign));
     let seen = seen.lock().unwrap().clone();
     assert!(seen.iter().any(|r| r.starts_with("GET /runtime/info?nonce=")), "{seen:?}");
     let key = rig.sup.api_key().to_string();
     assert!(seen.iter().all(|r| !r.contains(&key) && !r.to_ascii_lowercase().contains("x-api-key")), "{seen:?}");
+    rig.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_tier_but_foreign_is_ready_by_default_and_shown() {
+    let side = |name: &str, args: &[&str]| {
+        json!({ "name": name, "command": "test-sidecar", "port": "auto", "args": args,
+                "ready": if args.contains(&"grpc") { json!({ "grpc": "" }) } else { json!({ "http": "/health/ready" }) } })
+    };
+    let rig = Rig::start(profile(json!([
+        side("proven", &[]),
+        side("echoed", &["--identity", "echoed"]),
+        side("unverified", &["--identity", "none"]),
+        side("grpc-proven", &["--protocol", "grpc"]),
+        side("grpc-echoed", &["--protocol", "grpc", "--identity", "echoed"]),
+        side("grpc-unverified", &["--protocol", "grpc", "--identity", "none"]),
+    ])));
+    for (name, tier) in [
+        ("proven", Identity::Proven),
+        ("echoed", Identity::Echoed),
+        ("unverified", Identity::Unverified),
+        ("grpc-proven", Identity::Proven),
+        ("grpc-echoed", Identity::Echoed),
+        ("grpc-unverified", Identity::Unverified),
+    ] {
+        let row = rig.wait_state(name, State::Ready).await;
+        assert_eq!(row.identity, Some(tier), "{name}: {row:?}");
+        let ready = rig.wait_kind(name, EventKind::Ready, 0).await;
+        assert!(ready.message.contains(&format!("identity {}", tier.as_str())), "{name}: {}", ready.message);
+    }
+    rig.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_that_requires_proven_refuses_an_echo_and_says_how_to_fix_it() {
+    let rig = Rig::start(profile(json!([
+        { "name": "api", "command": "test-sidecar", "port": "auto", "args": ["--identity", "echoed"],
+          "ready": { "http": "/health/ready", "identity": "proven" }, "startup_timeout_ms": 1500,
+          "restart": { "max_restarts": 0 } },
+        { "name": "ok", "command": "test-sidecar", "port": "auto",
+          "ready": { "http": "/health/ready", "identity": "proven" } },
+    ])));
+    assert_eq!(rig.wait_state("ok", State::Ready).await.identity, Some(Identity::Proven));
+    let timeout = rig.wait_kind("api", EventKind::StartupTimeout, 0).await;
+    let m = &timeout.message;
+    assert!(m.contains("last probe") && m.contains("identity echoed") && m.contains("requires proven"), "{m}");
+    assert!(m.contains("HMAC-SHA256") && m.contains("\"identity\": true"), "names the fix: {m}");
+    let failed = rig.wait_state("api", State::Failed).await;
+    assert_eq!(failed.identity, Some(Identity::Echoed), "{failed:?}");
+    assert!(failed.last_error.unwrap_or_default().contains("requires proven"));
     rig.shutdown().await;
 }

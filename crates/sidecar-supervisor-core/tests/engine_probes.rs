@@ -101,13 +101,19 @@ async fn foreign_instance_is_never_ready_and_times_out() {
     // /health/ready answers 200, but the identity check says the server is not ours.
     let r = rig
         .wait_row("api", "probed by a foreign answer", |r| {
-            r.last_probe.as_ref().is_some_and(|p| !p.ok && p.detail.contains("foreign"))
+            r.last_probe.as_ref().is_some_and(|p| !p.ok && p.detail.contains("another program or an older instance"))
         })
         .await;
+    assert_eq!(r.identity, Some(sidecar_supervisor_core::domain::Identity::Foreign));
     assert_eq!(r.state, State::Starting);
 
     let timeout = rig.wait_kind("api", EventKind::StartupTimeout, 0).await;
     assert!(timeout.message.contains("1500 ms"), "{}", timeout.message);
+    assert!(
+        timeout.message.contains("last probe: port") && timeout.message.contains("someone-else"),
+        "{}",
+        timeout.message
+    );
     let first_pid = rig.events_of("api", EventKind::Spawned)[0].pid;
     assert_eq!(timeout.pid, first_pid);
     let exited = rig.wait_kind("api", EventKind::Exited, timeout.seq).await;

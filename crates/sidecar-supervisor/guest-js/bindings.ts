@@ -3,6 +3,8 @@
 
 export type SidecarState = "pending" | "waiting_for_deps" | "starting" | "ready" | "unhealthy" | "backoff" | "stopping" | "stopped" | "failed";
 
+export type SidecarIdentity = "foreign" | "unverified" | "echoed" | "proven";
+
 export type RuntimeMode = "local_fullstack" | "remote_slim";
 
 export type Budget = { max: number, window_secs: number, remaining: number, };
@@ -17,7 +19,13 @@ name: string, role: string | null, state: SidecarState, pid: number | null, port
 /**
  * Milliseconds since the current process was spawned.
  */
-uptime_ms: number | null, last_probe: LastProbe | null, depends_on: Array<string>, };
+uptime_ms: number | null, last_probe: LastProbe | null, 
+/**
+ * Whose server answers on its port, as the current process's last identity check found
+ * (`proven`, `echoed`, `unverified`, `foreign`); `null` until checked, or when its probes
+ * do not check.
+ */
+identity: SidecarIdentity | null, depends_on: Array<string>, };
 
 export type RuntimeStatus = { mode: RuntimeMode, instance_id: string, profile_path: string, data_dir: string, feed_path: string, backend_url: string | null, 
 /**

@@ -2,7 +2,7 @@
 //! TypeScript side cannot drift from them: this test fails when the file is stale, and
 //! rewrites it with `UPDATE_BINDINGS=1` (`cargo xtask bindings`).
 
-use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::domain::{Identity, State};
 use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
 use sidecar_supervisor_core::logs::{LogLine, Stream};
 use sidecar_supervisor_core::profile::Mode;
@@ -17,6 +17,7 @@ const HEADER: &str = "// Generated from the Rust types by `cargo xtask bindings`
 fn generated() -> String {
     let decls = [
         State::decl(),
+        Identity::decl(),
         Mode::decl(),
         Budget::decl(),
         LastProbe::decl(),

@@ -54,10 +54,23 @@ pub struct Args {
     pub stderr_lines: u64,
     pub print_secret: bool,
     pub foreign_instance_id: Option<String>,
+    /// `--identity proven|echoed|none`: what `/runtime/info` and `Control/Info` show.
+    pub identity: IdentityMode,
     /// `--stdin-to FILE`: copy stdin to FILE up to its end, then exit 0 (a prepare step).
     pub stdin_to: Option<PathBuf>,
     /// `--help`: print [`USAGE`] on stderr and exit 0.
     pub help: bool,
+}
+
+/// What the identity endpoints show (`--identity`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityMode {
+    /// This launch's instance id and an HMAC proof of the key.
+    Proven,
+    /// The instance id, no proof.
+    Echoed,
+    /// No identity endpoint at all.
+    None,
 }
 
 pub const USAGE: &str = "\
@@ -78,6 +91,7 @@ usage: test-sidecar [flags]
   --stdout-lines N  --stderr-lines N
   --print-secret
   --foreign-instance-id ID
+  --identity proven|echoed|none   (default proven: instance id and key proof)
   --stdin-to FILE     copy stdin to FILE, then exit 0
   --help
 ";
@@ -124,6 +138,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
         stderr_lines: 0,
         print_secret: false,
         foreign_instance_id: None,
+        identity: IdentityMode::Proven,
         stdin_to: None,
         help: false,
     };
@@ -159,6 +174,7 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
                 | "--stdout-lines"
                 | "--stderr-lines"
                 | "--foreign-instance-id"
+                | "--identity"
                 | "--stdin-to"
         );
         if !takes_value && inline.is_some() {
@@ -206,6 +222,15 @@ pub fn parse(argv: Vec<String>) -> Result<Args, String> {
             "--stderr-lines" => a.stderr_lines = num(&flag, &value(&mut it)?)?,
             "--print-secret" => a.print_secret = true,
             "--foreign-instance-id" => a.foreign_instance_id = Some(value(&mut it)?),
+            "--identity" => {
+                let v = value(&mut it)?;
+                a.identity = match v.as_str() {
+                    "proven" => IdentityMode::Proven,
+                    "echoed" => IdentityMode::Echoed,
+                    "none" => IdentityMode::None,
+                    _ => return Err(bad(&flag, &v)),
+                };
+            }
             "--stdin-to" => a.stdin_to = Some(PathBuf::from(value(&mut it)?)),
             "--help" | "-h" => a.help = true,
             _ => return Err(format!("test-sidecar: unknown flag {raw}")),

@@ -23,21 +23,28 @@ use sidecar_kit::health::control_v1::{InfoRequest, InfoResponse, ShutdownRequest
 
 use crate::out::err;
 use crate::state::Shared;
+use crate::who::Who;
 
 /// `sidecar.v1.Control`, as a sidecar-kit sidecar serves it: `Shutdown` ends the process
 /// (exit 0) right after answering. What the runtime uses to stop sidecars on Windows.
-struct TestControl;
+struct TestControl {
+    who: Who,
+}
 
 #[tonic::async_trait]
 impl Control for TestControl {
-    async fn info(&self, _: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
+    async fn info(&self, req: Request<InfoRequest>) -> Result<Response<InfoResponse>, Status> {
+        if !self.who.serves_info {
+            return Err(Status::unimplemented("--identity none"));
+        }
         let var = |k: &str| std::env::var(k).unwrap_or_default();
         Ok(Response::new(InfoResponse {
+            proof: self.who.proof(&req.into_inner().nonce).unwrap_or_default(),
             name: var("SIDECAR_NAME"),
             instance_name: var("SIDECAR_INSTANCE_NAME"),
             version: env!("CARGO_PKG_VERSION").into(),
             pid: std::process::id(),
-            instance_id: var("SIDECAR_INSTANCE_ID"),
+            instance_id: self.who.instance_id.clone(),
         }))
     }
 
@@ -92,7 +99,7 @@ impl GrpcHealth {
 
 /// Serves gRPC health on `listener` in a background task. `""` starts
 /// NOT_SERVING; call [`GrpcHealth::sync`] after each change of `shared`.
-pub async fn spawn(listener: TcpListener, shared: Shared) -> Arc<GrpcHealth> {
+pub async fn spawn(listener: TcpListener, shared: Shared, who: Who) -> Arc<GrpcHealth> {
     let reporter = HealthReporter::new();
     let service = HealthServer::new(HangingHealth {
         inner: HealthService::from_health_reporter(reporter.clone()),
@@ -103,7 +110,7 @@ pub async fn spawn(listener: TcpListener, shared: Shared) -> Arc<GrpcHealth> {
     tokio::spawn(async move {
         let served = Server::builder()
             .add_service(service)
-            .add_service(ControlServer::new(TestControl))
+            .add_service(ControlServer::new(TestControl { who }))
             .serve_with_incoming(TcpIncoming::from(listener))
             .await;
         if let Err(e) = served {

@@ -15,31 +15,32 @@ use tokio::net::TcpListener;
 
 use crate::out::err;
 use crate::state::Shared;
+use crate::who::Who;
 
 #[derive(Clone)]
 struct App {
     shared: Shared,
     /// The `/runtime/info` body, fixed at start.
     info: Arc<Value>,
-    /// `SIDECAR_API_KEY`, if set: `/runtime/info?nonce=` proves it.
-    api_key: Option<Arc<str>>,
+    who: Arc<Who>,
 }
 
 /// Serves HTTP on `listener` in a background task.
-pub fn spawn(listener: TcpListener, shared: Shared, foreign_instance_id: Option<String>) {
+pub fn spawn(listener: TcpListener, shared: Shared, who: Who) {
     let env = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
     let info = json!({
         "name": env("SIDECAR_NAME"),
         "version": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
-        "instance_id": foreign_instance_id.or_else(|| env("SIDECAR_INSTANCE_ID")),
+        "instance_id": who.instance_id,
     });
-    let app = App { shared, info: Arc::new(info), api_key: env("SIDECAR_API_KEY").map(Arc::from) };
-    let router = Router::new()
-        .route("/health/live", get(live))
-        .route("/health/ready", get(ready))
-        .route("/runtime/info", get(info_handler))
-        .with_state(app);
+    let serves_info = who.serves_info;
+    let app = App { shared, info: Arc::new(info), who: Arc::new(who) };
+    let mut router = Router::new().route("/health/live", get(live)).route("/health/ready", get(ready));
+    if serves_info {
+        router = router.route("/runtime/info", get(info_handler));
+    }
+    let router = router.with_state(app);
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, router).await {
             err(&format!("test-sidecar: http server error: {e}"));
@@ -66,10 +67,8 @@ async fn info_handler(State(app): State<App>, RawQuery(query): RawQuery) -> Resp
     let mut body = (*app.info).clone();
     // Identity proof for the runtime's nonce (see `sidecar_identity`); the key never travels.
     let nonce = query.as_deref().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("nonce="));
-    if let (Some(key), Some(nonce)) = (&app.api_key, nonce) {
-        if sidecar_identity::is_valid_nonce(nonce) {
-            body["proof"] = json!(sidecar_identity::proof(key, nonce));
-        }
+    if let Some(proof) = nonce.and_then(|n| app.who.proof(n)) {
+        body["proof"] = json!(proof);
     }
     (StatusCode::OK, Json(body)).into_response()
 }

@@ -21,6 +21,7 @@ mod http;
 mod out;
 mod state;
 mod tcp;
+mod who;
 
 use std::io::Read;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -140,8 +141,8 @@ async fn lifecycle(a: Args, host: IpAddr, start: Instant) {
     if a.port != PortMode::None && !bind_late {
         let listener = bind(&a, host).await;
         match a.protocol {
-            Protocol::Http => http::spawn(listener, shared.clone(), a.foreign_instance_id.clone()),
-            Protocol::Grpc => grpc_health = Some(grpc::spawn(listener, shared.clone()).await),
+            Protocol::Http => http::spawn(listener, shared.clone(), who::Who::from_args(&a)),
+            Protocol::Grpc => grpc_health = Some(grpc::spawn(listener, shared.clone(), who::Who::from_args(&a)).await),
             Protocol::Tcp => tcp::spawn(listener, shared.clone()),
         }
     }

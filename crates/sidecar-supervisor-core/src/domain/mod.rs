@@ -13,4 +13,4 @@ pub mod types;
 pub use machine::{Action, Input, Machine};
 pub use orchestrator::{CommandError, Effect, Orchestrator, PortPlan, Report, Verb};
 pub use plan::{Plan, PortPolicy, UnitPlan};
-pub use types::{Exit, GracefulStop, MachineConfig, ProbeKind, ProbeTiming, State, Stop};
+pub use types::{Exit, GracefulStop, Identity, MachineConfig, ProbeKind, ProbeTiming, State, Stop};

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::types::{GracefulStop, MachineConfig, ProbeTiming};
+use super::types::{GracefulStop, Identity, MachineConfig, ProbeTiming};
 use crate::profile::template::{self, Piece};
 use crate::profile::{Mode, PortKeyword, PortSpec, ProbeSpec, RestartPolicy, RuntimeConfig, SidecarSpec, StopSignal};
 
@@ -48,11 +48,11 @@ pub struct UnitPlan {
     /// Not run in this mode (`remote_slim` runs no backend and no database).
     pub skipped: bool,
     pub machine: MachineConfig,
-    /// The readiness probe checks the server's identity (`/runtime/info`; HTTP probes, on by
-    /// default).
-    pub identity_check: bool,
-    /// The liveness probe does too (HTTP probes that ask for it).
-    pub live_identity_check: bool,
+    /// The lowest identity tier the readiness probe accepts (`/runtime/info` or gRPC
+    /// `Control/Info`; HTTP and gRPC probes, `unverified` by default); `None`: not checked.
+    pub identity_check: Option<Identity>,
+    /// The same for the liveness probe (only when it asks).
+    pub live_identity_check: Option<Identity>,
 }
 
 #[derive(Debug, Clone)]
@@ -77,11 +77,8 @@ impl Plan {
                     port: PortPolicy::of(s),
                     skipped,
                     machine: machine_config(s, &p.restart, cfg.auto_restart),
-                    identity_check: s.ready.as_ref().is_some_and(|p| p.http.is_some() && p.identity.unwrap_or(true)),
-                    live_identity_check: s
-                        .live
-                        .as_ref()
-                        .is_some_and(|p| p.http.is_some() && p.identity.unwrap_or(false)),
+                    identity_check: s.ready.as_ref().and_then(|p| identity_minimum(p, true)),
+                    live_identity_check: s.live.as_ref().and_then(|p| identity_minimum(p, false)),
                 });
             }
         }
@@ -211,6 +208,14 @@ pub fn machine_config(spec: &SidecarSpec, profile_restart: &RestartPolicy, auto_
         max_port_retries: MAX_PORT_RETRIES,
         awaits_announcement: PortPolicy::of(spec) == PortPolicy::Announce && spec.ready.is_none(),
     }
+}
+
+/// What a probe asks of the server's identity: only HTTP and gRPC probes can ask.
+fn identity_minimum(p: &crate::profile::ProbeSpec, default: bool) -> Option<Identity> {
+    if p.http.is_none() && p.grpc.is_none() {
+        return None;
+    }
+    crate::profile::IdentityCheck::minimum(p.identity, default)
 }
 
 #[cfg(test)]

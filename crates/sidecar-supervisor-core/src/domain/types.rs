@@ -52,6 +52,35 @@ impl State {
     }
 }
 
+/// How sure the runtime is that the server on a sidecar's port is the process it started for
+/// this launch, from its `/runtime/info` (or gRPC `sidecar.v1.Control/Info`) answer. Ordered:
+/// a higher tier satisfies a requirement for a lower one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SidecarIdentity"))]
+#[serde(rename_all = "snake_case")]
+pub enum Identity {
+    /// Another instance id, or a wrong proof: another program (or an older instance) answers
+    /// on the port. Never ready.
+    Foreign,
+    /// No `/runtime/info` (or no `Control/Info`): nothing says whose server it is.
+    Unverified,
+    /// This launch's instance id is echoed, with no proof of the key.
+    Echoed,
+    /// This launch's instance id and a valid HMAC proof of the launch's key for a fresh nonce.
+    Proven,
+}
+
+impl Identity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Identity::Foreign => "foreign",
+            Identity::Unverified => "unverified",
+            Identity::Echoed => "echoed",
+            Identity::Proven => "proven",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProbeKind {
     Ready,

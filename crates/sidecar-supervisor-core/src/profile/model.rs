@@ -317,10 +317,18 @@ pub struct ProbeSpec {
     /// Passes once the sidecar printed a stdout line containing this text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stdout: Option<String>,
-    /// Check `GET /runtime/info` answers with this launch's instance id (HTTP probes only;
-    /// default true for readiness), so a foreign server on the port is never taken as ready.
+    /// Whose server answers on the port (HTTP and gRPC probes; checked once per process, by
+    /// its first passing probe). The runtime asks `GET /runtime/info?nonce=<fresh>` (gRPC:
+    /// `sidecar.v1.Control/Info` with `nonce`, when served) and ranks the answer: `proven`
+    /// (this launch's `instance_id` and `proof` = hex HMAC-SHA256 of `"sidecar-identity:" +
+    /// nonce` under `SIDECAR_API_KEY`), `echoed` (this launch's `instance_id`, no proof),
+    /// `unverified` (no `/runtime/info`: 404), `foreign` (another `instance_id` or a wrong proof:
+    /// another program or an older instance holds the port; never ready). `true` (the default
+    /// for readiness) accepts `proven`, `echoed` and `unverified`; `"echoed"` or `"proven"`
+    /// require at least that tier; `false` asks nothing. The tier is shown in the status
+    /// (`identity`), the dialog and the feed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<bool>,
+    pub identity: Option<IdentityCheck>,
     /// Steady-state interval once ready.
     #[serde(default = "default_interval")]
     pub interval_ms: u64,
@@ -341,6 +349,39 @@ fn default_probe_timeout() -> u64 {
 }
 fn default_failures() -> u32 {
     3
+}
+
+/// A probe's `identity` setting: `true`, `false`, or the lowest tier accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum IdentityCheck {
+    /// `true`: accept `proven`, `echoed` and `unverified` (refuse only `foreign`); `false`: no check.
+    Check(bool),
+    /// The lowest tier accepted.
+    AtLeast(IdentityTier),
+}
+
+/// A tier a profile can require (`foreign` is never accepted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityTier {
+    Unverified,
+    Echoed,
+    Proven,
+}
+
+impl IdentityCheck {
+    /// The lowest tier this setting accepts; `None`: no check. `default`: whether an unset
+    /// setting checks (readiness yes, liveness no).
+    pub fn minimum(setting: Option<IdentityCheck>, default: bool) -> Option<crate::domain::Identity> {
+        use crate::domain::Identity;
+        match setting.unwrap_or(IdentityCheck::Check(default)) {
+            IdentityCheck::Check(false) => None,
+            IdentityCheck::Check(true) | IdentityCheck::AtLeast(IdentityTier::Unverified) => Some(Identity::Unverified),
+            IdentityCheck::AtLeast(IdentityTier::Echoed) => Some(Identity::Echoed),
+            IdentityCheck::AtLeast(IdentityTier::Proven) => Some(Identity::Proven),
+        }
+    }
 }
 
 /// One place of a sidecar's `search_path`.

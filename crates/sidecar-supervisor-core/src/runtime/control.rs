@@ -1,21 +1,25 @@
-//! The runtime's side of `sidecar.v1.Control` (proto/sidecar/v1/control.proto): asking a
-//! sidecar to stop over gRPC, the graceful stop on Windows for sidecars with a port (those built
-//! on sidecar-kit serve it). The two messages are small enough to declare here rather than
-//! generate.
+//! The runtime's side of `sidecar.v1.Control` (proto/sidecar/v1/control.proto): asking a gRPC
+//! sidecar who it is (`Info`, the identity check of gRPC probes), and asking a sidecar to stop
+//! over gRPC, the graceful stop on Windows for sidecars with a port (those built on sidecar-kit
+//! serve it). The messages are small enough to declare here rather than generate.
 
+#[cfg(windows)]
 use std::time::Duration;
 
 use tonic::codegen::http::uri::PathAndQuery;
 
+#[cfg(windows)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct ShutdownRequest {
     #[prost(string, tag = "1")]
     reason: String,
 }
 
+#[cfg(windows)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct ShutdownResponse {}
 
+#[cfg(windows)]
 /// Calls `Control/Shutdown` on 127.0.0.1:`port` with the launch's key (when the sidecar has
 /// it); `Ok` once the sidecar said the stop began.
 pub async fn shutdown(port: u16, api_key: Option<String>, timeout: Duration) -> Result<(), String> {
@@ -39,4 +43,34 @@ pub async fn shutdown(port: u16, api_key: Option<String>, timeout: Duration) -> 
             .map_err(|s| format!("{}: {}", s.code(), s.message()))
     };
     tokio::time::timeout(timeout, call).await.map_err(|_| format!("no answer within {} ms", timeout.as_millis()))?
+}
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct InfoRequest {
+    #[prost(string, tag = "1")]
+    nonce: String,
+}
+
+/// The fields of `InfoResponse` the identity check reads.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct InfoResponse {
+    #[prost(string, tag = "5")]
+    pub instance_id: String,
+    #[prost(string, tag = "6")]
+    pub proof: String,
+}
+
+/// Calls `Control/Info` with `nonce` and no key (whatever answers learns nothing). `Ok(None)`:
+/// the server does not serve it (or guards it with the key, as sidecars made before the
+/// nonce did), so its identity cannot be checked this way.
+pub async fn info(channel: tonic::transport::Channel, nonce: &str) -> Result<Option<InfoResponse>, String> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready().await.map_err(|e| format!("not ready: {e}"))?;
+    let codec = tonic_prost::ProstCodec::<InfoRequest, InfoResponse>::default();
+    let req = tonic::Request::new(InfoRequest { nonce: nonce.to_string() });
+    match grpc.unary(req, PathAndQuery::from_static("/sidecar.v1.Control/Info"), codec).await {
+        Ok(r) => Ok(Some(r.into_inner())),
+        Err(s) if matches!(s.code(), tonic::Code::Unimplemented | tonic::Code::Unauthenticated) => Ok(None),
+        Err(s) => Err(format!("sidecar.v1.Control/Info: {} {}", s.code(), s.message())),
+    }
 }

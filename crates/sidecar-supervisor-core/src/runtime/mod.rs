@@ -4,9 +4,8 @@
 //! of a dead instance's leftovers, feed, logs), then runs the engine on a dedicated thread.
 //! Reads (`status`, `events`, `logs`) never wait for the engine; commands go through a channel.
 
-// Only Windows asks sidecars to stop over gRPC (the plan's choice); elsewhere the code would
-// only grow the runner.
-#[cfg(windows)]
+// `Control/Info` ranks gRPC sidecars' identity everywhere; only Windows asks them to stop
+// over gRPC (`Control/Shutdown`, the plan's choice).
 pub(crate) mod control;
 mod engine;
 pub mod instance;

@@ -1,9 +1,11 @@
 //! Probe execution: HTTP, gRPC health, TCP, PostgreSQL, exec. Each returns `(ok, detail)`; the decisions
 //! about what a result means live in the state machine.
 //!
-//! HTTP readiness also checks identity: `GET /runtime/info` must echo this launch's
-//! instance id and prove it holds the launch's key, so a stale or foreign server on the port is
-//! never taken as ready, and never learns the key.
+//! HTTP and gRPC probes also rank the server's identity (`GET /runtime/info?nonce=`, or
+//! `sidecar.v1.Control/Info`): `proven` (this launch's instance id and an HMAC proof of its key),
+//! `echoed` (the instance id alone), `unverified` (nothing to ask), `foreign` (another instance
+//! id or a wrong proof). Foreign is never ready; the profile sets the lowest tier accepted. The
+//! key is never sent, so a foreign server on the port never learns it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -11,16 +13,19 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::ports::LOOPBACK;
+use crate::domain::Identity;
 use crate::platform;
 
 #[derive(Debug, Clone)]
 pub enum ProbeTarget {
+    /// `identity`: the lowest tier accepted (checked when set).
     Http {
         path: String,
-        identity: bool,
+        identity: Option<Identity>,
     },
     Grpc {
         service: String,
+        identity: Option<Identity>,
     },
     Tcp,
     /// PostgreSQL's own readiness, asking as this role (`pg_probe`).
@@ -54,32 +59,45 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().pool_max_idle_per_host(1).build().expect("reqwest client builds")
 }
 
-pub async fn run(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> (bool, String) {
-    if let ProbeTarget::Exec { program, args, envs, cwd, user } = target {
-        // Its own timeout: on expiry the whole process group is killed, not just abandoned.
-        return exec_probe(program, args, envs, cwd, *user, ctx.timeout).await;
-    }
-    match tokio::time::timeout(ctx.timeout, run_inner(target, ctx, http)).await {
-        Ok(r) => r,
-        Err(_) => (false, format!("no answer within {} ms", ctx.timeout.as_millis())),
+/// A probe's result: passed or not, why, and the identity tier when it was checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    pub ok: bool,
+    pub detail: String,
+    pub identity: Option<Identity>,
+}
+
+impl Outcome {
+    fn plain(ok: bool, detail: String) -> Outcome {
+        Outcome { ok, detail, identity: None }
     }
 }
 
-async fn run_inner(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> (bool, String) {
-    let needs_port = !matches!(target, ProbeTarget::Exec { .. });
-    let port = match ctx.port {
-        Some(p) => p,
-        None if needs_port => return (false, "port not known yet".into()),
-        None => 0,
-    };
+pub async fn run(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> Outcome {
+    if let ProbeTarget::Exec { program, args, envs, cwd, user } = target {
+        // Its own timeout: on expiry the whole process group is killed, not just abandoned.
+        let (ok, detail) = exec_probe(program, args, envs, cwd, *user, ctx.timeout).await;
+        return Outcome::plain(ok, detail);
+    }
+    match tokio::time::timeout(ctx.timeout, run_inner(target, ctx, http)).await {
+        Ok(r) => r,
+        Err(_) => Outcome::plain(false, format!("no answer within {} ms", ctx.timeout.as_millis())),
+    }
+}
+
+async fn run_inner(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> Outcome {
+    let Some(port) = ctx.port else { return Outcome::plain(false, "port not known yet".into()) };
     match target {
         ProbeTarget::Tcp => match TcpStream::connect((LOOPBACK, port)).await {
-            Ok(_) => (true, format!("tcp 127.0.0.1:{port} accepted")),
-            Err(e) => (false, format!("tcp 127.0.0.1:{port}: {e}")),
+            Ok(_) => Outcome::plain(true, format!("tcp 127.0.0.1:{port} accepted")),
+            Err(e) => Outcome::plain(false, format!("tcp 127.0.0.1:{port}: {e}")),
         },
-        ProbeTarget::Postgres { user } => super::pg_probe::probe(port, user).await,
+        ProbeTarget::Postgres { user } => {
+            let (ok, detail) = super::pg_probe::probe(port, user).await;
+            Outcome::plain(ok, detail)
+        }
         ProbeTarget::Http { path, identity } => http_probe(http, port, path, *identity, ctx).await,
-        ProbeTarget::Grpc { service } => grpc_probe(port, service, ctx.grpc.clone()).await,
+        ProbeTarget::Grpc { service, identity } => grpc_probe(port, service, ctx.grpc.clone(), *identity, ctx).await,
         ProbeTarget::Exec { .. } => unreachable!("exec probes are run by `run`"),
     }
 }
@@ -88,55 +106,105 @@ async fn http_probe(
     http: &reqwest::Client,
     port: u16,
     path: &str,
-    identity: bool,
+    identity: Option<Identity>,
     ctx: &ProbeContext,
-) -> (bool, String) {
+) -> Outcome {
     let url = format!("http://127.0.0.1:{port}{path}");
     let status = match http.get(&url).send().await {
         Ok(r) => r.status(),
-        Err(e) => return (false, format!("GET {path}: {}", short_error(&e))),
+        Err(e) => return Outcome::plain(false, format!("GET {path}: {}", short_error(&e))),
     };
     if !status.is_success() {
-        return (false, format!("GET {path} answered {}", status.as_u16()));
+        return Outcome::plain(false, format!("GET {path} answered {}", status.as_u16()));
     }
-    if identity {
-        if let Err(why) = check_identity(http, port, ctx).await {
-            return (false, why);
-        }
+    let passed = format!("GET {path} answered {}", status.as_u16());
+    match identity {
+        None => Outcome::plain(true, passed),
+        Some(min) => judged(min, passed, port, check_identity(http, port, ctx).await),
     }
-    (true, format!("GET {path} answered {}", status.as_u16()))
 }
 
-/// `GET /runtime/info?nonce=<fresh>` must name this launch's instance id and, when the sidecar
-/// holds the API key, prove it with an HMAC of the nonce. The request carries no key: whatever
-/// answers on the port (another program may have taken it) learns nothing.
-async fn check_identity(http: &reqwest::Client, port: u16, ctx: &ProbeContext) -> Result<(), String> {
+/// A passing health answer, weighed with the identity the server showed.
+fn judged(min: Identity, passed: String, port: u16, found: Result<(Identity, String), String>) -> Outcome {
+    let (tier, why) = match found {
+        Ok(f) => f,
+        Err(e) => return Outcome::plain(false, e),
+    };
+    let identity = Some(tier);
+    if tier == Identity::Foreign {
+        return Outcome { ok: false, detail: why, identity };
+    }
+    if tier < min {
+        let fix = match min {
+            Identity::Proven => {
+                "answer `proof` = hex(HMAC-SHA256(key = SIDECAR_API_KEY, \"sidecar-identity:\" + nonce)) in \
+                 /runtime/info (the sidecar contract), or accept less with `\"identity\": true`"
+            }
+            _ => "serve GET /runtime/info with {\"instance_id\": SIDECAR_INSTANCE_ID}, or set `\"identity\": true`",
+        };
+        let detail =
+            format!("port {port}: identity {} ({why}) but the profile requires {}: {fix}", tier.as_str(), min.as_str());
+        return Outcome { ok: false, detail, identity };
+    }
+    Outcome { ok: true, detail: format!("{passed}; identity {}", tier.as_str()), identity }
+}
+
+/// `GET /runtime/info?nonce=<fresh>`, ranked ([`Identity`]). The request carries no key:
+/// whatever answers on the port (another program may have taken it) learns nothing.
+/// `Err`: no answer worth ranking (the server is not up yet).
+async fn check_identity(http: &reqwest::Client, port: u16, ctx: &ProbeContext) -> Result<(Identity, String), String> {
     let nonce = crate::runtime::random_hex(16);
     let url = format!("http://127.0.0.1:{port}/runtime/info?{}={nonce}", sidecar_identity::NONCE_PARAM);
     let resp = http.get(&url).send().await.map_err(|e| format!("GET /runtime/info: {}", short_error(&e)))?;
+    let code = resp.status().as_u16();
+    if matches!(code, 401 | 403 | 404 | 405 | 501) {
+        return Ok((Identity::Unverified, format!("GET /runtime/info answered {code}")));
+    }
     if !resp.status().is_success() {
-        return Err(format!(
-            "GET /runtime/info answered {}: cannot confirm the server on port {port} is ours",
-            resp.status().as_u16()
-        ));
+        return Err(format!("GET /runtime/info answered {code}"));
     }
-    let body: serde_json::Value = resp.json().await.map_err(|e| format!("GET /runtime/info: not JSON ({e})"))?;
-    match body.get("instance_id").and_then(|v| v.as_str()) {
-        Some(id) if id == ctx.instance_id => {}
-        Some(_) => return Err(format!("port {port} answered by a foreign process (another instance id)")),
-        None => return Err(format!("port {port}: /runtime/info has no instance_id")),
+    let body: serde_json::Value = match resp.json().await {
+        Ok(b) => b,
+        Err(_) => return Ok((Identity::Unverified, "/runtime/info is not JSON".into())),
+    };
+    let id = body.get("instance_id").and_then(|v| v.as_str());
+    let proof = body.get("proof").and_then(|v| v.as_str());
+    Ok(rank(port, ctx, &nonce, id, proof))
+}
+
+/// The tier of an identity answer, and why (pure: unit-tested below).
+fn rank(port: u16, ctx: &ProbeContext, nonce: &str, id: Option<&str>, proof: Option<&str>) -> (Identity, String) {
+    let another = "another program or an older instance answers on it";
+    match id {
+        None | Some("") => return (Identity::Unverified, "/runtime/info has no instance_id".into()),
+        Some(id) if id != ctx.instance_id => {
+            return (
+                Identity::Foreign,
+                format!("port {port}: {another} (its instance id is {id}, not this launch's); it is never taken as ready: stop that program, or use `\"port\": \"auto\"`"),
+            )
+        }
+        Some(_) => {}
     }
-    let Some(key) = &ctx.proof_key else { return Ok(()) };
-    match body.get("proof").and_then(|v| v.as_str()) {
-        Some(p) if sidecar_identity::verify(key, &nonce, p) => Ok(()),
-        Some(_) => Err(format!("port {port} answered by a foreign process (its identity proof is wrong)")),
-        None => Err(format!(
-            "port {port}: /runtime/info gave no identity proof for the nonce (see the sidecar contract: `proof`)"
-        )),
+    match (proof.filter(|p| !p.is_empty()), &ctx.proof_key) {
+        (None, _) => (Identity::Echoed, "this launch's instance id, no proof".into()),
+        (Some(_), None) => (Identity::Echoed, "this launch's instance id; it has no key to prove".into()),
+        (Some(p), Some(key)) if sidecar_identity::verify(key, nonce, p) => {
+            (Identity::Proven, "this launch's instance id and key proof".into())
+        }
+        (Some(_), Some(_)) => (
+            Identity::Foreign,
+            format!("port {port}: {another} (its identity proof is wrong for this launch's key); it is never taken as ready"),
+        ),
     }
 }
 
-async fn grpc_probe(port: u16, service: &str, channel: Option<tonic::transport::Channel>) -> (bool, String) {
+async fn grpc_probe(
+    port: u16,
+    service: &str,
+    channel: Option<tonic::transport::Channel>,
+    identity: Option<Identity>,
+    ctx: &ProbeContext,
+) -> Outcome {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
@@ -144,17 +212,26 @@ async fn grpc_probe(port: u16, service: &str, channel: Option<tonic::transport::
         Some(c) => c,
         None => match grpc_channel(port) {
             Ok(c) => c,
-            Err(e) => return (false, e),
+            Err(e) => return Outcome::plain(false, e),
         },
     };
-    let mut client = HealthClient::new(channel);
-    match client.check(HealthCheckRequest { service: service.to_string() }).await {
-        Ok(r) => {
-            let st = r.into_inner().status();
-            (st == ServingStatus::Serving, format!("grpc health {:?}", st))
-        }
-        Err(s) => (false, format!("grpc health: {} {}", s.code(), s.message())),
+    let mut client = HealthClient::new(channel.clone());
+    let st = match client.check(HealthCheckRequest { service: service.to_string() }).await {
+        Ok(r) => r.into_inner().status(),
+        Err(s) => return Outcome::plain(false, format!("grpc health: {} {}", s.code(), s.message())),
+    };
+    let passed = format!("grpc health {:?}", st);
+    if st != ServingStatus::Serving {
+        return Outcome::plain(false, passed);
     }
+    let Some(min) = identity else { return Outcome::plain(true, passed) };
+    let nonce = crate::runtime::random_hex(16);
+    let found = match super::control::info(channel, &nonce).await {
+        Ok(None) => Ok((Identity::Unverified, "no sidecar.v1.Control/Info".into())),
+        Ok(Some(info)) => Ok(rank(port, ctx, &nonce, Some(&info.instance_id), Some(&info.proof))),
+        Err(e) => Err(e),
+    };
+    judged(min, passed, port, found)
 }
 
 /// A lazily connecting channel to 127.0.0.1:`port` (reconnects by itself).

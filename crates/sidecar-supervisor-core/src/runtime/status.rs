@@ -49,6 +49,11 @@ pub struct SidecarStatus {
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub uptime_ms: Option<u64>,
     pub last_probe: Option<LastProbe>,
+    /// Whose server answers on its port, as the current process's last identity check found
+    /// (`proven`, `echoed`, `unverified`, `foreign`); `null` until checked, or when its probes
+    /// do not check.
+    #[serde(default)]
+    pub identity: Option<crate::domain::Identity>,
     pub depends_on: Vec<String>,
 }
 

@@ -236,14 +236,17 @@ impl Machine {
                 self.startup_deadline = None;
                 self.kill_reason = KillReason::StartupTimeout;
                 self.clear_probes();
-                // Say why: the last failed readiness probe, so the user sees more than a kill.
+                // Say why (the last failed readiness probe, whose text names a fix where one
+                // is known) and what to change if the sidecar is only slow.
                 let why = match &self.startup_failure {
                     Some(d) => format!(" (last probe: {d})"),
+                    None if self.cfg.awaits_announcement => " (no port announced, or no probe answered)".into(),
                     None => String::new(),
                 };
+                let ms = self.cfg.startup_timeout.as_millis();
                 self.emit(
                     EventKind::StartupTimeout,
-                    format!("not ready within {} ms of spawn{why}; killing it", self.cfg.startup_timeout.as_millis()),
+                    format!("not ready within {ms} ms of spawn{why}; killing it. If it is only slow, raise `startup_timeout_ms`; its log says more"),
                     self.pid,
                     &mut out,
                 );

@@ -1,7 +1,7 @@
 //! The orchestrator's vocabulary with the effect side: what it asks to have done ([`Effect`]),
 //! what comes back ([`Report`]), and the commands people give ([`Verb`], [`CommandError`]).
 
-use crate::domain::types::{Exit, ProbeKind, Stop};
+use crate::domain::types::{Exit, Identity, ProbeKind, Stop};
 use crate::events::NewEvent;
 
 /// Something to do, for the engine to carry out.
@@ -17,8 +17,9 @@ pub enum Effect {
     Exec { unit: usize, gen: u64 },
     /// Stop the process tree led by `pid` (the unit's process or its prepare step).
     Stop { unit: usize, pid: u32, how: Stop },
-    /// Run a probe of launch `gen`; `identity`: also check the server is this launch's.
-    Probe { unit: usize, gen: u64, kind: ProbeKind, identity: bool },
+    /// Run a probe of launch `gen`; `identity`: also check the server is this launch's, and
+    /// accept no lower tier than this.
+    Probe { unit: usize, gen: u64, kind: ProbeKind, identity: Option<Identity> },
     /// A feed event (stamped with the unit's name, the pid it is about and the unit's port).
     Event { unit: usize, event: NewEvent },
     /// The unit's status changed (state, pid or port): publish it.
@@ -73,6 +74,8 @@ pub enum Report {
         kind: ProbeKind,
         ok: bool,
         detail: String,
+        /// The identity tier the probe found, when it asked.
+        identity: Option<Identity>,
     },
 }
 

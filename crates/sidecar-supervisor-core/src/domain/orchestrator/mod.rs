@@ -27,6 +27,7 @@ pub use effects::{CommandError, Effect, PortPlan, Report, Verb};
 
 use super::machine::{Action, Input, Machine, State};
 use super::plan::{Plan, PortPolicy};
+use super::types::Identity;
 use crate::events::{EventKind, NewEvent};
 
 /// What the orchestrator keeps per unit, besides the machine.
@@ -38,8 +39,10 @@ struct Unit {
     port: Option<u16>,
     /// The port each of `port_sources` had when this unit's process was started.
     dep_ports: Vec<(usize, Option<u16>)>,
-    /// This process already proved its identity; later readiness probes skip the check.
+    /// This process already passed the identity check; later probes skip it.
     identity_ok: bool,
+    /// The identity tier this process showed (its last check), for the status.
+    identity: Option<Identity>,
     /// Its stderr said the address was in use: an early exit is a lost port race.
     port_in_use: bool,
 }
@@ -62,6 +65,7 @@ impl Orchestrator {
                 port: None,
                 dep_ports: Vec::new(),
                 identity_ok: false,
+                identity: None,
                 port_in_use: false,
             })
             .collect();
@@ -122,9 +126,12 @@ impl Orchestrator {
                 }
                 Input::Exited { exit, port_in_use, stderr_tail }
             }
-            Report::Probe { kind, ok, detail } => {
-                if ok && kind == super::ProbeKind::Ready {
-                    self.units[unit].identity_ok = true;
+            Report::Probe { kind, ok, detail, identity } => {
+                let u = &mut self.units[unit];
+                if identity.is_some() {
+                    u.identity = identity;
+                    // A passing check is not repeated for this process.
+                    u.identity_ok |= ok;
                 }
                 Input::Probe { kind, ok, detail }
             }
@@ -216,6 +223,10 @@ impl Orchestrator {
     pub fn port(&self, i: usize) -> Option<u16> {
         self.units[i].port
     }
+    /// The identity tier the current process showed, once checked.
+    pub fn identity(&self, i: usize) -> Option<Identity> {
+        self.units[i].identity
+    }
     pub fn gen(&self, i: usize) -> u64 {
         self.units[i].gen
     }
@@ -245,6 +256,7 @@ impl Orchestrator {
                     let u = &mut self.units[i];
                     u.gen += 1;
                     u.identity_ok = false;
+                    u.identity = None;
                     u.port_in_use = false;
                     let port = match self.plan.units[i].port {
                         PortPolicy::None | PortPolicy::Announce => {
@@ -277,7 +289,7 @@ impl Orchestrator {
                         super::ProbeKind::Ready => self.plan.units[i].identity_check,
                         super::ProbeKind::Live => self.plan.units[i].live_identity_check,
                     };
-                    let identity = wants && !u.identity_ok;
+                    let identity = wants.filter(|_| !u.identity_ok);
                     self.out.push_back(Effect::Probe { unit: i, gen: u.gen, kind, identity });
                 }
                 Action::Emit { kind, message, pid, code, signal } => {

@@ -45,7 +45,7 @@ struct Sim {
     hold_launches: bool,
     held: Vec<(usize, u64)>,
     /// Probes asked for and not answered yet: (unit, gen, kind, identity).
-    probes: Vec<(usize, u64, ProbeKind, bool)>,
+    probes: Vec<(usize, u64, ProbeKind, Option<Identity>)>,
     stops: Vec<(usize, u32, Stop)>,
     events: Vec<NewEvent>,
     launches: Vec<(usize, PortPlan)>,
@@ -140,8 +140,10 @@ impl Sim {
         let (mine, rest): (Vec<_>, Vec<_>) = self.probes.drain(..).partition(|p| p.0 == unit && p.2 == kind);
         self.probes = rest;
         assert!(!mine.is_empty(), "no {kind:?} probe of {name} was asked for");
-        for (u, gen, kind, _) in mine {
-            self.o.report(self.now, u, gen, Report::Probe { kind, ok, detail: "answer".into() });
+        for (u, gen, kind, asked) in mine {
+            // An identity check finds this launch's server: echoed, or foreign when it fails.
+            let identity = asked.map(|_| if ok { Identity::Echoed } else { Identity::Foreign });
+            self.o.report(self.now, u, gen, Report::Probe { kind, ok, detail: "answer".into(), identity });
         }
         self.settle();
     }
@@ -465,14 +467,18 @@ fn the_identity_is_checked_until_a_process_passed_once() {
     let mut s = Sim::started(Mode::LocalFullstack, json!([probed("api", &[])]));
     s.probe("api", ProbeKind::Ready, false);
     s.advance_to(s.o.poll_timeout().unwrap());
-    assert!(s.probes.iter().all(|p| p.3), "still unproven: {:?}", s.probes);
+    let u = s.unit("api");
+    assert!(s.probes.iter().all(|p| p.3 == Some(Identity::Unverified)), "still unchecked: {:?}", s.probes);
+    assert_eq!(s.o.identity(u), Some(Identity::Foreign));
     s.probe("api", ProbeKind::Ready, true);
+    assert_eq!(s.o.identity(u), Some(Identity::Echoed), "the tier is kept for the status");
     s.advance_to(s.o.poll_timeout().unwrap());
-    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| !p.3), "proven: {:?}", s.probes);
+    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| p.3.is_none()), "passed: {:?}", s.probes);
     s.probe("api", ProbeKind::Ready, true);
     s.crash("api");
+    assert_eq!(s.o.identity(u), None, "a new process has shown nothing yet");
     s.advance_to(s.o.poll_timeout().unwrap());
-    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| p.3), "a new process proves itself again");
+    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| p.3.is_some()), "a new process is checked again");
 }
 
 #[test]
@@ -486,7 +492,12 @@ fn reports_about_an_older_launch_are_ignored() {
     assert!(s.o.gen(u) > old);
     let pid = s.pid("api");
     s.o.report(s.now, u, old, Report::Exited { exit: Exit::code(1), stderr_tail: String::new() });
-    s.o.report(s.now, u, old, Report::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() });
+    s.o.report(
+        s.now,
+        u,
+        old,
+        Report::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new(), identity: None },
+    );
     s.settle();
     assert_eq!((s.state("api"), s.pid("api")), (State::Starting, pid));
 }

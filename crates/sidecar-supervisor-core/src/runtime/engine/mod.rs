@@ -57,8 +57,7 @@ pub(crate) enum Msg {
         unit: usize,
         gen: u64,
         kind: ProbeKind,
-        ok: bool,
-        detail: String,
+        outcome: crate::runtime::probes::Outcome,
         latency: Duration,
     },
     /// The process `pid` of launch `gen` ended; its whole group is gone.
@@ -179,13 +178,14 @@ impl Engine {
                 self.orch.shutdown(now);
             }
             Msg::Report { unit, gen, report } => self.orch.report(now, unit, gen, report),
-            Msg::Probed { unit, gen, kind, ok, detail, latency } => {
+            Msg::Probed { unit, gen, kind, outcome, latency } => {
                 if self.orch.gen(unit) != gen {
                     return;
                 }
+                let crate::runtime::probes::Outcome { ok, detail, identity } = outcome;
                 // A probe's output (an exec probe's stderr, a URL) may carry a secret.
                 let detail = self.ctx.redactor.redact(&detail).into_owned();
-                self.orch.report(now, unit, gen, Report::Probe { kind, ok, detail: detail.clone() });
+                self.orch.report(now, unit, gen, Report::Probe { kind, ok, detail: detail.clone(), identity });
                 let probe = LastProbe {
                     ok,
                     latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,

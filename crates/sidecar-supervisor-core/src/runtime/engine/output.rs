@@ -76,7 +76,7 @@ pub(super) fn watch(
                     if !matched && ready_line.as_deref().is_some_and(|m| line.contains(m)) {
                         matched = true;
                         let detail = format!("stdout said {:?}", ready_line.as_deref().unwrap_or_default());
-                        report(&out_tx, Report::Probe { kind: ProbeKind::Ready, ok: true, detail });
+                        report(&out_tx, Report::Probe { kind: ProbeKind::Ready, ok: true, detail, identity: None });
                     }
                 },
                 |line| {

@@ -13,7 +13,7 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::context::Context;
 use super::lookup::Lookups;
 use super::Msg;
-use crate::domain::{Orchestrator, ProbeKind};
+use crate::domain::{Identity, Orchestrator, ProbeKind};
 use crate::profile::ProbeSpec;
 use crate::runtime::probes::{self, ProbeContext, ProbeTarget};
 
@@ -39,7 +39,7 @@ impl Prober {
         unit: usize,
         gen: u64,
         kind: ProbeKind,
-        identity: bool,
+        identity: Option<Identity>,
     ) {
         let spec = &ctx.plan.units[unit].spec;
         let Some(probe) = (match kind {
@@ -53,7 +53,8 @@ impl Prober {
             Ok(Some(t)) => t,
             Ok(None) => return, // pushed, not polled (the stdout line)
             Err(detail) => {
-                let _ = tx.send(Msg::Probed { unit, gen, kind, ok: false, detail, latency: Duration::ZERO });
+                let outcome = probes::Outcome { ok: false, detail, identity: None };
+                let _ = tx.send(Msg::Probed { unit, gen, kind, outcome, latency: Duration::ZERO });
                 return;
             }
         };
@@ -79,8 +80,8 @@ impl Prober {
         let (tx, http) = (tx.clone(), self.http.clone());
         tokio::spawn(async move {
             let started = Instant::now();
-            let (ok, detail) = probes::run(&target, &pctx, &http).await;
-            let _ = tx.send(Msg::Probed { unit, gen, kind, ok, detail, latency: started.elapsed() });
+            let outcome = probes::run(&target, &pctx, &http).await;
+            let _ = tx.send(Msg::Probed { unit, gen, kind, outcome, latency: started.elapsed() });
         });
     }
 
@@ -98,13 +99,13 @@ fn target(
     unit: usize,
     kind: ProbeKind,
     p: &ProbeSpec,
-    identity: bool,
+    identity: Option<Identity>,
 ) -> Result<Option<ProbeTarget>, String> {
     if let Some(path) = &p.http {
         return Ok(Some(ProbeTarget::Http { path: path.clone(), identity }));
     }
     if let Some(s) = &p.grpc {
-        return Ok(Some(ProbeTarget::Grpc { service: s.clone() }));
+        return Ok(Some(ProbeTarget::Grpc { service: s.clone(), identity }));
     }
     if p.tcp == Some(true) {
         return Ok(Some(ProbeTarget::Tcp));

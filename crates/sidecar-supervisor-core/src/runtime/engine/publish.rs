@@ -138,6 +138,7 @@ impl Publisher {
             },
             uptime_ms: m.spawned_at().map(|t| now.saturating_sub(t).as_millis() as u64),
             last_probe: self.last_probe[unit].clone(),
+            identity: orch.identity(unit),
             depends_on: plan.spec.depends_on.clone(),
         }
     }
