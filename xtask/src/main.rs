@@ -13,6 +13,8 @@
 //! - `e2e`: the built app in a real window, driven over WebDriver.
 //! - `bench`: the performance targets (README, "Performance"), each against a baseline measured
 //!   in the same run.
+//! - `python`: packages the Python reference sidecar with PyInstaller (`python.rs`); `test`
+//!   does it before the tests, which run it.
 //! - `schema`: regenerates `runtime-profile.schema.json` from the Rust types.
 //! - `bindings`: regenerates the plugin's TypeScript types (`guest-js/bindings.ts`) from the Rust
 //!   types; `test` fails while they are stale.
@@ -30,6 +32,7 @@ mod bundle;
 #[cfg(target_os = "linux")]
 mod install;
 mod prereq;
+mod python;
 mod ui;
 mod wine;
 
@@ -47,6 +50,7 @@ fn main() -> ExitCode {
         Some("bench") => bench(&args[1..]),
         Some("e2e") => e2e::run(),
         Some("schema") => schema(),
+        Some("python") => python::build().map(|p| eprintln!("{}", p.display())),
         Some("bindings") => bindings(),
         Some("wine") => wine::run(),
         Some("cross") => clippy_other_targets(),
@@ -57,7 +61,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  e2e     the built app in a real window over WebDriver (Xvfb when no display)
-  bench   performance targets vs baselines (release build)\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)\n  install-test  build, install (apt) and drive the release .deb (Linux, root)\n  workflows  check .github/workflows/*.yml against the workflow schema\n  bundle  this system's installers with the sidecars and PostgreSQL inside [--target <triple>] [--bundles deb,rpm]"
+  bench   performance targets vs baselines (release build)\n  python  package the Python reference sidecar (PyInstaller --onefile) into <target>/debug\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)\n  install-test  build, install (apt) and drive the release .deb (Linux, root)\n  workflows  check .github/workflows/*.yml against the workflow schema\n  bundle  this system's installers with the sidecars and PostgreSQL inside [--target <triple>] [--bundles deb,rpm]"
             );
             return ExitCode::from(2);
         }
@@ -188,6 +192,7 @@ fn test(extra: &[String]) -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the binaries the integration tests spawn", &mut build)?;
+    python::build()?;
     // Clippy's --all-features builds the app with its UI embedded: ui/dist must exist first.
     ui::build()?;
     ui::validate_workflows()?;

@@ -1,0 +1,90 @@
+//! `cargo xtask python`: the Python reference sidecar (`sidecars/python-reference`) packaged as
+//! one file with PyInstaller `--onefile`, as a Python app ships as a sidecar.
+//!
+//! Its PyPI packages are pinned (`requirements.txt`, transitive ones too) and installed into a
+//! venv under the target dir (outside the clone, reused across runs, rebuilt when the pins
+//! change). The program lands beside the other test binaries, `<target>/debug/python-reference`
+//! (`.exe` on Windows), and is rebuilt only when its source or pins changed.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::{prereq, step, target_dir, workspace_root};
+
+/// The built program's name (the tests find it beside `test-sidecar`).
+pub const PROGRAM: &str = "python-reference";
+
+pub fn build() -> Result<PathBuf, String> {
+    let src = workspace_root().join("sidecars/python-reference");
+    let target = target_dir()?;
+    let out = target.join("debug").join(format!("{PROGRAM}{}", std::env::consts::EXE_SUFFIX));
+    let pins = std::fs::read_to_string(src.join("requirements.txt")).map_err(|e| format!("requirements.txt: {e}"))?;
+    let work = target.join("python");
+    let venv = ensure_venv(&work, &src, &pins)?;
+    let inputs = [src.join("sidecar.py"), src.join("requirements.txt")];
+    if is_newer(&out, &inputs) {
+        eprintln!("==> {PROGRAM}: {} is up to date", out.display());
+        return Ok(out);
+    }
+    let mut cmd = Command::new(bin(&venv, "pyinstaller"));
+    cmd.args(["--onefile", "--noconfirm", "--log-level", "WARN", "--name", PROGRAM, "--distpath"])
+        .arg(out.parent().expect("debug dir"))
+        .arg("--workpath")
+        .arg(work.join("build"))
+        .arg("--specpath")
+        .arg(work.join("build"))
+        .arg(src.join("sidecar.py"));
+    step("package the Python reference sidecar (PyInstaller --onefile)", &mut cmd)?;
+    Ok(out)
+}
+
+/// The venv with the pinned packages, made or remade when `requirements.txt` changed.
+fn ensure_venv(work: &Path, src: &Path, pins: &str) -> Result<PathBuf, String> {
+    let venv = work.join("venv");
+    let stamp = venv.join("requirements.installed");
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == pins) && bin(&venv, "pyinstaller").is_file() {
+        return Ok(venv);
+    }
+    let python = find_python()?;
+    let _ = std::fs::remove_dir_all(&venv);
+    let mut mk = Command::new(&python);
+    mk.args(["-m", "venv"]).arg(&venv);
+    if step("make the Python venv for the reference sidecar", &mut mk).is_err() {
+        // Debian's python3 splits venv (and ensurepip) into a package of its own.
+        let _ = std::fs::remove_dir_all(&venv);
+        prereq::apt_install("Python's venv module (the Python reference sidecar is built in one)", &["python3-venv"])?;
+        step("make the Python venv for the reference sidecar", &mut mk)?;
+    }
+    let mut pip = Command::new(bin(&venv, "python"));
+    pip.args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"]).arg(src.join("requirements.txt"));
+    step("install the pinned PyPI packages (FastAPI, uvicorn, PyInstaller)", &mut pip)
+        .map_err(|e| format!("{e}\n    PyPI must be reachable (or a mirror set with PIP_INDEX_URL)"))?;
+    std::fs::write(&stamp, pins).map_err(|e| format!("{}: {e}", stamp.display()))?;
+    Ok(venv)
+}
+
+fn find_python() -> Result<PathBuf, String> {
+    for name in ["python3", "python"] {
+        let ok = Command::new(name).arg("--version").output().is_ok_and(|o| o.status.success());
+        if ok {
+            return Ok(PathBuf::from(name));
+        }
+    }
+    prereq::apt_install("Python 3 (the Python reference sidecar is built with it)", &["python3", "python3-venv"])?;
+    Ok(PathBuf::from("python3"))
+}
+
+fn bin(venv: &Path, name: &str) -> PathBuf {
+    if cfg!(windows) {
+        venv.join("Scripts").join(format!("{name}.exe"))
+    } else {
+        venv.join("bin").join(name)
+    }
+}
+
+/// `out` exists and is newer than every input.
+fn is_newer(out: &Path, inputs: &[PathBuf]) -> bool {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let Some(built) = modified(out) else { return false };
+    inputs.iter().all(|i| modified(i).is_some_and(|m| m <= built))
+}
