@@ -53,6 +53,10 @@ pub enum EventKind {
     Command,
     /// A `prepare` step (e.g. `initdb`) ran.
     Prepared,
+    /// The user paused the sidecar (its process tree is suspended).
+    Paused,
+    /// The user resumed a paused sidecar.
+    Resumed,
 }
 
 impl EventKind {
@@ -73,6 +77,8 @@ impl EventKind {
             EventKind::Failed => "failed",
             EventKind::PortConflict => "port_conflict",
             EventKind::Stopping => "stopping",
+            EventKind::Paused => "paused",
+            EventKind::Resumed => "resumed",
             EventKind::Stopped => "stopped",
             EventKind::KillEscalated => "kill_escalated",
             EventKind::OrphanKilled => "orphan_killed",

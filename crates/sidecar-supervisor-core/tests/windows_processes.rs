@@ -203,3 +203,41 @@ fn the_runtime_killed_from_outside_leaves_no_sidecar_and_the_lock_is_one_per_dat
     let _ = first.wait();
     assert!(wait_pid_gone(sidecar, Duration::from_secs(20)), "the sidecar outlived the killed runtime");
 }
+
+/// `GET /health/live` on `port`: `Some(status line)`, or `None` when nothing answers within
+/// `within` (a suspended server accepts the connection, in the kernel, but never answers).
+async fn live_answer(port: u16, within: Duration) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ask = async {
+        let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok()?;
+        s.write_all(b"GET /health/live HTTP/1.1\r\nhost: 127.0.0.1\r\nconnection: close\r\n\r\n").await.ok()?;
+        let mut buf = vec![0u8; 64];
+        let n = s.read(&mut buf).await.ok()?;
+        Some(String::from_utf8_lossy(&buf[..n]).lines().next().unwrap_or("").to_string())
+    };
+    tokio::time::timeout(within, ask).await.ok().flatten()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_suspends_the_jobs_threads_and_resume_continues_them() {
+    let rig = Rig::start(profile(json!([{
+        "name": "api", "command": "test-sidecar", "port": "auto", "args": ["--fork-grandchild"],
+        "ready": { "http": "/health/ready", "interval_ms": 100 },
+        "live": { "http": "/health/live", "interval_ms": 100, "timeout_ms": 100, "failure_threshold": 2 }
+    }])));
+    let row = rig.wait_state("api", State::Ready).await;
+    let (pid, port) = (row.pid.unwrap(), row.port.unwrap());
+    assert!(live_answer(port, T).await.is_some_and(|l| l.contains("200")));
+    rig.pause("api").await.unwrap();
+    rig.wait_state("api", State::Paused).await;
+    assert_eq!(live_answer(port, Duration::from_millis(1000)).await, None, "a suspended server does not answer");
+    let row = rig.row("api");
+    assert_eq!((row.state, row.pid), (State::Paused, Some(pid)), "liveness never kills a paused sidecar");
+    assert!(rig.events_of("api", EventKind::LivenessFailed).is_empty(), "{}", rig.feed_dump());
+    rig.resume("api").await.unwrap();
+    assert!(live_answer(port, T).await.is_some_and(|l| l.contains("200")), "answers again once resumed");
+    let row = rig.wait_state("api", State::Ready).await;
+    assert_eq!(row.pid, Some(pid));
+    rig.stop("api").await.unwrap();
+    rig.wait_state("api", State::Stopped).await;
+}

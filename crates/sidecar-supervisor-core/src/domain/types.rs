@@ -26,6 +26,9 @@ pub enum State {
     Stopping,
     Stopped,
     Failed,
+    /// Suspended by the user (SIGSTOP to its group; Windows: its job's threads suspended):
+    /// probes do not run, liveness never kills it; resume, stop and restart work.
+    Paused,
 }
 
 impl State {
@@ -40,15 +43,17 @@ impl State {
             State::Stopping => "stopping",
             State::Stopped => "stopped",
             State::Failed => "failed",
+            State::Paused => "paused",
         }
     }
     /// A process may be alive in this state.
     pub fn has_process(self) -> bool {
-        matches!(self, State::Starting | State::Ready | State::Unhealthy | State::Stopping)
+        matches!(self, State::Starting | State::Ready | State::Unhealthy | State::Stopping | State::Paused)
     }
-    /// Counts as "up" for dependents: they may start.
+    /// Counts as "up" for dependents: they may start (a paused one was up and will be again:
+    /// pausing it does not stop its dependents).
     pub fn is_up(self) -> bool {
-        matches!(self, State::Ready | State::Unhealthy)
+        matches!(self, State::Ready | State::Unhealthy | State::Paused)
     }
 }
 
@@ -235,6 +240,9 @@ pub enum Input {
         detail: String,
     },
     StopRequested,
+    /// Suspend the process tree (the user's pause); `Resume` continues it.
+    PauseRequested,
+    ResumeRequested,
     /// Manual restart: budget and backoff reset, auto-restart re-enabled, no backoff wait.
     RestartRequested,
     /// A dependency came back on another port than the one this process was started with
@@ -258,6 +266,13 @@ pub enum Action {
     Stop {
         pid: u32,
         how: Stop,
+    },
+    /// Suspend the process tree led by `pid` (pause), or continue it (`Continue`).
+    Suspend {
+        pid: u32,
+    },
+    Continue {
+        pid: u32,
     },
     /// Run a probe now (the result comes back as `Input::Probe`).
     Probe(ProbeKind),

@@ -76,8 +76,8 @@ pub(crate) use unix::original_nofile;
 #[cfg(unix)]
 pub use unix::{
     can_traverse, create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process,
-    lookup_user, open_append_private, private_dir_all, raise_fd_limit, replace_file, stop_group, DeathWatch, Reach,
-    Target, CREATED_DIR_MODE,
+    lookup_user, open_append_private, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group,
+    suspend_group, DeathWatch, Reach, Target, CREATED_DIR_MODE,
 };
 #[cfg(unix)]
 pub(crate) use unix::{exit_of_wait_status, open_lock_file};
@@ -86,8 +86,8 @@ pub(crate) use windows::open_lock_file;
 #[cfg(windows)]
 pub use windows::{
     create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process, lookup_user,
-    open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, spawn, start_time,
-    stop_group, Child, DeathWatch, Lifeline, Reach, Spawned, Target,
+    open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group, spawn,
+    start_time, stop_group, suspend_group, Child, DeathWatch, Lifeline, Reach, Spawned, Target,
 };
 
 /// What to start.

@@ -52,6 +52,9 @@ pub enum Command {
     Restart(String),
     Stop(String),
     Start(String),
+    /// Suspends the sidecar's process tree (state `paused`); `Resume` continues it.
+    Pause(String),
+    Resume(String),
     /// Makes the engine panic, to test what a crash of the engine leaves behind.
     #[cfg(feature = "testing")]
     CrashEngineForTest,
@@ -313,12 +316,20 @@ impl Supervisor {
     pub async fn start_sidecar(&self, name: &str) -> Result<(), CommandError> {
         self.command(Command::Start(name.into())).await
     }
+    pub async fn pause(&self, name: &str) -> Result<(), CommandError> {
+        self.command(Command::Pause(name.into())).await
+    }
+    pub async fn resume(&self, name: &str) -> Result<(), CommandError> {
+        self.command(Command::Resume(name.into())).await
+    }
 
     pub async fn command(&self, cmd: Command) -> Result<(), CommandError> {
         let (verb, name) = match cmd {
             Command::Restart(n) => (Verb::Restart, n),
             Command::Stop(n) => (Verb::Stop, n),
             Command::Start(n) => (Verb::Start, n),
+            Command::Pause(n) => (Verb::Pause, n),
+            Command::Resume(n) => (Verb::Resume, n),
             #[cfg(feature = "testing")]
             Command::CrashEngineForTest => {
                 self.inner.tx.send(Msg::Crash).map_err(|_| CommandError::EngineGone)?;

@@ -24,6 +24,7 @@ impl Machine {
             return;
         }
         let Some(pid) = self.pid.take() else { return };
+        self.paused_from = None;
         let was_ready_for = self.ready_since.map(|t| now.saturating_sub(t));
         let status = exit.describe();
         self.last_exit = Some(status.clone());

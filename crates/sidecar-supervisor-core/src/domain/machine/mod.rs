@@ -5,7 +5,8 @@
 //! unit-tested on virtual time.
 //!
 //! States: `pending → waiting_for_deps → starting → ready ⇄ unhealthy`, `→ backoff → starting`,
-//! `stopping → stopped`, and `failed` (budget spent or unrecoverable; auto-restart off).
+//! `stopping → stopped`, and `failed` (budget spent or unrecoverable; auto-restart off). A
+//! running sidecar can be `paused` by the user and resumed to the state it left (`pause.rs`).
 //!
 //! A start is a launch ([`Action::Launch`]: port, program, prepare step, reported back with
 //! [`Input::Prepared`]) and then the process itself ([`Action::Exec`], answered by
@@ -18,6 +19,7 @@
 //! about, so an exit and the restart it causes both name the process that ended.
 
 mod exit;
+mod pause;
 mod probe;
 #[cfg(test)]
 mod tests;
@@ -64,6 +66,8 @@ pub struct Machine {
     /// The last failed readiness probe of this start, quoted when the startup timeout fires.
     startup_failure: Option<String>,
     kill_reason: KillReason,
+    /// The state a paused sidecar left (`starting`, `ready` or `unhealthy`).
+    paused_from: Option<State>,
     port_retries: u32,
     ready_probe: Option<ProbeTrack>,
     live_probe: Option<ProbeTrack>,
@@ -95,6 +99,7 @@ impl Machine {
             new_port_pending: false,
             startup_failure: None,
             kill_reason: KillReason::None,
+            paused_from: None,
             port_retries: 0,
             last_exit: None,
             last_error: None,
@@ -186,6 +191,8 @@ impl Machine {
             Input::PortAnnounced => self.on_port_announced(now, &mut out),
             Input::Probe { kind, ok, detail } => self.on_probe(now, kind, ok, detail, &mut out),
             Input::StopRequested => self.on_stop(now, false, &mut out),
+            Input::PauseRequested => self.on_pause(&mut out),
+            Input::ResumeRequested => self.on_resume(now, &mut out),
             Input::RestartRequested => {
                 self.reset_for_manual();
                 if self.state.has_process() {
@@ -366,9 +373,14 @@ impl Machine {
     /// A stop; `why` is appended to the stopping event.
     fn stop_with(&mut self, now: Duration, then_restart: bool, why: &str, out: &mut Vec<Action>) {
         match self.state {
-            State::Starting | State::Ready | State::Unhealthy => {
+            State::Starting | State::Ready | State::Unhealthy | State::Paused => {
                 self.clear_probes();
                 self.startup_deadline = None;
+                // A suspended tree cannot act on a stop: it is continued first (the stop
+                // signal, a control call or the stop command then reach a running process).
+                if let (Some(_), Some(pid)) = (self.paused_from.take(), self.pid) {
+                    out.push(Action::Continue { pid });
+                }
                 let Some(pid) = self.event_pid() else {
                     // A launch that has no process yet (its program is being looked for): there
                     // is nothing to wait for.

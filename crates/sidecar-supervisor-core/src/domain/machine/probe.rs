@@ -43,6 +43,15 @@ impl ProbeTrack {
             self.next_at
         }
     }
+    /// Run next at `at` (polled probes only).
+    pub(super) fn schedule(&mut self, at: Duration) {
+        if self.timing.polled {
+            self.next_at = Some(at);
+        }
+    }
+    pub(super) fn interval(&self) -> Duration {
+        self.timing.interval
+    }
     /// A process was spawned: probe fast from now on (polled probes only).
     pub(super) fn start(&mut self, now: Duration) {
         if self.timing.polled {

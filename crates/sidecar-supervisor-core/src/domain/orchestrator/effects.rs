@@ -17,6 +17,9 @@ pub enum Effect {
     Exec { unit: usize, gen: u64 },
     /// Stop the process tree led by `pid` (the unit's process or its prepare step).
     Stop { unit: usize, pid: u32, how: Stop },
+    /// Suspend the process tree led by `pid` (pause), or continue it.
+    Suspend { unit: usize, pid: u32 },
+    Continue { unit: usize, pid: u32 },
     /// Run a probe of launch `gen`; `identity`: also check the server is this launch's, and
     /// accept no lower tier than this.
     Probe { unit: usize, gen: u64, kind: ProbeKind, identity: Option<Identity> },
@@ -85,6 +88,8 @@ pub enum Verb {
     Restart,
     Stop,
     Start,
+    Pause,
+    Resume,
 }
 
 impl Verb {
@@ -93,6 +98,8 @@ impl Verb {
             Verb::Restart => "restart",
             Verb::Stop => "stop",
             Verb::Start => "start",
+            Verb::Pause => "pause",
+            Verb::Resume => "resume",
         }
     }
 }
@@ -105,6 +112,8 @@ pub enum CommandError {
     UnknownSidecar { sidecar: String, known: Vec<String> },
     #[error("sidecar `{sidecar}` is not run in {mode} mode")]
     NotInThisMode { sidecar: String, mode: String },
+    #[error("cannot {verb} `{sidecar}`: it is {state} ({why})")]
+    WrongState { sidecar: String, verb: String, state: String, why: String },
     #[error("the runtime is shutting down")]
     ShuttingDown,
     #[error("the runtime has stopped")]

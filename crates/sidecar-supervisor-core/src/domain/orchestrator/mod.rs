@@ -152,6 +152,25 @@ impl Orchestrator {
         if self.shutting_down {
             return Err(CommandError::ShuttingDown);
         }
+        // Pause needs a running process, resume a paused one: say so rather than do nothing.
+        let fits = |i: usize| {
+            let running = matches!(self.state(i), State::Starting | State::Ready | State::Unhealthy | State::Paused);
+            !matches!(verb, Verb::Pause | Verb::Resume)
+                || self.plan.units[i].skipped
+                || (running && self.units[i].machine.pid().is_some())
+        };
+        if let Some(&i) = targets.iter().find(|&&i| !fits(i)) {
+            let why = match verb {
+                Verb::Pause => "only a running sidecar can be paused",
+                _ => "only a paused sidecar can be resumed",
+            };
+            return Err(CommandError::WrongState {
+                sidecar: self.plan.units[i].name.clone(),
+                verb: verb.as_str().into(),
+                state: self.state(i).as_str().replace('_', " "),
+                why: why.into(),
+            });
+        }
         for i in targets {
             let pid = self.units[i].machine.event_pid();
             self.event(i, NewEvent::new(EventKind::Command, format!("{} requested", verb.as_str())).pid(pid));
@@ -159,6 +178,8 @@ impl Orchestrator {
                 Verb::Restart => Input::RestartRequested,
                 Verb::Stop => Input::StopRequested,
                 Verb::Start => Input::Start { manual: true },
+                Verb::Pause => Input::PauseRequested,
+                Verb::Resume => Input::ResumeRequested,
             };
             self.feed(now, i, input);
         }
@@ -283,6 +304,8 @@ impl Orchestrator {
                     self.out.push_back(Effect::Exec { unit: i, gen: self.units[i].gen });
                 }
                 Action::Stop { pid, how } => self.out.push_back(Effect::Stop { unit: i, pid, how }),
+                Action::Suspend { pid } => self.out.push_back(Effect::Suspend { unit: i, pid }),
+                Action::Continue { pid } => self.out.push_back(Effect::Continue { unit: i, pid }),
                 Action::Probe(kind) => {
                     let u = &self.units[i];
                     let wants = match kind {

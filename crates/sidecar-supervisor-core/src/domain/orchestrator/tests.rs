@@ -111,6 +111,7 @@ impl Sim {
                     self.o.report(self.now, unit, gen, Report::Spawned { pid: self.next_pid });
                 }
                 Effect::Stop { unit, pid, how } => self.stops.push((unit, pid, how)),
+                Effect::Suspend { .. } | Effect::Continue { .. } => {}
                 Effect::Probe { unit, gen, kind, identity } => self.probes.push((unit, gen, kind, identity)),
                 Effect::Event { event, .. } => self.events.push(event),
                 Effect::Publish { .. } => {}

@@ -16,5 +16,5 @@ pub use guardian::DeathWatch;
 pub use limits::original_nofile;
 pub use limits::raise_fd_limit;
 pub use pipes::feed;
-pub use signals::{exit_of_wait_status, kill_group, kill_process, stop_group};
+pub use signals::{exit_of_wait_status, kill_group, kill_process, resume_group, stop_group, suspend_group};
 pub use users::{give_to, is_root, lookup_user};

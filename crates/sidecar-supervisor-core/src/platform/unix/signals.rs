@@ -32,6 +32,16 @@ pub fn kill_group(pgid: u32) -> bool {
     stop_group(pgid, Stop::Force)
 }
 
+/// Suspends every process of the group led by `pgid` (SIGSTOP; pause). `false` if it is gone.
+pub fn suspend_group(pgid: u32) -> bool {
+    pgid > 1 && killpg(Pid::from_raw(pgid as i32), Signal::SIGSTOP).is_ok()
+}
+
+/// Continues every process of the group led by `pgid` (SIGCONT; resume).
+pub fn resume_group(pgid: u32) -> bool {
+    pgid > 1 && killpg(Pid::from_raw(pgid as i32), Signal::SIGCONT).is_ok()
+}
+
 /// Kills one process at once.
 pub fn kill_process(pid: u32) -> bool {
     pid > 1 && kill(Pid::from_raw(pid as i32), Signal::SIGKILL).is_ok()

@@ -11,8 +11,9 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::System::Console::{GenerateConsoleCtrlEvent, CTRL_BREAK_EVENT};
 use windows_sys::Win32::System::JobObjects::{
-    AssignProcessToJobObject, CreateJobObjectW, JobObjectExtendedLimitInformation, SetInformationJobObject,
-    TerminateJobObject, JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+    AssignProcessToJobObject, CreateJobObjectW, JobObjectBasicProcessIdList, JobObjectExtendedLimitInformation,
+    QueryInformationJobObject, SetInformationJobObject, TerminateJobObject, JOBOBJECT_BASIC_PROCESS_ID_LIST,
+    JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
 };
 use windows_sys::Win32::System::Threading::{OpenProcess, TerminateProcess, PROCESS_TERMINATE};
 
@@ -58,6 +59,31 @@ impl Job {
         Ok(())
     }
 
+    /// The ids of the processes in the job now (up to 1024).
+    fn processes(&self) -> Vec<u32> {
+        const MAX: usize = 1024;
+        // The list struct ends in a one-element array: give it room for MAX ids.
+        let words = 2 + MAX;
+        let mut buf = vec![0usize; words];
+        // SAFETY: the buffer is large enough for the header and MAX ids, and aligned for usize.
+        unsafe {
+            let ok = QueryInformationJobObject(
+                self.handle(),
+                JobObjectBasicProcessIdList,
+                buf.as_mut_ptr().cast(),
+                (words * std::mem::size_of::<usize>()) as u32,
+                std::ptr::null_mut(),
+            );
+            if ok == 0 {
+                return Vec::new();
+            }
+            let list = &*(buf.as_ptr() as *const JOBOBJECT_BASIC_PROCESS_ID_LIST);
+            let n = (list.NumberOfProcessIdsInList as usize).min(MAX);
+            let ids = std::ptr::addr_of!(list.ProcessIdList) as *const usize;
+            (0..n).map(|i| *ids.add(i) as u32).collect()
+        }
+    }
+
     fn terminate(&self) -> bool {
         // SAFETY: a valid job handle.
         unsafe { TerminateJobObject(self.handle(), 1) != 0 }
@@ -94,6 +120,11 @@ pub fn stop_group(pid: u32, how: Stop) -> bool {
         // CREATE_NEW_PROCESS_GROUP.
         Stop::Graceful(_) => unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, pid) != 0 },
     }
+}
+
+/// The processes of the tree started as `pid` (its job's), for pause and resume.
+pub(super) fn job_processes(pid: u32) -> Vec<u32> {
+    job_of(pid).map(|j| j.processes()).unwrap_or_default()
 }
 
 /// Kills every process of the tree started as `pid` at once.

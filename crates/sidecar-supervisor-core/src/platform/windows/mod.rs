@@ -7,6 +7,7 @@
 
 mod files;
 mod jobs;
+mod suspend;
 mod proc;
 mod spawn;
 mod users;
@@ -16,6 +17,7 @@ pub use files::{
     replace_file,
 };
 pub use jobs::{kill_group, kill_process, stop_group, DeathWatch};
+pub use suspend::{resume_group, suspend_group};
 pub use proc::{processes_with_env, start_time};
 pub use spawn::{spawn, Child, Lifeline, Spawned};
 pub use users::{give_to, is_root, lookup_user, Reach, Target};

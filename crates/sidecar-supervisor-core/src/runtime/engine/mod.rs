@@ -245,6 +245,14 @@ impl Engine {
                     let lookups = self.launcher.lookups();
                     stopping::stop(&self.ctx, &self.orch, lookups, &mut self.procs, &self.tx, unit, pid, how)
                 }
+                Effect::Suspend { unit, pid } | Effect::Continue { unit, pid } => {
+                    let suspend = matches!(effect, Effect::Suspend { .. });
+                    let done = if suspend { crate::platform::suspend_group(pid) } else { crate::platform::resume_group(pid) };
+                    if !done {
+                        let what = if suspend { "suspend" } else { "continue" };
+                        tracing::warn!(sidecar = %self.ctx.plan.units[unit].name, pid, "could not {what} its process tree");
+                    }
+                }
                 Effect::Probe { unit, gen, kind, identity } => {
                     let lookups = self.launcher.lookups();
                     self.prober.start(&self.ctx, &self.orch, lookups, &self.tx, unit, gen, kind, identity)

@@ -565,3 +565,4 @@ fn announcing_sidecar_that_never_announces_times_out() {
 }
 
 mod launch;
+mod pause;
