@@ -70,6 +70,21 @@ describe('Desktop Runtime dialog', () => {
     expect(within(dialog).getByTestId('row-database').textContent).toContain('—')
   })
 
+  it('pauses a running sidecar and offers resume once it is paused', async () => {
+    const dialog = await openDialog()
+    const r = await within(dialog).findByTestId('row-database')
+    fireEvent.click(within(r).getByText('Pause'))
+    await waitFor(() => expect(calls.find((c) => c.cmd.endsWith('|pause'))?.args).toEqual({ name: 'database' }))
+    await act(async () => {
+      await emit('sidecar-supervisor://sidecar', row('database', { state: 'paused' }))
+    })
+    const paused = within(dialog).getByTestId('row-database')
+    expect(paused.dataset.state).toBe('paused')
+    fireEvent.click(within(paused).getByText('Resume'))
+    await waitFor(() => expect(calls.find((c) => c.cmd.endsWith('|resume'))?.args).toEqual({ name: 'database' }))
+    expect((within(dialog).getByLabelText('Pause backend') as HTMLButtonElement).disabled).toBe(true)
+  })
+
   it('updates a row and the feed from pushes, without polling', async () => {
     const dialog = await openDialog()
     await waitFor(() => expect(within(dialog).getByTestId('row-backend')).toBeTruthy())

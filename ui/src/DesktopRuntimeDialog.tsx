@@ -2,7 +2,9 @@ import { useEffect, useRef, useState } from 'react'
 import {
   exportEvents,
   logs,
+  pause,
   restart,
+  resume,
   start,
   stop,
   type LogLine,
@@ -122,6 +124,8 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
                   uptime={r.uptime_ms == null ? null : r.uptime_ms + Math.max(0, now - (runtime.receivedAt[r.name] ?? now))}
                   onRestart={() => act(`Restart ${r.name}`, () => restart(r.name))}
                   onStop={() => act(`Stop ${r.name}`, () => stop(r.name))}
+                  onPause={() => act(`Pause ${r.name}`, () => pause(r.name))}
+                  onResume={() => act(`Resume ${r.name}`, () => resume(r.name))}
                   onStart={() => act(`Start ${r.name}`, () => start(r.name))}
                   onLogs={() => setLogsOf(logsOf === r.name ? null : r.name)}
                 />
@@ -141,11 +145,14 @@ interface RowProps {
   uptime: number | null
   onRestart: () => void
   onStop: () => void
+  onPause: () => void
+  onResume: () => void
   onStart: () => void
   onLogs: () => void
 }
 
-const RUNNING = new Set(['starting', 'ready', 'unhealthy', 'stopping'])
+const RUNNING = new Set(['starting', 'ready', 'unhealthy', 'stopping', 'paused'])
+const PAUSABLE = new Set(['starting', 'ready', 'unhealthy'])
 
 /** What each identity tier means, for the badge's tooltip. */
 const IDENTITY_HELP: Record<NonNullable<SidecarStatus['identity']>, string> = {
@@ -155,7 +162,7 @@ const IDENTITY_HELP: Record<NonNullable<SidecarStatus['identity']>, string> = {
   foreign: 'Another program or an older instance answers on its port: never taken as ready',
 }
 
-function SidecarRow({ row, uptime, onRestart, onStop, onStart, onLogs }: RowProps) {
+function SidecarRow({ row, uptime, onRestart, onStop, onStart, onPause, onResume, onLogs }: RowProps) {
   const used = row.budget.max - row.budget.remaining
   return (
     <>
@@ -197,6 +204,15 @@ function SidecarRow({ row, uptime, onRestart, onStop, onStart, onLogs }: RowProp
           ) : (
             <button type="button" onClick={onStart} aria-label={`Start ${row.name}`}>
               Start
+            </button>
+          )}
+          {row.state === 'paused' ? (
+            <button type="button" onClick={onResume} aria-label={`Resume ${row.name}`}>
+              Resume
+            </button>
+          ) : (
+            <button type="button" onClick={onPause} disabled={!PAUSABLE.has(row.state) || row.pid == null} aria-label={`Pause ${row.name}`}>
+              Pause
             </button>
           )}
           <button type="button" onClick={onLogs} aria-label={`Logs of ${row.name}`}>

@@ -41,8 +41,10 @@ async fn a_paused_tree_is_suspended_never_killed_by_liveness_and_resumes_to_read
     let rig = Rig::start(profile(json!([api()])));
     let ready = rig.wait_state("api", State::Ready).await;
     let pid = ready.pid.unwrap();
-    rig.wait_row("api", "the grandchild's pid in the log", |_| grandchild_pid(&rig.sup.logs("api", 100).unwrap()).is_some())
-        .await;
+    rig.wait_row("api", "the grandchild's pid in the log", |_| {
+        grandchild_pid(&rig.sup.logs("api", 100).unwrap()).is_some()
+    })
+    .await;
     let gc = grandchild_pid(&rig.sup.logs("api", 100).unwrap()).unwrap();
 
     rig.sup.pause("api").await.unwrap();
@@ -81,7 +83,8 @@ async fn stop_and_restart_of_a_paused_sidecar_work_and_bad_pauses_are_refused() 
     let exited = rig.wait_kind("api", EventKind::Exited, 0).await;
     assert_eq!(exited.pid, Some(pid));
     assert_eq!(exited.code, Some(0), "SIGTERM reached it once continued: {exited:?}");
-    let again = rig.wait_row("api", "ready with a new process", |r| r.state == State::Ready && r.pid != Some(pid)).await;
+    let again =
+        rig.wait_row("api", "ready with a new process", |r| r.state == State::Ready && r.pid != Some(pid)).await;
 
     rig.sup.pause("api").await.unwrap();
     rig.wait_state("api", State::Paused).await;

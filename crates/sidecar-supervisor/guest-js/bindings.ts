@@ -1,7 +1,7 @@
 // Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks
 // it is current): do not edit by hand.
 
-export type SidecarState = "pending" | "waiting_for_deps" | "starting" | "ready" | "unhealthy" | "backoff" | "stopping" | "stopped" | "failed";
+export type SidecarState = "pending" | "waiting_for_deps" | "starting" | "ready" | "unhealthy" | "backoff" | "stopping" | "stopped" | "failed" | "paused";
 
 export type SidecarIdentity = "foreign" | "unverified" | "echoed" | "proven";
 
@@ -45,7 +45,7 @@ stopped: boolean,
  */
 error: string | null, sidecars: Array<SidecarStatus>, };
 
-export type EventKind = "runtime_started" | "runtime_stopped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared";
+export type EventKind = "runtime_started" | "runtime_stopped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "paused" | "resumed";
 
 export type RuntimeEvent = { seq: number, 
 /**
@@ -67,7 +67,7 @@ export type LogLine = {
  */
 at: string, stream: Stream, line: string, };
 
-export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc";
+export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc";
 
 export type SupervisorError = { kind: ErrorKind, 
 /**

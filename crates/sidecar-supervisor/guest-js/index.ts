@@ -23,6 +23,8 @@ export const logs = (name: string, tail: number): Promise<LogLine[]> => invoke(c
 export const restart = (name: string): Promise<void> => invoke(cmd('restart'), { name })
 export const stop = (name: string): Promise<void> => invoke(cmd('stop'), { name })
 export const start = (name: string): Promise<void> => invoke(cmd('start'), { name })
+export const pause = (name: string): Promise<void> => invoke(cmd('pause'), { name })
+export const resume = (name: string): Promise<void> => invoke(cmd('resume'), { name })
 
 export const EVENT_SIDECAR = 'sidecar-supervisor://sidecar'
 export const EVENT_FEED = 'sidecar-supervisor://event'

@@ -63,6 +63,18 @@ pub(crate) async fn start<R: Runtime>(app: AppHandle<R>, name: String) -> Result
     Ok(app.sidecar_supervisor().supervisor()?.start_sidecar(&name).await?)
 }
 
+/// Pause: suspend the sidecar's whole process tree (state `paused`; probes stop counting).
+#[tauri::command]
+pub(crate) async fn pause<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
+    Ok(app.sidecar_supervisor().supervisor()?.pause(&name).await?)
+}
+
+/// Resume a paused sidecar (back to the state it left, probed at once).
+#[tauri::command]
+pub(crate) async fn resume<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
+    Ok(app.sidecar_supervisor().supervisor()?.resume(&name).await?)
+}
+
 /// Most events one export takes.
 pub const MAX_EXPORT: usize = 10_000;
 

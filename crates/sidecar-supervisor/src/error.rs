@@ -30,6 +30,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub enum ErrorKind {
     UnknownSidecar,
     NotInThisMode,
+    /// The command does not fit the sidecar's state (pause of a stopped one, resume of a running one).
+    WrongState,
     ShuttingDown,
     EngineGone,
     InvalidArgument,
@@ -57,6 +59,7 @@ impl Error {
         match self {
             Error::Command(CommandError::UnknownSidecar { .. }) => ErrorKind::UnknownSidecar,
             Error::Command(CommandError::NotInThisMode { .. }) => ErrorKind::NotInThisMode,
+            Error::Command(CommandError::WrongState { .. }) => ErrorKind::WrongState,
             Error::Command(CommandError::ShuttingDown) => ErrorKind::ShuttingDown,
             Error::Command(CommandError::EngineGone) => ErrorKind::EngineGone,
             Error::InvalidArgument { .. } => ErrorKind::InvalidArgument,
@@ -69,7 +72,8 @@ impl Error {
     pub fn sidecar(&self) -> Option<&str> {
         match self {
             Error::Command(CommandError::UnknownSidecar { sidecar, .. })
-            | Error::Command(CommandError::NotInThisMode { sidecar, .. }) => Some(sidecar),
+            | Error::Command(CommandError::NotInThisMode { sidecar, .. })
+            | Error::Command(CommandError::WrongState { sidecar, .. }) => Some(sidecar),
             Error::InvalidArgument { sidecar, .. } => sidecar.as_deref(),
             _ => None,
         }

@@ -4,8 +4,8 @@
 //! - [`init`] / [`Builder`] register it; [`SidecarSupervisorExt`] gives Rust code the running
 //!   [`SidecarSupervisor`] (status, the launch's API key for the UI, commands).
 //! - Commands (`commands.rs`): `desktop_runtime_status`, `desktop_runtime_diagnostics`, `logs`
-//!   (read-only, in the default permission set) and `restart`, `stop`, `start` (granted
-//!   explicitly). Errors reach TypeScript as `{kind, message, sidecar?}` (`error.rs`).
+//!   (read-only, in the default permission set) and `restart`, `stop`, `start`, `pause`,
+//!   `resume` (granted explicitly). Errors reach TypeScript as `{kind, message, sidecar?}` (`error.rs`).
 //! - Pushes: every status change and feed event is emitted to the webview ([`EVENT_SIDECAR`],
 //!   [`EVENT_FEED`]), so the UI never polls; [`EVENT_RESYNC`] asks it to re-read the status when
 //!   it fell behind.
@@ -136,6 +136,8 @@ impl Builder {
                 commands::restart,
                 commands::stop,
                 commands::start,
+                commands::pause,
+                commands::resume,
                 commands::export_events,
             ])
             .setup(move |app, _api| {

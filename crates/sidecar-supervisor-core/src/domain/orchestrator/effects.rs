@@ -11,22 +11,49 @@ pub enum Effect {
     /// step. Report [`Report::PortAssigned`] when a port was picked,
     /// [`Report::PrepareStarted`] when a prepare step runs, then [`Report::Prepared`] or
     /// [`Report::LaunchFailed`].
-    Launch { unit: usize, gen: u64, port: PortPlan },
+    Launch {
+        unit: usize,
+        gen: u64,
+        port: PortPlan,
+    },
     /// Start the process of launch `gen` now, its templates rendered with the current ports;
     /// report [`Report::Spawned`] or [`Report::LaunchFailed`], and later [`Report::Exited`].
-    Exec { unit: usize, gen: u64 },
+    Exec {
+        unit: usize,
+        gen: u64,
+    },
     /// Stop the process tree led by `pid` (the unit's process or its prepare step).
-    Stop { unit: usize, pid: u32, how: Stop },
+    Stop {
+        unit: usize,
+        pid: u32,
+        how: Stop,
+    },
     /// Suspend the process tree led by `pid` (pause), or continue it.
-    Suspend { unit: usize, pid: u32 },
-    Continue { unit: usize, pid: u32 },
+    Suspend {
+        unit: usize,
+        pid: u32,
+    },
+    Continue {
+        unit: usize,
+        pid: u32,
+    },
     /// Run a probe of launch `gen`; `identity`: also check the server is this launch's, and
     /// accept no lower tier than this.
-    Probe { unit: usize, gen: u64, kind: ProbeKind, identity: Option<Identity> },
+    Probe {
+        unit: usize,
+        gen: u64,
+        kind: ProbeKind,
+        identity: Option<Identity>,
+    },
     /// A feed event (stamped with the unit's name, the pid it is about and the unit's port).
-    Event { unit: usize, event: NewEvent },
+    Event {
+        unit: usize,
+        event: NewEvent,
+    },
     /// The unit's status changed (state, pid or port): publish it.
-    Publish { unit: usize },
+    Publish {
+        unit: usize,
+    },
 }
 
 /// The port a launch uses.

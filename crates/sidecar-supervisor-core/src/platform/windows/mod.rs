@@ -7,9 +7,9 @@
 
 mod files;
 mod jobs;
-mod suspend;
 mod proc;
 mod spawn;
+mod suspend;
 mod users;
 
 pub use files::{
@@ -17,9 +17,9 @@ pub use files::{
     replace_file,
 };
 pub use jobs::{kill_group, kill_process, stop_group, DeathWatch};
-pub use suspend::{resume_group, suspend_group};
 pub use proc::{processes_with_env, start_time};
 pub use spawn::{spawn, Child, Lifeline, Spawned};
+pub use suspend::{resume_group, suspend_group};
 pub use users::{give_to, is_root, lookup_user, Reach, Target};
 
 /// Nothing to raise: Windows has no per-process open-files limit like Unix's.

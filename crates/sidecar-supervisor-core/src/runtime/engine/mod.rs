@@ -247,7 +247,8 @@ impl Engine {
                 }
                 Effect::Suspend { unit, pid } | Effect::Continue { unit, pid } => {
                     let suspend = matches!(effect, Effect::Suspend { .. });
-                    let done = if suspend { crate::platform::suspend_group(pid) } else { crate::platform::resume_group(pid) };
+                    let done =
+                        if suspend { crate::platform::suspend_group(pid) } else { crate::platform::resume_group(pid) };
                     if !done {
                         let what = if suspend { "suspend" } else { "continue" };
                         tracing::warn!(sidecar = %self.ctx.plan.units[unit].name, pid, "could not {what} its process tree");
