@@ -18,6 +18,7 @@
 mod args;
 mod grpc;
 mod http;
+mod jsonrpc;
 mod out;
 mod state;
 mod tcp;
@@ -81,7 +82,11 @@ fn main() {
     if a.crash_after_ms == Some(0) {
         crash(&a);
     }
-    let eof = (!a.ignore_stdin_eof).then(stdin_lifeline);
+    let eof = if std::env::var("SIDECAR_STDIO").is_ok_and(|v| v == "jsonrpc") {
+        Some(jsonrpc::serve())
+    } else {
+        (!a.ignore_stdin_eof).then(stdin_lifeline)
+    };
 
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| {
         err(&format!("test-sidecar: cannot build runtime: {e}"));

@@ -103,3 +103,6 @@ pub struct SpawnRequest<'a> {
 
 /// A child's stdout or stderr, read asynchronously.
 pub type Output = Box<dyn tokio::io::AsyncRead + Unpin + Send>;
+
+/// A child's stdin, written asynchronously (`Lifeline::into_writer`).
+pub type Input = Box<dyn tokio::io::AsyncWrite + Unpin + Send>;

@@ -126,6 +126,15 @@ pub struct SidecarSpec {
     /// keeps running once ready and marks the sidecar unhealthy, but never kills it).
     #[serde(default)]
     pub live: Option<ProbeSpec>,
+    /// What stdin and stdout are. `"lifeline"` (the default): stdin is never written, its EOF
+    /// tells the sidecar the runtime is gone; stdout is its log (and the port announcement).
+    /// `"jsonrpc"`: a two-way JSON-RPC 2.0 channel, one message per line (at most 1 MiB), the
+    /// sidecar told so by `SIDECAR_STDIO=jsonrpc`. The app calls the sidecar's methods
+    /// (`sidecar_request`, `desktop-runtime ctl request`); the sidecar's notifications (no `id`)
+    /// are pushed to the app and kept in a bounded buffer; any other stdout line still goes to
+    /// the log. stdin's EOF still means the runtime is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdio: Option<StdioMode>,
     /// Restart budget for this sidecar (overrides the profile-wide one).
     #[serde(default)]
     pub restart: Option<RestartPolicy>,
@@ -210,6 +219,7 @@ impl SidecarSpec {
             replicas: one(),
             ready: None,
             live: None,
+            stdio: None,
             restart: None,
             stop_signal: None,
             stop_command: None,
@@ -222,6 +232,17 @@ impl SidecarSpec {
             os: None,
         }
     }
+}
+
+/// A sidecar's `stdio`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum StdioMode {
+    /// stdin is the lifeline only; stdout is the log.
+    #[default]
+    Lifeline,
+    /// JSON-RPC 2.0 over stdin/stdout, one message per line.
+    Jsonrpc,
 }
 
 /// What a sidecar is for. Two roles mean something to the runtime; any other is a label.

@@ -6,6 +6,7 @@
 
 // `Control/Info` ranks gRPC sidecars' identity everywhere; only Windows asks them to stop
 // over gRPC (`Control/Shutdown`, the plan's choice).
+pub mod channel;
 pub(crate) mod control;
 mod engine;
 pub mod instance;
@@ -95,6 +96,9 @@ struct Inner {
     logs: HashMap<String, SidecarLog>,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     api_key: String,
+    channels: Arc<channel::Channels>,
+    /// Per unit (plan order): its name and whether its stdio is a JSON-RPC channel.
+    units: Vec<(String, bool)>,
 }
 
 /// Handle to a running engine. Cheap to clone.
@@ -182,6 +186,12 @@ impl Supervisor {
         let n = plan.len();
         let shared = Arc::new(RwLock::new(SharedStatus { status, spawned_at: vec![None; n] }));
         let (notify, early) = broadcast::channel(4096);
+        let channels = Arc::new(channel::Channels::new(n, notify.clone()));
+        let units: Vec<(String, bool)> = plan
+            .units
+            .iter()
+            .map(|u| (u.name.clone(), u.spec.stdio == Some(crate::profile::StdioMode::Jsonrpc)))
+            .collect();
         let (tx, rx) = mpsc::unbounded_channel();
         feed.push(NewEvent::new(
             EventKind::RuntimeStarted,
@@ -217,6 +227,7 @@ impl Supervisor {
             redactor,
             users,
             logs: unit_logs,
+            channels: channels.clone(),
             cfg,
         };
         let setup = Setup {
@@ -251,7 +262,17 @@ impl Supervisor {
             }
         })?;
 
-        let inner = Arc::new(Inner { tx, shared, feed, notify, logs, thread: Mutex::new(Some(thread)), api_key });
+        let inner = Arc::new(Inner {
+            tx,
+            shared,
+            feed,
+            notify,
+            logs,
+            thread: Mutex::new(Some(thread)),
+            api_key,
+            channels,
+            units,
+        });
         Ok((Supervisor { inner }, early))
     }
 
@@ -316,6 +337,53 @@ impl Supervisor {
     pub async fn start_sidecar(&self, name: &str) -> Result<(), CommandError> {
         self.command(Command::Start(name.into())).await
     }
+    /// Calls `method` of `name`'s JSON-RPC channel (`"stdio": "jsonrpc"`) and waits up to
+    /// `timeout` for the result. Never hangs: a timeout, the end of the process (a crash or a
+    /// restart mid-call) and the sidecar's own error each come back as a [`channel::RequestError`].
+    pub async fn request(
+        &self,
+        name: &str,
+        method: &str,
+        params: Option<serde_json::Value>,
+        timeout: Duration,
+    ) -> Result<serde_json::Value, channel::RequestError> {
+        use channel::RequestError;
+        if method.is_empty() {
+            return Err(RequestError::InvalidArgument { message: "method: empty".into() });
+        }
+        if timeout.is_zero() || timeout > channel::MAX_TIMEOUT {
+            let message =
+                format!("timeout: {} ms is outside 1..={} ms", timeout.as_millis(), channel::MAX_TIMEOUT.as_millis());
+            return Err(RequestError::InvalidArgument { message });
+        }
+        let unit = self.unit(name)?;
+        if !self.inner.units[unit].1 {
+            return Err(RequestError::NotJsonrpc { sidecar: name.into() });
+        }
+        let state = self.status().sidecars.get(unit).map(|r| r.state);
+        let peer = match (self.inner.channels.peer(unit), state) {
+            (Some(p), Some(s)) if s != crate::domain::State::Paused => p,
+            (_, s) => {
+                let state = s.map(|s| s.as_str().replace('_', " ")).unwrap_or_else(|| "unknown".into());
+                let state = if state == "paused" { "paused (resume it first)".to_string() } else { state };
+                return Err(RequestError::NotRunning { sidecar: name.into(), state });
+            }
+        };
+        peer.call(method, params, timeout).await
+    }
+
+    /// The newest `limit` notifications `name` sent over its JSON-RPC channel, oldest first.
+    pub fn messages(&self, name: &str, limit: usize) -> Result<Vec<channel::SidecarMessage>, CommandError> {
+        Ok(self.inner.channels.messages(self.unit(name)?, limit))
+    }
+
+    fn unit(&self, name: &str) -> Result<usize, CommandError> {
+        self.inner.units.iter().position(|(n, _)| n == name).ok_or_else(|| CommandError::UnknownSidecar {
+            sidecar: name.into(),
+            known: self.inner.units.iter().map(|(n, _)| n.clone()).collect(),
+        })
+    }
+
     pub async fn pause(&self, name: &str) -> Result<(), CommandError> {
         self.command(Command::Pause(name.into())).await
     }

@@ -83,6 +83,8 @@ pub enum Notification {
     Sidecar(SidecarStatus),
     /// A new feed event.
     Event(crate::events::RuntimeEvent),
+    /// A notification from a `"stdio": "jsonrpc"` sidecar.
+    Message(crate::runtime::channel::SidecarMessage),
     /// The engine stopped everything and ended.
     Stopped,
 }

@@ -36,6 +36,12 @@ impl Lifeline {
     pub async fn feed(self, input: Vec<u8>) -> io::Result<()> {
         super::super::unix::feed(self.0, input).await
     }
+
+    /// The stdin pipe as an async writer (a `"stdio": "jsonrpc"` channel): the lifeline is then
+    /// held by whoever holds the writer, and dropping it is the EOF.
+    pub fn into_writer(self) -> io::Result<crate::platform::Input> {
+        Ok(Box::new(tokio::net::unix::pipe::Sender::from_owned_fd(self.0)?))
+    }
 }
 
 /// Starts the process (inside a tokio runtime: its pipes and exit are registered with it).

@@ -47,6 +47,12 @@ impl Lifeline {
             Ok(()) => self.0.shutdown().await,
         }
     }
+
+    /// The stdin pipe as an async writer (a `"stdio": "jsonrpc"` channel): the lifeline is then
+    /// held by whoever holds the writer, and dropping it is the EOF.
+    pub fn into_writer(self) -> io::Result<crate::platform::Input> {
+        Ok(Box::new(self.0))
+    }
 }
 
 /// Starts the process (inside a tokio runtime: its pipes and exit are registered with it).

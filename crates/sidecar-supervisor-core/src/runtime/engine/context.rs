@@ -34,6 +34,8 @@ pub(crate) struct Context {
     pub users: Vec<Result<Option<(u32, u32)>, String>>,
     /// Per unit: its log (ring and file).
     pub logs: Vec<crate::logs::SidecarLog>,
+    /// Per unit: the JSON-RPC channel of its process (`"stdio": "jsonrpc"`) and its messages.
+    pub channels: Arc<crate::runtime::channel::Channels>,
 }
 
 impl Context {
@@ -113,6 +115,9 @@ impl Context {
         }
         if self.gets_api_key(i) {
             env.push(("SIDECAR_API_KEY".to_string(), self.api_key.clone()));
+        }
+        if u.spec.stdio == Some(crate::profile::StdioMode::Jsonrpc) {
+            env.push(("SIDECAR_STDIO".to_string(), "jsonrpc".to_string()));
         }
         if let Some(url) = &self.cfg.backend_url {
             if self.cfg.mode == Mode::RemoteSlim {

@@ -154,7 +154,7 @@ impl Launcher {
         let tx = p.tx.clone();
         let timeout = Duration::from_millis(timeout_ms);
         tokio::spawn(async move {
-            let pumps = output::pump(s.stdout, s.stderr, log.clone(), |_| {}, |_| {});
+            let pumps = output::pump(s.stdout, s.stderr, log.clone(), |_| false, |_| {}, |_| {});
             // Given input, the step reads it and then EOF; without, stdin stays the lifeline.
             let (lifeline, input) = match stdin {
                 Some(text) => (None, Some(s.lifeline.feed(text.into_bytes()))),
@@ -224,8 +224,24 @@ impl Launcher {
             Err(e) => return p.fail(unit, gen, format!("cannot start {}: {e}", program.display())),
         };
         let pid = spawned.pid;
-        p.procs.started(ctx, unit, pid, spawned.lifeline);
-        output::watch(ctx, p.tx, unit, gen, pid, spawned.child, spawned.stdout, spawned.stderr);
+        // A JSON-RPC sidecar's stdin is its channel, which then holds the lifeline.
+        let (lifeline, peer) = if ctx.plan.units[unit].spec.stdio == Some(crate::profile::StdioMode::Jsonrpc) {
+            match spawned.lifeline.into_writer() {
+                Ok(w) => {
+                    let peer = crate::runtime::channel::Peer::start(ctx.plan.units[unit].name.clone(), w);
+                    ctx.channels.open(unit, peer.clone());
+                    (None, Some(peer))
+                }
+                Err(e) => {
+                    crate::platform::kill_group(pid);
+                    return p.fail(unit, gen, format!("cannot open its stdin as a JSON-RPC channel: {e}"));
+                }
+            }
+        } else {
+            (Some(spawned.lifeline), None)
+        };
+        p.procs.started(ctx, unit, pid, lifeline);
+        output::watch(ctx, p.tx, unit, gen, pid, spawned.child, spawned.stdout, spawned.stderr, peer);
         p.report(unit, gen, Report::Spawned { pid });
     }
 }

@@ -196,6 +196,7 @@ impl Engine {
             }
             Msg::Exited { unit, gen, pid, exit } => {
                 self.procs.exited(unit, pid);
+                self.ctx.channels.close(unit, exit.describe());
                 self.prober.forget(unit);
                 let stderr_tail = self.ctx.logs[unit].last_stderr(5).join(" | ");
                 self.orch.report(now, unit, gen, Report::Exited { exit, stderr_tail });

@@ -16,26 +16,53 @@ use crate::domain::{ProbeKind, Report};
 use crate::logs::{SidecarLog, Stream};
 
 /// Copies both pipes into `log` until EOF, calling `on_out`/`on_err` with each line first.
+/// `rpc`: a stdout line it takes (a JSON-RPC message) is not logged.
 pub(super) async fn pump(
     stdout: Output,
     stderr: Output,
     log: SidecarLog,
+    mut rpc: impl FnMut(Line<'_>) -> bool,
     mut on_out: impl FnMut(&str),
     mut on_err: impl FnMut(&str),
 ) {
     let (out_log, err_log) = (log.clone(), log);
     tokio::join!(
-        read_lines(stdout, move |l| {
-            // Logged first: whoever sees the state this line causes also finds the line.
-            out_log.push(Stream::Stdout, l);
-            on_out(l);
+        read_lines(stdout, move |l| match l {
+            l if rpc(l) => {}
+            Line::Text(l) => {
+                // Logged first: whoever sees the state this line causes also finds the line.
+                out_log.push(Stream::Stdout, l);
+                on_out(l);
+            }
+            Line::TooLong(n, _) => out_log.push(Stream::Stdout, &too_long(n)),
         }),
-        read_lines(stderr, move |l| {
-            on_err(l);
-            err_log.push(Stream::Stderr, l);
+        read_lines(stderr, move |l| match l {
+            Line::Text(l) => {
+                on_err(l);
+                err_log.push(Stream::Stderr, l);
+            }
+            Line::TooLong(n, _) => err_log.push(Stream::Stderr, &too_long(n)),
         }),
     );
 }
+
+/// Longest line kept (a JSON-RPC message's limit): a longer one is dropped whole, so a
+/// sidecar that prints without newlines costs at most this much memory here.
+pub(super) const MAX_LINE: usize = crate::runtime::channel::MAX_MESSAGE;
+
+fn too_long(n: usize) -> String {
+    format!("[desktop-runtime: a line of {n} bytes was dropped: lines (and JSON-RPC messages) are at most {MAX_LINE} bytes]")
+}
+
+#[derive(Clone, Copy)]
+pub(super) enum Line<'a> {
+    Text(&'a str),
+    /// A line over [`MAX_LINE`] bytes (this many, or more at EOF), dropped; with its first
+    /// bytes (up to [`HEAD`]: enough to see which JSON-RPC call it answered).
+    TooLong(usize, &'a [u8]),
+}
+
+const HEAD: usize = 128;
 
 /// Reads the output of process `pid` (launch `gen` of `unit`) and awaits its end; the engine
 /// hears of announcements, the readiness line, "address in use" and, last, the exit.
@@ -49,8 +76,10 @@ pub(super) fn watch(
     mut child: crate::platform::Child,
     stdout: Output,
     stderr: Output,
+    peer: Option<std::sync::Arc<crate::runtime::channel::Peer>>,
 ) {
     let plan = &ctx.plan.units[unit];
+    let channels = ctx.channels.clone();
     let announce = plan.port == crate::domain::PortPolicy::Announce;
     let ready_line = plan.spec.ready.as_ref().and_then(|r| r.stdout.clone());
     let log = ctx.logs[unit].clone();
@@ -66,6 +95,16 @@ pub(super) fn watch(
                 stdout,
                 stderr,
                 log,
+                |line| match (peer.as_ref(), line) {
+                    (Some(p), Line::Text(l)) => channels.deliver(unit, p, l),
+                    // An answer too long to take fails its call at once (and is still noted
+                    // in the log, like any over-long line).
+                    (Some(p), Line::TooLong(n, head)) => {
+                        p.refuse_too_long(head, n);
+                        false
+                    }
+                    (None, _) => false,
+                },
                 |line| {
                     if !announced {
                         if let Some(port) = crate::runtime::ports::parse_announcement(line) {
@@ -103,15 +142,44 @@ pub(super) fn watch(
 }
 
 /// Calls `on_line` for each line as it arrives, without the line ending; invalid UTF-8 is
-/// replaced, not fatal.
-async fn read_lines<R: AsyncRead + Unpin>(r: R, mut on_line: impl FnMut(&str)) {
+/// replaced, not fatal. Holds at most [`MAX_LINE`] bytes of a line: a longer one is skipped to
+/// its newline and reported by its length.
+pub(super) async fn read_lines<R: AsyncRead + Unpin>(r: R, mut on_line: impl FnMut(Line<'_>)) {
     let mut r = BufReader::new(r);
-    let mut buf = Vec::new();
-    while let Ok(n) = r.read_until(b'\n', &mut buf).await {
-        if n == 0 {
+    let mut buf: Vec<u8> = Vec::new();
+    // Bytes of an over-long line seen so far, while skipping it, and its first bytes.
+    let mut skipping: Option<usize> = None;
+    let mut head: Vec<u8> = Vec::new();
+    while let Ok(chunk) = r.fill_buf().await {
+        if chunk.is_empty() {
+            match skipping {
+                Some(n) => on_line(Line::TooLong(n, &head)),
+                None if !buf.is_empty() => on_line(Line::Text(String::from_utf8_lossy(&buf).trim_end_matches('\r'))),
+                None => {}
+            }
             break;
         }
-        on_line(String::from_utf8_lossy(&buf).trim_end_matches(['\n', '\r']));
-        buf.clear();
+        let (part, newline) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (&chunk[..i], true),
+            None => (chunk, false),
+        };
+        let used = part.len() + usize::from(newline);
+        match skipping.as_mut() {
+            Some(n) => *n += part.len(),
+            None if buf.len() + part.len() > MAX_LINE => {
+                skipping = Some(buf.len() + part.len());
+                head = buf.iter().chain(part).take(HEAD).copied().collect();
+                buf = Vec::new(); // give the memory back, not only the length
+            }
+            None => buf.extend_from_slice(part),
+        }
+        r.consume(used);
+        if newline {
+            match skipping.take() {
+                Some(n) => on_line(Line::TooLong(n, &head)),
+                None => on_line(Line::Text(String::from_utf8_lossy(&buf).trim_end_matches('\r'))),
+            }
+            buf.clear();
+        }
     }
 }

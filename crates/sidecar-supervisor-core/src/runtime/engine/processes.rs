@@ -46,9 +46,9 @@ impl Processes {
     }
 
     /// Unit `unit`'s process `pid` started, with `stdin` as its lifeline.
-    pub fn started(&mut self, ctx: &Context, unit: usize, pid: u32, lifeline: Lifeline) {
+    pub fn started(&mut self, ctx: &Context, unit: usize, pid: u32, lifeline: Option<Lifeline>) {
         self.watch(pid);
-        self.lifelines[unit] = Some(lifeline);
+        self.lifelines[unit] = lifeline;
         let start_ticks = crate::platform::start_time(pid);
         let name = ctx.plan.units[unit].name.clone();
         self.children[unit] = Some(ChildRecord { name, pid, pgid: pid, start_ticks });

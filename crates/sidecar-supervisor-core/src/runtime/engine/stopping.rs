@@ -92,7 +92,7 @@ pub(super) fn stop(
             procs.watch(stopper);
             let tx = tx.clone();
             tokio::spawn(async move {
-                let pumps = output::pump(s.stdout, s.stderr, log.clone(), |_| {}, |_| {});
+                let pumps = output::pump(s.stdout, s.stderr, log.clone(), |_| false, |_| {}, |_| {});
                 let ended = tokio::time::timeout(timeout, async { tokio::join!(s.child.wait(), pumps).0 }).await;
                 drop(s.lifeline);
                 match ended {
