@@ -48,9 +48,8 @@ async fn calls_get_results_errors_and_notifications() {
     assert_eq!(rig.sup.request("exec", "notify", Some(json!({ "count": 50 })), T).await.unwrap(), json!(50));
     let mut seen = Vec::new();
     while seen.len() < 50 {
-        match tokio::time::timeout(T, sub.recv()).await.expect("pushed").unwrap() {
-            Notification::Message(m) => seen.push(m),
-            _ => {}
+        if let Notification::Message(m) = tokio::time::timeout(T, sub.recv()).await.expect("pushed").unwrap() {
+            seen.push(m);
         }
     }
     assert!(seen.iter().enumerate().all(|(i, m)| m.sidecar == "exec" && m.method == "tick" && m.params["i"] == i));
