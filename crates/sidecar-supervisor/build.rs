@@ -11,6 +11,8 @@ const COMMANDS: &[&str] = &[
     "start",
     "pause",
     "resume",
+    "sidecar_request",
+    "sidecar_messages",
 ];
 
 fn main() {

@@ -20,7 +20,8 @@ const PROFILE: &str = r#"{
     { "name": "api", "command": "test-sidecar", "args": ["--port", "announce", "--stdout-lines", "3"],
       "port": "announce", "ready": { "http": "/health/ready" } },
     { "name": "worker", "command": "test-sidecar", "replicas": 2, "depends_on": ["api"],
-      "env": { "API": "{api.url}" } }
+      "env": { "API": "{api.url}" } },
+    { "name": "rpc", "command": "test-sidecar", "stdio": "jsonrpc" }
   ]
 }"#;
 
@@ -95,7 +96,7 @@ fn status_and_diagnostics() {
     let st = h.invoke("desktop_runtime_status", json!({})).unwrap();
     assert_eq!(st["mode"], "local_fullstack");
     let names: Vec<&str> = st["sidecars"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["api", "worker#1", "worker#2"]);
+    assert_eq!(names, ["api", "worker#1", "worker#2", "rpc"]);
     let api = h.row("api");
     assert!(api["pid"].is_u64() && api["port"].is_u64() && api["budget"]["max"] == 6, "{api}");
     assert!(api["last_probe"]["ok"] == true, "{api}");
@@ -125,7 +126,7 @@ fn logs_and_bad_arguments_get_structured_errors() {
     let e = h.invoke("logs", json!({ "name": "nope", "tail": 5 })).unwrap_err();
     assert_eq!(e["kind"], "unknown_sidecar");
     assert_eq!(e["sidecar"], "nope");
-    assert!(e["message"].as_str().unwrap().contains("known: api, worker#1, worker#2"), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("known: api, rpc, worker#1, worker#2"), "{e}");
     for verb in ["restart", "stop", "start"] {
         let e = h.invoke(verb, json!({ "name": "nope" })).unwrap_err();
         assert_eq!((e["kind"].as_str(), e["sidecar"].as_str()), (Some("unknown_sidecar"), Some("nope")), "{verb}: {e}");
@@ -159,6 +160,60 @@ fn restart_stop_and_start() {
     assert_eq!(h.row("worker#1")["state"], "ready", "only the one asked for");
     h.invoke("start", json!({ "name": "worker#2" })).unwrap();
     h.wait("worker#2 ready", |s| s.sidecars.iter().any(|r| r.name == "worker#2" && r.state.as_str() == "ready"));
+}
+
+#[test]
+fn pause_and_resume() {
+    let h = start();
+    let pid = h.row("api")["pid"].clone();
+    h.invoke("pause", json!({ "name": "api" })).unwrap();
+    h.wait("api paused", |s| s.sidecars.iter().any(|r| r.name == "api" && r.state.as_str() == "paused"));
+    h.invoke("resume", json!({ "name": "api" })).unwrap();
+    h.wait("api ready again", |s| s.sidecars.iter().any(|r| r.name == "api" && r.state.as_str() == "ready"));
+    assert_eq!(h.row("api")["pid"], pid, "the same process, continued");
+    h.invoke("stop", json!({ "name": "worker#1" })).unwrap();
+    h.wait("worker#1 stopped", |s| s.sidecars.iter().any(|r| r.name == "worker#1" && r.state.as_str() == "stopped"));
+    let e = h.invoke("pause", json!({ "name": "worker#1" })).unwrap_err();
+    assert_eq!(e["kind"], "wrong_state", "{e}");
+    assert_eq!(e["sidecar"], "worker#1");
+    assert_eq!(e["message"], "cannot pause `worker#1`: it is stopped (only a running sidecar can be paused)");
+}
+
+#[test]
+fn sidecar_request_returns_results_and_structured_errors() {
+    let h = start();
+    let call = |method: &str, params: Value, timeout_ms: i64| {
+        h.invoke(
+            "sidecar_request",
+            json!({ "name": "rpc", "method": method, "params": params, "timeoutMs": timeout_ms }),
+        )
+    };
+    assert_eq!(call("echo", json!({ "x": [1, 2] }), 5000).unwrap(), json!({ "x": [1, 2] }));
+    let e = call("fail", Value::Null, 5000).unwrap_err();
+    assert_eq!(
+        (&e["kind"], &e["code"], &e["data"]),
+        (&json!("remote"), &json!(-32000), &json!({ "why": "test" })),
+        "{e}"
+    );
+    assert_eq!(e["sidecar"], "rpc");
+    let e = call("sleep", json!({ "ms": 2000 }), 100).unwrap_err();
+    assert_eq!(e["kind"], "timeout", "{e}");
+    assert_eq!(e["message"], "`rpc` did not answer `sleep` within 100 ms");
+    let e = call("echo", Value::Null, 0).unwrap_err();
+    assert_eq!(e["kind"], "invalid_argument", "{e}");
+    let e = h.invoke("sidecar_request", json!({ "name": "api", "method": "echo", "timeoutMs": 100 })).unwrap_err();
+    assert_eq!(e["kind"], "not_jsonrpc", "{e}");
+    let e = h.invoke("sidecar_request", json!({ "name": "rpc", "method": 5, "timeoutMs": 100 })).unwrap_err();
+    assert!(e.as_str().is_some_and(|m| m.contains("method")), "a wrong type is refused by name: {e}");
+
+    assert_eq!(call("notify", json!({ "count": 3 }), 5000).unwrap(), json!(3));
+    let kept = h.invoke("sidecar_messages", json!({ "name": "rpc", "limit": 10 })).unwrap();
+    let kept = kept.as_array().unwrap();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert_eq!(
+        (&kept[2]["method"], &kept[2]["params"]["i"], &kept[2]["sidecar"]),
+        (&json!("tick"), &json!(2), &json!("rpc"))
+    );
 }
 
 #[test]
@@ -249,6 +304,10 @@ fn the_default_permission_set_cannot_change_what_runs() {
         ("stop", json!({ "name": "api" })),
         ("start", json!({ "name": "api" })),
         ("export_events", json!({ "seqs": [1] })),
+        ("pause", json!({ "name": "api" })),
+        ("resume", json!({ "name": "api" })),
+        ("sidecar_request", json!({ "name": "rpc", "method": "echo", "timeoutMs": 1000 })),
+        ("sidecar_messages", json!({ "name": "rpc", "limit": 10 })),
     ] {
         let e = call(cmd, args).unwrap_err();
         assert!(e.as_str().is_some_and(|m| m.contains("not allowed")), "{cmd}: {e}");

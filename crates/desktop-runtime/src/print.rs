@@ -44,7 +44,7 @@ impl StatePrinter {
                 }
                 println!("{line}");
             }
-            Notification::Stopped => {}
+            Notification::Stopped | Notification::Message(_) => {}
         }
     }
 }

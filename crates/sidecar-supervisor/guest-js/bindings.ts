@@ -61,13 +61,27 @@ export type Diagnostics = { feed_path: string, events: Array<RuntimeEvent>, };
 
 export type Stream = "stdout" | "stderr";
 
+export type SidecarMessage = { 
+/**
+ * The instance that sent it (`worker#2` for replicas).
+ */
+sidecar: string, 
+/**
+ * Increases by one per message of this runtime (all sidecars).
+ */
+seq: number, 
+/**
+ * When the runtime read it (RFC 3339, UTC).
+ */
+at: string, method: string, params: unknown, };
+
 export type LogLine = { 
 /**
  * RFC 3339 UTC with milliseconds.
  */
 at: string, stream: Stream, line: string, };
 
-export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc";
+export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc" | "not_jsonrpc" | "timeout" | "process_ended" | "too_large" | "remote";
 
 export type SupervisorError = { kind: ErrorKind, 
 /**
@@ -77,4 +91,8 @@ message: string,
 /**
  * The sidecar the error is about, if any.
  */
-sidecar?: string, };
+sidecar?: string, 
+/**
+ * `remote`: the JSON-RPC error's code and data.
+ */
+code?: number, data?: unknown, };

@@ -3,7 +3,15 @@
 
 import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
-import type { Diagnostics, LogLine, RuntimeEvent, SidecarStatus, SupervisorError, RuntimeStatus } from './bindings'
+import type {
+  Diagnostics,
+  LogLine,
+  RuntimeEvent,
+  SidecarMessage,
+  SidecarStatus,
+  SupervisorError,
+  RuntimeStatus,
+} from './bindings'
 
 export type * from './bindings'
 
@@ -25,6 +33,21 @@ export const stop = (name: string): Promise<void> => invoke(cmd('stop'), { name 
 export const start = (name: string): Promise<void> => invoke(cmd('start'), { name })
 export const pause = (name: string): Promise<void> => invoke(cmd('pause'), { name })
 export const resume = (name: string): Promise<void> => invoke(cmd('resume'), { name })
+
+/** Calls `method` of a `"stdio": "jsonrpc"` sidecar; resolves to its result, rejects with a
+ * `SupervisorError` (`timeout`, `process_ended`, `too_large`, `remote` with `code`/`data`...). */
+export const sidecarRequest = <T = unknown>(name: string, method: string, params?: unknown, timeoutMs = 10_000): Promise<T> =>
+  invoke(cmd('sidecar_request'), { name, method, params: params ?? null, timeoutMs })
+
+/** The newest `limit` notifications of a JSON-RPC sidecar, oldest first. */
+export const sidecarMessages = (name: string, limit = 1000): Promise<SidecarMessage[]> =>
+  invoke(cmd('sidecar_messages'), { name, limit })
+
+export const EVENT_MESSAGE = 'sidecar-supervisor://message'
+
+/** Calls back on every notification a JSON-RPC sidecar sends. */
+export const onSidecarMessage = (cb: (m: SidecarMessage) => void): Promise<UnlistenFn> =>
+  listen<SidecarMessage>(EVENT_MESSAGE, (e) => cb(e.payload))
 
 export const EVENT_SIDECAR = 'sidecar-supervisor://sidecar'
 export const EVENT_FEED = 'sidecar-supervisor://event'

@@ -6,6 +6,7 @@ use sidecar_supervisor_core::domain::{Identity, State};
 use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
 use sidecar_supervisor_core::logs::{LogLine, Stream};
 use sidecar_supervisor_core::profile::Mode;
+use sidecar_supervisor_core::runtime::channel::SidecarMessage;
 use sidecar_supervisor_core::runtime::{Budget, LastProbe, RuntimeStatus, SidecarStatus};
 use ts_rs::TS;
 
@@ -27,6 +28,7 @@ fn generated() -> String {
         RuntimeEvent::decl(),
         Diagnostics::decl(),
         Stream::decl(),
+        SidecarMessage::decl(),
         LogLine::decl(),
         ErrorKind::decl(),
         ErrorPayload::decl(),

@@ -75,6 +75,45 @@ pub(crate) async fn resume<R: Runtime>(app: AppHandle<R>, name: String) -> Resul
     Ok(app.sidecar_supervisor().supervisor()?.resume(&name).await?)
 }
 
+/// Calls `method` on the JSON-RPC channel of `name` (`"stdio": "jsonrpc"`) and returns its
+/// result; a timeout, a process that ended mid-call, a message over 1 MiB and the sidecar's own
+/// JSON-RPC error each come back as a structured error (the last with its `code` and `data`).
+#[tauri::command]
+pub(crate) async fn sidecar_request<R: Runtime>(
+    app: AppHandle<R>,
+    name: String,
+    method: String,
+    params: Option<serde_json::Value>,
+    timeout_ms: i64,
+) -> Result<serde_json::Value> {
+    let max = sidecar_supervisor_core::runtime::channel::MAX_TIMEOUT.as_millis() as i64;
+    if !(1..=max).contains(&timeout_ms) {
+        return Err(Error::InvalidArgument {
+            message: format!("timeout_ms: {timeout_ms} is outside 1..={max}"),
+            sidecar: Some(name),
+        });
+    }
+    let sup = app.sidecar_supervisor().supervisor()?;
+    Ok(sup.request(&name, &method, params, std::time::Duration::from_millis(timeout_ms as u64)).await?)
+}
+
+/// The newest `limit` notifications `name` sent over its JSON-RPC channel (the plugin keeps at
+/// most 1000 per sidecar), oldest first.
+#[tauri::command]
+pub(crate) async fn sidecar_messages<R: Runtime>(
+    app: AppHandle<R>,
+    name: String,
+    limit: i64,
+) -> Result<Vec<sidecar_supervisor_core::runtime::channel::SidecarMessage>> {
+    if !(0..=10_000).contains(&limit) {
+        return Err(Error::InvalidArgument {
+            message: format!("limit: {limit} is outside 0..=10000"),
+            sidecar: Some(name),
+        });
+    }
+    Ok(app.sidecar_supervisor().supervisor()?.messages(&name, limit as usize)?)
+}
+
 /// Most events one export takes.
 pub const MAX_EXPORT: usize = 10_000;
 

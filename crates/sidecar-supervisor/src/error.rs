@@ -2,13 +2,17 @@
 //! sentence a person can read, never as a bare string.
 
 use serde::{Serialize, Serializer};
+use sidecar_supervisor_core::runtime::channel::RequestError;
 use sidecar_supervisor_core::runtime::CommandError;
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
     /// From the engine: unknown sidecar, not in this mode, shutting down, engine gone.
     #[error(transparent)]
     Command(#[from] CommandError),
+    /// A JSON-RPC call to a sidecar got no result.
+    #[error(transparent)]
+    Request(RequestError),
     /// An argument the command cannot take (e.g. a negative log tail).
     #[error("{message}")]
     InvalidArgument { message: String, sidecar: Option<String> },
@@ -38,10 +42,20 @@ pub enum ErrorKind {
     NotRunning,
     Io,
     Ipc,
+    /// The sidecar has no JSON-RPC channel (`"stdio": "jsonrpc"`).
+    NotJsonrpc,
+    /// A JSON-RPC call: no answer in time.
+    Timeout,
+    /// A JSON-RPC call: the process ended (crash, restart, stop) before it answered.
+    ProcessEnded,
+    /// A JSON-RPC message over 1 MiB (the request, or the answer).
+    TooLarge,
+    /// A JSON-RPC call: the sidecar answered with an error (`code`, `data`).
+    Remote,
 }
 
 /// What every command rejects with, as the UI receives it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SupervisorError"))]
 pub struct ErrorPayload {
     pub kind: ErrorKind,
@@ -51,6 +65,23 @@ pub struct ErrorPayload {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "ts", ts(optional))]
     pub sidecar: Option<String>,
+    /// `remote`: the JSON-RPC error's code and data.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "number"))]
+    pub code: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional, type = "unknown"))]
+    pub data: Option<serde_json::Value>,
+}
+
+impl From<RequestError> for Error {
+    fn from(e: RequestError) -> Error {
+        match e {
+            RequestError::Command(c) => Error::Command(c),
+            RequestError::InvalidArgument { message } => Error::InvalidArgument { message, sidecar: None },
+            other => Error::Request(other),
+        }
+    }
 }
 
 impl Error {
@@ -65,6 +96,15 @@ impl Error {
             Error::InvalidArgument { .. } => ErrorKind::InvalidArgument,
             Error::NotRunning(_) => ErrorKind::NotRunning,
             Error::Io(_) => ErrorKind::Io,
+            Error::Request(r) => match r {
+                RequestError::NotJsonrpc { .. } => ErrorKind::NotJsonrpc,
+                RequestError::NotRunning { .. } => ErrorKind::WrongState,
+                RequestError::Timeout { .. } => ErrorKind::Timeout,
+                RequestError::Ended { .. } => ErrorKind::ProcessEnded,
+                RequestError::TooLarge { .. } | RequestError::AnswerTooLarge { .. } => ErrorKind::TooLarge,
+                RequestError::Remote { .. } => ErrorKind::Remote,
+                RequestError::Command(_) | RequestError::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+            },
         }
     }
 
@@ -75,6 +115,7 @@ impl Error {
             | Error::Command(CommandError::NotInThisMode { sidecar, .. })
             | Error::Command(CommandError::WrongState { sidecar, .. }) => Some(sidecar),
             Error::InvalidArgument { sidecar, .. } => sidecar.as_deref(),
+            Error::Request(r) => r.sidecar(),
             _ => None,
         }
     }
@@ -83,7 +124,11 @@ impl Error {
 impl Serialize for Error {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let sidecar = self.sidecar().map(str::to_string);
-        ErrorPayload { kind: self.kind(), message: self.to_string(), sidecar }.serialize(s)
+        let (code, data) = match self {
+            Error::Request(RequestError::Remote { code, data, .. }) => (Some(*code), data.clone()),
+            _ => (None, None),
+        };
+        ErrorPayload { kind: self.kind(), message: self.to_string(), sidecar, code, data }.serialize(s)
     }
 }
 

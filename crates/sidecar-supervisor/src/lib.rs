@@ -5,7 +5,8 @@
 //!   [`SidecarSupervisor`] (status, the launch's API key for the UI, commands).
 //! - Commands (`commands.rs`): `desktop_runtime_status`, `desktop_runtime_diagnostics`, `logs`
 //!   (read-only, in the default permission set) and `restart`, `stop`, `start`, `pause`,
-//!   `resume` (granted explicitly). Errors reach TypeScript as `{kind, message, sidecar?}` (`error.rs`).
+//!   `resume` (granted explicitly); `sidecar_request` and `sidecar_messages`, the JSON-RPC
+//!   channel of `"stdio": "jsonrpc"` sidecars (granted with `sidecar-supervisor:channel`). Errors reach TypeScript as `{kind, message, sidecar?}` (`error.rs`).
 //! - Pushes: every status change and feed event is emitted to the webview ([`EVENT_SIDECAR`],
 //!   [`EVENT_FEED`]), so the UI never polls; [`EVENT_RESYNC`] asks it to re-read the status when
 //!   it fell behind.
@@ -38,6 +39,8 @@ pub use error::{Error, ErrorKind, Result};
 pub const EVENT_SIDECAR: &str = "sidecar-supervisor://sidecar";
 /// A new runtime-feed event (payload: the event).
 pub const EVENT_FEED: &str = "sidecar-supervisor://event";
+/// A notification from a `"stdio": "jsonrpc"` sidecar (payload: `SidecarMessage`).
+pub const EVENT_MESSAGE: &str = "sidecar-supervisor://message";
 /// Updates were dropped because the UI fell behind: re-read the status (no payload).
 pub const EVENT_RESYNC: &str = "sidecar-supervisor://resync";
 /// The engine stopped every sidecar (app exit).
@@ -139,6 +142,8 @@ impl Builder {
                 commands::pause,
                 commands::resume,
                 commands::export_events,
+                commands::sidecar_request,
+                commands::sidecar_messages,
             ])
             .setup(move |app, _api| {
                 let state = self.start(app);
@@ -240,6 +245,7 @@ fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiv
             let sent = match rx.recv().await {
                 Ok(Notification::Sidecar(row)) => app.emit(EVENT_SIDECAR, row),
                 Ok(Notification::Event(ev)) => app.emit(EVENT_FEED, ev),
+                Ok(Notification::Message(m)) => app.emit(EVENT_MESSAGE, m),
                 Ok(Notification::Stopped) => {
                     let _ = app.emit(EVENT_STOPPED, ());
                     return;
