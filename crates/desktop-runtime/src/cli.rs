@@ -33,6 +33,10 @@ pub enum Cmd {
     Status(StatusArgs),
     /// Print the persisted runtime-event feed.
     Events(EventsArgs),
+    /// Control a running runner from another shell: restart, stop, start, pause or resume a
+    /// sidecar, or call a method of a "stdio": "jsonrpc" one (prints the result as JSON).
+    /// Only the user that runs the runtime can.
+    Ctl(CtlArgs),
     /// Check a profile; exits 2 with the error if it is bad.
     Validate(ValidateArgs),
     /// Print the JSON Schema of runtime profiles.
@@ -83,6 +87,38 @@ pub struct EventsArgs {
     /// Only the newest N events.
     #[arg(long)]
     pub limit: Option<usize>,
+}
+
+#[derive(Args)]
+pub struct CtlArgs {
+    /// Data dir of the runner (else RUNTIME_DATA_DIR, else the OS app-data dir).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    pub what: CtlCmd,
+}
+
+#[derive(Subcommand)]
+pub enum CtlCmd {
+    /// Restart now (resets its budget).
+    Restart { name: String },
+    /// Stop gracefully.
+    Stop { name: String },
+    /// Start a stopped or failed sidecar.
+    Start { name: String },
+    /// Suspend its whole process tree.
+    Pause { name: String },
+    /// Continue a paused sidecar.
+    Resume { name: String },
+    /// Call METHOD of a "stdio": "jsonrpc" sidecar with PARAMS (JSON); prints the result.
+    Request {
+        name: String,
+        method: String,
+        params: Option<String>,
+        /// How long to wait for the answer.
+        #[arg(long, default_value_t = sidecar_supervisor_core::runtime::ctl::DEFAULT_TIMEOUT_MS)]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Args)]
@@ -160,6 +196,14 @@ pub fn run(a: RunArgs) -> ExitCode {
             st.sidecars.len(),
             st.data_dir
         );
+        // `desktop-runtime ctl` reaches this runner through its data dir's control endpoint.
+        let _ctl = match sidecar_supervisor_core::runtime::ctl::serve(sup.clone(), &DataDirLayout::new(&st.data_dir)) {
+            Ok(ep) => Some(ep),
+            Err(e) => {
+                eprintln!("desktop-runtime: no control endpoint (`desktop-runtime ctl` will not reach this runner): {e}");
+                None
+            }
+        };
         let mut printer = print::StatePrinter::new(&st);
         let (signal_tx, mut signal_rx) = tokio::sync::oneshot::channel();
         let installed = stop_signals::on_stop_signals(
@@ -256,6 +300,54 @@ pub fn events(a: EventsArgs) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+/// Exit codes: 0 done, 1 the runtime refused or could not be reached (the message says why),
+/// 2 bad usage (e.g. PARAMS is not JSON).
+pub fn ctl(a: CtlArgs) -> ExitCode {
+    use sidecar_supervisor_core::runtime::ctl::{self, CtlRequest};
+    let layout = data_dir_arg(a.data_dir);
+    let req = match a.what {
+        CtlCmd::Restart { name } => CtlRequest::Restart { name },
+        CtlCmd::Stop { name } => CtlRequest::Stop { name },
+        CtlCmd::Start { name } => CtlRequest::Start { name },
+        CtlCmd::Pause { name } => CtlRequest::Pause { name },
+        CtlCmd::Resume { name } => CtlRequest::Resume { name },
+        CtlCmd::Request { name, method, params, timeout_ms } => {
+            let params = match params.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose() {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("desktop-runtime ctl: PARAMS is not JSON: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            CtlRequest::Request { name, method, params, timeout_ms }
+        }
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("desktop-runtime ctl: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(ctl::call(&layout, &req)) {
+        Ok(r) if r.ok => {
+            if let Some(v) = r.result.filter(|v| !v.is_null()) {
+                println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(r) => {
+            let e = r.error.map(|e| e.message).unwrap_or_else(|| "refused without a reason".into());
+            eprintln!("desktop-runtime ctl: {e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            eprintln!("desktop-runtime ctl: {e}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 pub fn validate(a: ValidateArgs) -> ExitCode {

@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         cli::Cmd::Run(r) => cli::run(r),
         cli::Cmd::Status(s) => cli::status(s),
         cli::Cmd::Events(e) => cli::events(e),
+        cli::Cmd::Ctl(c) => cli::ctl(c),
         cli::Cmd::Validate(v) => cli::validate(v),
         cli::Cmd::Schema => {
             print!("{}", sidecar_supervisor_core::profile::model::schema_json());

@@ -8,6 +8,7 @@
 // over gRPC (`Control/Shutdown`, the plan's choice).
 pub mod channel;
 pub(crate) mod control;
+pub mod ctl;
 mod engine;
 pub mod instance;
 pub mod pg_probe;
