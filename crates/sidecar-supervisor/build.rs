@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "resume",
     "sidecar_request",
     "sidecar_messages",
+    "sidecar_info",
 ];
 
 fn main() {

@@ -21,7 +21,9 @@ const PROFILE: &str = r#"{
       "port": "announce", "ready": { "http": "/health/ready" } },
     { "name": "worker", "command": "test-sidecar", "replicas": 2, "depends_on": ["api"],
       "env": { "API": "{api.url}" } },
-    { "name": "rpc", "command": "test-sidecar", "stdio": "jsonrpc" }
+    { "name": "rpc", "command": "test-sidecar", "stdio": "jsonrpc" },
+    { "name": "grpc", "command": "test-sidecar", "args": ["--protocol", "grpc", "--port", "announce"],
+      "port": "announce", "ready": { "grpc": "" } }
   ]
 }"#;
 
@@ -96,7 +98,7 @@ fn status_and_diagnostics() {
     let st = h.invoke("desktop_runtime_status", json!({})).unwrap();
     assert_eq!(st["mode"], "local_fullstack");
     let names: Vec<&str> = st["sidecars"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["api", "worker#1", "worker#2", "rpc"]);
+    assert_eq!(names, ["api", "worker#1", "worker#2", "rpc", "grpc"]);
     let api = h.row("api");
     assert!(api["pid"].is_u64() && api["port"].is_u64() && api["budget"]["max"] == 6, "{api}");
     assert!(api["last_probe"]["ok"] == true, "{api}");
@@ -126,7 +128,7 @@ fn logs_and_bad_arguments_get_structured_errors() {
     let e = h.invoke("logs", json!({ "name": "nope", "tail": 5 })).unwrap_err();
     assert_eq!(e["kind"], "unknown_sidecar");
     assert_eq!(e["sidecar"], "nope");
-    assert!(e["message"].as_str().unwrap().contains("known: api, rpc, worker#1, worker#2"), "{e}");
+    assert!(e["message"].as_str().unwrap().contains("known: api, grpc, rpc, worker#1, worker#2"), "{e}");
     for verb in ["restart", "stop", "start"] {
         let e = h.invoke(verb, json!({ "name": "nope" })).unwrap_err();
         assert_eq!((e["kind"].as_str(), e["sidecar"].as_str()), (Some("unknown_sidecar"), Some("nope")), "{verb}: {e}");
@@ -160,6 +162,26 @@ fn restart_stop_and_start() {
     assert_eq!(h.row("worker#1")["state"], "ready", "only the one asked for");
     h.invoke("start", json!({ "name": "worker#2" })).unwrap();
     h.wait("worker#2 ready", |s| s.sidecars.iter().any(|r| r.name == "worker#2" && r.state.as_str() == "ready"));
+}
+
+/// `sidecar_info` asks a gRPC sidecar over the plugin's gRPC channel (`grpc_channel`, the one
+/// app code gets): with the key, and still after a restart moved it to another port.
+#[test]
+fn sidecar_info_goes_over_the_grpc_channel_across_restarts() {
+    let h = start();
+    let info = h.invoke("sidecar_info", json!({ "name": "grpc" })).unwrap();
+    assert_eq!(info["version"], "key-ok", "the launch's key rides along: {info}");
+    assert_eq!(info["pid"], h.row("grpc")["pid"]);
+    let (pid, port) = (h.row("grpc")["pid"].clone(), h.row("grpc")["port"].clone());
+    h.invoke("restart", json!({ "name": "grpc" })).unwrap();
+    h.wait("grpc back", |s| {
+        s.sidecars.iter().any(|r| r.name == "grpc" && r.state.as_str() == "ready" && json!(r.pid) != pid)
+    });
+    assert_ne!(h.row("grpc")["port"], port, "announced a new port");
+    let info = h.invoke("sidecar_info", json!({ "name": "grpc" })).unwrap();
+    assert_eq!(info["pid"], h.row("grpc")["pid"], "the same channel followed it");
+    let e = h.invoke("sidecar_info", json!({ "name": "nope" })).unwrap_err();
+    assert_eq!(e["kind"], "unknown_sidecar", "{e}");
 }
 
 #[test]

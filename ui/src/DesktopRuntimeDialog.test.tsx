@@ -27,6 +27,8 @@ beforeEach(() => {
           return { feed_path: '/d/runtime/runtime-events.json', events: [ev(1, 'runtime_started'), ev(2, 'ready', 'database')] }
         case 'plugin:sidecar-supervisor|logs':
           return [{ at: '2026-11-22T10:00:00.000Z', stream: 'stderr', line: 'database system is ready' }]
+        case 'plugin:sidecar-supervisor|sidecar_info':
+          return { name: 'database', instance_name: 'database', version: '9.9.9', pid: 4242, instance_id: 'abcdef0123456789' }
         case 'plugin:sidecar-supervisor|restart':
           if (restartFails) throw { kind: 'unknown_sidecar', message: 'unknown sidecar `x`; known: database', sidecar: 'x' }
           return null
@@ -123,6 +125,10 @@ describe('Desktop Runtime dialog', () => {
     const tail = await within(dialog).findByTestId('log-tail')
     await waitFor(() => expect(tail.textContent).toContain('database system is ready'))
     expect(calls.find((c) => c.cmd.endsWith('|logs'))?.args).toEqual({ name: 'database', tail: 200 })
+    // The sidecar's own account of itself, asked over gRPC (Control/Info).
+    const about = await within(dialog).findByTestId('sidecar-about')
+    expect(about.textContent).toBe('database 9.9.9 · pid 4242 · instance abcdef01 (gRPC Control/Info)')
+    expect(calls.find((c) => c.cmd.endsWith('|sidecar_info'))?.args).toEqual({ name: 'database' })
   })
 
   it('takes the focus when it opens, and gives it back when Escape closes it', async () => {

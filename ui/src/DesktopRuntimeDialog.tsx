@@ -5,10 +5,12 @@ import {
   pause,
   restart,
   resume,
+  sidecarInfo,
   start,
   stop,
   type LogLine,
   type RuntimeEvent,
+  type SidecarInfo,
   type SidecarStatus,
 } from 'sidecar-supervisor-api'
 import { EventsPanel } from './EventsPanel'
@@ -133,7 +135,9 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
             </tbody>
           </table>
         </div>
-        {logsOf && <LogTail name={logsOf} events={events} />}
+        {logsOf && (
+          <LogTail name={logsOf} events={events} pid={status?.sidecars.find((r) => r.name === logsOf)?.pid ?? null} />
+        )}
         <EventsPanel events={events} sidecars={status?.sidecars.map((r) => r.name) ?? []} onExport={doExport} />
       </div>
     </div>
@@ -232,7 +236,7 @@ function SidecarRow({ row, uptime, onRestart, onStop, onStart, onPause, onResume
 }
 
 /** The last lines of a sidecar's output. */
-function LogTail({ name, events }: { name: string; events: RuntimeEvent[] }) {
+function LogTail({ name, events, pid }: { name: string; events: RuntimeEvent[]; pid: number | null }) {
   const [lines, setLines] = useState<LogLine[]>([])
   const [err, setErr] = useState<string | null>(null)
   const lastSeq = events.filter((e) => e.sidecar === name).at(-1)?.seq ?? 0
@@ -255,6 +259,7 @@ function LogTail({ name, events }: { name: string; events: RuntimeEvent[] }) {
   return (
     <section className="logs" aria-label={`Logs of ${name}`}>
       <h3>Logs · {name}</h3>
+      <About name={name} pid={pid} />
       {err && <p className="error-text">{err}</p>}
       <pre data-testid="log-tail">
         {lines.map((l, i) => (
@@ -265,5 +270,36 @@ function LogTail({ name, events }: { name: string; events: RuntimeEvent[] }) {
         ))}
       </pre>
     </section>
+  )
+}
+
+/** What a gRPC sidecar says of itself (sidecar.v1.Control/Info, over the plugin's gRPC channel
+ * to it), asked again when its process changes. */
+function About({ name, pid }: { name: string; pid: number | null }) {
+  // Keyed by process: an answer about an earlier process is not shown.
+  const key = `${name}:${pid}`
+  const [got, setGot] = useState<{ key: string; info?: SidecarInfo; why?: string } | null>(null)
+  useEffect(() => {
+    let gone = false
+    if (pid == null) return
+    sidecarInfo(name)
+      .then((info) => !gone && setGot({ key: `${name}:${pid}`, info }))
+      .catch((e) => !gone && setGot({ key: `${name}:${pid}`, why: toError(e).message }))
+    return () => {
+      gone = true
+    }
+  }, [name, pid])
+  if (pid == null || got?.key !== key) return null
+  if (got.info)
+    return (
+      <p className="about" data-testid="sidecar-about">
+        {got.info.name} {got.info.version} · pid {got.info.pid} · instance {got.info.instance_id.slice(0, 8)} (gRPC
+        Control/Info)
+      </p>
+    )
+  return (
+    <p className="about muted" data-testid="sidecar-about" title={got.why}>
+      no gRPC Control/Info
+    </p>
   )
 }

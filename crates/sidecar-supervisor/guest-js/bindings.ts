@@ -75,6 +75,8 @@ seq: number,
  */
 at: string, method: string, params: unknown, };
 
+export type SidecarInfo = { name: string, instance_name: string, version: string, pid: number, instance_id: string, };
+
 export type LogLine = { 
 /**
  * RFC 3339 UTC with milliseconds.

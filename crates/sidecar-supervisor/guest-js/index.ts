@@ -7,6 +7,7 @@ import type {
   Diagnostics,
   LogLine,
   RuntimeEvent,
+  SidecarInfo,
   SidecarMessage,
   SidecarStatus,
   SupervisorError,
@@ -42,6 +43,9 @@ export const sidecarRequest = <T = unknown>(name: string, method: string, params
 /** The newest `limit` notifications of a JSON-RPC sidecar, oldest first. */
 export const sidecarMessages = (name: string, limit = 1000): Promise<SidecarMessage[]> =>
   invoke(cmd('sidecar_messages'), { name, limit })
+
+/** What a gRPC sidecar says of itself (`sidecar.v1.Control/Info`), over the plugin's gRPC channel. */
+export const sidecarInfo = (name: string): Promise<SidecarInfo> => invoke(cmd('sidecar_info'), { name })
 
 export const EVENT_MESSAGE = 'sidecar-supervisor://message'
 

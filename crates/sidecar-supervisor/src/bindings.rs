@@ -29,6 +29,7 @@ fn generated() -> String {
         Diagnostics::decl(),
         Stream::decl(),
         SidecarMessage::decl(),
+        crate::commands::SidecarInfo::decl(),
         LogLine::decl(),
         ErrorKind::decl(),
         ErrorPayload::decl(),

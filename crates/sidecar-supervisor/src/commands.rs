@@ -114,6 +114,39 @@ pub(crate) async fn sidecar_messages<R: Runtime>(
     Ok(app.sidecar_supervisor().supervisor()?.messages(&name, limit as usize)?)
 }
 
+/// What a gRPC sidecar says of itself (`sidecar.v1.Control/Info`: name, version, pid, instance
+/// id), asked over the plugin's gRPC channel to it (the one app code gets from
+/// `grpc_channel`), within 3 s.
+#[tauri::command]
+pub(crate) async fn sidecar_info<R: Runtime>(app: AppHandle<R>, name: String) -> Result<SidecarInfo> {
+    let ch = app.sidecar_supervisor().grpc_channel(&name)?;
+    let call = sidecar_supervisor_core::runtime::control::call_info(ch, "");
+    match tokio::time::timeout(std::time::Duration::from_secs(3), call).await {
+        Ok(Ok(i)) => Ok(SidecarInfo {
+            name: i.name,
+            instance_name: i.instance_name,
+            version: i.version,
+            pid: i.pid,
+            instance_id: i.instance_id,
+        }),
+        Ok(Err(s)) => Err(Error::Io(format!("`{name}` gave no sidecar.v1.Control/Info: {} {}", s.code(), s.message()))),
+        Err(_) => Err(Error::Io(format!(
+            "`{name}` gave no sidecar.v1.Control/Info within 3 s (is it a gRPC sidecar, and up?)"
+        ))),
+    }
+}
+
+/// `sidecar.v1.Control/Info`'s answer, as the UI gets it.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SidecarInfo {
+    pub name: String,
+    pub instance_name: String,
+    pub version: String,
+    pub pid: u32,
+    pub instance_id: String,
+}
+
 /// Most events one export takes.
 pub const MAX_EXPORT: usize = 10_000;
 

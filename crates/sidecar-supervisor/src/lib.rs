@@ -29,6 +29,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use sidecar_supervisor_core::events::RuntimeEvent;
 use sidecar_supervisor_core::profile::Overrides;
+pub use sidecar_supervisor_core::runtime::grpc_client::SidecarChannel;
 use sidecar_supervisor_core::runtime::{Notification, RuntimeStatus, Supervisor, SupervisorOptions};
 use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
@@ -49,6 +50,8 @@ pub const EVENT_STOPPED: &str = "sidecar-supervisor://stopped";
 /// The running engine, or why it did not start (the app still opens and shows the reason).
 pub struct SidecarSupervisor {
     inner: std::result::Result<Supervisor, String>,
+    /// gRPC channels handed out, one per sidecar (they follow it across restarts).
+    grpc: std::sync::Mutex<std::collections::HashMap<String, SidecarChannel>>,
 }
 
 impl SidecarSupervisor {
@@ -64,6 +67,23 @@ impl SidecarSupervisor {
 
     pub fn status(&self) -> Result<RuntimeStatus> {
         Ok(self.supervisor()?.status())
+    }
+
+    /// A tonic gRPC channel to sidecar `name` for app code: every call carries the launch's API
+    /// key and a loopback authority, and the channel follows the sidecar to its new port after
+    /// a restart (a call made while it is down waits for it: give calls a deadline). Cheap to
+    /// clone; one per sidecar is kept and handed out again. E.g.
+    /// `JobsClient::new(app.sidecar_supervisor().grpc_channel("backend")?)`.
+    pub fn grpc_channel(&self, name: &str) -> Result<SidecarChannel> {
+        let mut all = self.grpc.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = all.get(name) {
+            return Ok(c.clone());
+        }
+        // Its worker and watcher run on the app's async runtime, whoever calls.
+        let _rt = tauri::async_runtime::handle().inner().enter();
+        let c = self.supervisor()?.grpc_channel(name)?;
+        all.insert(name.to_string(), c.clone());
+        Ok(c)
     }
 }
 
@@ -144,6 +164,7 @@ impl Builder {
                 commands::export_events,
                 commands::sidecar_request,
                 commands::sidecar_messages,
+                commands::sidecar_info,
             ])
             .setup(move |app, _api| {
                 let state = self.start(app);
@@ -181,7 +202,7 @@ impl Builder {
             match sidecar_supervisor_core::runtime::resolve_from_env(&overrides, default_profile.as_deref(), &app_name)
             {
                 Ok(c) => c,
-                Err(e) => return SidecarSupervisor { inner: Err(e.to_string()) },
+                Err(e) => return SidecarSupervisor { inner: Err(e.to_string()), grpc: Default::default() },
             };
         // Where an installed app's files are: the sidecars beside the executable (Tauri's
         // `externalBin`), what it ships as resources (e.g. `postgres/bin`, found through a
@@ -198,9 +219,9 @@ impl Builder {
         match started {
             Ok((sup, rx)) => {
                 forward(app.clone(), rx);
-                SidecarSupervisor { inner: Ok(sup) }
+                SidecarSupervisor { inner: Ok(sup), grpc: Default::default() }
             }
-            Err(e) => SidecarSupervisor { inner: Err(e.to_string()) },
+            Err(e) => SidecarSupervisor { inner: Err(e.to_string()), grpc: Default::default() },
         }
     }
 }

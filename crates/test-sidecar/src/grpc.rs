@@ -26,7 +26,9 @@ use crate::state::Shared;
 use crate::who::Who;
 
 /// `sidecar.v1.Control`, as a sidecar-kit sidecar serves it: `Shutdown` ends the process
-/// (exit 0) right after answering. What the runtime uses to stop sidecars on Windows.
+/// (exit 0) right after answering. What the runtime uses to stop sidecars on Windows. `Info`
+/// says in `version` whether the call carried the launch's key (`key-ok`), so tests of the
+/// runtime's gRPC client can see the key arrive.
 struct TestControl {
     who: Who,
 }
@@ -38,11 +40,13 @@ impl Control for TestControl {
             return Err(Status::unimplemented("--identity none"));
         }
         let var = |k: &str| std::env::var(k).unwrap_or_default();
+        let key = req.metadata().get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+        let keyed = key.is_some_and(|k| !k.is_empty() && k == var("SIDECAR_API_KEY"));
         Ok(Response::new(InfoResponse {
             proof: self.who.proof(&req.into_inner().nonce).unwrap_or_default(),
             name: var("SIDECAR_NAME"),
             instance_name: var("SIDECAR_INSTANCE_NAME"),
-            version: env!("CARGO_PKG_VERSION").into(),
+            version: if keyed { "key-ok".into() } else { env!("CARGO_PKG_VERSION").into() },
             pid: std::process::id(),
             instance_id: self.who.instance_id.clone(),
         }))

@@ -51,9 +51,17 @@ struct InfoRequest {
     nonce: String,
 }
 
-/// The fields of `InfoResponse` the identity check reads.
-#[derive(Clone, PartialEq, prost::Message)]
+/// `sidecar.v1.InfoResponse`: who answers on the port.
+#[derive(Clone, PartialEq, serde::Serialize, prost::Message)]
 pub struct InfoResponse {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(string, tag = "2")]
+    pub instance_name: String,
+    #[prost(string, tag = "3")]
+    pub version: String,
+    #[prost(uint32, tag = "4")]
+    pub pid: u32,
     #[prost(string, tag = "5")]
     pub instance_id: String,
     #[prost(string, tag = "6")]
@@ -64,13 +72,24 @@ pub struct InfoResponse {
 /// the server does not serve it (or guards it with the key, as sidecars made before the
 /// nonce did), so its identity cannot be checked this way.
 pub async fn info(channel: tonic::transport::Channel, nonce: &str) -> Result<Option<InfoResponse>, String> {
-    let mut grpc = tonic::client::Grpc::new(channel);
-    grpc.ready().await.map_err(|e| format!("not ready: {e}"))?;
-    let codec = tonic_prost::ProstCodec::<InfoRequest, InfoResponse>::default();
-    let req = tonic::Request::new(InfoRequest { nonce: nonce.to_string() });
-    match grpc.unary(req, PathAndQuery::from_static("/sidecar.v1.Control/Info"), codec).await {
-        Ok(r) => Ok(Some(r.into_inner())),
+    match call_info(channel, nonce).await {
+        Ok(r) => Ok(Some(r)),
         Err(s) if matches!(s.code(), tonic::Code::Unimplemented | tonic::Code::Unauthenticated) => Ok(None),
         Err(s) => Err(format!("sidecar.v1.Control/Info: {} {}", s.code(), s.message())),
     }
+}
+
+/// `Control/Info` over any gRPC service (a plain channel, or a sidecar's keyed channel).
+pub async fn call_info<T>(svc: T, nonce: &str) -> Result<InfoResponse, tonic::Status>
+where
+    T: tonic::client::GrpcService<tonic::body::Body>,
+    T::Error: Into<tonic::codegen::StdError>,
+    T::ResponseBody: tonic::codegen::Body<Data = tonic::codegen::Bytes> + Send + 'static,
+    <T::ResponseBody as tonic::codegen::Body>::Error: Into<tonic::codegen::StdError> + Send,
+{
+    let mut grpc = tonic::client::Grpc::new(svc);
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("not ready: {}", e.into())))?;
+    let codec = tonic_prost::ProstCodec::<InfoRequest, InfoResponse>::default();
+    let req = tonic::Request::new(InfoRequest { nonce: nonce.to_string() });
+    grpc.unary(req, PathAndQuery::from_static("/sidecar.v1.Control/Info"), codec).await.map(|r| r.into_inner())
 }

@@ -7,9 +7,10 @@
 // `Control/Info` ranks gRPC sidecars' identity everywhere; only Windows asks them to stop
 // over gRPC (`Control/Shutdown`, the plan's choice).
 pub mod channel;
-pub(crate) mod control;
+pub mod control;
 pub mod ctl;
 mod engine;
+pub mod grpc_client;
 pub mod instance;
 pub mod pg_probe;
 pub mod ports;
@@ -378,7 +379,7 @@ impl Supervisor {
         Ok(self.inner.channels.messages(self.unit(name)?, limit))
     }
 
-    fn unit(&self, name: &str) -> Result<usize, CommandError> {
+    pub(crate) fn unit(&self, name: &str) -> Result<usize, CommandError> {
         self.inner.units.iter().position(|(n, _)| n == name).ok_or_else(|| CommandError::UnknownSidecar {
             sidecar: name.into(),
             known: self.inner.units.iter().map(|(n, _)| n.clone()).collect(),
