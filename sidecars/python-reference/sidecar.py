@@ -3,6 +3,7 @@
 It follows the contract in the README's "Contract with sidecars", required part and upgrades:
 - binds SIDECAR_HOST, on SIDECAR_PORT or on port 0 announced as `SIDECAR_PORT=<n>` on stdout;
 - exits at once on EOF of stdin (the runtime is gone), and gracefully on SIGTERM;
+- with `"stdio": "jsonrpc"`, serves the executor (executor.py) on stdin/stdout;
 - serves /health/live, /health/ready and /runtime/info with this launch's instance id and the
   identity proof (`identity()` below: the whole proof is ten lines);
 - refuses every other request without the API key, or with a Host that is not loopback.
@@ -20,6 +21,8 @@ import threading
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+import executor
 
 VERSION = "0.1.0"
 NAME = os.environ.get("SIDECAR_NAME", "python-reference")
@@ -82,10 +85,14 @@ def hello():
 
 
 def watch_stdin():
-    """EOF on stdin: the runtime is gone (even if it was killed), so this process goes too."""
+    """EOF on stdin: the runtime is gone (even if it was killed), so this process goes too.
+    With SIDECAR_STDIO=jsonrpc, stdin carries the executor's JSON-RPC requests until then."""
     try:
-        while sys.stdin.buffer.readline():
-            pass
+        if os.environ.get("SIDECAR_STDIO") == "jsonrpc":
+            executor.serve_stdio()
+        else:
+            while sys.stdin.buffer.readline():
+                pass
     finally:
         print("stdin closed: the runtime is gone; exiting", file=sys.stderr, flush=True)
         os._exit(0)
@@ -103,8 +110,8 @@ def listen():
 
 
 def main():
+    sock = listen()  # the announcement goes out before any JSON-RPC message shares stdout
     threading.Thread(target=watch_stdin, name="lifeline", daemon=True).start()
-    sock = listen()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off"))
     ready.set()
     server.run(sockets=[sock])

@@ -92,6 +92,7 @@ static REMOTE_BACKEND: std::sync::OnceLock<Option<String>> = std::sync::OnceLock
 pub fn app<R: Runtime>(builder: tauri::Builder<R>, plugin: tauri::plugin::TauriPlugin<R>) -> tauri::Builder<R> {
     builder
         .plugin(plugin)
+        .plugin(tauri_plugin_dialog::init())
         .setup(|app| {
             open_main_window(app.handle())?;
             Ok(())

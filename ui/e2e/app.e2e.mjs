@@ -5,7 +5,7 @@
 //   ARTIFACTS  where screenshots go    DRIVER     tauri-driver's URL (default http://127.0.0.1:4444)
 // Every wait is on something the page or the system shows; figures are printed for the notes.
 
-import { readFileSync, readdirSync, mkdirSync, existsSync } from 'node:fs'
+import { readFileSync, readdirSync, mkdirSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { openApp, reporter } from './session.mjs'
 
@@ -49,9 +49,14 @@ try {
     browser.execute(() =>
       [...document.querySelectorAll('[data-testid^="row-"]')].map((r) => r.getAttribute('data-state')),
     )
-  await until('4 rows in the dialog', async () => (await rowStates()).length === 4)
+  await until('5 rows in the dialog', async () => (await rowStates()).length === 5)
   const states = await rowStates()
-  check(states.every((s) => s === 'ready'), `dialog: 4 rows, all ready (${states})`)
+  check(states.every((s) => s === 'ready'), `dialog: 5 rows, all ready (${states})`)
+  const identities = await browser.execute(() =>
+    Object.fromEntries([...document.querySelectorAll('[data-testid^="identity-"]')].map((b) => [b.dataset.testid.slice(9), b.textContent])),
+  )
+  log(`identity tiers in the dialog: ${JSON.stringify(identities)}`)
+  check(identities.backend === 'proven' && identities.executor === 'proven', `backend and executor proven (${JSON.stringify(identities)})`)
   await browser.saveScreenshot(join(ARTIFACTS, 'dialog.png'))
   // The smallest supported window: everything still on screen, nothing cut off sideways.
   await browser.setWindowSize(800, 600)
@@ -66,7 +71,56 @@ try {
   await browser.setWindowSize(1100, 760)
   await (await $('button[aria-label="Close"]')).click()
 
-  // 3. A job created in the main view is processed.
+  // 3. The Runs view drives the Python executor over its JSON-RPC channel: a bad config is
+  // named, a good one (1000 states and actions) validated, run, paused, resumed; emit → visible
+  // latency of its notifications is measured in the page.
+  const cfgDir = join(DATA_DIR, 'run-configs')
+  mkdirSync(cfgDir, { recursive: true })
+  const good = join(cfgDir, 'thousand.json')
+  const cfgStates = Array.from({ length: 10 }, (_, i) => ({
+    id: `state-${i}`,
+    actions: Array.from({ length: 99 }, (_, j) => ({ id: `a${i}-${j}`, kind: 'sleep', ms: 3 })),
+  }))
+  writeFileSync(good, JSON.stringify({ name: 'thousand', states: cfgStates }))
+  const bad = join(cfgDir, 'bad.json')
+  writeFileSync(bad, JSON.stringify({ states: [{ id: 's', actions: [{ id: 'x', kind: 'sleep', ms: -1 }] }] }))
+  await (await $('[data-testid="tab-runs"]')).click()
+  const pathInput = await $('[data-testid="run-config-path"]')
+  await pathInput.setValue(bad)
+  await (await $('[data-testid="run-validate"]')).click()
+  await until('the bad config refused', async () => (await $('[data-testid="run-validation"][data-ok="false"]')).isExisting())
+  const badText = await (await $('[data-testid="run-validation"]')).getText()
+  check(badText.includes('bad.json: states[0].actions[0].ms'), `a bad config is named with where: ${badText}`)
+  await pathInput.setValue(good)
+  await (await $('[data-testid="run-validate"]')).click()
+  await until('the config validated', async () => (await $('[data-testid="run-validation"][data-ok="true"]')).isExisting())
+  const okText = await (await $('[data-testid="run-validation"]')).getText()
+  check(okText.includes('10 states, 990 actions'), `validated: ${okText}`)
+  await (await $('[data-testid="run-start"]')).click()
+  const runStatus = () => browser.execute(() => document.querySelector('[data-testid="run-status"]')?.textContent)
+  await until('the run is under way', async () => (await runStatus()) === 'running')
+  await (await $('[data-testid="run-pause"]')).click()
+  await until('the run paused', async () => (await runStatus()) === 'paused')
+  const progress = () => browser.execute(() => document.querySelector('[data-testid="run-progress"]')?.textContent)
+  const pausedAt = await progress()
+  await browser.saveScreenshot(join(ARTIFACTS, 'runs-paused.png'))
+  await (await $('[data-testid="run-resume"]')).click()
+  await until('the run completed', async () => (await runStatus()) === 'completed')
+  check((await progress()).startsWith('990/990'), `progress complete (${await progress()}; paused at ${pausedAt})`)
+  const lat = await browser.execute(() => window.__runLatencies ?? [])
+  const pct = (p) => [...lat].sort((a, b) => a - b)[Math.min(lat.length - 1, Math.ceil((p / 100) * lat.length) - 1)]
+  const fig = { events: lat.length, p50_ms: pct(50), p99_ms: pct(99), max_ms: Math.max(...lat) }
+  log(`executor notification emit → visible in the page over ${fig.events} events: p50 ${fig.p50_ms.toFixed(1)} ms, p99 ${fig.p99_ms.toFixed(1)} ms, max ${fig.max_ms.toFixed(1)} ms (target p99 ≤ 100 ms)`)
+  writeFileSync(join(ARTIFACTS, 'runs-latency.json'), JSON.stringify(fig, null, 2))
+  check(fig.events >= 1000, `latency measured over ${fig.events} events (≥ 1000)`)
+  await (await $('[data-testid="run-events"]')).waitForExist({ timeout: TIMEOUT })
+  await (await $('select[aria-label="Event kind"]')).selectByAttribute('value', 'state_changed')
+  const shown = await browser.execute(() => [...document.querySelectorAll('[data-testid="run-events"] li')].map((l) => l.textContent))
+  check(shown.length > 0 && shown.every((t) => t.startsWith('state_changed')), `the filter keeps state_changed only (${shown.length})`)
+  await browser.saveScreenshot(join(ARTIFACTS, 'runs.png'))
+  await (await $('[data-testid="tab-jobs"]')).click()
+
+  // 4. A job created in the main view is processed.
   await (await $('textarea[aria-label="Job text"]')).setValue('the quick brown fox jumps over the lazy dog')
   await (await $('[data-testid="create-job"]')).click()
   await until('the job is done', async () => (await $('[data-testid^="job-"][data-status="done"]')).isExisting())
@@ -74,7 +128,7 @@ try {
   check(jobText.includes('9') && /worker#\d/.test(jobText), `job done by a worker: ${jobText}`)
   await browser.saveScreenshot(join(ARTIFACTS, 'main.png'))
 
-  // 4. SIGKILL the backend: the feed shows its exit and restart, the row comes back ready.
+  // 5. SIGKILL the backend: the feed shows its exit and restart, the row comes back ready.
   await (await $('[data-testid="open-runtime"]')).click()
   await dialog.waitForDisplayed({ timeout: TIMEOUT })
   // The page notes when the backend row changes state (for the push latency below).
@@ -128,13 +182,13 @@ try {
   await (await $('[data-testid="open-runtime"]')).click()
   await dialog.waitForDisplayed({ timeout: TIMEOUT })
 
-  // 5. Stop a sidecar from the dialog.
+  // 6. Stop a sidecar from the dialog.
   const w2 = await $('[data-testid="row-worker#2"]')
   await (await w2.$('button=Stop')).click()
   await until('worker#2 stopped', async () => (await w2.getAttribute('data-state')) === 'stopped')
   check(true, 'worker#2 stopped from the dialog')
 
-  // 6. Close the app (its window): every sidecar must be gone.
+  // 7. Close the app (its window): every sidecar must be gone.
   appPids = statusJson().sidecars.map((r) => r.pid).filter(Boolean)
   // The session ends with the window, so this call may fail: that is the point.
   await browser

@@ -2,6 +2,8 @@ import { useCallback, useEffect, useRef, useState } from 'react'
 import { listen } from '@tauri-apps/api/event'
 import { backendReady, backendUrl, createJob, handoff, listJobs, type Job } from './backend'
 import { DesktopRuntimeDialog } from './DesktopRuntimeDialog'
+import { RunsView } from './RunsView'
+import { EXECUTOR } from './runs'
 import { useRuntime } from './runtime'
 
 /** Emitted by the app's "Desktop Runtime…" menu item. */
@@ -10,6 +12,7 @@ export const EVENT_OPEN_DIALOG = 'app://open-desktop-runtime'
 export function App() {
   const runtime = useRuntime()
   const [dialog, setDialog] = useState(false)
+  const [view, setView] = useState<'jobs' | 'runs'>('jobs')
   const [jobs, setJobs] = useState<Job[]>([])
   const [text, setText] = useState('')
   const [jobError, setJobError] = useState<string | null>(null)
@@ -70,7 +73,14 @@ export function App() {
   return (
     <div className="app">
       <header className="top">
-        <h1>Jobs</h1>
+        <nav className="tabs" aria-label="Views">
+          <button type="button" className={view === 'jobs' ? 'tab active' : 'tab'} onClick={() => setView('jobs')} data-testid="tab-jobs">
+            Jobs
+          </button>
+          <button type="button" className={view === 'runs' ? 'tab active' : 'tab'} onClick={() => setView('runs')} data-testid="tab-runs">
+            Runs
+          </button>
+        </nav>
         <span className={`pill ${allReady ? 'ok' : 'warn'}`} data-testid="runtime-summary">
           {runtime.error && !states.length
             ? 'runtime not running'
@@ -83,12 +93,13 @@ export function App() {
           Desktop Runtime
         </button>
       </header>
-      {!ready && (
+      {view === 'runs' && <RunsView executor={states.find((r) => r.name === EXECUTOR)} />}
+      {view === 'jobs' && !ready && (
         <div className="banner" role="status" data-testid="backend-banner">
           {runtime.error ? runtime.error.message : 'The backend is not ready yet; jobs can be created once it is.'}
         </div>
       )}
-      <main>
+      <main hidden={view !== 'jobs'}>
         <form className="new-job" onSubmit={submit}>
           <textarea
             aria-label="Job text"

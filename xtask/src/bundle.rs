@@ -61,8 +61,8 @@ pub fn build(args: &[String]) -> Result<Vec<(PathBuf, u64)>, String> {
             }
         }
     }
-    let host = ui::host_triple()?;
-    let triple = target.clone().unwrap_or(host);
+    let host_triple = ui::host_triple()?;
+    let triple = target.clone().unwrap_or(host_triple.clone());
     let bundles = bundles.unwrap_or_else(|| default_bundles(&triple).to_string());
 
     let mut build = cargo();
@@ -79,6 +79,7 @@ pub fn build(args: &[String]) -> Result<Vec<(PathBuf, u64)>, String> {
         None => target_dir()?.join("release"),
     };
     stage_sidecars(&release, &triple)?;
+    stage_executor(&triple, &host_triple)?;
     let pg = stage_postgres(&triple)?;
     sign_postgres(&pg, &triple)?;
     ui::install()?;
@@ -101,6 +102,24 @@ pub fn build(args: &[String]) -> Result<Vec<(PathBuf, u64)>, String> {
         eprintln!("    {}  ({:.1} MB)", p.display(), *size as f64 / 1e6);
     }
     Ok(found)
+}
+
+/// Builds the executor sidecar (Python, PyInstaller `--onefile`) and stages it like the others.
+/// PyInstaller packages the Python it runs on: the executor is built on the system it ships to.
+fn stage_executor(triple: &str, host: &str) -> Result<(), String> {
+    if triple != host {
+        return Err(format!(
+            "the executor sidecar (Python, packaged by PyInstaller) can only be built for the system it is built on ({host}), not {triple}: build the {triple} installers on a {triple} machine"
+        ));
+    }
+    let built = crate::python::build()?;
+    let ext = if triple.contains("windows") { ".exe" } else { "" };
+    let to = PathBuf::from("binaries").join(format!("{}-{triple}{ext}", crate::python::PROGRAM));
+    let tmp = to.with_extension("tmp");
+    std::fs::copy(&built, &tmp).map_err(|e| format!("staging {} as {}: {e}", built.display(), to.display()))?;
+    std::fs::rename(&tmp, &to).map_err(|e| format!("staging {}: {e}", to.display()))?;
+    eprintln!("    staged for the bundle: {}", to.display());
+    Ok(())
 }
 
 /// Copies the built sidecars into `binaries/<name>-<triple>[.exe]`.

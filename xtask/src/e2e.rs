@@ -124,6 +124,7 @@ pub fn run() -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the sidecars", &mut build)?;
+    crate::python::build()?;
     let target = target_dir()?;
     ui::build()?;
     step(

@@ -131,6 +131,7 @@ fn dev(extra: &[String]) -> Result<(), String> {
         build.args(["-p", s]);
     }
     step("build the runner and the sidecars", &mut build)?;
+    python::build()?;
     ui::install()?;
     let display = ["DISPLAY", "WAYLAND_DISPLAY"].iter().any(|v| std::env::var_os(v).is_some_and(|d| !d.is_empty()));
     if display {
@@ -154,7 +155,7 @@ fn dev(extra: &[String]) -> Result<(), String> {
         if prereq::is_root() { PathBuf::from("/var/lib/desktop-runtime/dev") } else { target_dir()?.join("dev-data") };
     let key_file = target_dir()?.join("dev-api-key");
     eprintln!(
-        "\n==> running the default stack (profiles/local_fullstack.json: PostgreSQL, backend, 2 workers)\n    data dir {}\n    API key of this launch: {} (e.g. curl -H \"x-api-key: $(cat {})\" http://127.0.0.1:<backend port>/api/jobs)\n    Ctrl-C stops every sidecar",
+        "\n==> running the default stack (profiles/local_fullstack.json: PostgreSQL, backend, 2 workers, the executor)\n    data dir {}\n    API key of this launch: {} (e.g. curl -H \"x-api-key: $(cat {})\" http://127.0.0.1:<backend port>/api/jobs)\n    Ctrl-C stops every sidecar",
         data_dir.display(),
         key_file.display(),
         key_file.display()

@@ -3,16 +3,18 @@
 //!
 //! Its PyPI packages are pinned (`requirements.txt`, transitive ones too) and installed into a
 //! venv under the target dir (outside the clone, reused across runs, rebuilt when the pins
-//! change). The program lands beside the other test binaries, `<target>/debug/python-reference`
-//! (`.exe` on Windows), and is rebuilt only when its source or pins changed.
+//! change). The program lands beside the other binaries, `<target>/debug/desktop-runtime-executor`
+//! (`.exe` on Windows: the default profile's executor sidecar), and is rebuilt only when its
+//! source or pins changed.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::{prereq, step, target_dir, workspace_root};
 
-/// The built program's name (the tests find it beside `test-sidecar`).
-pub const PROGRAM: &str = "python-reference";
+/// The built program's name: the executor sidecar of the default profile, and the tests' Python
+/// sidecar (found beside `test-sidecar`).
+pub const PROGRAM: &str = "desktop-runtime-executor";
 
 pub fn build() -> Result<PathBuf, String> {
     let src = workspace_root().join("sidecars/python-reference");
@@ -21,7 +23,7 @@ pub fn build() -> Result<PathBuf, String> {
     let pins = std::fs::read_to_string(src.join("requirements.txt")).map_err(|e| format!("requirements.txt: {e}"))?;
     let work = target.join("python");
     let venv = ensure_venv(&work, &src, &pins)?;
-    let inputs = [src.join("sidecar.py"), src.join("requirements.txt")];
+    let inputs = [src.join("sidecar.py"), src.join("executor.py"), src.join("requirements.txt")];
     if is_newer(&out, &inputs) {
         eprintln!("==> {PROGRAM}: {} is up to date", out.display());
         return Ok(out);

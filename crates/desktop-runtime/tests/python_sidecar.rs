@@ -16,14 +16,14 @@ use sidecar_supervisor_core::testing::{pid_alive, wait_pid_gone};
 
 const PROFILE: &str = r#"{
   "sidecars": [
-    { "name": "py", "command": "python-reference", "port": "announce",
+    { "name": "py", "command": "desktop-runtime-executor", "port": "announce",
       "ready": { "http": "/health/ready" }, "live": { "http": "/health/live" },
       "startup_timeout_ms": 60000 }
   ]
 }"#;
 
 fn python_reference() -> PathBuf {
-    let bin = bundled_dir().join("python-reference");
+    let bin = bundled_dir().join("desktop-runtime-executor");
     assert!(
         bin.is_file(),
         "{} is missing: build it with `cargo xtask python` (`cargo xtask test` does)",

@@ -280,7 +280,7 @@ fn the_stack_runs_when_the_runtime_is_a_normal_user() {
     // The build's binaries may sit under a private home: give the user its own copies.
     let bins = dir.path().join("bin");
     std::fs::create_dir(&bins).unwrap();
-    for b in ["desktop-runtime", "desktop-runtime-backend", "desktop-runtime-worker"] {
+    for b in ["desktop-runtime", "desktop-runtime-backend", "desktop-runtime-worker", "desktop-runtime-executor"] {
         std::fs::copy(bin_dir().join(b), bins.join(b)).unwrap();
     }
     let mut profile: Value = serde_json::from_str(&std::fs::read_to_string(PROFILE).unwrap()).unwrap();

@@ -16,7 +16,7 @@ use crate::common::*;
 pub const PROFILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../profiles/local_fullstack.json");
 
 /// Every sidecar of the default profile, as status rows name them.
-pub const ALL: [&str; 4] = ["database", "backend", "worker#1", "worker#2"];
+pub const ALL: [&str; 5] = ["database", "backend", "worker#1", "worker#2", "executor"];
 
 /// A running stack in its own data dir.
 pub struct Stack {
