@@ -37,7 +37,9 @@ afterEach(async () => {
 })
 
 const push = (method: string, params: Record<string, unknown>, seq: number) =>
-  emit('sidecar-supervisor://message', { sidecar: 'executor', seq, at: 'x', method, params: { run_id: 'r1', emitted_at: Date.now(), ...params } })
+  emit('sidecar-supervisor://message', [
+    { sidecar: 'executor', seq, at: 'x', method, params: { run_id: 'r1', emitted_at: Date.now(), ...params } },
+  ])
 
 describe('Runs view', () => {
   it('shows what is wrong with a config, and validates a good one before it can start', async () => {

@@ -1,11 +1,11 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { open } from '@tauri-apps/plugin-dialog'
-import { onSidecarMessage, sidecarRequest, type SidecarMessage, type SidecarStatus } from 'sidecar-supervisor-api'
+import { onSidecarMessages, sidecarRequest, type SidecarMessage, type SidecarStatus } from 'sidecar-supervisor-api'
 import { toError } from './runtime'
 import {
   EXECUTOR,
   MAX_SHOWN,
-  applyMessage,
+  applyBatch,
   emptyRun,
   latencyOf,
   matches,
@@ -34,16 +34,17 @@ export function RunsView({ executor }: { executor: SidecarStatus | undefined }) 
   const fresh = useRef<SidecarMessage[]>([])
 
   useEffect(() => {
-    const unlisten = onSidecarMessage((m) => {
-      if (m.sidecar !== EXECUTOR) return
-      pending.current.push(m)
+    const unlisten = onSidecarMessages((ms) => {
+      const mine = ms.filter((m) => m.sidecar === EXECUTOR)
+      if (!mine.length) return
+      pending.current.push(...mine)
       if (frame.current == null) {
         frame.current = requestAnimationFrame(() => {
           frame.current = null
           const batch = pending.current
           pending.current = []
           fresh.current = fresh.current.concat(batch)
-          setRun((r) => batch.reduce(applyMessage, r))
+          setRun((r) => applyBatch(r, batch))
         })
       }
     })

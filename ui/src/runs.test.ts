@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { applyMessage, emptyRun, latencyOf, matches, percentile } from './runs'
+import { applyBatch, applyMessage, emptyRun, latencyOf, matches, percentile } from './runs'
 import type { SidecarMessage } from 'sidecar-supervisor-api'
 
 let seq = 0
@@ -22,6 +22,19 @@ describe('runs', () => {
     // A new run replaces the old one's events.
     r = applyMessage(r, msg('state_changed', { run_id: 'r2', status: 'running', state: null, done: 0, total: 9 }))
     expect([r.runId, r.done, r.total, r.events.length]).toEqual(['r2', 0, 9, 1])
+  })
+
+  it('applies a batch as its messages one by one would', () => {
+    const ms = [
+      msg('state_changed', { run_id: 'r1', status: 'running', state: 's0', done: 0, total: 2 }),
+      msg('action_completed', { run_id: 'r1', state: 's0', action: 'a', index: 0, total: 2 }),
+      msg('state_changed', { run_id: 'r2', status: 'running', state: 'x', done: 0, total: 5 }),
+      msg('action_completed', { run_id: 'r2', state: 'x', action: 'b', index: 0, total: 5 }),
+    ]
+    const one = ms.reduce(applyMessage, emptyRun)
+    const all = applyBatch(emptyRun, ms)
+    expect(all).toEqual(one)
+    expect(all.events.map((e) => e.seq)).toEqual(ms.slice(2).map((e) => e.seq))
   })
 
   it('filters by kind and by text in the params', () => {

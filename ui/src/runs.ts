@@ -51,6 +51,22 @@ export function applyMessage(r: RunState, m: SidecarMessage): RunState {
   }
 }
 
+/** The run after a batch of notifications, the event list copied once (not per message). */
+export function applyBatch(r: RunState, batch: SidecarMessage[]): RunState {
+  let next = r
+  const added: SidecarMessage[] = []
+  for (const m of batch) {
+    const before = next
+    next = applyMessage({ ...next, events: [] }, m)
+    // A new run starts its own list; otherwise keep collecting.
+    if (next.runId !== before.runId && before.runId !== null) added.length = 0
+    added.push(m)
+    next = { ...next, events: before.runId !== next.runId && before.runId !== null ? [] : before.events }
+  }
+  const all = next.events.concat(added)
+  return { ...next, events: all.length > MAX_EVENTS ? all.slice(-MAX_EVENTS) : all }
+}
+
 /** Whether an event passes the view's filters: its kind, and a text in its method or params. */
 export function matches(m: SidecarMessage, kind: string, text: string): boolean {
   if (kind !== 'all' && m.method !== kind) return false

@@ -49,9 +49,10 @@ export const sidecarInfo = (name: string): Promise<SidecarInfo> => invoke(cmd('s
 
 export const EVENT_MESSAGE = 'sidecar-supervisor://message'
 
-/** Calls back on every notification a JSON-RPC sidecar sends. */
-export const onSidecarMessage = (cb: (m: SidecarMessage) => void): Promise<UnlistenFn> =>
-  listen<SidecarMessage>(EVENT_MESSAGE, (e) => cb(e.payload))
+/** Calls back with the notifications JSON-RPC sidecars send, in order: those that arrived
+ * together come in one call. */
+export const onSidecarMessages = (cb: (ms: SidecarMessage[]) => void): Promise<UnlistenFn> =>
+  listen<SidecarMessage[]>(EVENT_MESSAGE, (e) => cb(e.payload))
 
 export const EVENT_SIDECAR = 'sidecar-supervisor://sidecar'
 export const EVENT_FEED = 'sidecar-supervisor://event'

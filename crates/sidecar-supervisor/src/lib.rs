@@ -40,7 +40,8 @@ pub use error::{Error, ErrorKind, Result};
 pub const EVENT_SIDECAR: &str = "sidecar-supervisor://sidecar";
 /// A new runtime-feed event (payload: the event).
 pub const EVENT_FEED: &str = "sidecar-supervisor://event";
-/// A notification from a `"stdio": "jsonrpc"` sidecar (payload: `SidecarMessage`).
+/// Notifications from `"stdio": "jsonrpc"` sidecars (payload: `SidecarMessage[]`, in order:
+/// those that arrived together come in one push).
 pub const EVENT_MESSAGE: &str = "sidecar-supervisor://message";
 /// Updates were dropped because the UI fell behind: re-read the status (no payload).
 pub const EVENT_RESYNC: &str = "sidecar-supervisor://resync";
@@ -258,15 +259,42 @@ fn exit_on_signals<R: Runtime>(app: AppHandle<R>) {
     });
 }
 
-/// Pushes the engine's notifications to the webview, in order.
+/// Most sidecar messages one push carries.
+const MESSAGE_BATCH: usize = 256;
+
+/// Pushes the engine's notifications to the webview, in order. Sidecar messages that are
+/// already waiting go in one push (each push is a script run in the webview: thousands a
+/// second would queue up there); one that arrives alone goes at once.
 fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiver<Notification>) {
     use tokio::sync::broadcast::error::RecvError;
     tauri::async_runtime::spawn(async move {
+        let mut next: Option<std::result::Result<Notification, RecvError>> = None;
         loop {
-            let sent = match rx.recv().await {
+            let got = match next.take() {
+                Some(n) => n,
+                None => rx.recv().await,
+            };
+            let sent = match got {
                 Ok(Notification::Sidecar(row)) => app.emit(EVENT_SIDECAR, row),
                 Ok(Notification::Event(ev)) => app.emit(EVENT_FEED, ev),
-                Ok(Notification::Message(m)) => app.emit(EVENT_MESSAGE, m),
+                Ok(Notification::Message(m)) => {
+                    let mut batch = vec![m];
+                    while batch.len() < MESSAGE_BATCH {
+                        match rx.try_recv() {
+                            Ok(Notification::Message(m)) => batch.push(m),
+                            Ok(other) => {
+                                next = Some(Ok(other));
+                                break;
+                            }
+                            Err(tokio::sync::broadcast::error::TryRecvError::Lagged(k)) => {
+                                next = Some(Err(RecvError::Lagged(k)));
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    app.emit(EVENT_MESSAGE, batch)
+                }
                 Ok(Notification::Stopped) => {
                     let _ = app.emit(EVENT_STOPPED, ());
                     return;
