@@ -38,6 +38,16 @@ fn info(port: u64) -> Value {
     reqwest::blocking::get(&url).and_then(|r| r.json()).unwrap_or_else(|e| panic!("{url}: {e}"))
 }
 
+/// The PyInstaller unpack dirs (`_MEI…`) in the sidecar's own temp dir.
+fn unpacked(data: &Path) -> Vec<String> {
+    let tmp = sidecar_supervisor_core::layout::DataDirLayout::new(data).sidecar_dir("py").join("tmp");
+    let mut v: Vec<String> = std::fs::read_dir(&tmp)
+        .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    v.retain(|n| n.starts_with("_MEI"));
+    v
+}
+
 fn parent_of(pid: u32) -> u32 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
     // pid (comm) state ppid ...: comm may hold spaces, so count from the last ')'.
@@ -64,6 +74,8 @@ fn the_onefile_sidecar_is_ready_proven_and_a_killed_bootloader_takes_its_child_a
     assert_eq!(row["identity"], "proven", "{row:#}");
     assert_ne!(boot, child, "the onefile bootloader runs Python as a child");
     assert_eq!(parent_of(child), boot);
+    let before = unpacked(&r.data_dir);
+    assert_eq!(before.len(), 1, "the onefile program unpacks into its own temp dir: {before:?}");
 
     // SAFETY: signalling a process of the test's own runner.
     assert_eq!(unsafe { libc::kill(boot as i32, libc::SIGKILL) }, 0);
@@ -76,6 +88,8 @@ fn the_onefile_sidecar_is_ready_proven_and_a_killed_bootloader_takes_its_child_a
     let new_child = info(again["port"].as_u64().unwrap())["pid"].as_u64().unwrap() as u32;
     assert!(new_child != child && pid_alive(new_child));
     assert_eq!(again["restarts_in_window"], 1, "{again:#}");
+    let after = unpacked(&r.data_dir);
+    assert!(after.len() == 1 && after != before, "what the killed one unpacked was cleared: {before:?} → {after:?}");
     r.stop_cleanly();
     assert!(wait_pid_gone(new_child, Duration::from_secs(10)), "a clean stop leaves no Python process");
 }

@@ -196,6 +196,13 @@ impl Launcher {
             let spec = &ctx.plan.units[unit].spec;
             let args = ctx.render_all(orch, unit, &spec.args, "args")?;
             let mut env = ctx.contract_env(orch, unit);
+            // Its own temp dir, emptied before every start: what a killed process left there
+            // (a PyInstaller onefile program unpacks ~20 MB into it) does not pile up. The
+            // profile's `env` may still point elsewhere.
+            let tmp = ctx.unit_dir(unit).join("tmp");
+            for var in TEMP_VARS {
+                env.push((var.to_string(), tmp.display().to_string()));
+            }
             for (k, v) in &spec.env {
                 env.push((k.clone(), ctx.render_field(orch, unit, v, &format!("env.{k}"))?));
             }
@@ -205,6 +212,7 @@ impl Launcher {
             };
             let user = ctx.users[unit].clone()?;
             ensure_unit_dir(ctx, unit, user)?;
+            fresh_temp_dir(&tmp, user)?;
             if let Some((uid, gid)) = user {
                 if spec.cwd.is_some() {
                     reach(ctx, unit, uid, gid).check(Target::Cwd, &cwd)?;
@@ -254,6 +262,19 @@ fn ensure_unit_dir(ctx: &Context, unit: usize, user: Option<(u32, u32)>) -> Resu
     if let Some((uid, gid)) = user {
         reach(ctx, unit, uid, gid).check(Target::DataDir, &dir)?;
         platform::give_to(&dir, uid, gid)?;
+    }
+    Ok(())
+}
+
+/// The variables that name the temp dir, per OS.
+const TEMP_VARS: &[&str] = if cfg!(windows) { &["TMP", "TEMP"] } else { &["TMPDIR"] };
+
+/// Empties (or makes) a sidecar's temp dir, private to it (and its `user`).
+fn fresh_temp_dir(tmp: &std::path::Path, user: Option<(u32, u32)>) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(tmp);
+    crate::atomic_file::private_dir_all(tmp).map_err(|e| format!("cannot create {}: {e}", tmp.display()))?;
+    if let Some((uid, gid)) = user {
+        platform::give_to(tmp, uid, gid)?;
     }
     Ok(())
 }
