@@ -28,6 +28,12 @@ pub struct Profile {
     /// Remote backend for `remote_slim` (https unless loopback).
     #[serde(default)]
     pub backend_url: Option<String>,
+    /// PEM files of extra certificate authorities (relative to this file) trusted for HTTPS, on
+    /// top of the system's: the runtime's probes of the remote backend use them, and sidecars
+    /// get their absolute paths in `SIDECAR_EXTRA_CA_FILES` (joined like `PATH`). For a company
+    /// or self-signed CA. `RUNTIME_EXTRA_CA_FILES` (a `PATH`-like list) adds more.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_ca_files: Vec<String>,
     /// Restart budget for every sidecar that does not set its own.
     #[serde(default)]
     pub restart: RestartPolicy,

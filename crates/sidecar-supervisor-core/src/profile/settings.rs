@@ -39,6 +39,9 @@ pub struct RuntimeConfig {
     pub bin_overrides: BTreeMap<String, PathBuf>,
     /// Used for the default data dir and the feed's fallback dir (`~/.<app_name>`).
     pub app_name: String,
+    /// Extra CA certificates for HTTPS (profile `extra_ca_files` and `RUNTIME_EXTRA_CA_FILES`),
+    /// absolute, each checked to hold at least one PEM certificate.
+    pub extra_ca_files: Vec<PathBuf>,
 }
 
 pub const ENV_PROFILE: &str = "RUNTIME_PROFILE_PATH";
@@ -46,6 +49,7 @@ pub const ENV_MODE: &str = "RUNTIME_MODE";
 pub const ENV_BACKEND_URL: &str = "BACKEND_URL";
 pub const ENV_DATA_DIR: &str = "RUNTIME_DATA_DIR";
 pub const ENV_NO_AUTO_RESTART: &str = "RUNTIME_NO_AUTO_RESTART";
+pub const ENV_EXTRA_CA_FILES: &str = "RUNTIME_EXTRA_CA_FILES";
 
 /// Resolves the profile and settings. `default_profile` is the bundled default, if any.
 pub fn resolve(
@@ -138,6 +142,33 @@ pub fn resolve(
         }
     }
 
+    let mut extra_ca_files = Vec::new();
+    for (i, f) in profile.extra_ca_files.iter().enumerate() {
+        let p = profile_dir.join(f);
+        check_ca_file(&p).map_err(|m| {
+            ProfileError::new(
+                profile_path.display().to_string(),
+                format!("$.extra_ca_files[{i}]"),
+                m,
+                "give the path (relative to the profile) of a PEM file with `-----BEGIN CERTIFICATE-----` blocks",
+            )
+        })?;
+        extra_ca_files.push(crate::runtime::absolute(&p));
+    }
+    if let Some(list) = env_nonempty(ENV_EXTRA_CA_FILES) {
+        for p in std::env::split_paths(&list) {
+            check_ca_file(&p).map_err(|m| {
+                ProfileError::new(
+                    format!("environment variable {ENV_EXTRA_CA_FILES}"),
+                    "$",
+                    m,
+                    "list PEM files of CA certificates, separated like PATH",
+                )
+            })?;
+            extra_ca_files.push(crate::runtime::absolute(&p));
+        }
+    }
+
     profile.mode = mode;
     profile.backend_url = backend_url.clone();
     profile.auto_restart = auto_restart;
@@ -150,7 +181,17 @@ pub fn resolve(
         auto_restart,
         bin_overrides,
         app_name: app_name.to_string(),
+        extra_ca_files,
     })
+}
+
+/// A CA file must be readable and hold at least one PEM certificate.
+fn check_ca_file(p: &Path) -> Result<(), String> {
+    let text = std::fs::read(p).map_err(|e| format!("cannot read the CA file {}: {e}", p.display()))?;
+    if !text.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(format!("{} holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)", p.display()));
+    }
+    Ok(())
 }
 
 /// `database` → `DATABASE_BIN`, `my-worker` → `MY_WORKER_BIN`.

@@ -491,7 +491,7 @@ fn engine_crashed(
     let _ = notify.send(Notification::Stopped);
 }
 
-fn absolute(p: &Path) -> PathBuf {
+pub(crate) fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 

@@ -27,6 +27,7 @@ fn config(mode: Mode, sidecars: serde_json::Value) -> RuntimeConfig {
         auto_restart: true,
         bin_overrides: BTreeMap::new(),
         app_name: "test".into(),
+        extra_ca_files: Vec::new(),
     }
 }
 

@@ -116,6 +116,10 @@ impl Context {
         if self.gets_api_key(i) {
             env.push(("SIDECAR_API_KEY".to_string(), self.api_key.clone()));
         }
+        if !self.cfg.extra_ca_files.is_empty() {
+            let joined = std::env::join_paths(&self.cfg.extra_ca_files).unwrap_or_default();
+            env.push(("SIDECAR_EXTRA_CA_FILES".to_string(), joined.to_string_lossy().into_owned()));
+        }
         if u.spec.stdio == Some(crate::profile::StdioMode::Jsonrpc) {
             env.push(("SIDECAR_STDIO".to_string(), "jsonrpc".to_string()));
         }

@@ -20,6 +20,7 @@ mod output;
 mod probing;
 mod processes;
 mod publish;
+mod remote;
 mod stopping;
 
 use std::sync::{Arc, RwLock};
@@ -52,6 +53,13 @@ pub(crate) enum Msg {
         unit: usize,
         gen: u64,
         report: Report,
+    },
+    /// The remote backend (remote_slim) was probed.
+    RemoteProbed {
+        unit: usize,
+        ok: bool,
+        detail: String,
+        latency: Duration,
     },
     Probed {
         unit: usize,
@@ -136,6 +144,7 @@ impl Engine {
     }
 
     pub async fn run(mut self) {
+        self.publisher.remote = remote::start(&self.ctx, &self.tx);
         self.orch.start(self.ctx.now());
         self.carry_out();
         self.publisher.publish_all(self.ctx.plan.len());
@@ -178,6 +187,10 @@ impl Engine {
                 self.orch.shutdown(now);
             }
             Msg::Report { unit, gen, report } => self.orch.report(now, unit, gen, report),
+            Msg::RemoteProbed { unit, ok, detail, latency } => {
+                let detail = self.ctx.redactor.redact(&detail).into_owned();
+                self.publisher.remote_probed(&self.ctx, &self.orch, unit, ok, detail, latency);
+            }
             Msg::Probed { unit, gen, kind, outcome, latency } => {
                 if self.orch.gen(unit) != gen {
                     return;

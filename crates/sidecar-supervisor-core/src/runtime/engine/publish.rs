@@ -39,6 +39,8 @@ pub(super) struct Publisher {
     status_dirty: bool,
     /// Events decided this turn, sent at its end.
     pending_events: Vec<NewEvent>,
+    /// remote_slim: the remote backend's row.
+    pub remote: Option<super::remote::RemoteRow>,
 }
 
 impl Publisher {
@@ -64,7 +66,39 @@ impl Publisher {
             dirty_rows: Vec::new(),
             status_dirty: false,
             pending_events: Vec::new(),
+            remote: None,
         }
+    }
+
+    /// The remote backend (remote_slim) answered, or did not.
+    pub fn remote_probed(
+        &mut self,
+        ctx: &Context,
+        orch: &Orchestrator,
+        unit: usize,
+        ok: bool,
+        detail: String,
+        latency: std::time::Duration,
+    ) {
+        let url = ctx.cfg.backend_url.as_deref().map(|u| ctx.redactor.redact(u).into_owned()).unwrap_or_default();
+        let Some(remote) = self.remote.as_mut().filter(|r| r.unit == unit) else { return };
+        let error_before = remote.error.clone();
+        let changed = remote.probed(ok, &detail, &url);
+        let error_changed = remote.error != error_before;
+        if let Some((kind, message)) = changed {
+            let name = ctx.plan.units[unit].name.clone();
+            self.event(NewEvent::new(kind, message).sidecar(name));
+            self.publish(unit);
+        } else if error_changed {
+            self.publish(unit); // a new reason is news for status.json and the UI too
+        }
+        let probe = LastProbe {
+            ok,
+            latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
+            at: crate::events::now_rfc3339(),
+            detail,
+        };
+        self.probed(ctx, orch, unit, ProbeKind::Ready, probe);
     }
 
     pub fn event(&mut self, ev: NewEvent) {
@@ -108,10 +142,11 @@ impl Publisher {
         let redact = |s: &str| ctx.redactor.redact(s).into_owned();
         let remote = plan.skipped.then_some(ctx.cfg.backend_url.as_deref()).flatten();
         let is_backend = plan.spec.role == Some(crate::profile::Role::Backend);
+        let probed_remote = self.remote.as_ref().filter(|r| r.unit == unit);
         SidecarStatus {
             name: plan.name.clone(),
             role: plan.spec.role.clone(),
-            state: orch.state(unit),
+            state: probed_remote.map_or(orch.state(unit), |r| r.state),
             pid: m.pid(),
             port: orch.port(unit),
             url: match (plan.skipped, is_backend) {
@@ -127,7 +162,9 @@ impl Publisher {
             },
             auto_restart: m.auto_restart(),
             last_exit: m.last_exit().map(redact),
-            last_error: if plan.skipped {
+            last_error: if let Some(e) = probed_remote.and_then(|r| r.error.as_deref()) {
+                Some(redact(e))
+            } else if plan.skipped {
                 let mode = ctx.cfg.mode.as_str();
                 Some(match remote.filter(|_| is_backend) {
                     Some(url) => format!("not run in {mode} mode: the remote backend {} is used", redact(url)),

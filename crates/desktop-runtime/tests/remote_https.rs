@@ -1,0 +1,186 @@
+//! remote_slim for real: the remote backend is probed over HTTPS and shown as a row with its
+//! latency and last error. The server is a real TLS server (`openssl s_server`) with a
+//! certificate from a CA made here; the runtime trusts it only when the CA is handed over
+//! (`RUNTIME_EXTRA_CA_FILES`, or the profile's `extra_ca_files`), and passes it on to sidecars.
+#![cfg(target_os = "linux")]
+
+mod common;
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use serde_json::Value;
+
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl").args(args).current_dir(dir).output().expect("openssl is installed");
+    assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
+}
+
+/// A CA (`ca.pem`) and a server certificate for localhost/127.0.0.1 it signed.
+fn make_ca(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=Desktop Runtime test CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ],
+    );
+    openssl(
+        dir,
+        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr", "-subj", "/CN=localhost"],
+    );
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "srv.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "srv.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "ext",
+        ],
+    );
+}
+
+/// `openssl s_server -www` on a free port: answers every GET with 200.
+fn https_server(dir: &Path) -> (Child, u16) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("openssl")
+        .args(["s_server", "-accept", &port.to_string(), "-cert", "srv.pem", "-key", "srv.key", "-www", "-quiet"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "s_server never listened");
+        std::thread::sleep(std::time::Duration::from_millis(20)); // a child's port: nothing to await
+    }
+    (child, port)
+}
+
+fn profile(dir: &Path, port: u16, extra: &str) -> std::path::PathBuf {
+    write_profile(
+        dir,
+        &format!(
+            r#"{{
+      "mode": "remote_slim", "backend_url": "https://localhost:{port}"{extra},
+      "sidecars": [
+        {{ "name": "backend", "role": "backend", "command": "test-sidecar", "port": "auto",
+           "ready": {{ "http": "/health/ready", "interval_ms": 200, "failure_threshold": 2 }} }},
+        {{ "name": "client", "command": "test-sidecar", "args": ["--echo-env", "SIDECAR_EXTRA_CA_FILES"] }}
+      ]
+    }}"#
+        ),
+    )
+}
+
+fn backend(st: &Value) -> Value {
+    sidecars(st).iter().find(|r| r["name"] == "backend").cloned().unwrap()
+}
+
+#[test]
+fn the_remote_backend_is_a_row_probed_over_https_with_the_extra_ca() {
+    let tmp = tempfile::tempdir().unwrap();
+    make_ca(tmp.path());
+    let (mut server, port) = https_server(tmp.path());
+    let ca = tmp.path().join("ca.pem");
+
+    // Trusted through the environment: ready, with a latency.
+    let data = tmp.path().join("data");
+    let mut cmd = Runner::command(BIN.as_ref(), &profile(tmp.path(), port, ""), &data, &bundled_dir(), &[]);
+    cmd.env("RUNTIME_EXTRA_CA_FILES", &ca);
+    let mut r = Runner::spawn(cmd, &data);
+    let st = wait_status(&data, "the remote backend ready", |v| backend(v)["state"] == "ready");
+    let row = backend(&st);
+    assert_eq!(row["url"], format!("https://localhost:{port}"));
+    assert_eq!(row["pid"], Value::Null, "nothing runs here");
+    let probe = &row["last_probe"];
+    assert!(probe["ok"] == true && probe["latency_ms"].as_f64().unwrap() > 0.0, "{row:#}");
+    assert_eq!(probe["detail"], "GET /health/ready answered 200");
+    wait_event(&data, "ready");
+    let evs = events_json(&data, None);
+    assert!(
+        kinds(&evs, "ready").iter().any(|e| e["sidecar"] == "backend"
+            && e["message"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("the remote backend https://localhost:{port} is ready"))),
+        "{evs:#?}"
+    );
+    // Sidecars are handed the CA too.
+    let log = std::fs::read_to_string(data.join("logs/client.log")).unwrap_or_default();
+    assert!(log.contains(&format!("SIDECAR_EXTRA_CA_FILES={}", ca.display())), "{log}");
+
+    // The server goes away: unhealthy after the threshold, with the reason.
+    server.kill().unwrap();
+    server.wait().unwrap();
+    let st = wait_status(&data, "the remote backend unhealthy", |v| backend(v)["state"] == "unhealthy");
+    let err = backend(&st)["last_error"].as_str().unwrap().to_string();
+    assert!(err.starts_with(&format!("the remote backend https://localhost:{port}: GET /health/ready:")), "{err}");
+    r.stop_cleanly();
+
+    // Without the CA the certificate is refused, and the row says so.
+    let (mut server, port) = https_server(tmp.path());
+    let data2 = tmp.path().join("data2");
+    let mut r = Runner::start(&profile(tmp.path(), port, ""), &data2);
+    let st = wait_status(&data2, "a refused certificate", |v| {
+        backend(v)["last_error"].as_str().is_some_and(|e| e.contains("certificate"))
+    });
+    assert_eq!(backend(&st)["state"], "starting", "never taken as ready: {st:#}");
+    r.stop_cleanly();
+
+    // Trusted through the profile (relative to it): ready.
+    let data3 = tmp.path().join("data3");
+    let mut r = Runner::start(&profile(tmp.path(), port, r#", "extra_ca_files": ["ca.pem"]"#), &data3);
+    wait_status(&data3, "ready with the profile's CA", |v| backend(v)["state"] == "ready");
+    r.stop_cleanly();
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    // A CA file that is not one is refused at start, naming where.
+    std::fs::write(tmp.path().join("not-a-ca.pem"), "hello").unwrap();
+    let mut c = Runner::command(
+        BIN.as_ref(),
+        &profile(tmp.path(), port, r#", "extra_ca_files": ["not-a-ca.pem"]"#),
+        &tmp.path().join("data4"),
+        &bundled_dir(),
+        &[],
+    );
+    let out = c.stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(err.contains("$.extra_ca_files[0]") && err.contains("holds no PEM certificate"), "{err}");
+}
