@@ -184,3 +184,61 @@ fn the_remote_backend_is_a_row_probed_over_https_with_the_extra_ca() {
     let err = text(&out.stderr);
     assert!(err.contains("$.extra_ca_files[0]") && err.contains("holds no PEM certificate"), "{err}");
 }
+
+mod stack;
+
+/// The server side of remote_slim on this machine: the reference stack (PostgreSQL and the
+/// backend, no workers) behind a TLS terminator (`socat`, with the certificate of the CA made
+/// here); a remote_slim runner's workers reach it over HTTPS with the remote backend's key and
+/// the CA, and do its jobs.
+#[test]
+fn workers_of_a_remote_slim_runner_do_jobs_of_an_https_backend() {
+    let server = stack::Stack::start(|p| {
+        p["sidecars"].as_array_mut().unwrap().retain(|s| s["name"] != "worker" && s["name"] != "executor");
+    });
+    let dir = tempfile::tempdir().unwrap();
+    make_ca(dir.path());
+    let proxy_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut proxy = Command::new("socat")
+        .arg(format!("OPENSSL-LISTEN:{proxy_port},bind=127.0.0.1,reuseaddr,fork,cert=srv.pem,key=srv.key,verify=0"))
+        .arg(format!("TCP:127.0.0.1:{}", server.api.port))
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("socat is installed (.ci/run installs it)");
+    let slim = write_profile(
+        dir.path(),
+        &format!(
+            r#"{{
+      "mode": "remote_slim", "backend_url": "https://localhost:{proxy_port}",
+      "sidecars": [
+        {{ "name": "backend", "role": "backend", "command": "desktop-runtime-backend", "port": "auto",
+           "ready": {{ "http": "/health/ready", "interval_ms": 200 }} }},
+        {{ "name": "worker", "role": "worker", "command": "desktop-runtime-worker", "port": "auto",
+           "depends_on": ["backend"], "ready": {{ "http": "/health/ready" }} }}
+      ]
+    }}"#
+        ),
+    );
+    let data = dir.path().join("slim");
+    let mut cmd = Runner::command(BIN.as_ref(), &slim, &data, &bundled_dir(), &[]);
+    cmd.env("RUNTIME_EXTRA_CA_FILES", dir.path().join("ca.pem")).env("BACKEND_API_KEY", &server.api.key);
+    let mut r = Runner::spawn(cmd, &data);
+    let st = wait_status(&data, "the https backend and the worker ready", |v| {
+        sidecars(v).iter().all(|s| s["state"] == "ready")
+    });
+    let worker_pid = sidecars(&st).iter().find(|s| s["name"] == "worker").unwrap()["pid"].as_u64().unwrap();
+
+    let id = server.create_job("over https from another runner", 0);
+    let job = server.wait_job(id, "done by the remote_slim worker", |j| j["status"] == "done");
+    let by = job["worker"].as_str().unwrap_or_default().to_string();
+    assert!(by.contains(&format!("pid {worker_pid}")), "done by the slim runner's worker over TLS: {job:#}");
+    // The remote backend's key is a secret of this runner: nowhere in its files.
+    for f in ["runtime/status.json", "runtime/runtime-events.json", "logs/worker.log"] {
+        let text = std::fs::read_to_string(data.join(f)).unwrap_or_default();
+        assert!(!text.contains(&server.api.key), "{f} shows the remote backend's key");
+    }
+    r.stop_cleanly();
+    let _ = proxy.kill();
+    let _ = proxy.wait();
+}

@@ -6,7 +6,10 @@
 //! runs it) rather than finished, so a stop never waits for simulated work; when the stdin
 //! lifeline closes the worker just exits (the lease expires). Ready while the backend answers.
 //!
-//! Environment beyond the sidecar contract: `BACKEND_URL` (`http://127.0.0.1:<port>`).
+//! Environment beyond the sidecar contract: `BACKEND_URL` (`http://127.0.0.1:<port>`, or in
+//! `remote_slim` the remote backend's `https://…`, trusted through the system's roots and
+//! `SIDECAR_EXTRA_CA_FILES`), `BACKEND_API_KEY` (the remote backend's key; default: this
+//! launch's `SIDECAR_API_KEY`, which is the local backend's).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -41,20 +44,22 @@ async fn run() -> Result<(), String> {
     let url = std::env::var("BACKEND_URL").map_err(|_| {
         "BACKEND_URL is not set: the profile must pass e.g. http://127.0.0.1:{backend.port}".to_string()
     })?;
-    if !url.starts_with("http://") {
-        return Err(format!(
-            "BACKEND_URL: `{}` must be an http:// loopback URL (this worker has no TLS client)",
-            redact(&url)
-        ));
-    }
-    let channel = tonic::transport::Endpoint::from_shared(url.clone())
+    let mut endpoint = tonic::transport::Endpoint::from_shared(url.clone())
         .map_err(|e| format!("BACKEND_URL: {e}"))?
         .connect_timeout(Duration::from_secs(2))
-        .tcp_nodelay(true)
-        .connect_lazy();
-    let key = match &sidecar.contract().api_key {
-        Some(k) => Some(k.parse().map_err(|_| "SIDECAR_API_KEY is not valid header text".to_string())?),
-        None => None,
+        .tcp_nodelay(true);
+    if url.starts_with("https://") {
+        endpoint = endpoint.tls_config(tls_config()?).map_err(|e| format!("BACKEND_URL: TLS: {e}"))?;
+    } else if !url.starts_with("http://") {
+        return Err(format!("BACKEND_URL: `{}` must be an http:// or https:// URL", redact(&url)));
+    }
+    let channel = endpoint.connect_lazy();
+    let key = match std::env::var("BACKEND_API_KEY").ok().filter(|k| !k.is_empty()) {
+        Some(k) => Some(k.parse().map_err(|_| "BACKEND_API_KEY is not valid header text".to_string())?),
+        None => match &sidecar.contract().api_key {
+            Some(k) => Some(k.parse().map_err(|_| "SIDECAR_API_KEY is not valid header text".to_string())?),
+            None => None,
+        },
     };
     let client = JobsClient::with_interceptor(channel, KeyInterceptor(key));
     let me = sidecar.contract().instance_name.clone();
@@ -65,6 +70,18 @@ async fn run() -> Result<(), String> {
     let _ = work.await;
     println!("{me} stopped: {}", reason.map(|r| r.to_string()).unwrap_or_else(|e| e.to_string()));
     Ok(())
+}
+
+/// TLS to a remote backend: the system's roots and the runtime's extra CA files.
+fn tls_config() -> Result<tonic::transport::ClientTlsConfig, String> {
+    let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots().assume_http2(true);
+    if let Some(list) = std::env::var_os("SIDECAR_EXTRA_CA_FILES").filter(|v| !v.is_empty()) {
+        for f in std::env::split_paths(&list) {
+            let pem = std::fs::read(&f).map_err(|e| format!("SIDECAR_EXTRA_CA_FILES: {}: {e}", f.display()))?;
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+    }
+    Ok(tls)
 }
 
 /// Deadline of a call that does not wait for work: below the runtime's stop timeout, so a

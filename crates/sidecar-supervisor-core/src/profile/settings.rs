@@ -39,6 +39,9 @@ pub struct RuntimeConfig {
     pub bin_overrides: BTreeMap<String, PathBuf>,
     /// Used for the default data dir and the feed's fallback dir (`~/.<app_name>`).
     pub app_name: String,
+    /// `BACKEND_API_KEY` from the environment: the remote backend's key, handed to sidecars in
+    /// `remote_slim` (a secret: redacted everywhere).
+    pub backend_api_key: Option<String>,
     /// Extra CA certificates for HTTPS (profile `extra_ca_files` and `RUNTIME_EXTRA_CA_FILES`),
     /// absolute, each checked to hold at least one PEM certificate.
     pub extra_ca_files: Vec<PathBuf>,
@@ -50,6 +53,7 @@ pub const ENV_BACKEND_URL: &str = "BACKEND_URL";
 pub const ENV_DATA_DIR: &str = "RUNTIME_DATA_DIR";
 pub const ENV_NO_AUTO_RESTART: &str = "RUNTIME_NO_AUTO_RESTART";
 pub const ENV_EXTRA_CA_FILES: &str = "RUNTIME_EXTRA_CA_FILES";
+pub const ENV_BACKEND_API_KEY: &str = "BACKEND_API_KEY";
 
 /// Resolves the profile and settings. `default_profile` is the bundled default, if any.
 pub fn resolve(
@@ -182,6 +186,7 @@ pub fn resolve(
         bin_overrides,
         app_name: app_name.to_string(),
         extra_ca_files,
+        backend_api_key: env_nonempty(ENV_BACKEND_API_KEY),
     })
 }
 

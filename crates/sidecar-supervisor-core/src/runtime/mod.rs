@@ -137,7 +137,9 @@ impl Supervisor {
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
         let passwords = passwords(&cfg.profile.sidecars);
-        let redactor = Redactor::new(std::iter::once(api_key.clone()).chain(passwords.values().cloned()));
+        let redactor = Redactor::new(
+            std::iter::once(api_key.clone()).chain(passwords.values().cloned()).chain(cfg.backend_api_key.clone()),
+        );
         let mut feed_cfg = FeedConfig::for_data_dir(&cfg.data_dir, &cfg.app_name);
         feed_cfg.max_events = cfg.profile.max_events;
         let feed = Feed::open(feed_cfg, redactor.clone())?;

@@ -28,6 +28,7 @@ fn config(mode: Mode, sidecars: serde_json::Value) -> RuntimeConfig {
         bin_overrides: BTreeMap::new(),
         app_name: "test".into(),
         extra_ca_files: Vec::new(),
+        backend_api_key: None,
     }
 }
 

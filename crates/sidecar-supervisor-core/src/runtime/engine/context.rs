@@ -126,6 +126,9 @@ impl Context {
         if let Some(url) = &self.cfg.backend_url {
             if self.cfg.mode == Mode::RemoteSlim {
                 env.push(("BACKEND_URL".to_string(), url.clone()));
+                if let Some(key) = &self.cfg.backend_api_key {
+                    env.push(("BACKEND_API_KEY".to_string(), key.clone()));
+                }
             }
         }
         env
