@@ -51,6 +51,7 @@ fn main() -> ExitCode {
         Some("e2e") => e2e::run(),
         Some("schema") => schema(),
         Some("python") => python::build().map(|p| eprintln!("{}", p.display())),
+        Some("k8s") => python::k8s(),
         Some("bindings") => bindings(),
         Some("wine") => wine::run(),
         Some("cross") => clippy_other_targets(),
@@ -61,7 +62,7 @@ fn main() -> ExitCode {
         _ => {
             eprintln!(
                 "usage: cargo xtask <command>\n\n  dev     run the default stack headless (extra args go to `desktop-runtime run`)\n  test    format check, clippy and every test (what CI runs)\n  e2e     the built app in a real window over WebDriver (Xvfb when no display)
-  bench   performance targets vs baselines (release build)\n  python  package the Python reference sidecar (PyInstaller --onefile) into <target>/debug\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)\n  install-test  build, install (apt) and drive the release .deb (Linux, root)\n  workflows  check .github/workflows/*.yml against the workflow schema\n  bundle  this system's installers with the sidecars and PostgreSQL inside [--target <triple>] [--bundles deb,rpm]"
+  bench   performance targets vs baselines (release build)\n  python  package the Python reference sidecar (PyInstaller --onefile) into <target>/debug\n  k8s     check deploy/kubernetes/*.yaml against the Kubernetes schema\n  schema  regenerate runtime-profile.schema.json\n  bindings  regenerate the plugin's TypeScript types (guest-js/bindings.ts) from the Rust types\n  cross   clippy for Windows and macOS (every crate, the app included)\n  wine    the Windows process tests under Wine (Linux)\n  install-test  build, install (apt) and drive the release .deb (Linux, root)\n  workflows  check .github/workflows/*.yml against the workflow schema\n  bundle  this system's installers with the sidecars and PostgreSQL inside [--target <triple>] [--bundles deb,rpm]"
             );
             return ExitCode::from(2);
         }
@@ -197,6 +198,7 @@ fn test(extra: &[String]) -> Result<(), String> {
     // Clippy's --all-features builds the app with its UI embedded: ui/dist must exist first.
     ui::build()?;
     ui::validate_workflows()?;
+    python::k8s()?;
     step("clippy", cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))?;
     clippy_other_targets()?;
     ui::test()?;

@@ -1,4 +1,6 @@
-//! `cargo xtask python`: the Python reference sidecar (`sidecars/python-reference`) packaged as
+//! `cargo xtask python` and `cargo xtask k8s`: the two Python-based steps. `k8s` checks the
+//! Kubernetes manifests with the pinned `kubernetes-validate`; `python` packages the Python
+//! reference sidecar (`sidecars/python-reference`) packaged as
 //! one file with PyInstaller `--onefile`, as a Python app ships as a sidecar.
 //!
 //! Its PyPI packages are pinned (`requirements.txt`, transitive ones too) and installed into a
@@ -22,7 +24,7 @@ pub fn build() -> Result<PathBuf, String> {
     let out = target.join("debug").join(format!("{PROGRAM}{}", std::env::consts::EXE_SUFFIX));
     let pins = std::fs::read_to_string(src.join("requirements.txt")).map_err(|e| format!("requirements.txt: {e}"))?;
     let work = target.join("python");
-    let venv = ensure_venv(&work, &src, &pins)?;
+    let venv = ensure_venv(&work.join("venv"), &src.join("requirements.txt"), &pins, "pyinstaller")?;
     let inputs = [src.join("sidecar.py"), src.join("executor.py"), src.join("requirements.txt")];
     if is_newer(&out, &inputs) {
         eprintln!("==> {PROGRAM}: {} is up to date", out.display());
@@ -40,26 +42,46 @@ pub fn build() -> Result<PathBuf, String> {
     Ok(out)
 }
 
-/// The venv with the pinned packages, made or remade when `requirements.txt` changed.
-fn ensure_venv(work: &Path, src: &Path, pins: &str) -> Result<PathBuf, String> {
-    let venv = work.join("venv");
+/// `cargo xtask k8s`: the Kubernetes manifests (`deploy/kubernetes/*.yaml`) checked against
+/// Kubernetes' own schema, strictly (an unknown field fails), with the pinned
+/// `kubernetes-validate` (its schemas ship with it: no cluster, no download of schemas).
+pub fn k8s() -> Result<(), String> {
+    let dir = workspace_root().join("deploy/kubernetes");
+    let reqs = dir.join("requirements.txt");
+    let pins = std::fs::read_to_string(&reqs).map_err(|e| format!("{}: {e}", reqs.display()))?;
+    let venv = ensure_venv(&target_dir()?.join("python/k8s-venv"), &reqs, &pins, "kubernetes-validate")?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .collect();
+    files.sort();
+    let mut cmd = Command::new(bin(&venv, "kubernetes-validate"));
+    cmd.args(["--strict", "--no-warn"]).args(&files);
+    step("check the Kubernetes manifests against the Kubernetes schema", &mut cmd)
+}
+
+/// The venv at `venv` with the pinned packages of `reqs`, made or remade when they changed.
+fn ensure_venv(venv: &Path, reqs: &Path, pins: &str, tool: &str) -> Result<PathBuf, String> {
+    let venv = venv.to_path_buf();
     let stamp = venv.join("requirements.installed");
-    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == pins) && bin(&venv, "pyinstaller").is_file() {
+    if std::fs::read_to_string(&stamp).is_ok_and(|s| s == pins) && bin(&venv, tool).is_file() {
         return Ok(venv);
     }
     let python = find_python()?;
     let _ = std::fs::remove_dir_all(&venv);
     let mut mk = Command::new(&python);
     mk.args(["-m", "venv"]).arg(&venv);
-    if step("make the Python venv for the reference sidecar", &mut mk).is_err() {
+    if step("make a Python venv", &mut mk).is_err() {
         // Debian's python3 splits venv (and ensurepip) into a package of its own.
         let _ = std::fs::remove_dir_all(&venv);
         prereq::apt_install("Python's venv module (the Python reference sidecar is built in one)", &["python3-venv"])?;
-        step("make the Python venv for the reference sidecar", &mut mk)?;
+        step("make a Python venv", &mut mk)?;
     }
     let mut pip = Command::new(bin(&venv, "python"));
-    pip.args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"]).arg(src.join("requirements.txt"));
-    step("install the pinned PyPI packages (FastAPI, uvicorn, PyInstaller)", &mut pip)
+    pip.args(["-m", "pip", "install", "--disable-pip-version-check", "-q", "-r"]).arg(reqs);
+    step(&format!("install the pinned PyPI packages of {}", reqs.display()), &mut pip)
         .map_err(|e| format!("{e}\n    PyPI must be reachable (or a mirror set with PIP_INDEX_URL)"))?;
     std::fs::write(&stamp, pins).map_err(|e| format!("{}: {e}", stamp.display()))?;
     Ok(venv)

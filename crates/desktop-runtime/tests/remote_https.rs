@@ -242,3 +242,60 @@ fn workers_of_a_remote_slim_runner_do_jobs_of_an_https_backend() {
     let _ = proxy.kill();
     let _ = proxy.wait();
 }
+
+/// The backend as its container runs it (deploy/backend.Dockerfile, deploy/kubernetes): server
+/// mode on 0.0.0.0, stdin not a pipe (no lifeline: it keeps running), the deployment's names
+/// accepted as Host besides loopback and nothing else, the fixed key required, health public.
+#[test]
+fn the_backend_runs_as_a_server_the_way_its_container_does() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let bin = stack::bin_dir().join("desktop-runtime-backend");
+    let mut backend = Command::new(&bin)
+        .env_clear()
+        .envs([
+            ("SIDECAR_NAME", "backend"),
+            ("SIDECAR_HOST", "0.0.0.0"),
+            ("SIDECAR_PORT", &port.to_string()),
+            ("SIDECAR_PUBLIC_HOSTS", "jobs.test,desktop-runtime-backend"),
+            ("SIDECAR_API_KEY", "fixed-secret-key"),
+            ("DATABASE_URL", "postgres://app:pw@127.0.0.1:1/app"),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let c = reqwest::blocking::Client::builder().no_proxy().build().unwrap();
+    let get = |path: &str, host: &str, key: Option<&str>| {
+        let mut r = c.get(format!("http://127.0.0.1:{port}{path}")).header("host", host);
+        if let Some(k) = key {
+            r = r.header("x-api-key", k);
+        }
+        r.send().map(|r| r.status().as_u16())
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while get("/health/live", "jobs.test", None).is_err() {
+        assert!(backend.try_wait().unwrap().is_none(), "the backend exited in server mode");
+        assert!(std::time::Instant::now() < deadline, "the backend never listened");
+        std::thread::sleep(std::time::Duration::from_millis(20)); // a child's port: nothing to await
+    }
+    assert_eq!(get("/health/live", "jobs.test", None).unwrap(), 200);
+    assert_eq!(get("/health/ready", "jobs.test:443", None).unwrap(), 503, "not ready without its database");
+    assert_eq!(get("/api/jobs", "evil.test", Some("fixed-secret-key")).unwrap(), 403, "a foreign Host");
+    assert_eq!(get("/api/jobs", "jobs.test", Some("wrong")).unwrap(), 401);
+    let ok = get("/api/jobs", "desktop-runtime-backend", Some("fixed-secret-key")).unwrap();
+    assert!(ok != 401 && ok != 403, "its own names with the key get through ({ok})");
+    assert!(backend.try_wait().unwrap().is_none(), "no lifeline: a closed stdin does not stop it");
+    let _ = backend.kill();
+    let _ = backend.wait();
+
+    // Without the deployment's names, 0.0.0.0 is refused, naming the variable.
+    let out = Command::new(&bin)
+        .env_clear()
+        .envs([("SIDECAR_HOST", "0.0.0.0"), ("SIDECAR_API_KEY", "k"), ("DATABASE_URL", "postgres://x@127.0.0.1:1/x")])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("SIDECAR_PUBLIC_HOSTS"), "{}", text(&out.stderr));
+}

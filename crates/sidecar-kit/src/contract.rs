@@ -14,8 +14,13 @@ pub struct Contract {
     pub name: String,
     /// `SIDECAR_INSTANCE_NAME`: the replica's name, e.g. `worker#2` (defaults to `name`).
     pub instance_name: String,
-    /// `SIDECAR_HOST`: always a loopback address; `127.0.0.1` when absent.
+    /// `SIDECAR_HOST`: a loopback address (`127.0.0.1` when absent); any address only in server
+    /// mode (`SIDECAR_PUBLIC_HOSTS` set).
     pub host: std::net::IpAddr,
+    /// `SIDECAR_PUBLIC_HOSTS`: server mode, for the backend of `remote_slim` run on a server or in
+    /// a cluster (never set by the runtime): the Host names accepted besides loopback ones
+    /// (comma-separated, no ports), e.g. `jobs.example.com,backend.jobs.svc`.
+    pub public_hosts: Vec<String>,
     /// `SIDECAR_PORT`: set for `auto` and fixed ports; absent for `announce` (bind port 0).
     pub port: Option<u16>,
     /// `SIDECAR_INSTANCE_ID`: the launch that started this sidecar; echoed in `/runtime/info`.
@@ -34,6 +39,7 @@ impl std::fmt::Debug for Contract {
             .field("name", &self.name)
             .field("instance_name", &self.instance_name)
             .field("host", &self.host)
+            .field("public_hosts", &self.public_hosts)
             .field("port", &self.port)
             .field("instance_id", &self.instance_id)
             .field("api_key", &self.api_key.as_ref().map(|_| "<redacted>"))
@@ -69,6 +75,15 @@ impl Contract {
     pub fn from_lookup(default_name: &str, get: impl Fn(&str) -> Option<String>) -> Result<Contract, ContractError> {
         let non_empty = |k: &str| get(k).filter(|v| !v.is_empty());
         let name = non_empty("SIDECAR_NAME").unwrap_or_else(|| default_name.to_string());
+        let public_hosts: Vec<String> = non_empty("SIDECAR_PUBLIC_HOSTS")
+            .map(|v| v.split(',').map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect())
+            .unwrap_or_default();
+        if let Some(bad) = public_hosts.iter().find(|h| h.contains([':', '/', ' ', '*'])) {
+            return Err(ContractError {
+                variable: "SIDECAR_PUBLIC_HOSTS",
+                message: format!("`{bad}` is not a host name (no port, scheme, path or wildcard)"),
+            });
+        }
         let host = match non_empty("SIDECAR_HOST") {
             None => std::net::Ipv4Addr::LOCALHOST.into(),
             Some(h) => {
@@ -76,10 +91,12 @@ impl Contract {
                     variable: "SIDECAR_HOST",
                     message: format!("`{h}` is not an IP address"),
                 })?;
-                if !ip.is_loopback() {
+                if !ip.is_loopback() && public_hosts.is_empty() {
                     return Err(ContractError {
                         variable: "SIDECAR_HOST",
-                        message: format!("`{h}` is not a loopback address; sidecars never listen beyond this machine"),
+                        message: format!(
+                            "`{h}` is not a loopback address; sidecars never listen beyond this machine (a server deployment sets SIDECAR_PUBLIC_HOSTS to the names it is reached by)"
+                        ),
                     });
                 }
                 ip
@@ -96,6 +113,7 @@ impl Contract {
             instance_name: non_empty("SIDECAR_INSTANCE_NAME").unwrap_or_else(|| name.clone()),
             name,
             host,
+            public_hosts,
             port,
             instance_id: non_empty("SIDECAR_INSTANCE_ID").unwrap_or_default(),
             api_key: non_empty("SIDECAR_API_KEY"),
@@ -139,6 +157,17 @@ mod tests {
         let c = from(&[]).unwrap();
         assert_eq!((c.name.as_str(), c.instance_name.as_str(), c.port, c.api_key), ("backend", "backend", None, None));
         assert!(c.host.is_loopback());
+    }
+
+    #[test]
+    fn server_mode_listens_beyond_loopback_for_the_names_it_is_given() {
+        let c = from(&[("SIDECAR_HOST", "0.0.0.0"), ("SIDECAR_PUBLIC_HOSTS", "Jobs.Example.com, backend.jobs.svc")])
+            .unwrap();
+        assert!(c.host.is_unspecified());
+        assert_eq!(c.public_hosts, ["jobs.example.com", "backend.jobs.svc"]);
+        let e = from(&[("SIDECAR_PUBLIC_HOSTS", "jobs.example.com:443")]).unwrap_err();
+        assert_eq!(e.variable, "SIDECAR_PUBLIC_HOSTS");
+        assert!(e.message.contains("not a host name"), "{e}");
     }
 
     #[test]

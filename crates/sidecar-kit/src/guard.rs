@@ -48,12 +48,22 @@ impl Refusal {
 
 /// Checks one request's Host and key against `expected_key` (`None`: every key is refused).
 pub fn check(uri: &Uri, headers: &HeaderMap, expected_key: Option<&str>) -> Result<(), Refusal> {
+    check_with(uri, headers, expected_key, &[])
+}
+
+/// [`check`], accepting the Host names of `public_hosts` too (server mode).
+pub fn check_with(
+    uri: &Uri,
+    headers: &HeaderMap,
+    expected_key: Option<&str>,
+    public_hosts: &[String],
+) -> Result<(), Refusal> {
     let host = uri
         .authority()
         .map(|a| a.as_str().to_string())
         .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(str::to_string))
         .ok_or_else(|| Refusal::ForeignHost(String::new()))?;
-    if !is_loopback_host(&host) {
+    if !is_loopback_host(&host) && !is_public_host(&host, public_hosts) {
         return Err(Refusal::ForeignHost(host));
     }
     let given = headers
@@ -87,6 +97,15 @@ pub fn is_loopback_host(authority: &str) -> bool {
     host.eq_ignore_ascii_case("localhost") || host == "127.0.0.1" || host == "::1"
 }
 
+/// `authority` (with or without a port) names one of `public_hosts`.
+fn is_public_host(authority: &str, public_hosts: &[String]) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) => h,
+        _ => authority,
+    };
+    public_hosts.iter().any(|p| p.eq_ignore_ascii_case(host))
+}
+
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -95,11 +114,16 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// axum middleware: lets public paths through, checks everything else.
-pub async fn middleware(key: Option<std::sync::Arc<str>>, req: Request, next: Next) -> Response {
+pub async fn middleware(
+    key: Option<std::sync::Arc<str>>,
+    public_hosts: std::sync::Arc<[String]>,
+    req: Request,
+    next: Next,
+) -> Response {
     if is_public(req.uri().path()) {
         return next.run(req).await;
     }
-    match check(req.uri(), req.headers(), key.as_deref()) {
+    match check_with(req.uri(), req.headers(), key.as_deref(), &public_hosts) {
         Ok(()) => next.run(req).await,
         Err(refusal) => refuse(&req, refusal),
     }
@@ -157,6 +181,13 @@ mod tests {
         let r = check(&uri, &headers(&[("host", "127.0.0.1"), ("x-api-key", "secreT")]), k).unwrap_err();
         assert_eq!(r, Refusal::BadKey("wrong API key"));
         assert!(check(&uri, &headers(&[("host", "127.0.0.1"), ("x-api-key", "")]), None).is_err());
+        // Server mode: the deployment's own names too, any port; nothing else.
+        let public = ["jobs.example.com".to_string()];
+        let h = headers(&[("host", "jobs.example.com:443"), ("x-api-key", "secret")]);
+        assert_eq!(check_with(&uri, &h, k, &public), Ok(()));
+        assert!(check(&uri, &h, k).is_err(), "not without server mode");
+        let h = headers(&[("host", "evil.jobs.example.com"), ("x-api-key", "secret")]);
+        assert!(check_with(&uri, &h, k, &public).is_err());
         // HTTP/2: the authority is in the URI.
         let h2: Uri = "http://evil.com/jobs.v1.Jobs/Lease".parse().unwrap();
         assert!(matches!(check(&h2, &headers(&[("x-api-key", "secret")]), k), Err(Refusal::ForeignHost(_))));

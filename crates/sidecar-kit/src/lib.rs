@@ -129,6 +129,7 @@ impl Sidecar {
             tonic_health::server::HealthService::from_health_reporter(self.health.clone()),
         );
         let key: Option<Arc<str>> = self.contract.api_key.as_deref().map(Arc::from);
+        let public_hosts: Arc<[String]> = self.contract.public_hosts.clone().into();
         let app = grpc
             .add_service(health_server)
             .add_service(health::control_v1::control_server::ControlServer::new(control))
@@ -136,7 +137,9 @@ impl Sidecar {
             .merge(health::http_routes(self.contract.clone(), self.version, self.readiness.clone()))
             .merge(api)
             .fallback(not_found)
-            .layer(axum::middleware::from_fn(move |req, next| guard::middleware(key.clone(), req, next)))
+            .layer(axum::middleware::from_fn(move |req, next| {
+                guard::middleware(key.clone(), public_hosts.clone(), req, next)
+            }))
             // Outside the gate: a browser's preflight carries no key.
             .layer(cors_from_env());
         let stop = self.shutdown.clone();
