@@ -44,16 +44,17 @@ async fn run() -> Result<(), String> {
     let url = std::env::var("BACKEND_URL").map_err(|_| {
         "BACKEND_URL is not set: the profile must pass e.g. http://127.0.0.1:{backend.port}".to_string()
     })?;
-    let mut endpoint = tonic::transport::Endpoint::from_shared(url.clone())
+    let endpoint = tonic::transport::Endpoint::from_shared(url.clone())
         .map_err(|e| format!("BACKEND_URL: {e}"))?
         .connect_timeout(Duration::from_secs(2))
         .tcp_nodelay(true);
-    if url.starts_with("https://") {
-        endpoint = endpoint.tls_config(tls_config()?).map_err(|e| format!("BACKEND_URL: TLS: {e}"))?;
-    } else if !url.starts_with("http://") {
+    let channel = if url.starts_with("https://") {
+        endpoint.connect_with_connector_lazy(tls_connector()?)
+    } else if url.starts_with("http://") {
+        endpoint.connect_lazy()
+    } else {
         return Err(format!("BACKEND_URL: `{}` must be an http:// or https:// URL", redact(&url)));
-    }
-    let channel = endpoint.connect_lazy();
+    };
     let key = match std::env::var("BACKEND_API_KEY").ok().filter(|k| !k.is_empty()) {
         Some(k) => Some(k.parse().map_err(|_| "BACKEND_API_KEY is not valid header text".to_string())?),
         None => match &sidecar.contract().api_key {
@@ -72,16 +73,53 @@ async fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// TLS to a remote backend: the system's roots and the runtime's extra CA files.
-fn tls_config() -> Result<tonic::transport::ClientTlsConfig, String> {
-    let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots().assume_http2(true);
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// TLS to a remote backend (HTTP/2 asked for by ALPN): the system's trust store and the
+/// runtime's extra CA files; the certificate must name the URL's host.
+fn tls_connector() -> Result<
+    impl tower::Service<
+            tonic::codegen::http::Uri,
+            Response = hyper_util::rt::TokioIo<tokio_native_tls::TlsStream<tokio::net::TcpStream>>,
+            Error = BoxError,
+            Future = impl Send,
+        > + Send
+        + Clone
+        + 'static,
+    String,
+> {
+    let mut b = native_tls::TlsConnector::builder();
+    b.request_alpns(&["h2"]);
     if let Some(list) = std::env::var_os("SIDECAR_EXTRA_CA_FILES").filter(|v| !v.is_empty()) {
         for f in std::env::split_paths(&list) {
-            let pem = std::fs::read(&f).map_err(|e| format!("SIDECAR_EXTRA_CA_FILES: {}: {e}", f.display()))?;
-            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+            let pem =
+                std::fs::read_to_string(&f).map_err(|e| format!("SIDECAR_EXTRA_CA_FILES: {}: {e}", f.display()))?;
+            for block in pem_blocks(&pem) {
+                let cert = native_tls::Certificate::from_pem(block.as_bytes())
+                    .map_err(|e| format!("SIDECAR_EXTRA_CA_FILES: {}: {e}", f.display()))?;
+                b.add_root_certificate(cert);
+            }
         }
     }
-    Ok(tls)
+    let tls = tokio_native_tls::TlsConnector::from(b.build().map_err(|e| format!("TLS: {e}"))?);
+    Ok(tower::service_fn(move |uri: tonic::codegen::http::Uri| {
+        let tls = tls.clone();
+        async move {
+            let host = uri.host().ok_or("BACKEND_URL has no host")?.trim_matches(['[', ']']).to_string();
+            let tcp = tokio::net::TcpStream::connect((host.as_str(), uri.port_u16().unwrap_or(443))).await?;
+            tcp.set_nodelay(true)?;
+            Ok::<_, BoxError>(hyper_util::rt::TokioIo::new(tls.connect(&host, tcp).await?))
+        }
+    }))
+}
+
+/// The `-----BEGIN CERTIFICATE-----` blocks of a PEM bundle.
+fn pem_blocks(pem: &str) -> Vec<String> {
+    const END: &str = "-----END CERTIFICATE-----";
+    pem.split_inclusive(END)
+        .filter(|b| b.contains("-----BEGIN CERTIFICATE-----"))
+        .map(|b| b.trim().to_string())
+        .collect()
 }
 
 /// Deadline of a call that does not wait for work: below the runtime's stop timeout, so a
