@@ -121,13 +121,19 @@ async fn remote_slim_skips_backend_and_database_and_points_at_the_remote_url() {
     assert_eq!(st.mode.as_str(), "remote_slim");
     for name in ["database", "backend"] {
         let r = rig.row(name);
-        assert_eq!(r.state, State::Stopped);
         assert!(r.pid.is_none(), "{name} must not run in remote_slim");
         assert!(rig.events_of(name, EventKind::Spawned).is_empty());
     }
-    let backend = rig.row("backend");
+    assert_eq!(rig.row("database").state, State::Stopped);
+    // The remote backend is probed (unreachable from here): starting, with the reason, and
+    // never the URL's password.
+    let backend = rig.wait_row("backend", "a probe of the remote backend", |r| r.last_probe.is_some()).await;
+    assert_eq!(backend.state, State::Starting);
     assert_eq!(backend.url.as_deref(), Some("https://user:[redacted]@api.example.com/v1"));
-    assert!(backend.last_error.unwrap_or_default().contains("remote backend"));
+    let err = backend.last_error.clone().unwrap_or_default();
+    assert!(err.contains("remote backend"), "{err}");
+    let shown = format!("{err} {:?}", backend.last_probe);
+    assert!(!shown.contains("hunter2"), "{shown}");
     // The worker learns the remote URL from its environment (never printed with the password:
     // the log redacts it).
     assert!(rig.log_lines("worker").iter().any(|l| l.contains("api.example.com") && !l.contains("hunter2")));
