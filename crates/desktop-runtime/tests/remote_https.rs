@@ -17,7 +17,9 @@ fn openssl(dir: &Path, args: &[&str]) {
     assert!(out.status.success(), "openssl {args:?}: {}", text(&out.stderr));
 }
 
-/// A CA (`ca.pem`) and a server certificate for localhost/127.0.0.1 it signed.
+/// A CA (`ca.pem`) and a server certificate for localhost/127.0.0.1 it signed. The tests use the
+/// address, not the name: no resolver is asked (on a machine whose resolver has no network,
+/// a name lookup can stall for seconds).
 fn make_ca(dir: &Path) {
     openssl(
         dir,
@@ -96,7 +98,7 @@ fn profile(dir: &Path, port: u16, extra: &str) -> std::path::PathBuf {
         dir,
         &format!(
             r#"{{
-      "mode": "remote_slim", "backend_url": "https://localhost:{port}"{extra},
+      "mode": "remote_slim", "backend_url": "https://127.0.0.1:{port}"{extra},
       "sidecars": [
         {{ "name": "backend", "role": "backend", "command": "test-sidecar", "port": "auto",
            "ready": {{ "http": "/health/ready", "interval_ms": 200, "failure_threshold": 2 }} }},
@@ -125,7 +127,7 @@ fn the_remote_backend_is_a_row_probed_over_https_with_the_extra_ca() {
     let mut r = Runner::spawn(cmd, &data);
     let st = wait_status(&data, "the remote backend ready", |v| backend(v)["state"] == "ready");
     let row = backend(&st);
-    assert_eq!(row["url"], format!("https://localhost:{port}"));
+    assert_eq!(row["url"], format!("https://127.0.0.1:{port}"));
     assert_eq!(row["pid"], Value::Null, "nothing runs here");
     let probe = &row["last_probe"];
     assert!(probe["ok"] == true && probe["latency_ms"].as_f64().unwrap() > 0.0, "{row:#}");
@@ -137,7 +139,7 @@ fn the_remote_backend_is_a_row_probed_over_https_with_the_extra_ca() {
             && e["message"]
                 .as_str()
                 .unwrap()
-                .contains(&format!("the remote backend https://localhost:{port} is ready"))),
+                .contains(&format!("the remote backend https://127.0.0.1:{port} is ready"))),
         "{evs:#?}"
     );
     // Sidecars are handed the CA too.
@@ -149,7 +151,7 @@ fn the_remote_backend_is_a_row_probed_over_https_with_the_extra_ca() {
     server.wait().unwrap();
     let st = wait_status(&data, "the remote backend unhealthy", |v| backend(v)["state"] == "unhealthy");
     let err = backend(&st)["last_error"].as_str().unwrap().to_string();
-    assert!(err.starts_with(&format!("the remote backend https://localhost:{port}: GET /health/ready:")), "{err}");
+    assert!(err.starts_with(&format!("the remote backend https://127.0.0.1:{port}: GET /health/ready:")), "{err}");
     r.stop_cleanly();
 
     // Without the CA the certificate is refused, and the row says so.
@@ -210,7 +212,7 @@ fn workers_of_a_remote_slim_runner_do_jobs_of_an_https_backend() {
         dir.path(),
         &format!(
             r#"{{
-      "mode": "remote_slim", "backend_url": "https://localhost:{proxy_port}",
+      "mode": "remote_slim", "backend_url": "https://127.0.0.1:{proxy_port}",
       "sidecars": [
         {{ "name": "backend", "role": "backend", "command": "desktop-runtime-backend", "port": "auto",
            "ready": {{ "http": "/health/ready", "interval_ms": 200 }} }},
