@@ -49,6 +49,15 @@ class Invalid(Exception):
         self.errors = errors
 
 
+def check_id(value, where, seen, errors):
+    """An id: a non-empty string, used once."""
+    if not isinstance(value, str) or not value:
+        errors.append(f"{where}.id: a non-empty string is required")
+    elif value in seen:
+        errors.append(f"{where}.id: `{value}` is used twice")
+    seen.add(value)
+
+
 def load(path):
     """Reads and checks a config file; every problem is named with where it is."""
     if not isinstance(path, str) or not path:
@@ -77,12 +86,7 @@ def load(path):
         if not isinstance(st, dict):
             errors.append(f"{where}: must be an object")
             continue
-        sid = st.get("id")
-        if not isinstance(sid, str) or not sid:
-            errors.append(f"{where}.id: a non-empty string is required")
-        elif sid in seen_states:
-            errors.append(f"{where}.id: `{sid}` is used twice")
-        seen_states.add(sid)
+        check_id(st.get("id"), where, seen_states, errors)
         items += 1
         actions = st.get("actions", [])
         if not isinstance(actions, list):
@@ -94,12 +98,7 @@ def load(path):
             if not isinstance(a, dict):
                 errors.append(f"{aw}: must be an object")
                 continue
-            aid = a.get("id")
-            if not isinstance(aid, str) or not aid:
-                errors.append(f"{aw}.id: a non-empty string is required")
-            elif aid in seen_actions:
-                errors.append(f"{aw}.id: `{aid}` is used twice")
-            seen_actions.add(aid)
+            check_id(a.get("id"), aw, seen_actions, errors)
             kind = a.get("kind")
             if kind not in KINDS:
                 errors.append(f"{aw}.kind: {kind!r} is not one of {', '.join(sorted(KINDS))}")

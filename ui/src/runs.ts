@@ -51,19 +51,16 @@ export function applyMessage(r: RunState, m: SidecarMessage): RunState {
   }
 }
 
-/** The run after a batch of notifications, the event list copied once (not per message). */
+/** The run after a batch of notifications, the (long) event list copied once, not per message. */
 export function applyBatch(r: RunState, batch: SidecarMessage[]): RunState {
-  let next = r
-  const added: SidecarMessage[] = []
+  let kept = r.events
+  let next: RunState = { ...r, events: [] }
   for (const m of batch) {
-    const before = next
-    next = applyMessage({ ...next, events: [] }, m)
-    // A new run starts its own list; otherwise keep collecting.
-    if (next.runId !== before.runId && before.runId !== null) added.length = 0
-    added.push(m)
-    next = { ...next, events: before.runId !== next.runId && before.runId !== null ? [] : before.events }
+    const run = next.runId
+    next = applyMessage(next, m)
+    if (run !== null && next.runId !== run) kept = [] // a new run: its own list
   }
-  const all = next.events.concat(added)
+  const all = kept.concat(next.events)
   return { ...next, events: all.length > MAX_EVENTS ? all.slice(-MAX_EVENTS) : all }
 }
 
