@@ -16,6 +16,10 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_env("DESKTOP_RUNTIME_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal: piped or redirected output (a log
+        // file, `2>&1 | tee`, a service manager's journal) gets plain text. NO_COLOR also
+        // turns them off.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none())
         .init();
     match args.command {
         cli::Cmd::Run(r) => cli::run(r),

@@ -44,7 +44,7 @@ impl StatePrinter {
                 }
                 println!("{line}");
             }
-            Notification::Stopped | Notification::Message(_) => {}
+            Notification::Stopped | Notification::Message(_) | Notification::Resources(_) => {}
         }
     }
 }

@@ -6,10 +6,12 @@
 //! profile; [`feed`], [`logs`], [`redact`] and [`atomic_file`] are the persistence edges.
 
 pub mod atomic_file;
+pub mod diagnostics;
 pub mod domain;
 pub mod events;
 pub mod feed;
 pub mod layout;
+pub mod log_files;
 pub mod logs;
 pub mod platform;
 pub mod profile;

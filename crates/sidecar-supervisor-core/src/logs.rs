@@ -12,12 +12,18 @@
 //! ([`crate::writer`]) moves pending bytes to the files in batches (a moment after the first new
 //! line, or at once on [`SidecarLog::flush`]), rotating at line boundaries. If the disk cannot keep up, lines beyond the bound are dropped
 //! and the file says how many: a slow disk never stalls restarts nor grows memory unbounded.
+//!
+//! Live lines: while someone watches a log ([`SidecarLog::watch`], a lease the dialog renews),
+//! each pushed line is also sent on the runtime's [`LiveLines`] channel; unwatched, a push costs
+//! nothing more than before. The whole rotated history is read back as one byte stream, oldest
+//! first ([`crate::log_files`]).
 
 use std::collections::VecDeque;
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -88,12 +94,29 @@ pub struct LogLine {
     pub line: String,
 }
 
+/// A line as it is pushed live to whoever watches: the sidecar instance it came from, then the
+/// line.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct LiveLine {
+    pub sidecar: String,
+    pub at: String,
+    pub stream: Stream,
+    pub line: String,
+}
+
+/// The runtime's one channel of live lines (every watched log sends on it).
+pub type LiveLines = tokio::sync::broadcast::Sender<LiveLine>;
+
 /// What the engine's thread touches: the ring and the bytes waiting for the writer.
 struct Mem {
     ring: VecDeque<LogLine>,
     ring_lines: usize,
     pending: Vec<u8>,
     dropped: u64,
+    /// Watched until then: pushes also go to `live`.
+    watched_until: Option<Instant>,
+    live: Option<(String, LiveLines)>,
 }
 
 /// What only the writer (or a flush) touches.
@@ -116,6 +139,11 @@ struct Shared {
 pub struct SidecarLog {
     shared: Arc<Shared>,
     redactor: Redactor,
+}
+
+/// The file name stem of an instance's log (`api#1` → `api_1`).
+pub fn file_stem(name: &str) -> String {
+    sanitize(name)
 }
 
 /// Keeps `[A-Za-z0-9_.-]`, maps anything else to `_` (so names cannot escape the log dir).
@@ -170,9 +198,23 @@ impl SidecarLog {
             ring_lines: cfg.ring_lines,
             pending: Vec::new(),
             dropped: 0,
+            watched_until: None,
+            live: None,
         };
         let disk = Disk { file, size, file_error, max_bytes: cfg.max_bytes, max_files: cfg.max_files };
         SidecarLog { shared: Arc::new(Shared { mem: Mutex::new(mem), disk: Mutex::new(disk), path }), redactor }
+    }
+
+    /// Where live lines go while the log is watched, and under which instance name.
+    pub fn with_live(self, name: &str, live: LiveLines) -> SidecarLog {
+        self.mem().live = Some((name.to_string(), live));
+        self
+    }
+
+    /// Sends every line pushed during the next `lease` live (a watcher renews the lease while
+    /// it looks; when it stops renewing, the lines stop). `Duration::ZERO` ends it now.
+    pub fn watch(&self, lease: Duration) {
+        self.mem().watched_until = (!lease.is_zero()).then(|| Instant::now() + lease);
     }
 
     fn mem(&self) -> MutexGuard<'_, Mem> {
@@ -188,6 +230,18 @@ impl SidecarLog {
         let entry = LogLine { at: now_rfc3339(), stream, line };
         let record = format!("{} {} {}\n", entry.at, stream.as_str(), entry.line);
         let mut mem = self.mem();
+        if let (Some(until), Some((name, live))) = (mem.watched_until, &mem.live) {
+            if Instant::now() < until {
+                let _ = live.send(LiveLine {
+                    sidecar: name.clone(),
+                    at: entry.at.clone(),
+                    stream,
+                    line: entry.line.clone(),
+                });
+            } else {
+                mem.watched_until = None;
+            }
+        }
         if mem.ring_lines > 0 {
             if mem.ring.len() >= mem.ring_lines {
                 mem.ring.pop_front();
@@ -239,6 +293,15 @@ impl SidecarLog {
     /// `<dir>/<sanitized name>.log`.
     pub fn path(&self) -> PathBuf {
         self.shared.path.clone()
+    }
+
+    /// The files of this log, oldest first (`name.log.<max_files>` … `name.log.1`, `name.log`),
+    /// those that exist, with what is queued written first.
+    pub fn files(&self) -> Vec<PathBuf> {
+        self.flush();
+        let max = self.shared.disk().max_files;
+        let path = &self.shared.path;
+        (1..=max).rev().map(|n| rotated(path, n)).chain(std::iter::once(path.clone())).filter(|p| p.is_file()).collect()
     }
 
     /// Why the file is not being written, if it is not (or the last write/rotation failed).

@@ -25,6 +25,9 @@
 //! [`processes_with_env`], the live processes whose environment holds an entry (a dead
 //! runtime's grandchildren that left their group carry its `SIDECAR_INSTANCE_ID`).
 //!
+//! **Resources**: [`group_usage`] of the groups led by some pids: CPU time so far, resident
+//! memory and live processes summed over each whole group (job), read in one pass.
+//!
 //! **Death watch**: [`DeathWatch`], started once per engine, told each group to kill if the
 //! runtime dies (`watch`) and each group that ended (`forget`). Unix: a forked guardian
 //! process that kills the registered groups when the runtime's end of a pipe closes (on Linux
@@ -68,9 +71,9 @@ compile_error!(
 pub use lock::InstanceLock;
 
 #[cfg(target_os = "linux")]
-pub use linux::{processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
+pub use linux::{group_usage, processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
 #[cfg(target_os = "macos")]
-pub use macos::{processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
+pub use macos::{group_usage, processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
 #[cfg(all(unix, target_os = "linux"))]
 pub(crate) use unix::original_nofile;
 #[cfg(unix)]
@@ -85,10 +88,18 @@ pub(crate) use unix::{exit_of_wait_status, open_lock_file};
 pub(crate) use windows::open_lock_file;
 #[cfg(windows)]
 pub use windows::{
-    create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process, lookup_user,
-    open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group, spawn,
-    start_time, stop_group, suspend_group, Child, DeathWatch, Lifeline, Reach, Spawned, Target,
+    create_dir_traversable, create_private, give_to, group_usage, is_executable, is_root, kill_group, kill_process,
+    lookup_user, open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group,
+    spawn, start_time, stop_group, suspend_group, Child, DeathWatch, Lifeline, Reach, Spawned, Target,
 };
+
+/// What a process group (job) uses now: CPU time so far, resident memory, live processes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GroupUsage {
+    pub cpu: std::time::Duration,
+    pub rss_bytes: u64,
+    pub processes: u32,
+}
 
 /// What to start.
 pub struct SpawnRequest<'a> {

@@ -16,6 +16,7 @@ pub mod pg_probe;
 pub mod ports;
 pub mod probes;
 pub mod program;
+pub mod resources;
 pub mod search_path;
 pub mod status;
 
@@ -35,7 +36,7 @@ use crate::domain::{Plan, State, Verb};
 use crate::events::{now_rfc3339, EventKind, NewEvent, RuntimeEvent};
 use crate::feed::{Feed, FeedConfig};
 use crate::layout::DataDirLayout;
-use crate::logs::{LogConfig, LogLine, SidecarLog};
+use crate::logs::{LiveLine, LiveLines, LogConfig, LogLine, SidecarLog};
 use crate::profile::RuntimeConfig;
 use crate::redact::Redactor;
 
@@ -90,12 +91,29 @@ pub(crate) fn snapshot(shared: &RwLock<SharedStatus>) -> RuntimeStatus {
     st
 }
 
+/// Why a whole log could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LogReadError {
+    #[error(transparent)]
+    Command(#[from] CommandError),
+    #[error("`{sidecar}` has replicas, each with its own log: name one of {replicas}")]
+    Replicated { sidecar: String, replicas: String },
+    #[error("cannot read the log of `{sidecar}`: {source}")]
+    Io { sidecar: String, source: std::io::Error },
+}
+
+/// Live log lines buffered for a slow reader before it is told it missed some.
+const LIVE_CAPACITY: usize = 8192;
+
 struct Inner {
     tx: mpsc::UnboundedSender<Msg>,
     shared: Arc<RwLock<SharedStatus>>,
     feed: Feed,
     notify: broadcast::Sender<Notification>,
     logs: HashMap<String, SidecarLog>,
+    live: LiveLines,
+    resources: resources::Resources,
+    redactor: Redactor,
     thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     api_key: String,
     channels: Arc<channel::Channels>,
@@ -163,8 +181,12 @@ impl Supervisor {
 
         let plan = Arc::new(Plan::new(&cfg));
         let log_cfg = LogConfig::new(layout.logs_dir());
-        let unit_logs: Vec<SidecarLog> =
-            plan.units.iter().map(|u| SidecarLog::open(&log_cfg, &u.name, redactor.clone())).collect();
+        let (live, _) = broadcast::channel(LIVE_CAPACITY);
+        let unit_logs: Vec<SidecarLog> = plan
+            .units
+            .iter()
+            .map(|u| SidecarLog::open(&log_cfg, &u.name, redactor.clone()).with_live(&u.name, live.clone()))
+            .collect();
         let logs: HashMap<String, SidecarLog> =
             plan.units.iter().zip(&unit_logs).map(|(u, l)| (u.name.clone(), l.clone())).collect();
         let users = plan
@@ -218,6 +240,7 @@ impl Supervisor {
         // on finds this instance (and the dead one's record, already cleaned up, is replaced).
         let record = serde_json::to_vec_pretty(&record_base).expect("record serializes");
         crate::atomic_file::write_atomic(&layout.record_file(), &record)?;
+        let redactor_for_inner = redactor.clone();
         let ctx = Context {
             profile_dir: cfg.profile_path.parent().map(Path::to_path_buf).unwrap_or_default(),
             plan,
@@ -272,6 +295,9 @@ impl Supervisor {
             feed,
             notify,
             logs,
+            live,
+            resources: Default::default(),
+            redactor: redactor_for_inner,
             thread: Mutex::new(Some(thread)),
             api_key,
             channels,
@@ -287,9 +313,44 @@ impl Supervisor {
         &self.inner.api_key
     }
 
-    /// Current status of every sidecar (never waits for the engine).
+    /// Current status of every sidecar (never waits for the engine). Rows carry `resources`
+    /// while a recent sample of their process exists (someone watches, or just asked).
     pub fn status(&self) -> RuntimeStatus {
-        snapshot(&self.inner.shared)
+        let mut st = snapshot(&self.inner.shared);
+        let shown = self.inner.resources.shown();
+        if !shown.is_empty() {
+            for row in &mut st.sidecars {
+                row.resources =
+                    shown.iter().find(|s| s.name == row.name && Some(s.pid) == row.pid).map(|s| s.resources);
+            }
+        }
+        st
+    }
+
+    /// Which processes to sample: every row that has one.
+    fn resource_targets(shared: &RwLock<SharedStatus>) -> Vec<(String, u32)> {
+        let s = shared.read().unwrap_or_else(|e| e.into_inner());
+        s.status.sidecars.iter().filter_map(|r| Some((r.name.clone(), r.pid?))).collect()
+    }
+
+    /// CPU and memory of every sidecar's process tree now (at most one reading a second; a
+    /// first one blocks a quarter second). Call it off async runtime threads.
+    pub fn sample_resources(&self) -> Vec<resources::SidecarResources> {
+        self.inner.resources.sample(&Self::resource_targets(&self.inner.shared))
+    }
+
+    /// Samples every sidecar once a second during the next `lease` and pushes each sample as
+    /// [`Notification::Resources`]; nothing is sampled while no lease runs.
+    pub fn watch_resources(&self, lease: Duration) {
+        let shared = self.inner.shared.clone();
+        let notify = self.inner.notify.clone();
+        self.inner.resources.watch(
+            lease,
+            move || Self::resource_targets(&shared),
+            move |sample| {
+                let _ = notify.send(Notification::Resources(sample));
+            },
+        );
     }
 
     /// Newest `limit` events of the persisted feed (all when `None`).
@@ -322,6 +383,60 @@ impl Supervisor {
         lines.sort_by(|a, b| a.at.cmp(&b.at));
         let skip = lines.len().saturating_sub(n);
         Ok(lines.split_off(skip))
+    }
+
+    /// The logs of `name`: the instance's own, or every replica's for a replicated sidecar's
+    /// base name; unknown names get the error listing the known ones.
+    fn logs_of(&self, name: &str) -> Result<Vec<(&String, &SidecarLog)>, CommandError> {
+        if let Some((k, l)) = self.inner.logs.get_key_value(name) {
+            return Ok(vec![(k, l)]);
+        }
+        let prefix = format!("{name}#");
+        let mut found: Vec<_> = self.inner.logs.iter().filter(|(k, _)| k.starts_with(&prefix)).collect();
+        if found.is_empty() {
+            let mut known: Vec<String> = self.inner.logs.keys().cloned().collect();
+            known.sort();
+            return Err(CommandError::UnknownSidecar { sidecar: name.into(), known });
+        }
+        found.sort_by(|a, b| a.0.cmp(b.0));
+        Ok(found)
+    }
+
+    /// What this run redacts (its API key, passwords, secret shapes), for text made outside the
+    /// engine (the diagnostics bundle).
+    pub fn redactor(&self) -> Redactor {
+        self.inner.redactor.clone()
+    }
+
+    /// Every sidecar instance's name, in plan order.
+    pub fn instance_names(&self) -> Vec<String> {
+        self.inner.units.iter().map(|(n, _)| n.clone()).collect()
+    }
+
+    /// Lines pushed by watched logs ([`Supervisor::watch_log`]), as they come.
+    pub fn subscribe_live_lines(&self) -> broadcast::Receiver<LiveLine> {
+        self.inner.live.subscribe()
+    }
+
+    /// Sends the lines `name` (an instance, or every replica of a base name) prints during the
+    /// next `lease` to [`Supervisor::subscribe_live_lines`]; a watcher renews it while it looks.
+    pub fn watch_log(&self, name: &str, lease: Duration) -> Result<(), CommandError> {
+        for (_, l) in self.logs_of(name)? {
+            l.watch(lease);
+        }
+        Ok(())
+    }
+
+    /// The whole rotated log of a sidecar instance as it is now, oldest first (open files: a
+    /// rotation while it is read changes nothing in it).
+    pub fn log_snapshot(&self, name: &str) -> Result<crate::log_files::LogSnapshot, LogReadError> {
+        let logs = self.logs_of(name)?;
+        let [(_, log)] = logs.as_slice() else {
+            let replicas = logs.iter().map(|(k, _)| k.as_str()).collect::<Vec<_>>().join(", ");
+            return Err(LogReadError::Replicated { sidecar: name.into(), replicas });
+        };
+        crate::log_files::LogSnapshot::open(&log.files())
+            .map_err(|source| LogReadError::Io { sidecar: name.into(), source })
     }
 
     /// The log file of a sidecar instance, with everything captured so far written to it.

@@ -55,6 +55,10 @@ pub struct SidecarStatus {
     #[serde(default)]
     pub identity: Option<crate::domain::Identity>,
     pub depends_on: Vec<String>,
+    /// CPU and memory of its process tree, while someone watches (the dialog is open, or
+    /// `status` asked): `null` otherwise.
+    #[serde(default)]
+    pub resources: Option<crate::runtime::resources::ResourceUsage>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -85,6 +89,8 @@ pub enum Notification {
     Event(crate::events::RuntimeEvent),
     /// A notification from a `"stdio": "jsonrpc"` sidecar.
     Message(crate::runtime::channel::SidecarMessage),
+    /// A resources sample of every sidecar with a process (only while watched).
+    Resources(Vec<crate::runtime::resources::SidecarResources>),
     /// The engine stopped everything and ended.
     Stopped,
 }

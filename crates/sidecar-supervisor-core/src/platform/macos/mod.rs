@@ -4,6 +4,8 @@
 
 mod proc;
 mod spawn;
+mod usage;
 
 pub use proc::{processes_with_env, start_time};
 pub use spawn::{spawn, Child, Lifeline, Spawned};
+pub use usage::group_usage;

@@ -11,9 +11,10 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use windows_sys::Win32::Foundation::HANDLE;
 use windows_sys::Win32::System::Console::{GenerateConsoleCtrlEvent, CTRL_BREAK_EVENT};
 use windows_sys::Win32::System::JobObjects::{
-    AssignProcessToJobObject, CreateJobObjectW, JobObjectBasicProcessIdList, JobObjectExtendedLimitInformation,
-    QueryInformationJobObject, SetInformationJobObject, TerminateJobObject, JOBOBJECT_BASIC_PROCESS_ID_LIST,
-    JOBOBJECT_EXTENDED_LIMIT_INFORMATION, JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
+    AssignProcessToJobObject, CreateJobObjectW, JobObjectBasicAccountingInformation, JobObjectBasicProcessIdList,
+    JobObjectExtendedLimitInformation, QueryInformationJobObject, SetInformationJobObject, TerminateJobObject,
+    JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, JOBOBJECT_BASIC_PROCESS_ID_LIST, JOBOBJECT_EXTENDED_LIMIT_INFORMATION,
+    JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE,
 };
 use windows_sys::Win32::System::Threading::{OpenProcess, TerminateProcess, PROCESS_TERMINATE};
 
@@ -84,6 +85,28 @@ impl Job {
         }
     }
 
+    /// CPU time of every process that ran in the job (ended ones too: the sum only grows) and
+    /// how many are alive.
+    fn accounting(&self) -> Option<(std::time::Duration, u32)> {
+        // SAFETY: a zeroed struct of the size the call is told.
+        unsafe {
+            let mut info: JOBOBJECT_BASIC_ACCOUNTING_INFORMATION = std::mem::zeroed();
+            let ok = QueryInformationJobObject(
+                self.handle(),
+                JobObjectBasicAccountingInformation,
+                (&mut info as *mut JOBOBJECT_BASIC_ACCOUNTING_INFORMATION).cast(),
+                std::mem::size_of::<JOBOBJECT_BASIC_ACCOUNTING_INFORMATION>() as u32,
+                std::ptr::null_mut(),
+            );
+            if ok == 0 {
+                return None;
+            }
+            // 100 ns units.
+            let hundreds = (info.TotalUserTime.max(0) + info.TotalKernelTime.max(0)) as u64;
+            Some((std::time::Duration::from_nanos(hundreds * 100), info.ActiveProcesses))
+        }
+    }
+
     fn terminate(&self) -> bool {
         // SAFETY: a valid job handle.
         unsafe { TerminateJobObject(self.handle(), 1) != 0 }
@@ -125,6 +148,13 @@ pub fn stop_group(pid: u32, how: Stop) -> bool {
 /// The processes of the tree started as `pid` (its job's), for pause and resume.
 pub(super) fn job_processes(pid: u32) -> Vec<u32> {
     job_of(pid).map(|j| j.processes()).unwrap_or_default()
+}
+
+/// The job's CPU time and live process count, and its processes, for the tree started as `pid`.
+pub(super) fn job_usage(pid: u32) -> Option<(std::time::Duration, u32, Vec<u32>)> {
+    let job = job_of(pid)?;
+    let (cpu, active) = job.accounting()?;
+    Some((cpu, active, job.processes()))
 }
 
 /// Kills every process of the tree started as `pid` at once.

@@ -10,6 +10,7 @@ mod jobs;
 mod proc;
 mod spawn;
 mod suspend;
+mod usage;
 mod users;
 
 pub use files::{
@@ -20,6 +21,7 @@ pub use jobs::{kill_group, kill_process, stop_group, DeathWatch};
 pub use proc::{processes_with_env, start_time};
 pub use spawn::{spawn, Child, Lifeline, Spawned};
 pub use suspend::{resume_group, suspend_group};
+pub use usage::group_usage;
 pub use users::{give_to, is_root, lookup_user, Reach, Target};
 
 /// Nothing to raise: Windows has no per-process open-files limit like Unix's.

@@ -177,6 +177,7 @@ impl Publisher {
             last_probe: self.last_probe[unit].clone(),
             identity: orch.identity(unit),
             depends_on: plan.spec.depends_on.clone(),
+            resources: None,
         }
     }
 
