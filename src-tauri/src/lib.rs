@@ -2,10 +2,22 @@
 //! view and the Desktop Runtime dialog. The UI gets the backend URL and this launch's API key
 //! through an initialization script that runs before the page (never through the URL, logs or
 //! storage), and talks to the plugin over IPC.
+//!
+//! Around the window: a tray icon showing the stack's health with a menu (`tray.rs`, drawn
+//! from `health.rs`), a native notification once per failure incident whose click opens the
+//! dialog on that row (`incidents.rs`, `notify.rs`), both driven by one listener of the
+//! supervisor's notifications (`monitor.rs`), and the `open_folder` command (`folders.rs`).
+
+pub mod folders;
+pub mod health;
+pub mod incidents;
+pub mod monitor;
+mod notify;
+pub mod tray;
 
 use serde_json::json;
 use tauri::menu::{MenuBuilder, MenuItemBuilder, SubmenuBuilder};
-use tauri::{Emitter, Runtime, WebviewUrl, WebviewWindowBuilder};
+use tauri::{Emitter, Manager, Runtime, WebviewUrl, WebviewWindowBuilder};
 use tauri_plugin_sidecar_supervisor::SidecarSupervisorExt;
 
 /// Where the app's own pages come from: the bundled assets (Linux/macOS, Windows) and the dev
@@ -25,8 +37,11 @@ fn is_app_url(url: &tauri::Url) -> bool {
     APP_ORIGINS.contains(&origin_of(url).as_str())
 }
 
-/// Emitted to the window when the "Desktop Runtime…" menu item is chosen.
+/// Emitted to the window to open the Desktop Runtime dialog, with `{ "sidecar": string | null }`:
+/// the row to show when a failure notification was clicked, `null` from the menu and tray.
 pub const EVENT_OPEN_DIALOG: &str = "app://open-desktop-runtime";
+/// The main window's label.
+pub const MAIN_WINDOW: &str = "main";
 const MENU_DIALOG: &str = "desktop-runtime";
 const MENU_QUIT: &str = "quit";
 
@@ -88,22 +103,72 @@ pub fn allow_remote_backend_for<R: Runtime>(
 /// The unredacted remote backend URL in `remote_slim` (the status shows it redacted).
 static REMOTE_BACKEND: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
-/// Everything but the runtime: used by `run` with the real one and by tests with the mock.
+/// What the app shows outside its window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Shell {
+    /// The tray icon (needs a real event loop: GTK on Linux).
+    pub tray: bool,
+    /// Native notifications of failures.
+    pub notifications: bool,
+}
+
+impl Shell {
+    /// Everything: what `run` uses.
+    pub const DESKTOP: Shell = Shell { tray: true, notifications: true };
+}
+
+/// Everything but the runtime, without tray or native notifications: what tests use with the
+/// mock runtime (it has no GTK for a tray, and a test run must not pop notifications). The
+/// health and incidents are still followed ([`monitor`]).
 pub fn app<R: Runtime>(builder: tauri::Builder<R>, plugin: tauri::plugin::TauriPlugin<R>) -> tauri::Builder<R> {
+    app_with(builder, plugin, Shell::default())
+}
+
+/// Everything but the runtime, with the given [`Shell`].
+pub fn app_with<R: Runtime>(
+    builder: tauri::Builder<R>,
+    plugin: tauri::plugin::TauriPlugin<R>,
+    shell: Shell,
+) -> tauri::Builder<R> {
     builder
         .plugin(plugin)
         .plugin(tauri_plugin_dialog::init())
-        .setup(|app| {
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_opener::init())
+        .invoke_handler(tauri::generate_handler![folders::open_folder])
+        .setup(move |app| {
             open_main_window(app.handle())?;
+            if shell.tray {
+                tray::create(app.handle());
+            }
+            monitor::start(app.handle(), shell.notifications);
             Ok(())
         })
         .on_menu_event(|app, event| {
             if event.id() == MENU_DIALOG {
-                let _ = app.emit(EVENT_OPEN_DIALOG, ());
+                open_dialog(app, None);
             } else if event.id() == MENU_QUIT {
                 app.exit(0);
+            } else {
+                tray::on_menu_event(app, &event.id().0);
             }
         })
+}
+
+/// Brings the main window forward: shown, restored, focused.
+pub fn show_main_window<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(w) = app.get_webview_window(MAIN_WINDOW) {
+        let _ = w.show();
+        let _ = w.unminimize();
+        let _ = w.set_focus();
+    }
+}
+
+/// Opens the Desktop Runtime dialog ([`EVENT_OPEN_DIALOG`]), on `sidecar`'s row when given,
+/// and brings the window forward.
+pub fn open_dialog<R: Runtime>(app: &tauri::AppHandle<R>, sidecar: Option<&str>) {
+    show_main_window(app);
+    let _ = app.emit(EVENT_OPEN_DIALOG, json!({ "sidecar": sidecar }));
 }
 
 /// What the page finds in `window.__DESKTOP_RUNTIME__` before any of its scripts run: this
@@ -127,7 +192,7 @@ pub fn handoff_script<R: Runtime>(app: &tauri::AppHandle<R>) -> String {
 
 fn open_main_window<R: Runtime>(app: &tauri::AppHandle<R>) -> tauri::Result<()> {
     let menu = main_menu(app)?;
-    let window = WebviewWindowBuilder::new(app, "main", WebviewUrl::App("index.html".into()))
+    let window = WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
         .title("Desktop Runtime")
         .inner_size(1100.0, 760.0)
         .min_inner_size(800.0, 600.0)
@@ -180,5 +245,7 @@ pub fn run() {
     let mut context = tauri::generate_context!();
     let remote = allow_remote_backend(&mut context);
     REMOTE_BACKEND.get_or_init(|| remote);
-    app(tauri::Builder::default(), supervisor_plugin()).run(context).expect("error while running the desktop app");
+    app_with(tauri::Builder::default(), supervisor_plugin(), Shell::DESKTOP)
+        .run(context)
+        .expect("error while running the desktop app");
 }
