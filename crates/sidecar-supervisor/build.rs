@@ -14,6 +14,10 @@ const COMMANDS: &[&str] = &[
     "sidecar_request",
     "sidecar_messages",
     "sidecar_info",
+    "watch",
+    "log_history",
+    "export_log",
+    "diagnostics_bundle",
 ];
 
 fn main() {

@@ -269,6 +269,9 @@ pub fn status(a: StatusArgs) -> ExitCode {
         }
     };
     let running = print::runner_alive(&dir, &st);
+    // A running runner is asked for its live status: each sidecar's resources are sampled
+    // for this ask (nothing samples them otherwise). status.json is the fallback.
+    let st = if running { live_status(&dir).unwrap_or(st) } else { st };
     if a.json {
         let mut v = serde_json::to_value(&st).expect("status serializes");
         v["running"] = serde_json::Value::Bool(running);
@@ -277,6 +280,29 @@ pub fn status(a: StatusArgs) -> ExitCode {
         print!("{}", print::status_table(&st, running));
     }
     ExitCode::SUCCESS
+}
+
+fn live_status(layout: &DataDirLayout) -> Option<RuntimeStatus> {
+    use sidecar_supervisor_core::runtime::ctl::{self, CtlRequest};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+    let answer = rt.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(5), ctl::call(layout, &CtlRequest::Status)).await
+    });
+    match answer {
+        Ok(Ok(r)) if r.ok => serde_json::from_value(r.result?).ok(),
+        Ok(Ok(r)) => {
+            eprintln!("desktop-runtime: the runner did not give its live status ({:?}); showing status.json", r.error);
+            None
+        }
+        Ok(Err(e)) => {
+            eprintln!("desktop-runtime: cannot ask the runner ({e}); showing status.json");
+            None
+        }
+        Err(_) => {
+            eprintln!("desktop-runtime: the runner did not answer within 5 s; showing status.json");
+            None
+        }
+    }
 }
 
 pub fn events(a: EventsArgs) -> ExitCode {

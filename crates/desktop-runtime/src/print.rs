@@ -83,23 +83,38 @@ pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
     let w = st.sidecars.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
         out,
-        "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8}  LAST ERROR",
-        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS"
+        "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8} {:>6} {:>9} {:>5}  LAST ERROR",
+        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "CPU%", "MEMORY", "PROCS"
     );
     for s in &st.sidecars {
+        let r = s.resources.filter(|_| running);
         let _ = writeln!(
             out,
-            "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8}  {}",
+            "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8} {:>6} {:>9} {:>5}  {}",
             s.name,
             s.state.as_str(),
             s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             s.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
             s.uptime_ms.filter(|_| running).map(human_ms).unwrap_or_else(|| "-".into()),
             format!("{}/{}", s.restarts_in_window, s.budget.max),
+            r.map(|r| format!("{:.1}", r.cpu_percent)).unwrap_or_else(|| "-".into()),
+            r.map(|r| human_bytes(r.rss_bytes)).unwrap_or_else(|| "-".into()),
+            r.map(|r| r.processes.to_string()).unwrap_or_else(|| "-".into()),
             s.last_error.as_deref().unwrap_or("")
         );
     }
+    for w in &st.warnings {
+        let _ = writeln!(out, "warning: {}", w.message);
+    }
     out
+}
+
+fn human_bytes(n: u64) -> String {
+    match n {
+        n if n >= 1 << 30 => format!("{:.1}G", n as f64 / (1u64 << 30) as f64),
+        n if n >= 1 << 20 => format!("{:.1}M", n as f64 / (1u64 << 20) as f64),
+        n => format!("{}K", n >> 10),
+    }
 }
 
 fn human_ms(ms: u64) -> String {

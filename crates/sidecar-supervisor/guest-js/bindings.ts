@@ -11,6 +11,26 @@ export type Budget = { max: number, window_secs: number, remaining: number, };
 
 export type LastProbe = { ok: boolean, latency_ms: number, at: string, detail: string, };
 
+export type ResourceUsage = { 
+/**
+ * CPU time over wall time since the previous reading, summed over the tree: 100 = one core.
+ */
+cpu_percent: number, 
+/**
+ * Resident memory of every process in the tree.
+ */
+rss_bytes: number, 
+/**
+ * Processes alive in the tree.
+ */
+processes: number, };
+
+export type SidecarResources = { name: string, pid: number, resources: ResourceUsage, };
+
+export type WarningKind = "feed_fallback" | "no_identity_proof" | "fixed_port_taken";
+
+export type RuntimeWarning = { kind: WarningKind, sidecar?: string, message: string, };
+
 export type SidecarStatus = { 
 /**
  * Instance name: the sidecar name, or `name#n` for replicas.
@@ -25,7 +45,12 @@ uptime_ms: number | null, last_probe: LastProbe | null,
  * (`proven`, `echoed`, `unverified`, `foreign`); `null` until checked, or when its probes
  * do not check.
  */
-identity: SidecarIdentity | null, depends_on: Array<string>, };
+identity: SidecarIdentity | null, depends_on: Array<string>, 
+/**
+ * CPU and memory of its process tree, while someone watches (the dialog is open, or
+ * `status` asked): `null` otherwise.
+ */
+resources: ResourceUsage | null, };
 
 export type RuntimeStatus = { mode: RuntimeMode, instance_id: string, profile_path: string, data_dir: string, feed_path: string, backend_url: string | null, 
 /**
@@ -43,7 +68,11 @@ stopped: boolean,
 /**
  * Set when the engine itself failed (it then stopped, and its sidecars with it).
  */
-error: string | null, sidecars: Array<SidecarStatus>, };
+error: string | null, 
+/**
+ * What a person should know beyond each row's state ([`warnings`]).
+ */
+warnings: Array<RuntimeWarning>, sidecars: Array<SidecarStatus>, };
 
 export type EventKind = "runtime_started" | "runtime_stopped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "paused" | "resumed";
 
@@ -82,6 +111,10 @@ export type LogLine = {
  * RFC 3339 UTC with milliseconds.
  */
 at: string, stream: Stream, line: string, };
+
+export type LiveLine = { sidecar: string, at: string, stream: Stream, line: string, };
+
+export type LiveBatch = { lines: Array<LiveLine>, missed: number, };
 
 export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc" | "not_jsonrpc" | "timeout" | "process_ended" | "too_large" | "remote";
 

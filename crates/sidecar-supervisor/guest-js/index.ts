@@ -5,10 +5,12 @@ import { invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 import type {
   Diagnostics,
+  LiveBatch,
   LogLine,
   RuntimeEvent,
   SidecarInfo,
   SidecarMessage,
+  SidecarResources,
   SidecarStatus,
   SupervisorError,
   RuntimeStatus,
@@ -76,3 +78,31 @@ export const onResync = (cb: () => void): Promise<UnlistenFn> => listen(EVENT_RE
 /** Writes the feed events with these seqs to a JSON file under the data dir (`exports/`);
  * resolves to its path. */
 export const exportEvents = (seqs: number[]): Promise<string> => invoke(cmd('export_events'), { seqs })
+
+/** "I am looking" for the next few seconds: push `log`'s lines live (if named) and sample every
+ * sidecar's resources once a second (if `resources`). Renew it every 2 s while looking. */
+export const watch = (log: string | null, resources: boolean): Promise<void> => invoke(cmd('watch'), { log, resources })
+
+/** How often a watcher renews its lease (the plugin's lease is 5 s). */
+export const WATCH_RENEW_MS = 2000
+
+/** The whole rotated log of a sidecar instance, oldest first, as raw bytes (UTF-8 records
+ * `<at> <stream> <line>`), never JSON. */
+export const logHistory = async (name: string): Promise<ArrayBuffer> => invoke<ArrayBuffer>(cmd('log_history'), { name })
+
+/** Writes the whole rotated log of `name` to `path` (from a save dialog); resolves to the bytes written. */
+export const exportLog = (name: string, path: string): Promise<number> => invoke(cmd('export_log'), { name, path })
+
+/** Writes the diagnostics bundle (zip) to `path` (from a save dialog); resolves to the bytes written. */
+export const diagnosticsBundle = (path: string): Promise<number> => invoke(cmd('diagnostics_bundle'), { path })
+
+export const EVENT_LOG = 'sidecar-supervisor://log'
+export const EVENT_RESOURCES = 'sidecar-supervisor://resources'
+
+/** Calls back with the lines of watched logs as they are printed (`missed` > 0: the page fell
+ * behind, re-read the tail). */
+export const onLogLines = (cb: (b: LiveBatch) => void): Promise<UnlistenFn> => listen<LiveBatch>(EVENT_LOG, (e) => cb(e.payload))
+
+/** Calls back with each resources sample while they are watched. */
+export const onResources = (cb: (s: SidecarResources[]) => void): Promise<UnlistenFn> =>
+  listen<SidecarResources[]>(EVENT_RESOURCES, (e) => cb(e.payload))

@@ -4,10 +4,11 @@
 
 use sidecar_supervisor_core::domain::{Identity, State};
 use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
-use sidecar_supervisor_core::logs::{LogLine, Stream};
+use sidecar_supervisor_core::logs::{LiveLine, LogLine, Stream};
 use sidecar_supervisor_core::profile::Mode;
 use sidecar_supervisor_core::runtime::channel::SidecarMessage;
-use sidecar_supervisor_core::runtime::{Budget, LastProbe, RuntimeStatus, SidecarStatus};
+use sidecar_supervisor_core::runtime::resources::{ResourceUsage, SidecarResources};
+use sidecar_supervisor_core::runtime::{Budget, LastProbe, RuntimeStatus, RuntimeWarning, SidecarStatus, WarningKind};
 use ts_rs::TS;
 
 use crate::error::{ErrorKind, ErrorPayload};
@@ -22,6 +23,10 @@ fn generated() -> String {
         Mode::decl(),
         Budget::decl(),
         LastProbe::decl(),
+        ResourceUsage::decl(),
+        SidecarResources::decl(),
+        WarningKind::decl(),
+        RuntimeWarning::decl(),
         SidecarStatus::decl(),
         RuntimeStatus::decl(),
         EventKind::decl(),
@@ -31,6 +36,8 @@ fn generated() -> String {
         SidecarMessage::decl(),
         crate::commands::SidecarInfo::decl(),
         LogLine::decl(),
+        LiveLine::decl(),
+        crate::LiveBatch::decl(),
         ErrorKind::decl(),
         ErrorPayload::decl(),
     ];

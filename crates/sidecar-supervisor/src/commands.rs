@@ -147,6 +147,26 @@ pub struct SidecarInfo {
     pub instance_id: String,
 }
 
+/// Writes the diagnostics bundle (a zip: status with resources and warnings, the feed, the last
+/// lines of every log, the profile with secrets redacted, versions, OS, the data dir's layout
+/// with sizes) to `path`, the file the user chose in the save dialog. Returns the bytes written.
+#[tauri::command]
+pub(crate) async fn diagnostics_bundle<R: Runtime>(app: AppHandle<R>, path: String) -> Result<u64> {
+    let dest = std::path::PathBuf::from(&path);
+    crate::live::check_save_path(&dest).map_err(|message| Error::InvalidArgument { message, sidecar: None })?;
+    let sup = app.sidecar_supervisor().supervisor()?.clone();
+    let info = sidecar_supervisor_core::diagnostics::BundleInfo {
+        app_name: app.package_info().name.clone(),
+        app_version: app.package_info().version.to_string(),
+    };
+    tauri::async_runtime::spawn_blocking(move || {
+        sidecar_supervisor_core::diagnostics::write_bundle(&sup, &info, &dest)
+            .map_err(|e| Error::Io(format!("cannot write the diagnostics bundle {}: {e}", dest.display())))
+    })
+    .await
+    .map_err(|e| Error::Io(format!("the diagnostics bundle stopped: {e}")))?
+}
+
 /// Most events one export takes.
 pub const MAX_EXPORT: usize = 10_000;
 

@@ -23,6 +23,7 @@
 mod bindings;
 mod commands;
 mod error;
+mod live;
 
 use std::path::PathBuf;
 
@@ -35,6 +36,7 @@ use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
 
 pub use error::{Error, ErrorKind, Result};
+pub use live::{LiveBatch, EVENT_LOG, EVENT_RESOURCES, WATCH_LEASE};
 
 /// A sidecar's status row changed (payload: the row).
 pub const EVENT_SIDECAR: &str = "sidecar-supervisor://sidecar";
@@ -166,6 +168,10 @@ impl Builder {
                 commands::sidecar_request,
                 commands::sidecar_messages,
                 commands::sidecar_info,
+                commands::diagnostics_bundle,
+                live::watch,
+                live::log_history,
+                live::export_log,
             ])
             .setup(move |app, _api| {
                 let state = self.start(app);
@@ -220,6 +226,7 @@ impl Builder {
         match started {
             Ok((sup, rx)) => {
                 forward(app.clone(), rx);
+                live::forward_live(app.clone(), sup.subscribe_live_lines());
                 SidecarSupervisor { inner: Ok(sup), grpc: Default::default() }
             }
             Err(e) => SidecarSupervisor { inner: Err(e.to_string()), grpc: Default::default() },
@@ -294,6 +301,7 @@ fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiv
                     }
                     app.emit(EVENT_MESSAGE, batch)
                 }
+                Ok(Notification::Resources(sample)) => app.emit(live::EVENT_RESOURCES, sample),
                 Ok(Notification::Stopped) => {
                     let _ = app.emit(EVENT_STOPPED, ());
                     return;

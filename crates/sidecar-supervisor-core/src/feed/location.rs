@@ -10,22 +10,24 @@ use std::path::{Path, PathBuf};
 use super::{FeedConfig, FeedError};
 use crate::atomic_file::write_atomic;
 
-/// The primary path if its directory can be created and written, else the fallback.
-pub(super) fn choose_location(cfg: &FeedConfig) -> Result<PathBuf, FeedError> {
+/// The primary path if its directory can be created and written, else the fallback with the
+/// sentence saying why (shown as a warning in the status).
+pub(super) fn choose_location(cfg: &FeedConfig) -> Result<(PathBuf, Option<String>), FeedError> {
     let reason = match probe(&cfg.path) {
-        Ok(()) => return Ok(cfg.path.clone()),
+        Ok(()) => return Ok((cfg.path.clone(), None)),
         Err(e) => e.to_string(),
     };
     let fallback = match &cfg.fallback_path {
         None => "no fallback location is configured".to_string(),
         Some(fb) => match probe(fb) {
             Ok(()) => {
-                tracing::warn!(
-                    "runtime event feed: {} is not writable ({reason}); using {}",
-                    cfg.path.display(),
-                    fb.display()
+                let why = format!(
+                    "the event feed is kept in {} because {} is not writable ({reason})",
+                    fb.display(),
+                    cfg.path.display()
                 );
-                return Ok(fb.clone());
+                tracing::warn!("{why}");
+                return Ok((fb.clone(), Some(why)));
             }
             Err(e) => format!("the fallback {} is not writable either ({e})", fb.display()),
         },

@@ -112,6 +112,8 @@ struct Shared {
     /// Held while writing, so writes of the background writer and of a flush never interleave.
     disk: Mutex<()>,
     path: PathBuf,
+    /// Why the feed is not where the data dir would keep it, if it is not.
+    fallback: Option<String>,
     max_events: usize,
     redactor: Redactor,
     tx: broadcast::Sender<RuntimeEvent>,
@@ -139,7 +141,7 @@ impl Feed {
     /// (creating it or a probe write fails), uses `fallback_path` silently ([`Feed::path`]
     /// tells). Errors only if neither place is writable or the file cannot be read.
     pub fn open(cfg: FeedConfig, redactor: Redactor) -> Result<Feed, FeedError> {
-        let path = choose_location(&cfg)?;
+        let (path, fallback) = choose_location(&cfg)?;
         let mut recovered = None;
         let loaded = match fs::read(&path) {
             Ok(bytes) => match parse(&bytes) {
@@ -172,6 +174,7 @@ impl Feed {
             state: Mutex::new(State { events, next_seq, dirty: false, last_error: None }),
             disk: Mutex::new(()),
             path,
+            fallback,
             max_events,
             redactor,
             tx,
@@ -183,6 +186,11 @@ impl Feed {
             feed.push(NewEvent::new(EventKind::FeedRecovered, message));
         }
         Ok(feed)
+    }
+
+    /// Why the feed lives at its fallback location (the home dir), if it does.
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.shared.fallback.clone()
     }
 
     fn shared(&self) -> &Shared {

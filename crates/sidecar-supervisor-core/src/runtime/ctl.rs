@@ -25,12 +25,30 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "verb", rename_all = "snake_case")]
 pub enum CtlRequest {
-    Restart { name: String },
-    Stop { name: String },
-    Start { name: String },
-    Pause { name: String },
-    Resume { name: String },
-    Request { name: String, method: String, params: Option<Value>, timeout_ms: u64 },
+    Restart {
+        name: String,
+    },
+    Stop {
+        name: String,
+    },
+    Start {
+        name: String,
+    },
+    Pause {
+        name: String,
+    },
+    Resume {
+        name: String,
+    },
+    Request {
+        name: String,
+        method: String,
+        params: Option<Value>,
+        timeout_ms: u64,
+    },
+    /// The live status, each sidecar's resources sampled now (what `desktop-runtime status`
+    /// shows while the runner runs).
+    Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +115,18 @@ pub async fn handle(sup: &Supervisor, req: CtlRequest) -> CtlResponse {
         CtlRequest::Start { name } => command(sup.start_sidecar(&name).await),
         CtlRequest::Pause { name } => command(sup.pause(&name).await),
         CtlRequest::Resume { name } => command(sup.resume(&name).await),
+        CtlRequest::Status => {
+            let s = sup.clone();
+            match tokio::task::spawn_blocking(move || {
+                s.sample_resources();
+                s.status()
+            })
+            .await
+            {
+                Ok(st) => CtlResponse::ok(serde_json::to_value(st).expect("status serializes")),
+                Err(e) => CtlResponse::err("io", format!("sampling stopped: {e}"), None),
+            }
+        }
         CtlRequest::Request { name, method, params, timeout_ms } => {
             match sup.request(&name, &method, params, Duration::from_millis(timeout_ms)).await {
                 Ok(v) => CtlResponse::ok(v),

@@ -29,7 +29,7 @@ use rand::RngCore;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use engine::{Context, Engine, Msg, Setup};
-pub use status::{Budget, LastProbe, Notification, RuntimeStatus, SidecarStatus};
+pub use status::{Budget, LastProbe, Notification, RuntimeStatus, RuntimeWarning, SidecarStatus, WarningKind};
 
 pub use crate::domain::CommandError;
 use crate::domain::{Plan, State, Verb};
@@ -79,6 +79,8 @@ pub enum StartError {
 pub(crate) struct SharedStatus {
     pub status: RuntimeStatus,
     pub spawned_at: Vec<Option<Instant>>,
+    /// Why the feed is in its fallback location, if it is (a warning in every snapshot).
+    pub feed_fallback: Option<String>,
 }
 
 /// A consistent copy of the status with uptimes computed now.
@@ -88,6 +90,7 @@ pub(crate) fn snapshot(shared: &RwLock<SharedStatus>) -> RuntimeStatus {
     for (row, t) in st.sidecars.iter_mut().zip(&s.spawned_at) {
         row.uptime_ms = t.map(|t| t.elapsed().as_millis() as u64);
     }
+    st.warnings = status::warnings(&st.sidecars, s.feed_fallback.as_deref());
     st
 }
 
@@ -207,10 +210,15 @@ impl Supervisor {
             started_at: started_at.clone(),
             stopped: false,
             error: None,
+            warnings: Vec::new(),
             sidecars: Vec::new(),
         };
         let n = plan.len();
-        let shared = Arc::new(RwLock::new(SharedStatus { status, spawned_at: vec![None; n] }));
+        let shared = Arc::new(RwLock::new(SharedStatus {
+            status,
+            spawned_at: vec![None; n],
+            feed_fallback: feed.fallback_reason(),
+        }));
         let (notify, early) = broadcast::channel(4096);
         let channels = Arc::new(channel::Channels::new(n, notify.clone()));
         let units: Vec<(String, bool)> = plan

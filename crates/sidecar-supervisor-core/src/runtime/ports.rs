@@ -17,15 +17,23 @@ pub fn pick_free_port() -> std::io::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
+/// What the error of a taken fixed port says (the status's warnings recognise it by this).
+const FIXED_PORT_TAKEN: &str = "is already in use by another process";
+
 /// `Ok` when 127.0.0.1:`port` can be bound now (a fixed port must fail fast when taken).
 pub fn check_fixed_port(port: u16) -> Result<(), String> {
     match TcpListener::bind(SocketAddrV4::new(LOOPBACK, port)) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
-            "fixed port {port} on 127.0.0.1 is already in use by another process; stop that process or use \"port\": \"auto\""
+            "fixed port {port} on 127.0.0.1 {FIXED_PORT_TAKEN}; stop that process or use \"port\": \"auto\""
         )),
         Err(e) => Err(format!("cannot use fixed port {port} on 127.0.0.1: {e}")),
     }
+}
+
+/// Is this the error [`check_fixed_port`] gives for a taken port?
+pub fn is_fixed_port_taken(error: &str) -> bool {
+    error.contains("fixed port") && error.contains(FIXED_PORT_TAKEN)
 }
 
 /// Parses a port handshake line: `SIDECAR_PORT=<n>` or JSON `{"port": n}`.

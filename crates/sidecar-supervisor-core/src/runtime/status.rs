@@ -25,6 +25,9 @@ pub struct RuntimeStatus {
     /// Set when the engine itself failed (it then stopped, and its sidecars with it).
     #[serde(default)]
     pub error: Option<String>,
+    /// What a person should know beyond each row's state ([`warnings`]).
+    #[serde(default)]
+    pub warnings: Vec<RuntimeWarning>,
     pub sidecars: Vec<SidecarStatus>,
 }
 
@@ -93,4 +96,62 @@ pub enum Notification {
     Resources(Vec<crate::runtime::resources::SidecarResources>),
     /// The engine stopped everything and ended.
     Stopped,
+}
+
+/// Something a person should know that is not an error of one sidecar's state: shown in the
+/// dialog and by the runner's `status`, never only in a log file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct RuntimeWarning {
+    pub kind: WarningKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub sidecar: Option<String>,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum WarningKind {
+    /// The feed is kept in the home-dir fallback: the data dir's runtime dir is not writable.
+    FeedFallback,
+    /// The sidecar answers without proving it is this launch's (`unverified` or `echoed`).
+    NoIdentityProof,
+    /// A fixed port of the profile is taken by another process.
+    FixedPortTaken,
+}
+
+/// The warnings a status shows: the runtime-wide ones given, then one per sidecar that answers
+/// without proof of identity or whose fixed port is taken.
+pub fn warnings(rows: &[SidecarStatus], feed_fallback: Option<&str>) -> Vec<RuntimeWarning> {
+    use crate::domain::Identity;
+    let mut out: Vec<RuntimeWarning> = feed_fallback
+        .map(|m| RuntimeWarning { kind: WarningKind::FeedFallback, sidecar: None, message: m.to_string() })
+        .into_iter()
+        .collect();
+    for r in rows {
+        let why = match r.identity {
+            Some(Identity::Unverified) => {
+                Some("it serves no /runtime/info: any program answering on its port would be taken for it")
+            }
+            Some(Identity::Echoed) => Some("its /runtime/info names this launch but does not prove the launch key"),
+            _ => None,
+        };
+        if let Some(why) = why {
+            out.push(RuntimeWarning {
+                kind: WarningKind::NoIdentityProof,
+                sidecar: Some(r.name.clone()),
+                message: format!("`{}` is not proven to be this launch's: {why}", r.name),
+            });
+        }
+        if let Some(e) = r.last_error.as_deref().filter(|e| crate::runtime::ports::is_fixed_port_taken(e)) {
+            out.push(RuntimeWarning {
+                kind: WarningKind::FixedPortTaken,
+                sidecar: Some(r.name.clone()),
+                message: format!("`{}`: {e}", r.name),
+            });
+        }
+    }
+    out
 }
