@@ -12,6 +12,7 @@ export const EVENT_OPEN_DIALOG = 'app://open-desktop-runtime'
 export function App() {
   const runtime = useRuntime()
   const [dialog, setDialog] = useState(false)
+  const [focus, setFocus] = useState<string | null>(null)
   const [view, setView] = useState<'jobs' | 'runs'>('jobs')
   const [jobs, setJobs] = useState<Job[]>([])
   const [text, setText] = useState('')
@@ -21,7 +22,11 @@ export function App() {
   const key = handoff().apiKey
 
   useEffect(() => {
-    const p = listen(EVENT_OPEN_DIALOG, () => setDialog(true))
+    // From the menu (no payload) or a failure notification (`{sidecar}`: open on that row).
+    const p = listen<{ sidecar?: string | null } | null>(EVENT_OPEN_DIALOG, (e) => {
+      setFocus(e.payload?.sidecar ?? null)
+      setDialog(true)
+    })
     return () => void p.then((u) => u())
   }, [])
 
@@ -89,7 +94,14 @@ export function App() {
               : 'runtime starting'}
         </span>
         <span className="spacer" />
-        <button type="button" onClick={() => setDialog(true)} data-testid="open-runtime">
+        <button
+          type="button"
+          onClick={() => {
+            setFocus(null)
+            setDialog(true)
+          }}
+          data-testid="open-runtime"
+        >
           Desktop Runtime
         </button>
       </header>
@@ -147,7 +159,7 @@ export function App() {
           </tbody>
         </table>
       </main>
-      {dialog && <DesktopRuntimeDialog runtime={runtime} onClose={() => setDialog(false)} />}
+      {dialog && <DesktopRuntimeDialog runtime={runtime} focus={focus} onClose={() => setDialog(false)} />}
     </div>
   )
 }

@@ -25,8 +25,8 @@ beforeEach(() => {
           ])
         case 'plugin:sidecar-supervisor|desktop_runtime_diagnostics':
           return { feed_path: '/d/runtime/runtime-events.json', events: [ev(1, 'runtime_started'), ev(2, 'ready', 'database')] }
-        case 'plugin:sidecar-supervisor|logs':
-          return [{ at: '2026-11-22T10:00:00.000Z', stream: 'stderr', line: 'database system is ready' }]
+        case 'plugin:sidecar-supervisor|log_history':
+          return new TextEncoder().encode('2026-11-22T10:00:00.000Z stderr database system is ready\n').buffer
         case 'plugin:sidecar-supervisor|sidecar_info':
           return { name: 'database', instance_name: 'database', version: '9.9.9', pid: 4242, instance_id: 'abcdef0123456789' }
         case 'plugin:sidecar-supervisor|restart':
@@ -116,7 +116,7 @@ describe('Desktop Runtime dialog', () => {
     )
   })
 
-  it('filters the feed and shows a log tail', async () => {
+  it('filters the feed and shows the whole log, read as raw bytes', async () => {
     const dialog = await openDialog()
     await waitFor(() => expect(within(dialog).getByTestId('event-list').children.length).toBe(2))
     fireEvent.change(within(dialog).getByLabelText('Filter by sidecar'), { target: { value: 'database' } })
@@ -124,7 +124,8 @@ describe('Desktop Runtime dialog', () => {
     fireEvent.click(within(within(dialog).getByTestId('row-database')).getByText('Logs'))
     const tail = await within(dialog).findByTestId('log-tail')
     await waitFor(() => expect(tail.textContent).toContain('database system is ready'))
-    expect(calls.find((c) => c.cmd.endsWith('|logs'))?.args).toEqual({ name: 'database', tail: 200 })
+    expect(calls.find((c) => c.cmd.endsWith('|log_history'))?.args).toEqual({ name: 'database' })
+    expect(calls.some((c) => c.cmd.endsWith('|watch') && (c.args as { log: string }).log === 'database')).toBe(true)
     // The sidecar's own account of itself, asked over gRPC (Control/Info).
     const about = await within(dialog).findByTestId('sidecar-about')
     expect(about.textContent).toBe('database 9.9.9 · pid 4242 · instance abcdef01 (gRPC Control/Info)')

@@ -1,25 +1,44 @@
-import { useEffect, useRef, useState } from 'react'
+import { lazy, Suspense, useEffect, useRef, useState } from 'react'
+import { invoke } from '@tauri-apps/api/core'
+import { save } from '@tauri-apps/plugin-dialog'
 import {
+  diagnosticsBundle,
   exportEvents,
-  logs,
+  onResources,
   pause,
   restart,
   resume,
-  sidecarInfo,
   start,
   stop,
-  type LogLine,
+  type ResourceUsage,
   type RuntimeEvent,
-  type SidecarInfo,
+  type SidecarResources,
   type SidecarStatus,
 } from 'sidecar-supervisor-api'
 import { EventsPanel } from './EventsPanel'
 import { formatLatency, formatUptime } from './format'
+import { LogsView } from './LogsView'
+import { addSample, formatBytes, formatCpu, type History } from './resources'
 import { toError, type RuntimeView } from './runtime'
+import { Sparkline } from './Sparkline'
+import { useWatch } from './useWatch'
+import { Warnings } from './Warnings'
+
+// The charts library is large: it loads when the Timeline tab first opens.
+const TimelineView = lazy(() => import('./TimelineView').then((m) => ({ default: m.TimelineView })))
+
+export type Tab = 'events' | 'logs' | 'timeline'
 
 interface Props {
   runtime: RuntimeView
   onClose: () => void
+  /** The row to open on (a notification about it was clicked). */
+  focus?: string | null
+}
+
+/** The file name the save dialog proposes for the diagnostics bundle. */
+export function bundleName(now = new Date()): string {
+  return `desktop-runtime-diagnostics-${now.toISOString().replace(/[:.]/g, '-').slice(0, 19)}.zip`
 }
 
 /** What "copy diagnostics" puts on the clipboard: status and feed, as the runtime redacted them. */
@@ -27,10 +46,34 @@ export function diagnosticsText(runtime: RuntimeView): string {
   return JSON.stringify({ status: runtime.status, feed_path: runtime.feedPath, events: runtime.events }, null, 2)
 }
 
-export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
+export function DesktopRuntimeDialog({ runtime, onClose, focus = null }: Props) {
   const { status, events, error } = runtime
   const [notice, setNotice] = useState<string | null>(null)
+  const [tab, setTab] = useState<Tab>('events')
   const [logsOf, setLogsOf] = useState<string | null>(null)
+  const [history, setHistory] = useState<History>({})
+  const [latest, setLatest] = useState<Record<string, SidecarResources>>({})
+  const pids = useRef<Record<string, number>>({})
+  useEffect(() => {
+    pids.current = Object.fromEntries((status?.sidecars ?? []).flatMap((r) => (r.pid == null ? [] : [[r.name, r.pid]])))
+  }, [status])
+  // Resources are sampled (once a second) only while the dialog is open.
+  useWatch(null, true)
+  useEffect(() => {
+    const p = onResources((sample) => {
+      setHistory((h) => addSample(h, sample, pids.current))
+      setLatest(Object.fromEntries(sample.map((s) => [s.name, s])))
+    })
+    return () => void p.then((u) => u())
+  }, [])
+  // Opened from a notification: that row is highlighted and scrolled to.
+  useEffect(() => {
+    if (!focus) return
+    const rows = [...document.querySelectorAll<HTMLElement>('tr[data-testid^="row-"]')]
+    rows.find((r) => r.dataset.testid === `row-${focus}`)?.scrollIntoView?.({ block: 'nearest' })
+  }, [focus, status])
+  const names = status?.sidecars.map((r) => r.name) ?? []
+  const shownLog = logsOf ?? names[0] ?? null
   const [now, setNow] = useState(() => Date.now())
   useEffect(() => {
     const t = setInterval(() => setNow(Date.now()), 1000) // live uptimes only; data is pushed
@@ -65,6 +108,27 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
       setNotice(`Export: ${toError(e).message}`)
     }
   }
+  const bundle = async () => {
+    try {
+      const path = await save({
+        defaultPath: bundleName(),
+        title: 'Save the diagnostics bundle',
+        filters: [{ name: 'Zip archive', extensions: ['zip'] }],
+      })
+      if (!path) return
+      const bytes = await diagnosticsBundle(path)
+      setNotice(`Diagnostics bundle saved to ${path} (${Math.ceil(bytes / 1024)} KiB; secrets redacted)`)
+    } catch (e) {
+      setNotice(`Diagnostics bundle: ${toError(e).message}`)
+    }
+  }
+  const openFolder = async (which: 'data' | 'logs') => {
+    try {
+      await invoke('open_folder', { which })
+    } catch (e) {
+      setNotice(`Open ${which} folder: ${toError(e).message}`)
+    }
+  }
   const copy = async () => {
     try {
       await navigator.clipboard.writeText(diagnosticsText(runtime))
@@ -94,8 +158,17 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
             </span>
           )}
           <span className="spacer" />
+          <button type="button" onClick={bundle} data-testid="save-bundle">
+            Diagnostics bundle…
+          </button>
+          <button type="button" onClick={() => openFolder('data')}>
+            Open data folder
+          </button>
+          <button type="button" onClick={() => openFolder('logs')}>
+            Open logs folder
+          </button>
           <button type="button" onClick={copy}>
-            Copy diagnostics
+            Copy
           </button>
           <button type="button" onClick={onClose} aria-label="Close">
             ✕
@@ -103,6 +176,7 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
         </header>
         {error && <p className="error-text" role="alert">{error.message}</p>}
         {notice && <p className="notice" role="status">{notice}</p>}
+        <Warnings warnings={status?.warnings ?? []} />
         <div className="table-wrap">
           <table className="sidecars">
             <thead>
@@ -115,6 +189,8 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
                 <th>Restarts</th>
                 <th>Probe</th>
                 <th>Identity</th>
+                <th>CPU</th>
+                <th>Memory</th>
                 <th />
               </tr>
             </thead>
@@ -123,22 +199,54 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
                 <SidecarRow
                   key={r.name}
                   row={r}
+                  focused={r.name === focus}
+                  history={history[r.name] ?? []}
+                  resources={latest[r.name]?.pid === r.pid ? latest[r.name].resources : r.resources}
                   uptime={r.uptime_ms == null ? null : r.uptime_ms + Math.max(0, now - (runtime.receivedAt[r.name] ?? now))}
                   onRestart={() => act(`Restart ${r.name}`, () => restart(r.name))}
                   onStop={() => act(`Stop ${r.name}`, () => stop(r.name))}
                   onPause={() => act(`Pause ${r.name}`, () => pause(r.name))}
                   onResume={() => act(`Resume ${r.name}`, () => resume(r.name))}
                   onStart={() => act(`Start ${r.name}`, () => start(r.name))}
-                  onLogs={() => setLogsOf(logsOf === r.name ? null : r.name)}
+                  onLogs={() => {
+                    setLogsOf(r.name)
+                    setTab('logs')
+                  }}
                 />
               ))}
             </tbody>
           </table>
         </div>
-        {logsOf && (
-          <LogTail name={logsOf} events={events} pid={status?.sidecars.find((r) => r.name === logsOf)?.pid ?? null} />
+        <nav className="tabs dialog-tabs" role="tablist" aria-label="Diagnostics">
+          {(['events', 'logs', 'timeline'] as const).map((t) => (
+            <button
+              key={t}
+              type="button"
+              role="tab"
+              aria-selected={tab === t}
+              className={tab === t ? 'tab active' : 'tab'}
+              onClick={() => setTab(t)}
+              data-testid={`dialog-tab-${t}`}
+            >
+              {t[0].toUpperCase() + t.slice(1)}
+            </button>
+          ))}
+        </nav>
+        {tab === 'events' && <EventsPanel events={events} sidecars={names} onExport={doExport} />}
+        {tab === 'logs' && shownLog && (
+          <LogsView
+            names={names}
+            name={shownLog}
+            pid={status?.sidecars.find((r) => r.name === shownLog)?.pid ?? null}
+            onPick={setLogsOf}
+            onNotice={setNotice}
+          />
         )}
-        <EventsPanel events={events} sidecars={status?.sidecars.map((r) => r.name) ?? []} onExport={doExport} />
+        {tab === 'timeline' && (
+          <Suspense fallback={<p className="muted">Loading the timeline…</p>}>
+            <TimelineView events={events} sidecars={status?.sidecars ?? []} now={now} />
+          </Suspense>
+        )}
       </div>
     </div>
   )
@@ -146,6 +254,9 @@ export function DesktopRuntimeDialog({ runtime, onClose }: Props) {
 
 interface RowProps {
   row: SidecarStatus
+  focused: boolean
+  history: { cpu: number; rss: number }[]
+  resources: ResourceUsage | null
   uptime: number | null
   onRestart: () => void
   onStop: () => void
@@ -166,11 +277,11 @@ const IDENTITY_HELP: Record<NonNullable<SidecarStatus['identity']>, string> = {
   foreign: 'Another program or an older instance answers on its port: never taken as ready',
 }
 
-function SidecarRow({ row, uptime, onRestart, onStop, onStart, onPause, onResume, onLogs }: RowProps) {
+function SidecarRow({ row, focused, history, resources, uptime, onRestart, onStop, onStart, onPause, onResume, onLogs }: RowProps) {
   const used = row.budget.max - row.budget.remaining
   return (
     <>
-      <tr data-testid={`row-${row.name}`} data-state={row.state}>
+      <tr data-testid={`row-${row.name}`} data-state={row.state} className={focused ? 'focused' : undefined}>
         <td className="name">{row.name}</td>
         <td>
           <span className={`badge state-${row.state}`}>{row.state.replace(/_/g, ' ')}</span>
@@ -196,6 +307,15 @@ function SidecarRow({ row, uptime, onRestart, onStop, onStart, onPause, onResume
           ) : (
             '—'
           )}
+        </td>
+        <td className="resource" data-testid={`cpu-${row.name}`} data-value={resources?.cpu_percent ?? ''}>
+          {formatCpu(resources?.cpu_percent)}
+          <Sparkline values={history.map((p) => p.cpu)} label={`CPU of ${row.name}, last minute`} />
+        </td>
+        <td className="resource" data-testid={`rss-${row.name}`} data-value={resources?.rss_bytes ?? ''}>
+          {formatBytes(resources?.rss_bytes)}
+          {resources && resources.processes > 1 && <span className="muted"> · {resources.processes} procs</span>}
+          <Sparkline values={history.map((p) => p.rss)} label={`Memory of ${row.name}, last minute`} />
         </td>
         <td className="actions">
           <button type="button" onClick={onRestart} aria-label={`Restart ${row.name}`}>
@@ -226,80 +346,11 @@ function SidecarRow({ row, uptime, onRestart, onStop, onStart, onPause, onResume
       </tr>
       {row.last_error && (
         <tr className="error-row">
-          <td colSpan={8}>
+          <td colSpan={11}>
             <pre className="last-error">{row.last_error}</pre>
           </td>
         </tr>
       )}
     </>
-  )
-}
-
-/** The last lines of a sidecar's output. */
-function LogTail({ name, events, pid }: { name: string; events: RuntimeEvent[]; pid: number | null }) {
-  const [lines, setLines] = useState<LogLine[]>([])
-  const [err, setErr] = useState<string | null>(null)
-  const lastSeq = events.filter((e) => e.sidecar === name).at(-1)?.seq ?? 0
-  useEffect(() => {
-    let gone = false
-    // Output is not pushed (only state is): re-read while the panel is open, and at once when
-    // the feed says something about this sidecar.
-    const read = () =>
-      logs(name, 200)
-        .then((l) => !gone && (setLines(l), setErr(null)))
-        .catch((e) => !gone && setErr(toError(e).message))
-    const first = setTimeout(read, 0)
-    const every = setInterval(read, 1000)
-    return () => {
-      gone = true
-      clearTimeout(first)
-      clearInterval(every)
-    }
-  }, [name, lastSeq])
-  return (
-    <section className="logs" aria-label={`Logs of ${name}`}>
-      <h3>Logs · {name}</h3>
-      <About name={name} pid={pid} />
-      {err && <p className="error-text">{err}</p>}
-      <pre data-testid="log-tail">
-        {lines.map((l, i) => (
-          <span key={i} className={l.stream}>
-            {l.line}
-            {'\n'}
-          </span>
-        ))}
-      </pre>
-    </section>
-  )
-}
-
-/** What a gRPC sidecar says of itself (sidecar.v1.Control/Info, over the plugin's gRPC channel
- * to it), asked again when its process changes. */
-function About({ name, pid }: { name: string; pid: number | null }) {
-  // Keyed by process: an answer about an earlier process is not shown.
-  const key = `${name}:${pid}`
-  const [got, setGot] = useState<{ key: string; info?: SidecarInfo; why?: string } | null>(null)
-  useEffect(() => {
-    let gone = false
-    if (pid == null) return
-    sidecarInfo(name)
-      .then((info) => !gone && setGot({ key: `${name}:${pid}`, info }))
-      .catch((e) => !gone && setGot({ key: `${name}:${pid}`, why: toError(e).message }))
-    return () => {
-      gone = true
-    }
-  }, [name, pid])
-  if (pid == null || got?.key !== key) return null
-  if (got.info)
-    return (
-      <p className="about" data-testid="sidecar-about">
-        {got.info.name} {got.info.version} · pid {got.info.pid} · instance {got.info.instance_id.slice(0, 8)} (gRPC
-        Control/Info)
-      </p>
-    )
-  return (
-    <p className="about muted" data-testid="sidecar-about" title={got.why}>
-      no gRPC Control/Info
-    </p>
   )
 }

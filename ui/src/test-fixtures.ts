@@ -18,6 +18,7 @@ export function row(name: string, over: Partial<SidecarStatus> = {}): SidecarSta
     last_probe: { ok: true, latency_ms: 1.5, at: '2026-11-22T10:00:00.000Z', detail: 'GET /health/ready answered 200' },
     identity: 'proven',
     depends_on: [],
+    resources: null,
     ...over,
   }
 }
@@ -35,6 +36,7 @@ export function status(rows: SidecarStatus[]): RuntimeStatus {
     started_at: '2026-11-22T10:00:00.000Z',
     stopped: false,
     error: null,
+    warnings: [],
     sidecars: rows,
   }
 }

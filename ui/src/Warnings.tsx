@@ -1,0 +1,23 @@
+// What the runtime wants a person to know beyond each row's state (the feed in its home-dir
+// fallback, a sidecar without identity proof, a taken fixed port): shown, never only logged.
+
+import type { RuntimeWarning } from 'sidecar-supervisor-api'
+
+const TITLE: Record<RuntimeWarning['kind'], string> = {
+  feed_fallback: 'Event feed moved',
+  no_identity_proof: 'No identity proof',
+  fixed_port_taken: 'Port taken',
+}
+
+export function Warnings({ warnings }: { warnings: RuntimeWarning[] }) {
+  if (!warnings.length) return null
+  return (
+    <ul className="warnings" aria-label="Warnings" data-testid="warnings">
+      {warnings.map((w, i) => (
+        <li key={`${w.kind}-${w.sidecar ?? ''}-${i}`} data-kind={w.kind} data-sidecar={w.sidecar ?? ''}>
+          <strong>{TITLE[w.kind]}</strong> {w.message}
+        </li>
+      ))}
+    </ul>
+  )
+}
