@@ -347,6 +347,11 @@ impl Supervisor {
         self.inner.resources.sample(&Self::resource_targets(&self.inner.shared))
     }
 
+    /// Whether a resources sampler runs now (only while a watch lease runs).
+    pub fn is_sampling_resources(&self) -> bool {
+        self.inner.resources.is_sampling()
+    }
+
     /// Samples every sidecar once a second during the next `lease` and pushes each sample as
     /// [`Notification::Resources`]; nothing is sampled while no lease runs.
     pub fn watch_resources(&self, lease: Duration) {
