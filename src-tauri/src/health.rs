@@ -130,6 +130,7 @@ mod tests {
             last_probe: None,
             identity: None,
             depends_on: Vec::new(),
+            resources: None,
         }
     }
 
@@ -254,6 +255,7 @@ mod tests {
             started_at: "t".into(),
             stopped: false,
             error: None,
+            warnings: Vec::new(),
             sidecars: rows(&[("db", State::Ready), ("backend", State::Ready)]),
         };
         assert_eq!(Health::of(&status).summary, "all 2 sidecars ready");

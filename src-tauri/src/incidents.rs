@@ -157,6 +157,7 @@ mod tests {
             last_probe: None,
             identity: None,
             depends_on: Vec::new(),
+            resources: None,
         }
     }
 

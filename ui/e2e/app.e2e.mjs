@@ -7,6 +7,7 @@
 
 import { readFileSync, readdirSync, mkdirSync, existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { logsResourcesBundle, plantBigLog, screenshotsOfEveryView, timelineAfterKill } from './diagnostics.e2e.mjs'
 import { openApp, reporter } from './session.mjs'
 
 const APP = process.env.APP
@@ -28,6 +29,10 @@ const alive = (pid) => {
     return false
   }
 }
+
+// 50 MB of earlier executor output, for the whole-log measurement (written before the app
+// starts, as a rotated file of an earlier run would be).
+plantBigLog(DATA_DIR)
 
 const launched = Date.now()
 const { browser, $, until } = await openApp(APP, DRIVER, TIMEOUT)
@@ -58,6 +63,10 @@ try {
   log(`identity tiers in the dialog: ${JSON.stringify(identities)}`)
   check(identities.backend === 'proven' && identities.executor === 'proven', `backend and executor proven (${JSON.stringify(identities)})`)
   await browser.saveScreenshot(join(ARTIFACTS, 'dialog.png'))
+  const ctx = { browser, $, until, check, log, ARTIFACTS, DATA_DIR }
+  // 2b. Logs (live, search, raw vs JSON, export), resources, the diagnostics bundle.
+  await logsResourcesBundle(ctx)
+  await (await $('[data-testid="dialog-tab-events"]')).click()
   // The smallest supported window: everything still on screen, nothing cut off sideways.
   await browser.setWindowSize(800, 600)
   const inner = await browser.execute(() => [window.innerWidth, window.innerHeight])
@@ -127,6 +136,17 @@ try {
   const jobText = await (await $('[data-testid^="job-"][data-status="done"]')).getText()
   check(jobText.includes('9') && /worker#\d/.test(jobText), `job done by a worker: ${jobText}`)
   await browser.saveScreenshot(join(ARTIFACTS, 'main.png'))
+  for (const [w, h] of [
+    [800, 600],
+    [1280, 800],
+  ]) {
+    await browser.setWindowSize(w, h)
+    await browser.saveScreenshot(join(ARTIFACTS, `main-${w}x${h}.png`))
+    await (await $('[data-testid="tab-runs"]')).click()
+    await browser.saveScreenshot(join(ARTIFACTS, `runs-${w}x${h}.png`))
+    await (await $('[data-testid="tab-jobs"]')).click()
+  }
+  await browser.setWindowSize(1100, 760)
 
   // 5. SIGKILL the backend: the feed shows its exit and restart, the row comes back ready.
   await (await $('[data-testid="open-runtime"]')).click()
@@ -170,6 +190,10 @@ try {
   log(`state change → visible in the dialog: ${latencies.map((l) => `${l} ms`).join(', ')} (engine event time to DOM change)`)
   check(latencies.length > 0 && latencies.every((l) => l >= -5 && l <= 1000), `push latency measured (${latencies})`)
   await browser.saveScreenshot(join(ARTIFACTS, 'dialog-after-restart.png'))
+  // The timeline shows what happened, then every view at both sizes.
+  await timelineAfterKill(ctx)
+  await screenshotsOfEveryView(ctx)
+  await (await $('[data-testid="dialog-tab-events"]')).click()
 
   // The workers followed the backend to its new port: a new job is still processed.
   await (await $('button[aria-label="Close"]')).click()
