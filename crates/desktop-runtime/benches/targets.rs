@@ -8,7 +8,9 @@
 //!    the supervisor's children), so the supervisor's own cost is not hidden by a heavy exec.
 //! 2. readiness noticed: from the instant the sidecar starts answering ready to the instant the
 //!    engine reports `ready`.
-//! 3. idle cost of the headless runner with 3 sidecars probed every second: CPU and RSS.
+//! 3. idle cost of the headless runner with 3 sidecars probed every second: CPU and RSS; then
+//!    the same while resources are watched (sampled once a second, as with the dialog open).
+//!    `BENCH_BIN_DIR` points it at another build's runner and test-sidecar (before/after).
 //!
 //! The sidecar reports "start <pid> <ns>" / "ready <pid> <ns>" (CLOCK_MONOTONIC, shared by
 //! all processes) over a unix datagram socket, so both sides are timed by the same clock.

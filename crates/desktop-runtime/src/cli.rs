@@ -110,6 +110,11 @@ pub enum CtlCmd {
     Pause { name: String },
     /// Continue a paused sidecar.
     Resume { name: String },
+    /// Sample every sidecar's CPU and memory once a second for LEASE_MS (as the open dialog does).
+    Watch {
+        #[arg(long, default_value_t = 5000)]
+        lease_ms: u64,
+    },
     /// Call METHOD of a "stdio": "jsonrpc" sidecar with PARAMS (JSON); prints the result.
     Request {
         name: String,
@@ -339,6 +344,7 @@ pub fn ctl(a: CtlArgs) -> ExitCode {
         CtlCmd::Start { name } => CtlRequest::Start { name },
         CtlCmd::Pause { name } => CtlRequest::Pause { name },
         CtlCmd::Resume { name } => CtlRequest::Resume { name },
+        CtlCmd::Watch { lease_ms } => CtlRequest::Watch { lease_ms },
         CtlCmd::Request { name, method, params, timeout_ms } => {
             let params = match params.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose() {
                 Ok(p) => p,

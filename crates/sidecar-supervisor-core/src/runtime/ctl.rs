@@ -46,6 +46,11 @@ pub enum CtlRequest {
         params: Option<Value>,
         timeout_ms: u64,
     },
+    /// Sample every sidecar's resources once a second for the next `lease_ms` (what the
+    /// dialog does while it is open).
+    Watch {
+        lease_ms: u64,
+    },
     /// The live status, each sidecar's resources sampled now (what `desktop-runtime status`
     /// shows while the runner runs).
     Status,
@@ -115,6 +120,10 @@ pub async fn handle(sup: &Supervisor, req: CtlRequest) -> CtlResponse {
         CtlRequest::Start { name } => command(sup.start_sidecar(&name).await),
         CtlRequest::Pause { name } => command(sup.pause(&name).await),
         CtlRequest::Resume { name } => command(sup.resume(&name).await),
+        CtlRequest::Watch { lease_ms } => {
+            sup.watch_resources(Duration::from_millis(lease_ms.clamp(1, 60_000)));
+            CtlResponse::ok(Value::Null)
+        }
         CtlRequest::Status => {
             let s = sup.clone();
             match tokio::task::spawn_blocking(move || {
