@@ -3,7 +3,7 @@ import { emit } from '@tauri-apps/api/event'
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { App } from './App'
-import { ev, row, status } from './test-fixtures'
+import { ev, row, sendChunks, status } from './test-fixtures'
 
 type Call = { cmd: string; args: unknown }
 
@@ -26,7 +26,7 @@ beforeEach(() => {
         case 'plugin:sidecar-supervisor|desktop_runtime_diagnostics':
           return { feed_path: '/d/runtime/runtime-events.json', events: [ev(1, 'runtime_started'), ev(2, 'ready', 'database')] }
         case 'plugin:sidecar-supervisor|log_history':
-          return new TextEncoder().encode('2026-11-22T10:00:00.000Z stderr database system is ready\n').buffer
+          return sendChunks(args, '2026-11-22T10:00:00.000Z stderr database system is ready\n')
         case 'plugin:sidecar-supervisor|sidecar_info':
           return { name: 'database', instance_name: 'database', version: '9.9.9', pid: 4242, instance_id: 'abcdef0123456789' }
         case 'plugin:sidecar-supervisor|restart':
@@ -124,7 +124,7 @@ describe('Desktop Runtime dialog', () => {
     fireEvent.click(within(within(dialog).getByTestId('row-database')).getByText('Logs'))
     const tail = await within(dialog).findByTestId('log-tail')
     await waitFor(() => expect(tail.textContent).toContain('database system is ready'))
-    expect(calls.find((c) => c.cmd.endsWith('|log_history'))?.args).toEqual({ name: 'database' })
+    expect((calls.find((c) => c.cmd.endsWith('|log_history'))?.args as { name: string }).name).toBe('database')
     expect(calls.some((c) => c.cmd.endsWith('|watch') && (c.args as { log: string }).log === 'database')).toBe(true)
     // The sidecar's own account of itself, asked over gRPC (Control/Info).
     const about = await within(dialog).findByTestId('sidecar-about')

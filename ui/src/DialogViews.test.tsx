@@ -6,7 +6,7 @@ import { emit } from '@tauri-apps/api/event'
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { App } from './App'
-import { ev, row, status } from './test-fixtures'
+import { ev, row, sendChunks, status } from './test-fixtures'
 
 type Call = { cmd: string; args: Record<string, unknown> }
 let calls: Call[]
@@ -35,7 +35,7 @@ beforeEach(() => {
             events: [ev(1, 'runtime_started'), ev(2, 'spawned', 'database'), ev(3, 'ready', 'database')],
           }
         case 'plugin:sidecar-supervisor|log_history':
-          return new TextEncoder().encode(HISTORY).buffer
+          return sendChunks(args, HISTORY)
         case 'plugin:sidecar-supervisor|export_log':
           return 3 * 1048576
         case 'plugin:sidecar-supervisor|diagnostics_bundle':

@@ -44,3 +44,14 @@ export function status(rows: SidecarStatus[]): RuntimeStatus {
 export function ev(seq: number, kind: RuntimeEvent['kind'], sidecar?: string, message = `${kind} happened`): RuntimeEvent {
   return { seq, at: '2026-11-22T10:00:00.000Z', sidecar, kind, message }
 }
+
+/** What the plugin's `log_history` does: `text` as raw chunks on the call's channel (split in
+ * two, so the page must put them together), the total as the answer. */
+export function sendChunks(args: unknown, text: string): number {
+  const bytes = new TextEncoder().encode(text)
+  const ch = (args as { onChunk: { onmessage: (b: ArrayBuffer) => void } }).onChunk
+  const half = Math.floor(bytes.length / 2)
+  ch.onmessage(bytes.slice(0, half).buffer)
+  ch.onmessage(bytes.slice(half).buffer)
+  return bytes.length
+}

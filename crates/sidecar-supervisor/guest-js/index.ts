@@ -1,7 +1,7 @@
 // Typed bindings of the `sidecar-supervisor` Tauri plugin. The types of what the commands and
 // pushes carry are generated from the Rust types (bindings.ts); this file adds the calls.
 
-import { invoke } from '@tauri-apps/api/core'
+import { Channel, invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 import type {
   Diagnostics,
@@ -87,8 +87,30 @@ export const watch = (log: string | null, resources: boolean): Promise<void> => 
 export const WATCH_RENEW_MS = 2000
 
 /** The whole rotated log of a sidecar instance, oldest first, as raw bytes (UTF-8 records
- * `<at> <stream> <line>`), never JSON. */
-export const logHistory = async (name: string): Promise<ArrayBuffer> => invoke<ArrayBuffer>(cmd('log_history'), { name })
+ * `<at> <stream> <line>`): streamed in `ArrayBuffer` chunks of at most 4 MiB from one snapshot
+ * of the files, never JSON. */
+export async function logHistory(name: string): Promise<Uint8Array> {
+  const chunks: ArrayBuffer[] = []
+  let got = 0
+  let total = -1
+  let complete = () => {}
+  const all = new Promise<void>((resolve) => (complete = resolve))
+  const onChunk = new Channel<ArrayBuffer>((b) => {
+    chunks.push(b)
+    got += b.byteLength
+    if (got === total) complete()
+  })
+  total = await invoke<number>(cmd('log_history'), { name, onChunk })
+  if (got === total) complete()
+  await all
+  const out = new Uint8Array(total)
+  let at = 0
+  for (const c of chunks) {
+    out.set(new Uint8Array(c), at)
+    at += c.byteLength
+  }
+  return out
+}
 
 /** Writes the whole rotated log of `name` to `path` (from a save dialog); resolves to the bytes written. */
 export const exportLog = (name: string, path: string): Promise<number> => invoke(cmd('export_log'), { name, path })

@@ -6,17 +6,18 @@
 //! that closes simply stops renewing, so nothing keeps streaming into a webview nobody looks
 //! at, and a closed dialog costs what no dialog costs.
 //!
-//! Why raw bytes: the whole history (up to the rotation limit, tens of MB) crosses IPC as an
-//! `ipc::Response` — the webview gets an `ArrayBuffer`, no JSON array of numbers, no base64.
-//! The JSON encoding of `log_history` exists only to measure what that saves (the e2e prints the
-//! ratio); the UI never asks for it.
+//! Why raw bytes, in chunks: the whole history (up to the rotation limit, tens of MB) crosses
+//! IPC as `ArrayBuffer`s streamed through a `Channel` (4 MiB each, from one snapshot of the
+//! files) — no JSON array of numbers, no base64, and no single message big enough to stall the
+//! page while it arrives. The JSON encoding of `log_history` (one JSON array of numbers) exists
+//! only to measure what that saves (the e2e prints the ratio); the UI never asks for it.
 
 use std::time::Duration;
 
 use serde::Serialize;
 use sidecar_supervisor_core::logs::LiveLine;
 use sidecar_supervisor_core::runtime::LogReadError;
-use tauri::ipc::Response;
+use tauri::ipc::{Channel, InvokeResponseBody, Response};
 use tauri::{AppHandle, Emitter, Runtime};
 
 use crate::{Error, Result, SidecarSupervisorExt};
@@ -30,6 +31,8 @@ pub const EVENT_RESOURCES: &str = "sidecar-supervisor://resources";
 pub const WATCH_LEASE: Duration = Duration::from_secs(5);
 /// Largest history `log_history` hands over (the default rotation keeps 20 MiB).
 pub const MAX_HISTORY: u64 = 256 * 1024 * 1024;
+/// Bytes per chunk of the history.
+pub const CHUNK: usize = 4 * 1024 * 1024;
 
 /// Live lines pushed together: those of one short window, and how many were missed because the
 /// webview fell behind (then re-read the tail).
@@ -67,13 +70,16 @@ pub(crate) async fn watch<R: Runtime>(app: AppHandle<R>, log: Option<String>, re
     Ok(())
 }
 
-/// The whole rotated log of a sidecar instance, oldest first, as raw bytes (`<at> <stream>
-/// <line>\n` records, already redacted). `encoding: "json"` returns the same bytes as a JSON
-/// array of numbers, for the measurement only.
+/// The whole rotated log of a sidecar instance, oldest first (`<at> <stream> <line>\n` records,
+/// already redacted), sent on `on_chunk` as raw chunks of at most 4 MiB; returns the total
+/// bytes sent (the caller has it all when its chunks add up to that). `encoding: "json"`
+/// instead returns the bytes as one JSON array of numbers (nothing on the channel), for the
+/// measurement only.
 #[tauri::command]
 pub(crate) async fn log_history<R: Runtime>(
     app: AppHandle<R>,
     name: String,
+    on_chunk: Channel,
     encoding: Option<String>,
 ) -> Result<Response> {
     let json = match encoding.as_deref() {
@@ -105,11 +111,14 @@ pub(crate) async fn log_history<R: Runtime>(
     .map_err(|e| Error::Io(format!("reading the log stopped: {e}")))??;
     if json {
         let text = serde_json::to_vec(&bytes).map_err(|e| Error::Io(e.to_string()))?;
-        return Ok(Response::new(tauri::ipc::InvokeResponseBody::Json(
-            String::from_utf8(text).expect("JSON is UTF-8"),
-        )));
+        return Ok(Response::new(InvokeResponseBody::Json(String::from_utf8(text).expect("JSON is UTF-8"))));
     }
-    Ok(Response::new(bytes))
+    for chunk in bytes.chunks(CHUNK) {
+        on_chunk
+            .send(InvokeResponseBody::Raw(chunk.to_vec()))
+            .map_err(|e| Error::Io(format!("cannot send the log to the webview: {e}")))?;
+    }
+    Ok(Response::new(InvokeResponseBody::Json(bytes.len().to_string())))
 }
 
 /// Writes the whole rotated log of a sidecar instance to `path` (the file the user chose in the
