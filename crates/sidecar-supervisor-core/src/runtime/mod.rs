@@ -106,7 +106,7 @@ pub enum LogReadError {
 }
 
 /// Live log lines buffered for a slow reader before it is told it missed some.
-const LIVE_CAPACITY: usize = 8192;
+const LIVE_CAPACITY: usize = 1024;
 
 struct Inner {
     tx: mpsc::UnboundedSender<Msg>,
