@@ -277,6 +277,49 @@ fn export_writes_the_chosen_feed_events_under_the_data_dir_only() {
 }
 
 #[test]
+fn whole_log_export_bundle_and_watch_through_ipc_with_structured_errors() {
+    let h = start();
+    let chunk = json!("__CHANNEL__:4242");
+    // The whole log: the total comes back, the bytes go on the channel; the JSON path (for the
+    // measurement) carries the same bytes.
+    let total = h.invoke("log_history", json!({ "name": "api", "onChunk": chunk })).unwrap();
+    let array = h.invoke("log_history", json!({ "name": "api", "onChunk": chunk, "encoding": "json" })).unwrap();
+    let bytes: Vec<u8> = array.as_array().unwrap().iter().map(|b| b.as_u64().unwrap() as u8).collect();
+    assert_eq!(total.as_u64().unwrap() as usize, bytes.len());
+    assert!(String::from_utf8(bytes).unwrap().contains("stdout line 3"));
+    let e = h.invoke("log_history", json!({ "name": "api", "onChunk": chunk, "encoding": "base64" })).unwrap_err();
+    assert_eq!(e["kind"], "invalid_argument", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("base64"), "{e}");
+    let e = h.invoke("log_history", json!({ "name": "worker", "onChunk": chunk })).unwrap_err();
+    assert_eq!(e["kind"], "invalid_argument");
+    assert!(e["message"].as_str().unwrap().contains("worker#1, worker#2"), "{e}");
+
+    // Exports go where the save dialog pointed, whole, through a file renamed into place.
+    let out = h._tmp.path().join("api-export.log");
+    let n = h.invoke("export_log", json!({ "name": "api", "path": out.to_str().unwrap() })).unwrap();
+    assert_eq!(n.as_u64().unwrap(), std::fs::metadata(&out).unwrap().len());
+    assert!(std::fs::read_to_string(&out).unwrap().contains("stdout line 3"));
+    for (path, why) in [("relative.log", "not absolute"), ("/no/such/dir/x.log", "does not exist")] {
+        let e = h.invoke("export_log", json!({ "name": "api", "path": path })).unwrap_err();
+        assert_eq!(e["kind"], "invalid_argument", "{e}");
+        assert!(e["message"].as_str().unwrap().contains(why), "{e}");
+    }
+    let e = h.invoke("diagnostics_bundle", json!({ "path": h._tmp.path().to_str().unwrap() })).unwrap_err();
+    assert!(e["message"].as_str().unwrap().contains("not a regular file"), "{e}");
+    let zip = h._tmp.path().join("bundle.zip");
+    let n = h.invoke("diagnostics_bundle", json!({ "path": zip.to_str().unwrap() })).unwrap();
+    assert!(n.as_u64().unwrap() > 0 && std::fs::read(&zip).unwrap().starts_with(b"PK"), "a zip");
+
+    // Watching: a known log and the resources; an unknown log names the known ones.
+    h.invoke("watch", json!({ "log": "api", "resources": true })).unwrap();
+    let e = h.invoke("watch", json!({ "log": "nope", "resources": false })).unwrap_err();
+    assert_eq!(e["kind"], "unknown_sidecar", "{e}");
+    let st = h.wait("a resources sample in the status", |s| s.sidecars.iter().any(|r| r.resources.is_some()));
+    let api = st.sidecars.iter().find(|r| r.name == "api").unwrap();
+    assert!(api.resources.is_some_and(|r| r.rss_bytes > 0), "{api:?}");
+}
+
+#[test]
 fn only_the_apps_own_pages_are_loaded() {
     use desktop_runtime_app::{origin_of, APP_ORIGINS};
     for (url, ok) in [
