@@ -19,13 +19,27 @@ async fn lines_go_live_only_while_watched_and_samples_only_while_leased() {
     }])));
     rig.wait_state("api", State::Ready).await;
     let mut live = rig.subscribe_live_lines();
+    // Each launch prints "line 1", "line 2": wait until the ring holds `n` launches' output.
+    let printed = |n: usize| {
+        let rig = &rig;
+        async move {
+            let deadline = std::time::Instant::now() + T;
+            while rig.logs("api", 100).unwrap().iter().filter(|l| l.line == "line 2").count() < n {
+                assert!(std::time::Instant::now() < deadline, "launch {n}'s output never reached the log");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    printed(1).await;
     // Unwatched: the restart's output reaches the ring and the file, not the live channel.
+    let first = rig.row("api").pid;
     rig.restart("api").await.unwrap();
-    rig.wait_row("api", "ready again", |r| r.state == State::Ready && r.restarts_in_window == 0).await;
-    rig.wait_state("api", State::Ready).await;
+    rig.wait_row("api", "ready with a new pid", |r| r.state == State::Ready && r.pid != first).await;
+    printed(2).await;
     assert!(live.try_recv().is_err(), "nothing is sent live while nobody watches");
 
     rig.watch_log("api", Duration::from_secs(30)).unwrap();
+    let second = rig.row("api").pid;
     rig.restart("api").await.unwrap();
     let got = tokio::time::timeout(T, async {
         loop {
@@ -42,12 +56,14 @@ async fn lines_go_live_only_while_watched_and_samples_only_while_leased() {
         matches!(rig.watch_log("nope", Duration::from_secs(1)), Err(e) if e.to_string().contains("unknown sidecar"))
     );
 
-    // The whole log: both launches' lines, oldest first.
-    rig.wait_state("api", State::Ready).await;
+    // The whole log: the three launches' lines, oldest first.
+    rig.wait_row("api", "ready with a third pid", |r| r.state == State::Ready && r.pid != second).await;
+    printed(3).await;
     let mut snap = rig.log_snapshot("api").unwrap();
     let text = String::from_utf8(snap.read_all().unwrap()).unwrap();
     let firsts: Vec<usize> = text.match_indices("stdout line 1").map(|(i, _)| i).collect();
-    assert!(firsts.len() >= 3, "three launches' output: {text}");
+    assert_eq!(firsts.len(), 3, "three launches' output: {text}");
+    assert!(firsts.windows(2).all(|w| w[0] < w[1]));
 
     // Resources: none sampled until watched; pushed once a second while leased; then it stops.
     assert!(!rig.is_sampling_resources());
