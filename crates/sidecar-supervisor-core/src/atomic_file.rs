@@ -22,20 +22,32 @@ pub use crate::platform::private_dir_all;
 
 /// Atomically replaces `path` with `bytes`, as a file only its owner can read.
 ///
-/// Creates the parent directories, writes `.<name>.tmp-<pid>-<counter>` in the same directory,
-/// fsyncs it, renames it over `path` and fsyncs the directory, so readers never see a torn file
-/// and a crash leaves either the old or the new content. On error the temp file is removed and
-/// `path` is untouched (the error message names `path`).
+/// Creates the parent directories, then [`replace_with`]: readers never see a torn file and a
+/// crash leaves either the old or the new content. On error the temp file is removed and `path`
+/// is untouched (the error message names `path`).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    private_dir_all(&parent_of(path))
+        .map_err(|e| io::Error::new(e.kind(), format!("writing {}: {e}", path.display())))?;
+    replace_with(path, |f| f.write_all(bytes))
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Atomically replaces `path` (in a directory that must exist) with what `write` puts in a new
+/// file only its owner can read: `.<name>.tmp-<pid>-<counter>` beside it, fsynced, renamed over
+/// `path`, the directory fsynced. On error the temp file is removed and `path` is untouched (the
+/// error message names `path`). For writers that stream (an export, a zip) as for whole buffers.
+pub fn replace_with(path: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, format!("{}: not a file path", path.display())))?;
-    let dir: PathBuf = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = parent_of(path);
     let context = |e: io::Error| io::Error::new(e.kind(), format!("writing {}: {e}", path.display()));
-    private_dir_all(&dir).map_err(context)?;
 
     let mut tmp_name = OsString::from(".");
     tmp_name.push(name);
@@ -44,7 +56,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
     let result = (|| {
         let mut file = crate::platform::create_private(&tmp)?;
-        file.write_all(bytes)?;
+        write(&mut file)?;
         file.sync_all()?;
         drop(file);
         crate::platform::replace_file(&tmp, path)

@@ -155,29 +155,19 @@ fn human(n: u64) -> String {
     }
 }
 
+/// The zip, written through a temporary sibling renamed into place.
 fn write_zip(dest: &Path, files: &[(String, Vec<u8>)]) -> std::io::Result<u64> {
-    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = dest.file_name().ok_or_else(|| std::io::Error::other(format!("{} names no file", dest.display())))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut zip = zip::ZipWriter::new(crate::platform::create_private(&tmp)?);
+    crate::atomic_file::replace_with(dest, |f| {
+        let mut zip = zip::ZipWriter::new(f);
         let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
         for (path, bytes) in files {
             zip.start_file(format!("diagnostics/{path}"), opts).map_err(std::io::Error::other)?;
             zip.write_all(bytes)?;
         }
-        let f = zip.finish().map_err(std::io::Error::other)?;
-        f.sync_all()?;
-        let n = f.metadata()?.len();
-        drop(f);
-        crate::platform::replace_file(&tmp, dest)?;
-        Ok(n)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        zip.finish().map_err(std::io::Error::other)?;
+        Ok(())
+    })?;
+    Ok(std::fs::metadata(dest)?.len())
 }
 
 #[cfg(test)]

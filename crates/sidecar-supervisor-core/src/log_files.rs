@@ -67,29 +67,17 @@ impl LogSnapshot {
     }
 }
 
-/// Copies the snapshot to a new file at `dest` through a temporary sibling renamed into place,
-/// so a failed export leaves no half-written file under the chosen name. Returns the bytes.
+/// Copies the snapshot to `dest` (in a directory that exists) through a temporary sibling
+/// renamed into place ([`crate::atomic_file::replace_with`]), so a failed export leaves no
+/// half-written file under the chosen name. Returns the bytes.
 pub fn export_to(snapshot: &mut LogSnapshot, dest: &Path) -> io::Result<u64> {
-    let dir = dest.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = dest.file_name().ok_or_else(|| io::Error::other(format!("{} names no file", dest.display())))?;
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let _ = std::fs::remove_file(&tmp); // a crashed earlier export's
-    let result = (|| {
-        let mut f = io::BufWriter::with_capacity(1 << 20, crate::platform::create_private(&tmp)?);
-        let n = snapshot.copy_to(&mut f)?;
-        let f = f.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        drop(f);
-        crate::platform::replace_file(&tmp, dest)?;
-        Ok(n)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut n = 0;
+    crate::atomic_file::replace_with(dest, |f| {
+        let mut out = io::BufWriter::with_capacity(1 << 20, f);
+        n = snapshot.copy_to(&mut out)?;
+        out.flush()
+    })?;
+    Ok(n)
 }
 
 #[cfg(test)]
@@ -112,7 +100,7 @@ mod tests {
         assert_eq!(export_to(&mut snap, &out).unwrap(), 8);
         assert_eq!(std::fs::read(&out).unwrap(), b"one\ntwo\n");
         let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
-        assert!(!left.iter().any(|n| n.to_string_lossy().ends_with(".tmp")), "{left:?}");
+        assert!(!left.iter().any(|n| n.to_string_lossy().contains(".tmp")), "{left:?}");
     }
 
     #[test]
