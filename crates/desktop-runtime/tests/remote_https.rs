@@ -143,8 +143,12 @@ fn the_remote_backend_is_a_row_probed_over_https_with_the_extra_ca() {
         "{evs:#?}"
     );
     // Sidecars are handed the CA too.
-    let log = std::fs::read_to_string(data.join("logs/client.log")).unwrap_or_default();
-    assert!(log.contains(&format!("SIDECAR_EXTRA_CA_FILES={}", ca.display())), "{log}");
+    // The log file is written by the runtime's background writer a moment after the line: wait
+    // for it there.
+    let want = format!("SIDECAR_EXTRA_CA_FILES={}", ca.display());
+    wait_in_dir(&data.join("logs"), "the client's CA line in its log file", || {
+        std::fs::read_to_string(data.join("logs/client.log")).ok().filter(|l| l.contains(&want))
+    });
 
     // The server goes away: unhealthy after the threshold, with the reason.
     server.kill().unwrap();
