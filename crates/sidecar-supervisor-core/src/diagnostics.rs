@@ -128,7 +128,12 @@ fn walk(root: &Path, dir: &Path, depth: usize, lines: &mut Vec<(u64, String)>) -
     let mut total = 0;
     for e in entries {
         let Ok(meta) = e.path().symlink_metadata() else { continue };
-        let rel = e.path().strip_prefix(root).map(|p| p.display().to_string()).unwrap_or_default();
+        // `/` between parts on every OS: the same layout reads the same in every bug report.
+        let rel = e
+            .path()
+            .strip_prefix(root)
+            .map(|p| p.iter().map(|c| c.to_string_lossy()).collect::<Vec<_>>().join("/"))
+            .unwrap_or_default();
         if meta.is_dir() {
             let at = lines.len();
             let mut below = Vec::new();
