@@ -138,28 +138,8 @@ fn shorten(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_supervisor_core::runtime::Budget;
 
-    fn row(name: &str, state: State) -> SidecarStatus {
-        SidecarStatus {
-            name: name.into(),
-            role: None,
-            state,
-            pid: None,
-            port: None,
-            url: None,
-            restarts_in_window: 0,
-            budget: Budget { max: 6, window_secs: 90, remaining: 6 },
-            auto_restart: true,
-            last_exit: None,
-            last_error: None,
-            uptime_ms: None,
-            last_probe: None,
-            identity: None,
-            depends_on: Vec::new(),
-            resources: None,
-        }
-    }
+    use sidecar_supervisor_core::testing::status_row as row;
 
     fn failed(name: &str, why: &str) -> SidecarStatus {
         SidecarStatus { last_error: Some(why.into()), ..row(name, State::Failed) }

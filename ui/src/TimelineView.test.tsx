@@ -1,21 +1,13 @@
 // The Timeline view renders its three parts from the feed and the status rows: the span chart
 // (ECharts, SVG, drawn into jsdom), the critical chain and the dependency graph.
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react'
-import type { RuntimeEvent } from 'sidecar-supervisor-api'
 import { getInstanceByDom } from 'echarts/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { row } from './test-fixtures'
+import { row, T0, timedEvents } from './test-fixtures'
 import { TimelineView } from './TimelineView'
 
-const T0 = Date.parse('2026-11-22T10:00:00.000Z')
-let seq = 0
-const e = (ms: number, kind: RuntimeEvent['kind'], sidecar?: string, message = `${kind} happened`): RuntimeEvent => ({
-  seq: ++seq,
-  at: new Date(T0 + ms).toISOString(),
-  sidecar,
-  kind,
-  message,
-})
+/** An event `ms` after T0. */
+const e = timedEvents()
 
 const events = [
   // an earlier launch

@@ -55,3 +55,18 @@ export function sendChunks(args: unknown, text: string): number {
   ch.onmessage(bytes.slice(half).buffer)
   return bytes.length
 }
+
+/** Start of the feed the timeline tests make. */
+export const T0 = Date.parse('2026-11-22T10:00:00.000Z')
+
+/** A sequence of feed events at offsets from T0: `at(ms, kind, sidecar?)` numbers them in order. */
+export function timedEvents() {
+  let seq = 0
+  return (ms: number, kind: RuntimeEvent['kind'], sidecar?: string, message = `${kind} happened`): RuntimeEvent => ({
+    seq: ++seq,
+    at: new Date(T0 + ms).toISOString(),
+    sidecar,
+    kind,
+    message,
+  })
+}

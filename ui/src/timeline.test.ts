@@ -2,7 +2,7 @@
 // chain and the dependency graph's layout (timeline.ts).
 import type { RuntimeEvent } from 'sidecar-supervisor-api'
 import { describe, expect, it } from 'vitest'
-import { row } from './test-fixtures'
+import { row, T0, timedEvents } from './test-fixtures'
 import {
   baseName,
   chainLine,
@@ -20,16 +20,8 @@ import {
   type Launch,
 } from './timeline'
 
-const T0 = Date.parse('2026-11-22T10:00:00.000Z')
-let seq = 0
 /** An event `ms` after T0. */
-const e = (ms: number, kind: RuntimeEvent['kind'], sidecar?: string, message = `${kind} happened`): RuntimeEvent => ({
-  seq: ++seq,
-  at: new Date(T0 + ms).toISOString(),
-  sidecar,
-  kind,
-  message,
-})
+const e = timedEvents()
 const launchOf = (...events: RuntimeEvent[]): Launch => splitLaunches([e(0, 'runtime_started'), ...events])[0]
 /** `state start-end` of each span of one sidecar, times in ms after T0. */
 const spansOf = (launch: Launch, name: string, end = 10_000, deps: Record<string, string[]> = {}, rows: string[] = []) =>

@@ -40,6 +40,29 @@ pub fn options(config: RuntimeConfig) -> SupervisorOptions {
     SupervisorOptions { config, bundled_dirs: vec![dir], write_status_file: true }
 }
 
+/// A status row of `name` in `state` with nothing else known (no process, full budget), for
+/// unit tests of code that reads rows.
+pub fn status_row(name: &str, state: crate::domain::State) -> crate::runtime::SidecarStatus {
+    crate::runtime::SidecarStatus {
+        name: name.into(),
+        role: None,
+        state,
+        pid: None,
+        port: None,
+        url: None,
+        restarts_in_window: 0,
+        budget: crate::runtime::Budget { max: 6, window_secs: 90, remaining: 6 },
+        auto_restart: true,
+        last_exit: None,
+        last_error: None,
+        uptime_ms: None,
+        last_probe: None,
+        identity: None,
+        depends_on: Vec::new(),
+        resources: None,
+    }
+}
+
 /// Row of `name` in a status.
 pub fn row<'a>(st: &'a RuntimeStatus, name: &str) -> &'a crate::runtime::SidecarStatus {
     st.sidecars.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no sidecar {name} in status"))
