@@ -398,3 +398,44 @@ fn the_menu_has_the_dialog_item_and_quit() {
     assert!(found.contains(&("desktop-runtime".into(), "Desktop Runtime…".into())), "{found:?}");
     assert!(found.contains(&("quit".into(), "Quit".into())), "{found:?}");
 }
+
+/// The control socket (`desktop-runtime ctl`) and the plugin answer the same refusal with the
+/// same error: one kind, one message, the same sidecar, whichever door it came through.
+#[test]
+fn the_control_socket_and_the_plugin_refuse_alike() {
+    use sidecar_supervisor_core::layout::DataDirLayout;
+    use sidecar_supervisor_core::runtime::ctl::{self, CtlRequest};
+    let h = start();
+    let sup = h.app.sidecar_supervisor().supervisor().unwrap().clone();
+    let layout = DataDirLayout::new(sup.status().data_dir);
+    let name = |n: &str| n.to_string();
+    let cases: Vec<(&str, Value, CtlRequest)> = vec![
+        ("pause", json!({ "name": "nope" }), CtlRequest::Pause { name: name("nope") }),
+        ("resume", json!({ "name": "api" }), CtlRequest::Resume { name: name("api") }),
+        (
+            "sidecar_request",
+            json!({ "name": "api", "method": "echo", "timeoutMs": 100 }),
+            CtlRequest::Request { name: name("api"), method: "echo".into(), params: None, timeout_ms: 100 },
+        ),
+        (
+            "sidecar_request",
+            json!({ "name": "rpc", "method": "echo", "timeoutMs": 0 }),
+            CtlRequest::Request { name: name("rpc"), method: "echo".into(), params: None, timeout_ms: 0 },
+        ),
+        (
+            "sidecar_request",
+            json!({ "name": "rpc", "method": "", "timeoutMs": 100 }),
+            CtlRequest::Request { name: name("rpc"), method: String::new(), params: None, timeout_ms: 100 },
+        ),
+    ];
+    tauri::async_runtime::block_on(async {
+        let _endpoint = ctl::serve(sup.clone(), &layout).expect("the control socket listens");
+        for (cmd, args, req) in cases {
+            let plugin = h.invoke(cmd, args.clone()).unwrap_err();
+            let answer = ctl::call(&layout, &req).await.expect("the control socket answers");
+            assert!(!answer.ok, "{cmd} {args}: {answer:?}");
+            let by_ctl = serde_json::to_value(answer.error.expect("an error")).unwrap();
+            assert_eq!(by_ctl, plugin, "{cmd} {args}: the control socket and the plugin differ");
+        }
+    });
+}

@@ -143,6 +143,58 @@ fn a_healthy_stack_is_green_with_no_restart_item_and_no_alert() {
     assert!(monitor::alerts(h.app.handle()).is_empty());
 }
 
+/// A plain HTTP server on loopback that answers 200 to everything: the remote backend of a
+/// remote_slim stack (plain http is allowed to 127.0.0.1).
+fn remote_backend() -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = conn.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let ok = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: text/plain\r\n\r\nok";
+                    if conn.write_all(ok).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+/// remote_slim runs no database and no backend here: the backend row is the remote one, the
+/// database is not run in this mode. Once every part that runs is ready, the tray is green.
+#[test]
+fn a_remote_slim_stack_whose_running_parts_are_ready_is_green() {
+    let port = remote_backend();
+    let profile = format!(
+        r#"{{
+  "mode": "remote_slim",
+  "backend_url": "http://127.0.0.1:{port}",
+  "sidecars": [
+    {{ "name": "database", "role": "database", "command": "test-sidecar" }},
+    {{ "name": "backend", "role": "backend", "command": "test-sidecar", "args": ["--port", "announce"],
+      "port": "announce", "depends_on": ["database"], "ready": {{ "http": "/health/ready" }} }},
+    {{ "name": "worker", "command": "test-sidecar", "replicas": 2, "depends_on": ["backend"] }}
+  ]
+}}"#
+    );
+    let h = start(&profile);
+    h.wait("the remote backend and both workers ready", |s| {
+        ["backend", "worker#1", "worker#2"].iter().all(|n| s.sidecars.iter().any(|r| r.name == *n && r.state.as_str() == "ready"))
+    });
+    let health = h.wait_health("green", |h| h.level != Level::Starting);
+    assert_eq!(health.level, Level::Ready, "{health:?}");
+    assert_eq!(health.summary, "all 3 sidecars ready");
+}
+
 #[test]
 fn a_crash_loop_alerts_once_and_the_tray_offers_its_restart() {
     let h = start(CRASHY);

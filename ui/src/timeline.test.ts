@@ -83,6 +83,21 @@ describe('state spans', () => {
     ])
   })
 
+  it('an immediate restart (a crash after min_uptime, a kill -9) goes straight to starting: the events say so', () => {
+    // As the engine sends them: every event that changes a state carries the state it leads to.
+    const s = (ev: RuntimeEvent, state: RuntimeEvent['state']): RuntimeEvent => ({ ...ev, state })
+    const l = launchOf(
+      s(e(100, 'starting', 'backend'), 'starting'),
+      e(110, 'spawned', 'backend'),
+      s(e(200, 'ready', 'backend'), 'ready'),
+      e(1000, 'exited', 'backend', 'killed by SIGKILL'),
+      s(e(1000, 'restarting', 'backend', 'restarting at once (restart 1 of 6 in the window)'), 'starting'),
+      e(1001, 'spawned', 'backend'),
+      s(e(1100, 'ready', 'backend'), 'ready'),
+    )
+    expect(spansOf(l, 'backend')).toEqual(['starting 100-200', 'ready 200-1000', 'starting 1000-1100', 'ready 1100-10000 open'])
+  })
+
   it('startup timeout and spent budget end failed; unhealthy and recovered; stopping and stopped', () => {
     const l = launchOf(
       e(100, 'spawned', 'a'),
