@@ -156,6 +156,7 @@ mod tests {
             port: None,
             code: None,
             signal: None,
+            state: None,
         }
     }
 

@@ -340,7 +340,9 @@ fn only_the_apps_own_pages_are_loaded() {
 fn remote_slim_adds_only_the_backend_origin_to_the_csp() {
     let profile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../profiles/remote_slim.json");
     let overrides = sidecar_supervisor_core::profile::Overrides { profile_path: Some(profile), ..Default::default() };
-    let cfg = sidecar_supervisor_core::profile::resolve(&overrides, &|_| None, None, "desktop-runtime").unwrap();
+    let cfg =
+        sidecar_supervisor_core::profile::resolve(&overrides, &|_| None, Default::default(), None, "desktop-runtime")
+            .unwrap();
     let mut ctx: tauri::Context<MockRuntime> = tauri::generate_context!();
     let url = desktop_runtime_app::allow_remote_backend_for(&mut ctx, &cfg);
     assert_eq!(url.as_deref(), Some("https://jobs.example.com"));

@@ -188,7 +188,9 @@ fn a_remote_slim_stack_whose_running_parts_are_ready_is_green() {
     );
     let h = start(&profile);
     h.wait("the remote backend and both workers ready", |s| {
-        ["backend", "worker#1", "worker#2"].iter().all(|n| s.sidecars.iter().any(|r| r.name == *n && r.state.as_str() == "ready"))
+        ["backend", "worker#1", "worker#2"]
+            .iter()
+            .all(|n| s.sidecars.iter().any(|r| r.name == *n && r.state.as_str() == "ready"))
     });
     let health = h.wait_health("green", |h| h.level != Level::Starting);
     assert_eq!(health.level, Level::Ready, "{health:?}");

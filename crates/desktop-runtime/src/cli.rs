@@ -142,7 +142,7 @@ fn exe_dir() -> Option<PathBuf> {
 fn data_dir_arg(d: Option<PathBuf>) -> DataDirLayout {
     DataDirLayout::new(
         d.or_else(|| std::env::var_os(profile::settings::ENV_DATA_DIR).filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or_else(|| profile::settings::default_data_dir(APP_NAME)),
+            .unwrap_or_else(|| sidecar_supervisor_core::runtime::default_data_dir(APP_NAME)),
     )
 }
 
@@ -153,7 +153,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         data_dir: a.data_dir,
         backend_url: a.backend_url,
         no_auto_restart: a.no_auto_restart,
-        // The runner keeps the built-in default (`settings::default_data_dir`).
+        // The runner keeps the built-in default (`runtime::default_data_dir`).
         default_data_dir: None,
     };
     let default_profile = exe_dir().map(|d| d.join("runtime-profile.json")).filter(|p| p.is_file());
@@ -383,7 +383,7 @@ pub fn ctl(a: CtlArgs) -> ExitCode {
 }
 
 pub fn validate(a: ValidateArgs) -> ExitCode {
-    match profile::load_profile(&a.profile) {
+    match sidecar_supervisor_core::runtime::load_profile(&a.profile) {
         Ok(p) => {
             println!("{}: ok ({} sidecar(s), mode {})", a.profile.display(), p.sidecars.len(), p.mode.as_str());
             ExitCode::SUCCESS

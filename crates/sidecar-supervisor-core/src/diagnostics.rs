@@ -93,8 +93,8 @@ fn versions(info: &BundleInfo) -> Value {
     json!({
         "runtime": env!("CARGO_PKG_VERSION"),
         "app": { "name": info.app_name, "version": info.app_version },
-        "os": { "family": std::env::consts::OS, "arch": std::env::consts::ARCH, "release": os_release() },
-        "written_at": crate::events::now_rfc3339(),
+        "os": { "family": crate::platform::OS_NAME, "arch": std::env::consts::ARCH, "release": os_release() },
+        "written_at": crate::wallclock::now_rfc3339(),
     })
 }
 

@@ -6,6 +6,8 @@
 //! <data_dir>/runtime/instance.json        this launch and its children (leftover cleanup)
 //! <data_dir>/runtime/status.json          the current status (headless runner)
 //! <data_dir>/runtime/runtime-events.json  the persisted event feed
+//! <data_dir>/runtime/control.sock         the control endpoint (`desktop-runtime ctl`; a named
+//!                                         pipe named after this path on Windows)
 //! <data_dir>/logs/<sidecar>.log           size-rotated sidecar output
 //! <data_dir>/<sidecar>/                   each sidecar's own files (its default cwd)
 //! <data_dir>/exports/                     event exports made from the UI
@@ -43,6 +45,10 @@ impl DataDirLayout {
     }
     pub fn feed_file(&self) -> PathBuf {
         self.runtime_dir().join(FEED_FILE_NAME)
+    }
+    /// Where the control endpoint listens (a Unix socket; Windows names its pipe after it).
+    pub fn control_endpoint(&self) -> PathBuf {
+        self.runtime_dir().join("control.sock")
     }
     pub fn logs_dir(&self) -> PathBuf {
         self.root.join("logs")

@@ -8,7 +8,12 @@
 pub mod atomic_file;
 pub mod diagnostics;
 pub mod domain;
-pub mod events;
+/// Until the facade lands: where these were.
+pub mod events {
+    pub use crate::domain::{EventKind, NewEvent};
+    pub use crate::feed::RuntimeEvent;
+    pub use crate::wallclock::now_rfc3339;
+}
 pub mod feed;
 pub mod layout;
 pub mod log_files;
@@ -19,6 +24,7 @@ pub mod redact;
 pub mod runtime;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+pub mod wallclock;
 pub mod writer;
 
 pub use runtime::{CommandError, Supervisor, SupervisorOptions};

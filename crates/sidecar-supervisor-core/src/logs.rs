@@ -27,8 +27,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::now_rfc3339;
 use crate::redact::Redactor;
+use crate::wallclock::now_rfc3339;
 
 /// Default size at which `name.log` is rotated.
 pub const DEFAULT_MAX_BYTES: u64 = 5 * 1024 * 1024;

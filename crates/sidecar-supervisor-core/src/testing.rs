@@ -31,7 +31,7 @@ pub fn config_in(dir: &Path, profile_json: &str) -> RuntimeConfig {
     let path = dir.join("profile.json");
     std::fs::write(&path, profile_json).expect("write profile");
     let cli = Overrides { profile_path: Some(path), data_dir: Some(dir.join("data")), ..Default::default() };
-    crate::profile::resolve(&cli, &|_| None, None, "desktop-runtime-test").unwrap_or_else(|e| panic!("{e}"))
+    crate::runtime::resolve_settings(&cli, &|_| None, None, "desktop-runtime-test").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Options that find `test-sidecar` as a bundled sidecar.
@@ -75,60 +75,8 @@ pub fn pid_alive(pid: u32) -> bool {
 
 /// Waits until `pid` has ended (an OS wait, no polling loop: a pidfd on Linux, kqueue on
 /// macOS, the process handle on Windows); `true` if it ended within `timeout`.
-#[cfg(target_os = "linux")]
 pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
-    // SAFETY: raw syscalls with valid arguments; the fd is closed below.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as libc::c_int;
-    if fd < 0 {
-        return !pid_alive(pid); // ESRCH: already gone
-    }
-    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
-    let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-    let r = unsafe { libc::poll(&mut pfd, 1, ms) };
-    unsafe { libc::close(fd) };
-    r == 1 || !pid_alive(pid)
-}
-
-#[cfg(target_os = "macos")]
-pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
-    // SAFETY: kqueue and kevent with valid arguments; the descriptor is closed below.
-    unsafe {
-        let kq = libc::kqueue();
-        if kq < 0 {
-            return !pid_alive(pid);
-        }
-        let mut ev: libc::kevent = std::mem::zeroed();
-        ev.ident = pid as libc::uintptr_t;
-        ev.filter = libc::EVFILT_PROC;
-        ev.flags = libc::EV_ADD | libc::EV_ONESHOT;
-        ev.fflags = libc::NOTE_EXIT;
-        if libc::kevent(kq, &ev, 1, std::ptr::null_mut(), 0, std::ptr::null()) < 0 {
-            libc::close(kq);
-            return !pid_alive(pid); // ESRCH: already gone
-        }
-        let ts = libc::timespec { tv_sec: timeout.as_secs() as libc::time_t, tv_nsec: timeout.subsec_nanos() as _ };
-        let mut out: libc::kevent = std::mem::zeroed();
-        let n = libc::kevent(kq, std::ptr::null(), 0, &mut out, 1, &ts);
-        libc::close(kq);
-        n == 1 || !pid_alive(pid)
-    }
-}
-
-#[cfg(windows)]
-pub fn wait_pid_gone(pid: u32, timeout: Duration) -> bool {
-    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_OBJECT_0};
-    use windows_sys::Win32::System::Threading::{OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE};
-    // SAFETY: plain calls on a handle we open and close here.
-    unsafe {
-        let h = OpenProcess(PROCESS_SYNCHRONIZE, 0, pid);
-        if h.is_null() {
-            return true; // no such process
-        }
-        let ms = timeout.as_millis().min(u32::MAX as u128 - 1) as u32;
-        let r = WaitForSingleObject(h, ms);
-        CloseHandle(h);
-        r == WAIT_OBJECT_0
-    }
+    crate::platform::wait_gone(pid, timeout)
 }
 
 /// Parses `GRANDCHILD_PID=<n>` from log lines.

@@ -7,7 +7,8 @@ use profile_helpers::{profile, write, APP, ONE};
 
 use std::path::{Path, PathBuf};
 
-use sidecar_supervisor_core::profile::{load_profile, parse_profile, resolve, Overrides, ProfileError};
+use sidecar_supervisor_core::profile::{parse_profile, resolve, Host, Overrides, ProfileError};
+use sidecar_supervisor_core::runtime::load_profile;
 
 /// Writes `json` to a fresh `profile.json` and loads it; the load must fail.
 fn load_err(json: &str) -> (tempfile::TempDir, PathBuf, ProfileError) {
@@ -393,9 +394,12 @@ fn profile_saved_with_a_byte_order_mark_loads() {
     assert!(std::fs::read(&file).unwrap().starts_with(&[0xEF, 0xBB, 0xBF]));
     let p = load_profile(&file).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.sidecars[0].name, "a");
-    assert_eq!(parse_profile(&file, &text).unwrap_or_else(|e| panic!("{e}")), p);
+    assert_eq!(
+        parse_profile(&file, &text, sidecar_supervisor_core::platform::host().os).unwrap_or_else(|e| panic!("{e}")),
+        p
+    );
     let cli = Overrides { profile_path: Some(file.clone()), ..Default::default() };
-    let c = resolve(&cli, &|_| None, None, APP).unwrap_or_else(|e| panic!("{e}"));
+    let c = resolve(&cli, &|_| None, Host::default(), None, APP).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.profile, p);
 }
 

@@ -5,7 +5,7 @@
 use sidecar_supervisor_core::profile::{parse_profile, Profile, ProfileError};
 
 fn parse(json: &str) -> Result<Profile, ProfileError> {
-    parse_profile(std::path::Path::new("profile.json"), json)
+    parse_profile(std::path::Path::new("profile.json"), json, sidecar_supervisor_core::platform::host().os)
 }
 
 const DB: &str = r#"{ "sidecars": [ { "name": "db", "command": "postgres", "user": "postgres",

@@ -4,7 +4,8 @@
 use sidecar_supervisor_core::profile::{parse_profile, Profile, ProfileError};
 
 fn parse(sidecars: &str) -> Result<Profile, ProfileError> {
-    parse_profile(std::path::Path::new("profile.json"), &format!(r#"{{ "sidecars": {sidecars} }}"#))
+    let text = format!(r#"{{ "sidecars": {sidecars} }}"#);
+    parse_profile(std::path::Path::new("profile.json"), &text, sidecar_supervisor_core::platform::host().os)
 }
 
 #[test]

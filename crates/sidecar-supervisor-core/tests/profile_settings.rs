@@ -9,8 +9,9 @@ use profile_helpers::{profile, write, APP, ONE};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sidecar_supervisor_core::profile::settings::{default_data_dir, default_data_dir_for};
-use sidecar_supervisor_core::profile::{resolve, Mode, Overrides, ProfileError, RuntimeConfig};
+use sidecar_supervisor_core::profile::settings::default_data_dir_for;
+use sidecar_supervisor_core::profile::{Mode, Overrides, ProfileError, RuntimeConfig};
+use sidecar_supervisor_core::runtime::{default_data_dir, resolve_settings as resolve};
 
 struct Env(HashMap<String, String>);
 

@@ -86,7 +86,7 @@ fn config(dir: &Path, json: &str) -> profile::RuntimeConfig {
     let p = dir.join("profile.json");
     std::fs::write(&p, json).unwrap();
     let cli = Overrides { profile_path: Some(p), data_dir: Some(dir.join("data")), ..Default::default() };
-    profile::resolve(&cli, &|_| None, None, "desktop-runtime-bench").unwrap()
+    profile::resolve(&cli, &|_| None, profile::Host::default(), None, "desktop-runtime-bench").unwrap()
 }
 
 /// Crash → new process with `test-sidecar` as the child (it reports its own start), ours against

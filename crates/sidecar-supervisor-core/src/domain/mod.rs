@@ -5,12 +5,15 @@
 
 pub mod backoff;
 pub mod budget;
+pub mod event;
 pub mod machine;
 pub mod orchestrator;
 pub mod plan;
+pub mod state;
 pub mod types;
 
+pub use event::{EventKind, NewEvent};
 pub use machine::{Action, Input, Machine};
 pub use orchestrator::{CommandError, Effect, Orchestrator, PortPlan, Report, Verb};
 pub use plan::{Plan, PortPolicy, UnitPlan};
-pub use types::{Exit, GracefulStop, Identity, MachineConfig, ProbeKind, ProbeTiming, State, Stop};
+pub use types::{Exit, GracefulStop, Identity, MachineConfig, ProbeKind, ProbeTiming, State, Stop, StopMechanism};

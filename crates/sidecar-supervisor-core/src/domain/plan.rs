@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::types::{GracefulStop, Identity, MachineConfig, ProbeTiming};
+use super::types::{GracefulStop, Identity, MachineConfig, ProbeTiming, StopMechanism};
 use crate::profile::template::{self, Piece};
 use crate::profile::{Mode, PortKeyword, PortSpec, ProbeSpec, RestartPolicy, RuntimeConfig, SidecarSpec, StopSignal};
 
@@ -62,7 +62,8 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn new(cfg: &RuntimeConfig) -> Plan {
+    /// The plan of `cfg` on an OS whose processes stop by `stops`.
+    pub fn new(cfg: &RuntimeConfig, stops: StopMechanism) -> Plan {
         let p = &cfg.profile;
         let mut units = Vec::new();
         for s in &p.sidecars {
@@ -76,7 +77,7 @@ impl Plan {
                     port_sources: Vec::new(),
                     port: PortPolicy::of(s),
                     skipped,
-                    machine: machine_config(s, &p.restart, cfg.auto_restart),
+                    machine: machine_config(s, &p.restart, cfg.auto_restart, stops),
                     identity_check: s.ready.as_ref().and_then(|p| identity_minimum(p, true)),
                     live_identity_check: s.live.as_ref().and_then(|p| identity_minimum(p, false)),
                 });
@@ -161,26 +162,22 @@ fn timing(p: &ProbeSpec) -> ProbeTiming {
 }
 
 /// How a sidecar is asked to stop: its `stop_command` when it has one (every OS); else its stop
-/// signal, except on Windows (no signals), where a sidecar with a port gets
-/// `sidecar.v1.Control/Shutdown` and one without gets Ctrl-Break (the `Signal` case there).
-pub fn graceful_stop(spec: &SidecarSpec, windows: bool) -> GracefulStop {
-    if spec.stop_command.is_some() {
-        GracefulStop::Command
-    } else if windows && spec.port.is_some() {
-        GracefulStop::Control
-    } else if windows {
-        GracefulStop::CtrlBreak
-    } else {
-        GracefulStop::Signal(spec.stop_signal.unwrap_or(StopSignal::Term))
+/// signal, except where there are no signals (Windows), where a sidecar with a port gets
+/// `sidecar.v1.Control/Shutdown` and one without gets Ctrl-Break.
+pub fn graceful_stop(spec: &SidecarSpec, stops: StopMechanism) -> GracefulStop {
+    match (stops, spec.stop_command.is_some(), spec.port.is_some()) {
+        (_, true, _) => GracefulStop::Command,
+        (StopMechanism::ConsoleEvents, false, true) => GracefulStop::Control,
+        (StopMechanism::ConsoleEvents, false, false) => GracefulStop::CtrlBreak,
+        (StopMechanism::Signals, false, _) => GracefulStop::Signal(spec.stop_signal.unwrap_or(StopSignal::Term)),
     }
 }
 
-/// The OS's plain graceful stop of a process tree: SIGTERM, or Ctrl-Break on Windows.
-pub const fn plain_stop(windows: bool) -> GracefulStop {
-    if windows {
-        GracefulStop::CtrlBreak
-    } else {
-        GracefulStop::Signal(StopSignal::Term)
+/// The OS's plain graceful stop of a process tree: SIGTERM, or Ctrl-Break without signals.
+pub const fn plain_stop(stops: StopMechanism) -> GracefulStop {
+    match stops {
+        StopMechanism::Signals => GracefulStop::Signal(StopSignal::Term),
+        StopMechanism::ConsoleEvents => GracefulStop::CtrlBreak,
     }
 }
 
@@ -189,7 +186,12 @@ pub const MAX_PORT_RETRIES: u32 = 5;
 
 /// A sidecar's rules: its own restart policy, else the profile's; restarts only when both the
 /// settings and the sidecar allow them.
-pub fn machine_config(spec: &SidecarSpec, profile_restart: &RestartPolicy, auto_restart: bool) -> MachineConfig {
+pub fn machine_config(
+    spec: &SidecarSpec,
+    profile_restart: &RestartPolicy,
+    auto_restart: bool,
+    stops: StopMechanism,
+) -> MachineConfig {
     let r = spec.restart.unwrap_or(*profile_restart);
     MachineConfig {
         max_restarts: r.max_restarts,
@@ -201,12 +203,19 @@ pub fn machine_config(spec: &SidecarSpec, profile_restart: &RestartPolicy, auto_
         auto_restart: auto_restart && spec.auto_restart,
         startup_timeout: Duration::from_millis(spec.startup_timeout_ms),
         stop_timeout: Duration::from_millis(spec.stop_timeout_ms),
-        stop: graceful_stop(spec, cfg!(windows)),
-        helper_stop: plain_stop(cfg!(windows)),
+        stop: graceful_stop(spec, stops),
+        helper_stop: plain_stop(stops),
         ready: spec.ready.as_ref().map(timing),
         live: spec.live.as_ref().map(timing),
         max_port_retries: MAX_PORT_RETRIES,
         awaits_announcement: PortPolicy::of(spec) == PortPolicy::Announce && spec.ready.is_none(),
+    }
+}
+
+impl Default for MachineConfig {
+    /// What a profile entry with nothing but a name and a command gets.
+    fn default() -> Self {
+        machine_config(&SidecarSpec::new("default", "default"), &RestartPolicy::default(), true, StopMechanism::Signals)
     }
 }
 
@@ -215,7 +224,13 @@ fn identity_minimum(p: &crate::profile::ProbeSpec, default: bool) -> Option<Iden
     if p.http.is_none() && p.grpc.is_none() {
         return None;
     }
-    crate::profile::IdentityCheck::minimum(p.identity, default)
+    use crate::profile::{IdentityCheck, IdentityTier};
+    match p.identity.unwrap_or(IdentityCheck::Check(default)) {
+        IdentityCheck::Check(false) => None,
+        IdentityCheck::Check(true) | IdentityCheck::AtLeast(IdentityTier::Unverified) => Some(Identity::Unverified),
+        IdentityCheck::AtLeast(IdentityTier::Echoed) => Some(Identity::Echoed),
+        IdentityCheck::AtLeast(IdentityTier::Proven) => Some(Identity::Proven),
+    }
 }
 
 #[cfg(test)]
@@ -227,13 +242,14 @@ mod tests {
     fn a_stop_command_wins_everywhere_and_windows_asks_sidecars_with_a_port_over_grpc() {
         let mut s = SidecarSpec::new("db", "postgres");
         s.stop_signal = Some(StopSignal::Int);
-        assert_eq!(graceful_stop(&s, false), GracefulStop::Signal(StopSignal::Int));
-        assert_eq!(graceful_stop(&s, true), GracefulStop::CtrlBreak, "no port: Ctrl-Break");
+        let (unix, windows) = (StopMechanism::Signals, StopMechanism::ConsoleEvents);
+        assert_eq!(graceful_stop(&s, unix), GracefulStop::Signal(StopSignal::Int));
+        assert_eq!(graceful_stop(&s, windows), GracefulStop::CtrlBreak, "no port: Ctrl-Break");
         s.port = Some(PortSpec::Keyword(PortKeyword::Auto));
-        assert_eq!(graceful_stop(&s, false), GracefulStop::Signal(StopSignal::Int));
-        assert_eq!(graceful_stop(&s, true), GracefulStop::Control);
+        assert_eq!(graceful_stop(&s, unix), GracefulStop::Signal(StopSignal::Int));
+        assert_eq!(graceful_stop(&s, windows), GracefulStop::Control);
         s.stop_command = Some(ExecSpec { command: "pg_ctl".into(), args: vec!["stop".into()] });
-        assert_eq!(graceful_stop(&s, false), GracefulStop::Command);
-        assert_eq!(graceful_stop(&s, true), GracefulStop::Command);
+        assert_eq!(graceful_stop(&s, unix), GracefulStop::Command);
+        assert_eq!(graceful_stop(&s, windows), GracefulStop::Command);
     }
 }

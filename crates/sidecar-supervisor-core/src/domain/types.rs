@@ -10,52 +10,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::events::EventKind;
+use super::event::EventKind;
+pub use super::state::State;
 pub use crate::profile::StopSignal;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "SidecarState"))]
-#[serde(rename_all = "snake_case")]
-pub enum State {
-    Pending,
-    WaitingForDeps,
-    Starting,
-    Ready,
-    Unhealthy,
-    Backoff,
-    Stopping,
-    Stopped,
-    Failed,
-    /// Suspended by the user (SIGSTOP to its group; Windows: its job's threads suspended):
-    /// probes do not run, liveness never kills it; resume, stop and restart work.
-    Paused,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "pending",
-            State::WaitingForDeps => "waiting_for_deps",
-            State::Starting => "starting",
-            State::Ready => "ready",
-            State::Unhealthy => "unhealthy",
-            State::Backoff => "backoff",
-            State::Stopping => "stopping",
-            State::Stopped => "stopped",
-            State::Failed => "failed",
-            State::Paused => "paused",
-        }
-    }
-    /// A process may be alive in this state.
-    pub fn has_process(self) -> bool {
-        matches!(self, State::Starting | State::Ready | State::Unhealthy | State::Stopping | State::Paused)
-    }
-    /// Counts as "up" for dependents: they may start (a paused one was up and will be again:
-    /// pausing it does not stop its dependents).
-    pub fn is_up(self) -> bool {
-        matches!(self, State::Ready | State::Unhealthy | State::Paused)
-    }
-}
 
 /// How sure the runtime is that the server on a sidecar's port is the process it started for
 /// this launch, from its `/runtime/info` (or gRPC `sidecar.v1.Control/Info`) answer. Ordered:
@@ -90,6 +47,17 @@ impl Identity {
 pub enum ProbeKind {
     Ready,
     Live,
+}
+
+/// How the OS the runtime runs on lets it ask a process tree to stop. The platform layer says
+/// which (`platform::STOP_MECHANISM`); the plan picks each sidecar's graceful stop from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMechanism {
+    /// Named signals to a process group (Linux, macOS).
+    Signals,
+    /// No signals: a console control event (Ctrl-Break) to a process group, which reaches it
+    /// only when the runtime has a console (Windows).
+    ConsoleEvents,
 }
 
 /// How to ask a process tree to stop.
@@ -193,13 +161,6 @@ pub struct MachineConfig {
     pub max_port_retries: u32,
     /// `"port": "announce"` and no readiness probe: ready once the port was announced.
     pub awaits_announcement: bool,
-}
-
-impl Default for MachineConfig {
-    fn default() -> Self {
-        let spec = crate::profile::SidecarSpec::new("default", "default");
-        super::plan::machine_config(&spec, &crate::profile::RestartPolicy::default(), true)
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -22,10 +22,13 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use tokio::sync::broadcast;
 
 use crate::atomic_file::write_atomic;
-use crate::events::{now_rfc3339, EventKind, NewEvent, RuntimeEvent};
+use crate::domain::{EventKind, NewEvent};
 use crate::redact::Redactor;
+use crate::wallclock::now_rfc3339;
 
+mod event;
 mod location;
+pub use event::RuntimeEvent;
 use location::{choose_location, set_aside};
 
 pub use crate::layout::FEED_FILE_NAME;
@@ -203,17 +206,7 @@ impl Feed {
         let shared = self.shared();
         let message = shared.redactor.redact(&ev.message).into_owned();
         let mut st = shared.lock();
-        let event = RuntimeEvent {
-            seq: st.next_seq,
-            at: now_rfc3339(),
-            sidecar: ev.sidecar,
-            kind: ev.kind,
-            message,
-            pid: ev.pid,
-            port: ev.port,
-            code: ev.code,
-            signal: ev.signal,
-        };
+        let event = RuntimeEvent::stamped(st.next_seq, now_rfc3339(), NewEvent { message, ..ev });
         st.next_seq += 1;
         st.events.push_back(Arc::new(event.clone()));
         while st.events.len() > shared.max_events {

@@ -53,11 +53,13 @@
 
 use std::path::Path;
 
+pub mod control_endpoint;
 #[cfg(target_os = "linux")]
 mod linux;
 mod lock;
 #[cfg(target_os = "macos")]
 mod macos;
+mod programs;
 #[cfg(unix)]
 mod unix;
 #[cfg(windows)]
@@ -69,18 +71,23 @@ compile_error!(
 );
 
 pub use lock::InstanceLock;
+pub use programs::{executable_names, host_triple, is_path, TEMP_DIR_VARS};
 
 #[cfg(target_os = "linux")]
-pub use linux::{group_usage, processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
+pub use linux::{
+    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, wait_gone, Child, Lifeline, Spawned, OS,
+};
 #[cfg(target_os = "macos")]
-pub use macos::{group_usage, processes_with_env, spawn, start_time, Child, Lifeline, Spawned};
+pub use macos::{
+    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, wait_gone, Child, Lifeline, Spawned, OS,
+};
 #[cfg(all(unix, target_os = "linux"))]
 pub(crate) use unix::original_nofile;
 #[cfg(unix)]
 pub use unix::{
     can_traverse, create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process,
     lookup_user, open_append_private, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group,
-    suspend_group, DeathWatch, Reach, Target, CREATED_DIR_MODE,
+    suspend_group, DeathWatch, Reach, Target, CREATED_DIR_MODE, STOP_MECHANISM,
 };
 #[cfg(unix)]
 pub(crate) use unix::{exit_of_wait_status, open_lock_file};
@@ -90,8 +97,18 @@ pub(crate) use windows::open_lock_file;
 pub use windows::{
     create_dir_traversable, create_private, give_to, group_usage, is_executable, is_root, kill_group, kill_process,
     lookup_user, open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group,
-    spawn, start_time, stop_group, suspend_group, Child, DeathWatch, Lifeline, Reach, Spawned, Target,
+    spawn, start_time, stop_group, suspend_group, system_wide_data_dir, wait_gone, Child, DeathWatch, Lifeline, Reach,
+    Spawned, Target, OS, STOP_MECHANISM,
 };
+
+/// What the host adds to the settings: which OS's `os` blocks apply, and whether a data dir
+/// nobody configured is system-wide.
+pub fn host() -> crate::profile::Host {
+    crate::profile::Host { os: Some(OS), system_wide_data_dir: system_wide_data_dir() }
+}
+
+/// The OS's own name, for reports (`linux`, `macos`, `windows`).
+pub const OS_NAME: &str = std::env::consts::OS;
 
 /// What a process group (job) uses now: CPU time so far, resident memory, live processes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::error::ProfileError;
 use super::model::Profile;
-use super::os;
+use super::os::{self, Os};
 
 /// U+FEFF, the byte order mark that Notepad and other Windows editors write at the start of a
 /// UTF-8 file. It is not part of the JSON and not a character the user sees: it is dropped
@@ -13,10 +13,11 @@ use super::os;
 const BOM: char = '\u{FEFF}';
 
 /// Parses and validates a profile from text (a leading byte order mark is ignored). `file` is
-/// only used in error messages. The profile returned is the one of the OS the runtime runs on
-/// (its sidecars' `os` blocks applied); the other systems' variants are checked too.
-pub fn parse_profile(file: &Path, text: &str) -> Result<Profile, ProfileError> {
-    let variants = deserialize(file, text)?;
+/// only used in error messages. The profile returned is the one of `os`, the OS the runtime
+/// runs on (its sidecars' `os` blocks applied; `None`: an OS no block names); the other
+/// systems' variants are checked too.
+pub fn parse_profile(file: &Path, text: &str, os: Option<Os>) -> Result<Profile, ProfileError> {
+    let variants = deserialize(file, text, os)?;
     variants.check(|p| super::validate::validate(file, p))?;
     Ok(variants.here)
 }
@@ -40,7 +41,7 @@ impl Variants {
     }
 }
 
-fn deserialize(file: &Path, text: &str) -> Result<Variants, ProfileError> {
+fn deserialize(file: &Path, text: &str, here_os: Option<Os>) -> Result<Variants, ProfileError> {
     let text = text.strip_prefix(BOM).unwrap_or(text);
     let de = &mut serde_json::Deserializer::from_str(text);
     let base: Profile = serde_path_to_error::deserialize(de).map_err(|err| describe_serde_error(file, &err))?;
@@ -52,13 +53,14 @@ fn deserialize(file: &Path, text: &str) -> Result<Variants, ProfileError> {
     os::check_blocks(&value).map_err(|e| ProfileError::in_file(file, e.path, e.message, OS_FIX))?;
     let mut here = None;
     let mut others = Vec::new();
-    for name in os::OSES {
+    for this in Os::ALL {
+        let name = this.as_str();
         // Back through the text deserializer: one instance of the profile's deserializing code
         // in the binary instead of a second one over `Value`.
         let variant = os::apply(&value, name).to_string();
         let p: Profile = serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(&variant))
             .map_err(|err| on_os(describe_serde_error(file, &err), name))?;
-        if Some(name) == os::current() {
+        if Some(this) == here_os {
             here = Some(p);
         } else if os::has_block_for(&value, name) {
             others.push((name, p));
@@ -81,15 +83,16 @@ fn on_os(mut e: ProfileError, os: &str) -> ProfileError {
     e
 }
 
-/// Reads, parses and validates a profile file (saved with or without a byte order mark).
-pub fn load_profile(file: &Path) -> Result<Profile, ProfileError> {
-    parse_profile(file, &read(file)?)
+/// Reads, parses and validates a profile file (saved with or without a byte order mark), as
+/// it reads on `os` ([`parse_profile`]).
+pub fn load_profile(file: &Path, os: Option<Os>) -> Result<Profile, ProfileError> {
+    parse_profile(file, &read(file)?, os)
 }
 
 /// Like [`load_profile`], but leaves the checks that settings overrides can settle (a
 /// `remote_slim` profile may get its backend_url from `BACKEND_URL`) to the caller.
-pub(crate) fn load_profile_overridable(file: &Path) -> Result<Profile, ProfileError> {
-    let variants = deserialize(file, &read(file)?)?;
+pub(crate) fn load_profile_overridable(file: &Path, os: Option<Os>) -> Result<Profile, ProfileError> {
+    let variants = deserialize(file, &read(file)?, os)?;
     variants.check(|p| super::validate::validate_overridable(file, p))?;
     Ok(variants.here)
 }

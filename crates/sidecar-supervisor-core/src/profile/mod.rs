@@ -11,4 +11,5 @@ pub mod validate;
 pub use error::ProfileError;
 pub use load::{load_profile, parse_profile};
 pub use model::*;
-pub use settings::{resolve, Overrides, RuntimeConfig};
+pub use os::Os;
+pub use settings::{resolve, Host, Overrides, RuntimeConfig};

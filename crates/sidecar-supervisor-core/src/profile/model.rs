@@ -397,20 +397,6 @@ pub enum IdentityTier {
     Proven,
 }
 
-impl IdentityCheck {
-    /// The lowest tier this setting accepts; `None`: no check. `default`: whether an unset
-    /// setting checks (readiness yes, liveness no).
-    pub fn minimum(setting: Option<IdentityCheck>, default: bool) -> Option<crate::domain::Identity> {
-        use crate::domain::Identity;
-        match setting.unwrap_or(IdentityCheck::Check(default)) {
-            IdentityCheck::Check(false) => None,
-            IdentityCheck::Check(true) | IdentityCheck::AtLeast(IdentityTier::Unverified) => Some(Identity::Unverified),
-            IdentityCheck::AtLeast(IdentityTier::Echoed) => Some(Identity::Echoed),
-            IdentityCheck::AtLeast(IdentityTier::Proven) => Some(Identity::Proven),
-        }
-    }
-}
-
 /// One place of a sidecar's `search_path`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]

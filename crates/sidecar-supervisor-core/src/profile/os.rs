@@ -10,14 +10,30 @@
 
 use serde_json::{Map, Value};
 
-/// The operating systems a block can name, as `std::env::consts::OS` spells them.
-pub const OSES: [&str; 3] = ["linux", "macos", "windows"];
-
-/// The OS this runtime runs on, as named in `os` blocks (`None` on any other system: no
-/// block applies).
-pub fn current() -> Option<&'static str> {
-    OSES.into_iter().find(|os| *os == std::env::consts::OS)
+/// An operating system a block can name. Which one the runtime runs on is the platform
+/// layer's to say (`platform::OS`); the profile is read for the OS it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Os {
+    Linux,
+    Macos,
+    Windows,
 }
+
+impl Os {
+    pub const ALL: [Os; 3] = [Os::Linux, Os::Macos, Os::Windows];
+
+    /// The block's key: `linux`, `macos`, `windows`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Os::Linux => "linux",
+            Os::Macos => "macos",
+            Os::Windows => "windows",
+        }
+    }
+}
+
+/// The operating systems a block can name, as the blocks spell them.
+pub const OSES: [&str; 3] = ["linux", "macos", "windows"];
 
 /// A problem with an `os` block itself: its JSON path and what is wrong.
 #[derive(Debug)]

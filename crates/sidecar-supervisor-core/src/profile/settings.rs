@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::ProfileError;
 use super::model::{Mode, Profile};
+use super::os::Os;
 use super::validate::{check_backend_url, BACKEND_URL_FIX};
 
 /// Values given on the command line (or by the embedding app); `None` = not given.
@@ -20,9 +21,20 @@ pub struct Overrides {
     pub no_auto_restart: bool,
     /// The embedding app's own data dir (a Tauri app's `app_data_dir`: `~/.local/share/<identifier>`,
     /// `~/Library/Application Support/<identifier>`, `%APPDATA%\<identifier>`), used when no
-    /// flag, environment or profile sets one, in place of [`default_data_dir`]; not as root on
-    /// Linux, whose home the sidecars that drop to a `user` cannot reach.
+    /// flag, environment or profile sets one, in place of [`default_data_dir_for`]; not when
+    /// the host's data dirs are system-wide ([`Host`]: as root on Linux, whose home the sidecars
+    /// that drop to a `user` cannot reach).
     pub default_data_dir: Option<PathBuf>,
+}
+
+/// What the host the runtime runs on adds to the settings; the runtime fills it in from the
+/// platform layer (`platform::host()`), tests say what they test.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Host {
+    /// The OS whose `os` blocks apply (`None`: one no block names).
+    pub os: Option<Os>,
+    /// A data dir nobody configured is system-wide (`/var/lib/<app>`).
+    pub system_wide_data_dir: bool,
 }
 
 /// Everything the engine needs, after precedence was applied.
@@ -31,7 +43,8 @@ pub struct RuntimeConfig {
     pub profile_path: PathBuf,
     pub profile: Profile,
     pub mode: Mode,
-    /// Flag, environment, profile, else [`default_data_dir`] (`/var/lib/<app_name>` as root).
+    /// Flag, environment, profile, else [`default_data_dir_for`] (`/var/lib/<app_name>` when
+    /// the host's data dirs are system-wide).
     pub data_dir: PathBuf,
     pub backend_url: Option<String>,
     pub auto_restart: bool,
@@ -55,10 +68,12 @@ pub const ENV_NO_AUTO_RESTART: &str = "RUNTIME_NO_AUTO_RESTART";
 pub const ENV_EXTRA_CA_FILES: &str = "RUNTIME_EXTRA_CA_FILES";
 pub const ENV_BACKEND_API_KEY: &str = "BACKEND_API_KEY";
 
-/// Resolves the profile and settings. `default_profile` is the bundled default, if any.
+/// Resolves the profile and settings. `default_profile` is the bundled default, if any. Pure:
+/// the environment is `env` and the host's facts are `host`.
 pub fn resolve(
     cli: &Overrides,
     env: &dyn Fn(&str) -> Option<String>,
+    host: Host,
     default_profile: Option<&Path>,
     app_name: &str,
 ) -> Result<RuntimeConfig, ProfileError> {
@@ -77,7 +92,7 @@ pub fn resolve(
                 format!("pass --runtime-profile <file> or set {ENV_PROFILE}"),
             )
         })?;
-    let mut profile = super::load::load_profile_overridable(&profile_path)?;
+    let mut profile = super::load::load_profile_overridable(&profile_path, host.os)?;
 
     let mode = match (cli.mode, env_nonempty(ENV_MODE)) {
         (Some(m), _) => m,
@@ -110,15 +125,14 @@ pub fn resolve(
     }
 
     let profile_dir = profile_path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let system_wide = cfg!(target_os = "linux") && crate::platform::is_root();
     let data_dir = cli
         .data_dir
         .clone()
         .or_else(|| env_nonempty(ENV_DATA_DIR).map(PathBuf::from))
         .or_else(|| profile.data_dir.as_ref().map(|d| profile_dir.join(d)))
         .unwrap_or_else(|| match &cli.default_data_dir {
-            Some(d) if !system_wide => d.clone(),
-            _ => default_data_dir_for(app_name, system_wide),
+            Some(d) if !host.system_wide_data_dir => d.clone(),
+            _ => default_data_dir_for(app_name, host.system_wide_data_dir),
         });
 
     let env_no_restart = match env_nonempty(ENV_NO_AUTO_RESTART) {
@@ -157,7 +171,7 @@ pub fn resolve(
                 "give the path (relative to the profile) of a PEM file with `-----BEGIN CERTIFICATE-----` blocks",
             )
         })?;
-        extra_ca_files.push(crate::runtime::absolute(&p));
+        extra_ca_files.push(absolute(&p));
     }
     if let Some(list) = env_nonempty(ENV_EXTRA_CA_FILES) {
         for p in std::env::split_paths(&list) {
@@ -169,7 +183,7 @@ pub fn resolve(
                     "list PEM files of CA certificates, separated like PATH",
                 )
             })?;
-            extra_ca_files.push(crate::runtime::absolute(&p));
+            extra_ca_files.push(absolute(&p));
         }
     }
 
@@ -216,14 +230,9 @@ fn parse_bool(v: &str) -> Option<bool> {
 }
 
 /// The data dir when none is configured (no flag, no environment, no profile field): the OS
-/// app-data dir for `app_name`, else `~/.<app_name>`; but `/var/lib/<app_name>` when the
-/// runtime runs as root on Linux. Root's home is private (mode 0700), so sidecars that drop to
-/// their `user` (PostgreSQL refuses to run as root) could not reach a data dir inside it.
-pub fn default_data_dir(app_name: &str) -> PathBuf {
-    default_data_dir_for(app_name, cfg!(target_os = "linux") && crate::platform::is_root())
-}
-
-/// [`default_data_dir`] with the root question answered by the caller.
+/// app-data dir for `app_name`, else `~/.<app_name>`; or, `system_wide`, `/var/lib/<app_name>`
+/// (what the runtime uses as root on Linux: root's home is private, mode 0700, so sidecars that
+/// drop to their `user` — PostgreSQL refuses to run as root — could not reach a data dir in it).
 pub fn default_data_dir_for(app_name: &str, system_wide: bool) -> PathBuf {
     if system_wide {
         return Path::new("/var/lib").join(app_name);
@@ -239,4 +248,10 @@ pub fn home_fallback_dir(app_name: &str) -> PathBuf {
         .map(|b| b.home_dir().to_path_buf())
         .unwrap_or_else(std::env::temp_dir)
         .join(format!(".{app_name}"))
+}
+
+/// `p` as an absolute path (relative to the current directory), or as it is if that fails.
+/// Sidecars run with their own working directory: every path handed to them must be absolute.
+pub fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }

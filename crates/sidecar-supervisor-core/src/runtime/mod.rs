@@ -6,11 +6,13 @@
 
 // `Control/Info` ranks gRPC sidecars' identity everywhere; only Windows asks them to stop
 // over gRPC (`Control/Shutdown`, the plan's choice).
-pub mod channel;
-pub mod control;
-pub mod ctl;
+pub mod doors;
 mod engine;
-pub mod grpc_client;
+// Until the facade lands: where these were.
+pub use doors::control_client as control;
+pub use doors::control_socket as ctl;
+pub use doors::jsonrpc as channel;
+pub use doors::sidecar_grpc as grpc_client;
 pub mod instance;
 pub mod pg_probe;
 pub mod ports;
@@ -18,6 +20,7 @@ pub mod probes;
 pub mod program;
 pub mod resources;
 pub mod search_path;
+mod settings;
 pub mod status;
 
 use std::collections::HashMap;
@@ -28,17 +31,21 @@ use std::time::{Duration, Instant};
 use rand::RngCore;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
+use crate::profile::settings::absolute;
 use engine::{Context, Engine, Msg, Setup};
+pub use settings::{default_data_dir, load_profile, resolve_from_env, resolve_settings};
 pub use status::{Budget, LastProbe, Notification, RuntimeStatus, RuntimeWarning, SidecarStatus, WarningKind};
 
 pub use crate::domain::CommandError;
+use crate::domain::{EventKind, NewEvent};
 use crate::domain::{Plan, State, Verb};
-use crate::events::{now_rfc3339, EventKind, NewEvent, RuntimeEvent};
+use crate::feed::RuntimeEvent;
 use crate::feed::{Feed, FeedConfig};
 use crate::layout::DataDirLayout;
 use crate::logs::{LiveLine, LiveLines, LogConfig, LogLine, SidecarLog};
 use crate::profile::RuntimeConfig;
 use crate::redact::Redactor;
+use crate::wallclock::now_rfc3339;
 
 /// How to run: the resolved profile plus where bundled sidecars live.
 #[derive(Debug, Clone)]
@@ -182,7 +189,7 @@ impl Supervisor {
             }
         }
 
-        let plan = Arc::new(Plan::new(&cfg));
+        let plan = Arc::new(Plan::new(&cfg, crate::platform::STOP_MECHANISM));
         let log_cfg = LogConfig::new(layout.logs_dir());
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
         let unit_logs: Vec<SidecarLog> = plan
@@ -257,7 +264,7 @@ impl Supervisor {
             api_key: api_key.clone(),
             passwords,
             bundled_dirs,
-            triple: program::host_triple(),
+            triple: crate::platform::host_triple(),
             epoch: Instant::now(),
             redactor,
             users,
@@ -621,10 +628,6 @@ fn engine_crashed(
     let _ = notify.send(Notification::Stopped);
 }
 
-pub(crate) fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
-}
-
 /// This launch's `{password}` of every sidecar whose password some template uses: 24 random
 /// bytes as hex (letters and digits only, so it needs no quoting in a URL, SQL or a shell).
 fn passwords(sidecars: &[crate::profile::SidecarSpec]) -> HashMap<String, String> {
@@ -639,13 +642,4 @@ pub(crate) fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-/// Resolves settings from the real process environment (CLI flags win).
-pub fn resolve_from_env(
-    cli: &crate::profile::Overrides,
-    default_profile: Option<&Path>,
-    app_name: &str,
-) -> Result<RuntimeConfig, crate::profile::ProfileError> {
-    crate::profile::resolve(cli, &|k| std::env::var(k).ok(), default_profile, app_name)
 }

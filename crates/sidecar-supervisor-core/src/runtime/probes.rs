@@ -226,7 +226,7 @@ async fn grpc_probe(
     }
     let Some(min) = identity else { return Outcome::plain(true, passed) };
     let nonce = crate::runtime::random_hex(16);
-    let found = match super::control::info(channel, &nonce).await {
+    let found = match super::doors::control_client::info(channel, &nonce).await {
         Ok(None) => Ok((Identity::Unverified, "no sidecar.v1.Control/Info".into())),
         Ok(Some(info)) => Ok(rank(port, ctx, &nonce, Some(&info.instance_id), Some(&info.proof))),
         Err(e) => Err(e),

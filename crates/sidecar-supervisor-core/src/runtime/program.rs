@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use super::search_path::SearchDirs;
-use crate::platform::is_executable;
+use crate::platform::{executable_names, is_executable, is_path};
 use crate::profile::SearchPathEntry;
 
 /// Where a sidecar's programs are looked for, and what to say when one is not found.
@@ -44,7 +44,7 @@ impl Lookup<'_> {
         }
         if is_path(command) {
             let p = self.profile_dir.join(command);
-            if let Some(p) = with_extensions(&p, cfg!(windows)).into_iter().find(|p| is_executable(p)) {
+            if let Some(p) = executable_names(&p).into_iter().find(|p| is_executable(p)) {
                 return Ok(p);
             }
             return Err(format!("command {} of sidecar `{sidecar}` is not an executable file", p.display()));
@@ -105,10 +105,9 @@ impl Lookup<'_> {
 
     /// `dirs` (bundled names), `PATH`, then the search path.
     fn find(&self, command: &str, dirs: &[PathBuf]) -> Option<PathBuf> {
-        let windows = cfg!(windows);
         for dir in dirs {
             for name in [format!("{command}-{}", self.target_triple), command.to_string()] {
-                if let Some(p) = with_extensions(&dir.join(&name), windows).into_iter().find(|p| is_executable(p)) {
+                if let Some(p) = executable_names(&dir.join(&name)).into_iter().find(|p| is_executable(p)) {
                     return Some(p);
                 }
             }
@@ -117,7 +116,7 @@ impl Lookup<'_> {
         let search = self.search.map(|s| s.dirs.as_slice()).unwrap_or_default();
         std::env::split_paths(&path)
             .chain(search.iter().cloned())
-            .flat_map(|d| with_extensions(&d.join(command), windows))
+            .flat_map(|d| executable_names(&d.join(command)))
             .find(|p| is_executable(p))
     }
 
@@ -158,42 +157,9 @@ impl Lookup<'_> {
     }
 }
 
-/// A command given as a path (relative to the profile) rather than a name to look up: it has a
-/// `/` (or, on Windows, a `\\`).
-fn is_path(command: &str) -> bool {
-    command.contains('/') || (cfg!(windows) && command.contains('\\'))
-}
-
-/// The files `p` may name: itself, and on Windows, when it has no extension, `p` with each
-/// executable extension of `PATHEXT` (`.COM;.EXE;.BAT;.CMD` when unset) — `postgres` is
-/// `postgres.exe` there.
-fn with_extensions(p: &Path, windows: bool) -> Vec<PathBuf> {
-    let mut out = vec![p.to_path_buf()];
-    if windows && p.extension().is_none() {
-        let pathext = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
-        for ext in pathext.split(';').map(str::trim).filter(|e| e.starts_with('.') && e.len() > 1) {
-            let mut s = p.as_os_str().to_owned();
-            s.push(ext.to_ascii_lowercase());
-            out.push(PathBuf::from(s));
-        }
-    }
-    out
-}
-
-/// The host's target triple, as Tauri names bundled sidecars (`backend-x86_64-unknown-linux-gnu`).
-pub fn host_triple() -> String {
-    let arch = std::env::consts::ARCH;
-    match std::env::consts::OS {
-        "linux" => format!("{arch}-unknown-linux-gnu"),
-        "macos" => format!("{arch}-apple-darwin"),
-        "windows" if cfg!(target_env = "gnu") => format!("{arch}-pc-windows-gnu"),
-        "windows" => format!("{arch}-pc-windows-msvc"),
-        os => format!("{arch}-unknown-{os}"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    #[cfg(unix)]
     use super::*;
 
     #[cfg(unix)]
@@ -213,16 +179,6 @@ mod tests {
             search,
             install_hint: Some("Install it with `apt install thing`"),
         }
-    }
-
-    #[test]
-    fn on_windows_a_bare_name_also_means_its_pathext_variants() {
-        let p = Path::new("bin").join("postgres");
-        let names = with_extensions(&p, true);
-        assert_eq!(names[0], p);
-        assert!(names.iter().any(|n| n.to_string_lossy().ends_with("postgres.exe")), "{names:?}");
-        assert_eq!(with_extensions(&Path::new("bin").join("tool.exe"), true).len(), 1, "has an extension already");
-        assert_eq!(with_extensions(&p, false), vec![p.clone()], "elsewhere, the name as it is");
     }
 
     #[cfg(unix)]

@@ -82,6 +82,22 @@ pub struct LastProbe {
     pub detail: String,
 }
 
+/// A notification a sidecar sent (JSON-RPC: a `method` without an `id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SidecarMessage {
+    /// The instance that sent it (`worker#2` for replicas).
+    pub sidecar: String,
+    /// Increases by one per message of this runtime (all sidecars).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub seq: u64,
+    /// When the runtime read it (RFC 3339, UTC).
+    pub at: String,
+    pub method: String,
+    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
+    pub params: serde_json::Value,
+}
+
 /// Pushed to subscribers (UI, runner) so nobody polls.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -89,9 +105,9 @@ pub enum Notification {
     /// A sidecar's status changed (state, pid, port, probe...).
     Sidecar(SidecarStatus),
     /// A new feed event.
-    Event(crate::events::RuntimeEvent),
+    Event(crate::feed::RuntimeEvent),
     /// A notification from a `"stdio": "jsonrpc"` sidecar.
-    Message(crate::runtime::channel::SidecarMessage),
+    Message(SidecarMessage),
     /// A resources sample of every sidecar with a process (only while watched).
     Resources(Vec<crate::runtime::resources::SidecarResources>),
     /// The engine stopped everything and ended.

@@ -8,8 +8,8 @@
 
 use std::time::Duration;
 
+use super::super::event::EventKind;
 use super::{Action, Exit, KillReason, Machine, State};
-use crate::events::EventKind;
 
 impl Machine {
     pub(super) fn on_exited(

@@ -29,7 +29,7 @@ use std::time::Duration;
 use super::backoff::Backoff;
 use super::budget::RestartBudget;
 pub use super::types::*;
-use crate::events::EventKind;
+use crate::domain::event::EventKind;
 use probe::ProbeTrack;
 
 /// Why the process is being killed, so its exit is explained right.

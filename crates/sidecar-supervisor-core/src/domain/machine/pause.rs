@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use super::super::event::EventKind;
 use super::{Action, Machine, State};
 use crate::domain::types::steady_next;
-use crate::events::EventKind;
 
 impl Machine {
     pub(super) fn on_pause(&mut self, out: &mut Vec<Action>) {

@@ -7,9 +7,9 @@
 
 use std::time::Duration;
 
+use super::super::event::EventKind;
 use super::{Action, KillReason, Machine, ProbeKind, ProbeTiming, State, Stop};
 use crate::domain::types::steady_next;
-use crate::events::EventKind;
 
 #[derive(Debug, Clone)]
 pub(super) struct ProbeTrack {

@@ -1,8 +1,8 @@
 //! The orchestrator's vocabulary with the effect side: what it asks to have done ([`Effect`]),
 //! what comes back ([`Report`]), and the commands people give ([`Verb`], [`CommandError`]).
 
+use crate::domain::event::NewEvent;
 use crate::domain::types::{Exit, Identity, ProbeKind, Stop};
-use crate::events::NewEvent;
 
 /// Something to do, for the engine to carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -25,10 +25,10 @@ use std::time::Duration;
 
 pub use effects::{CommandError, Effect, PortPlan, Report, Verb};
 
+use super::event::{EventKind, NewEvent};
 use super::machine::{Action, Input, Machine, State};
 use super::plan::{Plan, PortPolicy};
 use super::types::Identity;
-use crate::events::{EventKind, NewEvent};
 
 /// What the orchestrator keeps per unit, besides the machine.
 #[derive(Debug)]

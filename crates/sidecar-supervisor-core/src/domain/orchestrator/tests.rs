@@ -17,7 +17,8 @@ const MS: fn(u64) -> Duration = Duration::from_millis;
 fn config(mode: Mode, sidecars: serde_json::Value) -> RuntimeConfig {
     let text = json!({ "sidecars": sidecars }).to_string();
     let file = std::path::Path::new("test-profile.json");
-    let profile = crate::profile::parse_profile(file, &text).unwrap_or_else(|e| panic!("{e}"));
+    let profile =
+        crate::profile::parse_profile(file, &text, Some(crate::profile::Os::Linux)).unwrap_or_else(|e| panic!("{e}"));
     RuntimeConfig {
         profile_path: file.into(),
         profile,
@@ -56,7 +57,7 @@ struct Sim {
 
 impl Sim {
     fn new(mode: Mode, sidecars: serde_json::Value) -> Sim {
-        let plan = Arc::new(Plan::new(&config(mode, sidecars)));
+        let plan = Arc::new(Plan::new(&config(mode, sidecars), crate::domain::StopMechanism::Signals));
         Sim {
             o: Orchestrator::new(plan),
             now: Duration::ZERO,

@@ -2,6 +2,7 @@
 //! limit, users and directory permissions, the guardian.
 
 mod access;
+pub(crate) mod control_socket;
 mod files;
 mod guardian;
 mod limits;
@@ -18,3 +19,6 @@ pub use limits::raise_fd_limit;
 pub use pipes::feed;
 pub use signals::{exit_of_wait_status, kill_group, kill_process, resume_group, stop_group, suspend_group};
 pub use users::{give_to, is_root, lookup_user};
+
+/// How processes are asked to stop here.
+pub const STOP_MECHANISM: crate::domain::StopMechanism = crate::domain::StopMechanism::Signals;

@@ -5,6 +5,9 @@
 //! `sidecar.v1.Control/Shutdown` and a profile's `stop_command`); a force kill terminates the
 //! job. Windows has no users to drop to and no file modes: the profile's `user` is refused.
 
+use std::time::Duration;
+
+pub(crate) mod control_pipe;
 mod files;
 mod jobs;
 mod proc;
@@ -26,3 +29,32 @@ pub use users::{give_to, is_root, lookup_user, Reach, Target};
 
 /// Nothing to raise: Windows has no per-process open-files limit like Unix's.
 pub fn raise_fd_limit() {}
+
+/// This OS, as the profile's `os` blocks name it.
+pub const OS: crate::profile::Os = crate::profile::Os::Windows;
+
+/// Whether a data dir nobody configured is system-wide: never on Windows (no users to drop to).
+pub fn system_wide_data_dir() -> bool {
+    false
+}
+
+/// How processes are asked to stop here.
+pub const STOP_MECHANISM: crate::domain::StopMechanism = crate::domain::StopMechanism::ConsoleEvents;
+
+/// Waits until `pid` has ended, without a polling loop; `true` if it ended within `timeout`
+/// (or was gone already).
+pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
+    use windows_sys::Win32::Foundation::{CloseHandle, WAIT_OBJECT_0};
+    use windows_sys::Win32::System::Threading::{OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE};
+    // SAFETY: plain calls on a handle we open and close here.
+    unsafe {
+        let h = OpenProcess(PROCESS_SYNCHRONIZE, 0, pid);
+        if h.is_null() {
+            return true; // no such process
+        }
+        let ms = timeout.as_millis().min(u32::MAX as u128 - 1) as u32;
+        let r = WaitForSingleObject(h, ms);
+        CloseHandle(h);
+        r == WAIT_OBJECT_0
+    }
+}

@@ -35,7 +35,7 @@ pub(crate) struct Context {
     /// Per unit: its log (ring and file).
     pub logs: Vec<crate::logs::SidecarLog>,
     /// Per unit: the JSON-RPC channel of its process (`"stdio": "jsonrpc"`) and its messages.
-    pub channels: Arc<crate::runtime::channel::Channels>,
+    pub channels: Arc<crate::runtime::doors::jsonrpc::Channels>,
 }
 
 impl Context {

@@ -200,7 +200,7 @@ impl Launcher {
             // (a PyInstaller onefile program unpacks ~20 MB into it) does not pile up. The
             // profile's `env` may still point elsewhere.
             let tmp = ctx.unit_dir(unit).join("tmp");
-            for var in TEMP_VARS {
+            for var in platform::TEMP_DIR_VARS {
                 env.push((var.to_string(), tmp.display().to_string()));
             }
             for (k, v) in &spec.env {
@@ -236,7 +236,7 @@ impl Launcher {
         let (lifeline, peer) = if ctx.plan.units[unit].spec.stdio == Some(crate::profile::StdioMode::Jsonrpc) {
             match spawned.lifeline.into_writer() {
                 Ok(w) => {
-                    let peer = crate::runtime::channel::Peer::start(ctx.plan.units[unit].name.clone(), w);
+                    let peer = crate::runtime::doors::jsonrpc::Peer::start(ctx.plan.units[unit].name.clone(), w);
                     ctx.channels.open(unit, peer.clone());
                     (None, Some(peer))
                 }
@@ -265,9 +265,6 @@ fn ensure_unit_dir(ctx: &Context, unit: usize, user: Option<(u32, u32)>) -> Resu
     }
     Ok(())
 }
-
-/// The variables that name the temp dir, per OS.
-const TEMP_VARS: &[&str] = if cfg!(windows) { &["TMP", "TEMP"] } else { &["TMPDIR"] };
 
 /// Empties (or makes) a sidecar's temp dir, private to it (and its `user`).
 fn fresh_temp_dir(tmp: &std::path::Path, user: Option<(u32, u32)>) -> Result<(), String> {

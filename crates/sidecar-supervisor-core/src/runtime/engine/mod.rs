@@ -202,7 +202,7 @@ impl Engine {
                 let probe = LastProbe {
                     ok,
                     latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
-                    at: crate::events::now_rfc3339(),
+                    at: crate::wallclock::now_rfc3339(),
                     detail,
                 };
                 self.publisher.probed(&self.ctx, &self.orch, unit, kind, probe);

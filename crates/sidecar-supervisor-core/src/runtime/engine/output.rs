@@ -48,7 +48,7 @@ pub(super) async fn pump(
 
 /// Longest line kept (a JSON-RPC message's limit): a longer one is dropped whole, so a
 /// sidecar that prints without newlines costs at most this much memory here.
-pub(super) const MAX_LINE: usize = crate::runtime::channel::MAX_MESSAGE;
+pub(super) const MAX_LINE: usize = crate::runtime::doors::jsonrpc::MAX_MESSAGE;
 
 fn too_long(n: usize) -> String {
     format!("[desktop-runtime: a line of {n} bytes was dropped: lines (and JSON-RPC messages) are at most {MAX_LINE} bytes]")
@@ -76,7 +76,7 @@ pub(super) fn watch(
     mut child: crate::platform::Child,
     stdout: Output,
     stderr: Output,
-    peer: Option<std::sync::Arc<crate::runtime::channel::Peer>>,
+    peer: Option<std::sync::Arc<crate::runtime::doors::jsonrpc::Peer>>,
 ) {
     let plan = &ctx.plan.units[unit];
     let channels = ctx.channels.clone();

@@ -13,8 +13,8 @@ use tokio::sync::broadcast;
 
 use super::context::Context;
 use super::processes::Processes;
+use crate::domain::{EventKind, NewEvent};
 use crate::domain::{Orchestrator, ProbeKind};
-use crate::events::{EventKind, NewEvent};
 use crate::feed::Feed;
 use crate::runtime::instance::InstanceRecord;
 use crate::runtime::status::{Budget, LastProbe, Notification, SidecarStatus};
@@ -95,7 +95,7 @@ impl Publisher {
         let probe = LastProbe {
             ok,
             latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
-            at: crate::events::now_rfc3339(),
+            at: crate::wallclock::now_rfc3339(),
             detail,
         };
         self.probed(ctx, orch, unit, ProbeKind::Ready, probe);

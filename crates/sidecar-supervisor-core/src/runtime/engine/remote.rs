@@ -90,8 +90,8 @@ fn chain(e: &dyn std::error::Error) -> String {
 
 impl RemoteRow {
     /// A probe result; returns the event to record when the state changed.
-    pub fn probed(&mut self, ok: bool, detail: &str, url: &str) -> Option<(crate::events::EventKind, String)> {
-        use crate::events::EventKind;
+    pub fn probed(&mut self, ok: bool, detail: &str, url: &str) -> Option<(crate::domain::EventKind, String)> {
+        use crate::domain::EventKind;
         if ok {
             self.failures = 0;
             self.error = None;

@@ -18,9 +18,6 @@ use crate::domain::{GracefulStop, Orchestrator, Stop};
 use crate::logs::Stream;
 use crate::platform::{self, SpawnRequest};
 
-/// The stop after a failed graceful one: SIGTERM, or Ctrl-Break on Windows.
-const FALLBACK: Stop = Stop::Graceful(crate::domain::plan::plain_stop(cfg!(windows)));
-
 #[allow(clippy::too_many_arguments)]
 pub(super) fn stop(
     ctx: &Context,
@@ -38,19 +35,18 @@ pub(super) fn stop(
         log.push(Stream::Stderr, &format!("runtime: {text}"));
     };
     let timeout = Duration::from_millis(ctx.plan.units[unit].spec.stop_timeout_ms);
+    // The stop after a failed graceful one: the OS's plain stop (SIGTERM, or Ctrl-Break).
+    #[allow(non_snake_case)]
+    let FALLBACK = Stop::Graceful(ctx.plan.units[unit].machine.helper_stop);
     match how {
         Stop::Force | Stop::Graceful(GracefulStop::Signal(_) | GracefulStop::CtrlBreak) => procs.stop(pid, how),
-        // The plan asks for the control call on Windows only.
-        #[cfg(not(windows))]
-        Stop::Graceful(GracefulStop::Control) => procs.stop(pid, FALLBACK),
-        #[cfg(windows)]
         Stop::Graceful(GracefulStop::Control) => {
             let Some(port) = orch.port(unit) else {
                 return procs.stop(pid, FALLBACK);
             };
             let key = ctx.gets_api_key(unit).then(|| ctx.api_key.clone());
             tokio::spawn(async move {
-                if let Err(e) = crate::runtime::control::shutdown(port, key, timeout).await {
+                if let Err(e) = crate::runtime::doors::control_client::shutdown(port, key, timeout).await {
                     note(&log, format!("sidecar.v1.Control/Shutdown failed ({e}); sending the stop signal instead"));
                     platform::stop_group(pid, FALLBACK);
                 }

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::*;
+use crate::domain::event::EventKind;
 use crate::domain::types::steady_next;
-use crate::events::EventKind;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
 const S: fn(u64) -> Duration = Duration::from_secs;
@@ -33,7 +33,7 @@ fn has_spawn(actions: &[Action]) -> bool {
 }
 
 /// The graceful stop the plan gives a sidecar without a port or stop settings.
-const TERM: Stop = Stop::Graceful(crate::domain::plan::plain_stop(cfg!(windows)));
+const TERM: Stop = Stop::Graceful(crate::domain::plan::plain_stop(crate::domain::StopMechanism::Signals));
 
 /// Whether the actions stop a process tree this way.
 fn stops(actions: &[Action], how: Stop) -> bool {

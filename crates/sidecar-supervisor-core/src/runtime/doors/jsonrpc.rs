@@ -15,14 +15,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::status::Notification;
 use crate::domain::CommandError;
+use crate::runtime::status::Notification;
+pub use crate::runtime::status::SidecarMessage;
 
 /// Largest message, either way (a line of JSON without its newline).
 pub const MAX_MESSAGE: usize = 1 << 20;
@@ -31,22 +30,6 @@ pub const BUFFER_MESSAGES: usize = 1000;
 pub const BUFFER_BYTES: usize = 4 << 20;
 /// Longest timeout a caller may ask for.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
-
-/// A notification a sidecar sent (JSON-RPC: a `method` without an `id`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct SidecarMessage {
-    /// The instance that sent it (`worker#2` for replicas).
-    pub sidecar: String,
-    /// Increases by one per message of this runtime (all sidecars).
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub seq: u64,
-    /// When the runtime read it (RFC 3339, UTC).
-    pub at: String,
-    pub method: String,
-    #[cfg_attr(feature = "ts", ts(type = "unknown"))]
-    pub params: Value,
-}
 
 /// Why a request got no result.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -344,7 +327,7 @@ impl Channels {
                 let msg = SidecarMessage {
                     sidecar: peer.name.clone(),
                     seq: self.seq.fetch_add(1, Ordering::Relaxed) + 1,
-                    at: crate::events::now_rfc3339(),
+                    at: crate::wallclock::now_rfc3339(),
                     method,
                     params,
                 };

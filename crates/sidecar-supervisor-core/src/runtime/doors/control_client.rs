@@ -3,23 +3,19 @@
 //! over gRPC, the graceful stop on Windows for sidecars with a port (those built on sidecar-kit
 //! serve it). The messages are small enough to declare here rather than generate.
 
-#[cfg(windows)]
 use std::time::Duration;
 
 use tonic::codegen::http::uri::PathAndQuery;
 
-#[cfg(windows)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct ShutdownRequest {
     #[prost(string, tag = "1")]
     reason: String,
 }
 
-#[cfg(windows)]
 #[derive(Clone, PartialEq, prost::Message)]
 struct ShutdownResponse {}
 
-#[cfg(windows)]
 /// Calls `Control/Shutdown` on 127.0.0.1:`port` with the launch's key (when the sidecar has
 /// it); `Ok` once the sidecar said the stop began.
 pub async fn shutdown(port: u16, api_key: Option<String>, timeout: Duration) -> Result<(), String> {

@@ -16,9 +16,9 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint};
 
-use super::status::{Notification, SidecarStatus};
-use super::Supervisor;
 use crate::domain::CommandError;
+use crate::runtime::status::{Notification, SidecarStatus};
+use crate::runtime::Supervisor;
 
 /// A channel to one sidecar, keyed and following it across restarts.
 pub type SidecarChannel = InterceptedService<Channel, ApiKey>;

@@ -2,10 +2,9 @@
 //! process-compose: restart, stop, start, pause, resume a sidecar, or call a method of a
 //! `"stdio": "jsonrpc"` one.
 //!
-//! The endpoint is local and private to the runtime's user: a Unix socket in the data dir's
-//! `runtime/` (mode 0600, and every connection's peer uid checked against ours), or on Windows
-//! a named pipe whose security descriptor grants only our user and that refuses remote clients.
-//! One JSON request line, one JSON response line per connection. Errors carry the same kind and
+//! The endpoint is local and private to the runtime's user (how each OS keeps others out is
+//! `platform::control_endpoint`'s: a 0600 Unix socket with a peer-uid check, a named pipe that
+//! grants only our user). One JSON request line, one JSON response line per connection. Errors carry the same kind and
 //! message as the Tauri plugin's commands.
 
 use std::time::Duration;
@@ -13,9 +12,11 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::channel::RequestError;
-use super::Supervisor;
+use super::jsonrpc::RequestError;
 use crate::domain::CommandError;
+use crate::layout::DataDirLayout;
+use crate::platform::control_endpoint::{self as platform, Accepted};
+use crate::runtime::Supervisor;
 
 /// Largest request line (a JSON-RPC message is at most 1 MiB, plus the envelope).
 pub const MAX_REQUEST: usize = (1 << 20) + 4096;
@@ -173,99 +174,55 @@ async fn serve_conn<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(sup
     let _ = conn.get_mut().shutdown().await;
 }
 
-#[cfg(unix)]
-pub use unix::{call, serve, Endpoint};
-#[cfg(windows)]
-pub use windows::{call, serve, Endpoint};
+/// The listening endpoint; dropping it stops listening (and removes a socket file).
+pub struct Endpoint {
+    listener: std::sync::Arc<platform::ControlListener>,
+    task: tokio::task::JoinHandle<()>,
+}
 
-#[cfg(unix)]
-mod unix {
-    use std::os::unix::fs::PermissionsExt;
-    use std::path::{Path, PathBuf};
-
-    use tokio::net::{UnixListener, UnixStream};
-
-    use super::{serve_conn, CtlRequest, CtlResponse};
-    use crate::layout::DataDirLayout;
-    use crate::runtime::Supervisor;
-
-    fn socket_path(layout: &DataDirLayout) -> PathBuf {
-        layout.runtime_dir().join("control.sock")
+impl Endpoint {
+    /// Where it listens (the socket's path, or the pipe's name).
+    pub fn path(&self) -> &std::path::Path {
+        self.listener.path()
     }
+}
 
-    /// The listening endpoint; dropping it stops listening and removes the socket file.
-    pub struct Endpoint {
-        path: PathBuf,
-        task: tokio::task::JoinHandle<()>,
+impl Drop for Endpoint {
+    fn drop(&mut self) {
+        self.task.abort();
     }
+}
 
-    impl Endpoint {
-        pub fn path(&self) -> &Path {
-            &self.path
+/// Listens on `layout`'s control endpoint (inside a tokio runtime); only the runtime's user
+/// gets an answer, anyone else the refusal.
+pub fn serve(sup: Supervisor, layout: &DataDirLayout) -> std::io::Result<Endpoint> {
+    let listener = std::sync::Arc::new(platform::ControlListener::bind(&layout.control_endpoint())?);
+    let accepting = listener.clone();
+    let task = tokio::spawn(async move {
+        while let Ok(conn) = accepting.accept().await {
+            let sup = sup.clone();
+            tokio::spawn(async move {
+                match conn {
+                    Accepted::Ours(conn) => serve_conn(sup, conn).await,
+                    Accepted::Refused(conn, why) => refuse(conn, why).await,
+                }
+            });
         }
-    }
+    });
+    Ok(Endpoint { listener, task })
+}
 
-    impl Drop for Endpoint {
-        fn drop(&mut self) {
-            self.task.abort();
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
+async fn refuse(mut conn: Box<dyn platform::ControlStream>, why: String) {
+    use tokio::io::AsyncWriteExt;
+    let mut out = serde_json::to_vec(&CtlResponse::err("refused", why, None)).expect("a response serializes");
+    out.push(b'\n');
+    let _ = conn.write_all(&out).await;
+}
 
-    /// Listens on `<data dir>/runtime/control.sock` (inside a tokio runtime). The instance lock
-    /// is ours, so a socket file already there is a dead instance's: it is replaced.
-    pub fn serve(sup: Supervisor, layout: &DataDirLayout) -> std::io::Result<Endpoint> {
-        let path = socket_path(layout);
-        let _ = std::fs::remove_file(&path);
-        let listener = UnixListener::bind(&path)?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-        // SAFETY: geteuid has no preconditions.
-        let me = unsafe { libc::geteuid() };
-        let task = tokio::spawn(async move {
-            while let Ok((conn, _)) = listener.accept().await {
-                let peer = conn.peer_cred().map(|c| c.uid());
-                let sup = sup.clone();
-                tokio::spawn(async move {
-                    match peer {
-                        Ok(uid) if uid == me => serve_conn(sup, conn).await,
-                        other => refuse(conn, other.ok(), me).await,
-                    }
-                });
-            }
-        });
-        Ok(Endpoint { path, task })
-    }
-
-    async fn refuse(mut conn: UnixStream, uid: Option<u32>, me: u32) {
-        use tokio::io::AsyncWriteExt;
-        let who = uid.map(|u| format!("uid {u}")).unwrap_or_else(|| "a client of unknown uid".into());
-        let resp = CtlResponse::err(
-            "refused",
-            format!("refused: {who} is not the runtime's user (uid {me}); only that user may control it"),
-            None,
-        );
-        let mut out = serde_json::to_vec(&resp).expect("a response serializes");
-        out.push(b'\n');
-        let _ = conn.write_all(&out).await;
-    }
-
-    /// Sends `req` to the runtime on `layout`'s data dir and returns its answer.
-    pub async fn call(layout: &DataDirLayout, req: &CtlRequest) -> Result<CtlResponse, String> {
-        let path = socket_path(layout);
-        let conn = UnixStream::connect(&path).await.map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => format!(
-                "no runtime is running on data dir {} (no control socket at {})",
-                layout.root().display(),
-                path.display()
-            ),
-            std::io::ErrorKind::PermissionDenied => format!(
-                "refused: {} belongs to another user; only the user that runs the runtime may control it",
-                path.display()
-            ),
-            _ => format!("cannot reach the runtime at {}: {e}", path.display()),
-        })?;
-        super::exchange(conn, req).await
-    }
+/// Sends `req` to the runtime on `layout`'s data dir and returns its answer.
+pub async fn call(layout: &DataDirLayout, req: &CtlRequest) -> Result<CtlResponse, String> {
+    let conn = platform::connect(&layout.control_endpoint(), layout.root()).await?;
+    exchange(conn, req).await
 }
 
 /// Writes the request line and reads the response line.
@@ -290,6 +247,3 @@ async fn exchange<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
     }
     serde_json::from_slice(&answer).map_err(|e| format!("the runtime's answer is not understood: {e}"))
 }
-
-#[cfg(windows)]
-mod windows;

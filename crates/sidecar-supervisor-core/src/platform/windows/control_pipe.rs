@@ -1,8 +1,9 @@
 //! The control endpoint on Windows: a named pipe per data dir whose security descriptor grants
 //! only the user that runs the runtime (`D:P(A;;GA;;;<our SID>)`, no inherited entries), and
-//! that refuses clients from other machines.
+//! that refuses clients from other machines. Its name is derived from the endpoint's path.
 
 use std::hash::{Hash, Hasher};
+use std::path::Path;
 
 use tokio::net::windows::named_pipe::{ClientOptions, NamedPipeServer, ServerOptions};
 use windows_sys::Win32::Foundation::{CloseHandle, LocalFree, HANDLE};
@@ -12,33 +13,13 @@ use windows_sys::Win32::Security::Authorization::{
 use windows_sys::Win32::Security::{GetTokenInformation, TokenUser, SECURITY_ATTRIBUTES, TOKEN_QUERY, TOKEN_USER};
 use windows_sys::Win32::System::Threading::{GetCurrentProcess, OpenProcessToken};
 
-use super::{serve_conn, CtlRequest, CtlResponse};
-use crate::layout::DataDirLayout;
-use crate::runtime::Supervisor;
+use crate::platform::control_endpoint::{Accepted, ControlStream};
 
-/// `\\.\pipe\desktop-runtime-ctl-<hash of the data dir>`: one per data dir, as the lock is.
-fn pipe_name(layout: &DataDirLayout) -> String {
+/// `\\.\pipe\desktop-runtime-ctl-<hash of the endpoint's path>`: one per data dir, as the lock is.
+pub fn pipe_name(path: &Path) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    layout.root().to_string_lossy().to_lowercase().hash(&mut h);
+    path.to_string_lossy().to_lowercase().hash(&mut h);
     format!(r"\\.\pipe\desktop-runtime-ctl-{:016x}", h.finish())
-}
-
-/// The listening endpoint; dropping it stops listening.
-pub struct Endpoint {
-    name: String,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Endpoint {
-    pub fn path(&self) -> &std::path::Path {
-        std::path::Path::new(&self.name)
-    }
-}
-
-impl Drop for Endpoint {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
 }
 
 /// A security descriptor that grants our user alone; freed on drop.
@@ -53,6 +34,8 @@ impl Drop for OwnerOnly {
 
 // SAFETY: the descriptor is plain memory only read by the pipe calls.
 unsafe impl Send for OwnerOnly {}
+// SAFETY: as above: never written after it is made.
+unsafe impl Sync for OwnerOnly {}
 
 fn owner_only() -> std::io::Result<OwnerOnly> {
     let sid = current_user_sid()?;
@@ -117,39 +100,48 @@ fn new_instance(name: &str, sd: &OwnerOnly, first: bool) -> std::io::Result<Name
     }
 }
 
-/// Listens on this data dir's pipe (inside a tokio runtime).
-pub fn serve(sup: Supervisor, layout: &DataDirLayout) -> std::io::Result<Endpoint> {
-    let name = pipe_name(layout);
-    let sd = owner_only()?;
-    let mut server = new_instance(&name, &sd, true)?;
-    let pipe = name.clone();
-    let task = tokio::spawn(async move {
-        loop {
-            if server.connect().await.is_err() {
-                return;
-            }
-            let conn = server;
-            server = match new_instance(&pipe, &sd, false) {
-                Ok(s) => s,
-                Err(_) => return,
-            };
-            tokio::spawn(serve_conn(sup.clone(), conn));
-        }
-    });
-    Ok(Endpoint { name, task })
+/// The listening pipe: one instance waits for the next client at a time.
+pub struct ControlListener {
+    name: String,
+    sd: OwnerOnly,
+    next: tokio::sync::Mutex<NamedPipeServer>,
 }
 
-/// Sends `req` to the runtime on `layout`'s data dir and returns its answer.
-pub async fn call(layout: &DataDirLayout, req: &CtlRequest) -> Result<CtlResponse, String> {
-    let name = pipe_name(layout);
-    let conn = ClientOptions::new().open(&name).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            format!("no runtime is running on data dir {} (no control pipe {name})", layout.root().display())
-        }
-        std::io::ErrorKind::PermissionDenied => {
-            format!("refused: {name} belongs to another user; only the user that runs the runtime may control it")
-        }
-        _ => format!("cannot reach the runtime at {name}: {e}"),
-    })?;
-    super::exchange(conn, req).await
+impl ControlListener {
+    /// Listens on the pipe named after `path` (inside a tokio runtime).
+    pub fn bind(path: &Path) -> std::io::Result<ControlListener> {
+        let name = pipe_name(path);
+        let sd = owner_only()?;
+        let first = new_instance(&name, &sd, true)?;
+        Ok(ControlListener { name, sd, next: tokio::sync::Mutex::new(first) })
+    }
+
+    pub fn path(&self) -> &Path {
+        Path::new(&self.name)
+    }
+
+    /// The next connection: only our user can open the pipe, so every one is ours.
+    pub async fn accept(&self) -> std::io::Result<Accepted> {
+        let mut next = self.next.lock().await;
+        next.connect().await?;
+        let conn = std::mem::replace(&mut *next, new_instance(&self.name, &self.sd, false)?);
+        Ok(Accepted::Ours(Box::new(conn)))
+    }
+}
+
+/// Connects to the pipe named after `path`; `data_dir` names the data dir in the error.
+pub async fn connect(path: &Path, data_dir: &Path) -> Result<Box<dyn ControlStream>, String> {
+    let name = pipe_name(path);
+    match ClientOptions::new().open(&name) {
+        Ok(conn) => Ok(Box::new(conn)),
+        Err(e) => Err(match e.kind() {
+            std::io::ErrorKind::NotFound => {
+                format!("no runtime is running on data dir {} (no control pipe {name})", data_dir.display())
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                format!("refused: {name} belongs to another user; only the user that runs the runtime may control it")
+            }
+            _ => format!("cannot reach the runtime at {name}: {e}"),
+        }),
+    }
 }

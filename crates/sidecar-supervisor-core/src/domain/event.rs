@@ -1,12 +1,12 @@
-//! The runtime-event feed's record type.
-//!
-//! Every decision the engine takes that a person may want to read later (a spawn, a crash, a
-//! restart, a spent budget) becomes one `RuntimeEvent`. The type is the wire format of the
-//! persisted feed, of the headless runner's `events` command and of the plugin's push events, so
-//! its field names are a contract.
+//! What happened, in the domain's words: an [`EventKind`] and a [`NewEvent`], decided by the
+//! machines and the orchestrator. The feed stamps each with its sequence number and time and
+//! keeps it as a [`RuntimeEvent`](crate::feed::RuntimeEvent), the wire format of the persisted
+//! feed, the runner's `events` command and the plugin's pushes: its field names are a contract.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use super::state::State;
 
 /// What happened. Serialized in `snake_case` (`budget_exhausted`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -89,34 +89,6 @@ impl EventKind {
     }
 }
 
-/// One entry of the feed. `seq` grows by one per event across app restarts.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
-pub struct RuntimeEvent {
-    #[cfg_attr(feature = "ts", ts(type = "number"))]
-    pub seq: u64,
-    /// RFC 3339, UTC, millisecond precision: `2026-11-22T10:00:00.123Z`.
-    pub at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub sidecar: Option<String>,
-    pub kind: EventKind,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub pid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub port: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub code: Option<i32>,
-    /// Signal name, e.g. `SIGKILL`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(optional))]
-    pub signal: Option<String>,
-}
-
 /// An event before the feed stamps it with `seq` and `at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
@@ -127,11 +99,22 @@ pub struct NewEvent {
     pub port: Option<u16>,
     pub code: Option<i32>,
     pub signal: Option<String>,
+    /// The state the sidecar is in once this event happened, for an event that changed it.
+    pub state: Option<State>,
 }
 
 impl NewEvent {
     pub fn new(kind: EventKind, message: impl Into<String>) -> Self {
-        NewEvent { sidecar: None, kind, message: message.into(), pid: None, port: None, code: None, signal: None }
+        NewEvent {
+            sidecar: None,
+            kind,
+            message: message.into(),
+            pid: None,
+            port: None,
+            code: None,
+            signal: None,
+            state: None,
+        }
     }
     pub fn sidecar(mut self, name: impl Into<String>) -> Self {
         self.sidecar = Some(name.into());
@@ -153,9 +136,8 @@ impl NewEvent {
         self.signal = signal;
         self
     }
-}
-
-/// Current UTC time as RFC 3339 with milliseconds (`...T10:00:00.123Z`).
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    pub fn state(mut self, state: Option<State>) -> Self {
+        self.state = state;
+        self
+    }
 }
