@@ -1,6 +1,6 @@
 //! The one listener behind the tray and the failure notifications: it subscribes to the
-//! supervisor's notifications (no polling), recomputes the health on each status change for the
-//! tray (`health.rs`, `tray.rs`) and feeds rows and feed events to the incident rules
+//! supervisor's notifications (no polling), shows each new health of the stack on the tray
+//! (`health.rs`, `tray.rs`) and feeds rows and feed events to the incident rules
 //! (`incidents.rs`), whose alerts become native notifications (`notify.rs`).
 //!
 //! It runs on Tauri's async runtime and never blocks it: the tray is changed on the main
@@ -77,8 +77,8 @@ async fn listen<R: Runtime>(app: AppHandle<R>, sup: Supervisor, mut rx: Receiver
                 if let Some(alert) = incidents.on_row(&row, now) {
                     raise(&app, alert, notify);
                 }
-                refresh(&app, Health::of(&sup.status()));
             }
+            Ok(Notification::Health(health)) => refresh(&app, health),
             Ok(Notification::Event(event)) => {
                 if let Some(alert) = incidents.on_event(&event, now) {
                     raise(&app, alert, notify);
@@ -92,7 +92,7 @@ async fn listen<R: Runtime>(app: AppHandle<R>, sup: Supervisor, mut rx: Receiver
                 if let Some(alert) = status.error.as_deref().and_then(|e| incidents.on_engine_error(e)) {
                     raise(&app, alert, notify);
                 }
-                refresh(&app, Health::of(&status));
+                refresh(&app, status.health);
                 return;
             }
             // Sidecar messages and anything else the engine pushes change no health.
@@ -109,7 +109,7 @@ fn resync<R: Runtime>(app: &AppHandle<R>, sup: &Supervisor, incidents: &mut Inci
             raise(app, alert, notify);
         }
     }
-    refresh(app, Health::of(&status));
+    refresh(app, status.health);
 }
 
 fn raise<R: Runtime>(app: &AppHandle<R>, alert: Alert, notify: bool) {

@@ -42,12 +42,12 @@ const SIZE: u32 = 32;
 /// Adds the tray icon. `false` (after one line on stderr) when the system has no tray to add it
 /// to; the app then runs without one. Must run on the main thread (the app's setup does).
 pub fn create<R: Runtime>(app: &AppHandle<R>) -> bool {
-    let initial = Health { level: Level::Starting, summary: "starting".into(), failed: Vec::new() };
+    let initial = Health::unknown();
     // Linux: a missing libayatana-appindicator3 is a panic of its loader, not an error.
     let built = std::panic::catch_unwind(AssertUnwindSafe(|| {
         TrayIconBuilder::with_id(TRAY_ID)
             .icon(icon(initial.level))
-            .tooltip(initial.tooltip())
+            .tooltip(crate::health::tooltip(&initial))
             .menu(&menu(app, &initial)?)
             .show_menu_on_left_click(true)
             .build(app)
@@ -79,7 +79,7 @@ pub fn show<R: Runtime>(app: &AppHandle<R>, health: &Health) {
         let menu = menu(&handle, &health);
         let done = tray
             .set_icon(Some(icon(health.level)))
-            .and_then(|()| tray.set_tooltip(Some(health.tooltip())))
+            .and_then(|()| tray.set_tooltip(Some(crate::health::tooltip(&health))))
             .and_then(|()| tray.set_menu(Some(menu?)));
         if let Err(e) = done {
             eprintln!("desktop-runtime: cannot update the tray icon: {e}");

@@ -123,7 +123,7 @@ fn a_healthy_stack_is_green_with_no_restart_item_and_no_alert() {
     h.wait("every sidecar ready", |s| s.sidecars.iter().all(|r| r.state.as_str() == "ready"));
     let health = h.wait_health("ready", |h| h.level == Level::Ready);
     assert_eq!(health.summary, "all 3 sidecars ready");
-    assert_eq!(health.tooltip(), "Desktop Runtime — all 3 sidecars ready");
+    assert_eq!(desktop_runtime_app::health::tooltip(&health), "Desktop Runtime — all 3 sidecars ready");
     assert_eq!(
         menu_items(&h, &health),
         [

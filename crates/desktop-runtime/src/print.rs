@@ -44,7 +44,8 @@ impl StatePrinter {
                 }
                 println!("{line}");
             }
-            Notification::Stopped | Notification::Message(_) | Notification::Resources(_) => {}
+            Notification::Stopped | Notification::Message(_) | Notification::Resources(_) | Notification::Health(_) => {
+            }
         }
     }
 }

@@ -55,6 +55,7 @@ pub fn status_row(name: &str, state: crate::domain::State) -> crate::runtime::Si
         auto_restart: true,
         last_exit: None,
         last_error: None,
+        cause: None,
         uptime_ms: None,
         last_probe: None,
         identity: None,

@@ -49,6 +49,8 @@ pub const EVENT_MESSAGE: &str = "sidecar-supervisor://message";
 pub const EVENT_RESYNC: &str = "sidecar-supervisor://resync";
 /// The engine stopped every sidecar (app exit).
 pub const EVENT_STOPPED: &str = "sidecar-supervisor://stopped";
+/// The stack's health changed (payload: `StackHealth`).
+pub const EVENT_HEALTH: &str = "sidecar-supervisor://health";
 
 /// The running engine, or why it did not start (the app still opens and shows the reason).
 pub struct SidecarSupervisor {
@@ -302,6 +304,7 @@ fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiv
                     app.emit(EVENT_MESSAGE, batch)
                 }
                 Ok(Notification::Resources(sample)) => app.emit(live::EVENT_RESOURCES, sample),
+                Ok(Notification::Health(health)) => app.emit(EVENT_HEALTH, health),
                 Ok(Notification::Stopped) => {
                     let _ = app.emit(EVENT_STOPPED, ());
                     return;

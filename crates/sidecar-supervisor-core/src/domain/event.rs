@@ -17,6 +17,13 @@ pub enum EventKind {
     RuntimeStarted,
     /// The engine stopped every sidecar and ended.
     RuntimeStopped,
+    /// A launch began (its port, program and prepare steps come first), or a runtime-less row
+    /// began to be probed (a remote backend).
+    Starting,
+    /// It waits for its dependencies to be up.
+    Waiting,
+    /// Not run in this mode (`remote_slim` runs no database).
+    Skipped,
     /// A process was spawned.
     Spawned,
     /// The readiness probe passed for the first time after a spawn.
@@ -57,6 +64,10 @@ pub enum EventKind {
     Paused,
     /// The user resumed a paused sidecar.
     Resumed,
+    /// Its process tree could not be suspended: it keeps running.
+    PauseFailed,
+    /// Its process tree could not be continued: it is killed, to start afresh.
+    ResumeFailed,
 }
 
 impl EventKind {
@@ -65,6 +76,9 @@ impl EventKind {
         match self {
             EventKind::RuntimeStarted => "runtime_started",
             EventKind::RuntimeStopped => "runtime_stopped",
+            EventKind::Starting => "starting",
+            EventKind::Waiting => "waiting",
+            EventKind::Skipped => "skipped",
             EventKind::Spawned => "spawned",
             EventKind::Ready => "ready",
             EventKind::Unhealthy => "unhealthy",
@@ -79,6 +93,8 @@ impl EventKind {
             EventKind::Stopping => "stopping",
             EventKind::Paused => "paused",
             EventKind::Resumed => "resumed",
+            EventKind::PauseFailed => "pause_failed",
+            EventKind::ResumeFailed => "resume_failed",
             EventKind::Stopped => "stopped",
             EventKind::KillEscalated => "kill_escalated",
             EventKind::OrphanKilled => "orphan_killed",

@@ -5,15 +5,24 @@
 
 pub mod backoff;
 pub mod budget;
+pub mod command;
 pub mod event;
+pub mod health;
 pub mod machine;
 pub mod orchestrator;
 pub mod plan;
+pub mod remote;
 pub mod state;
 pub mod types;
 
+pub use command::{CommandError, Verb};
 pub use event::{EventKind, NewEvent};
+pub use health::StackHealth;
 pub use machine::{Action, Input, Machine};
-pub use orchestrator::{CommandError, Effect, Orchestrator, PortPlan, Report, Verb};
+pub use orchestrator::{Effect, Orchestrator, PortPlan, Report};
+pub use plan::MachineConfig;
 pub use plan::{Plan, PortPolicy, UnitPlan};
-pub use types::{Exit, GracefulStop, Identity, MachineConfig, ProbeKind, ProbeTiming, State, Stop, StopMechanism};
+pub use state::{HealthLevel, StateFacts};
+pub use types::{
+    Cause, Exit, GracefulStop, Identity, IdentityFound, ProbeKind, ProbeTiming, State, StepEnd, Stop, StopMechanism,
+};

@@ -138,29 +138,51 @@ pub struct ProbeTiming {
     pub polled: bool,
 }
 
-/// One sidecar's rules, from its profile entry ([`super::plan::machine_config`]; the default
-/// is what a profile entry with nothing but a name and a command gets).
-#[derive(Debug, Clone)]
-pub struct MachineConfig {
-    pub max_restarts: u32,
-    pub window: Duration,
-    pub min_uptime: Duration,
-    pub backoff_initial: Duration,
-    pub backoff_max: Duration,
-    pub backoff_reset: Duration,
-    pub auto_restart: bool,
-    pub startup_timeout: Duration,
-    pub stop_timeout: Duration,
-    pub stop: GracefulStop,
-    /// How a prepare step is asked to stop: the OS's plain stop (SIGTERM; Ctrl-Break on
-    /// Windows). The stop command and the control call are for the sidecar itself.
-    pub helper_stop: GracefulStop,
-    pub ready: Option<ProbeTiming>,
-    pub live: Option<ProbeTiming>,
-    /// Free re-spawns on a new port after a lost port race, before it counts as a crash.
-    pub max_port_retries: u32,
-    /// `"port": "announce"` and no readiness probe: ready once the port was announced.
-    pub awaits_announcement: bool,
+/// What a probe's identity check found: the effect side ranks the server's answer (it holds
+/// the nonce and the key), the machine judges the tier against what the profile requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IdentityFound {
+    /// The tier the answer shows, and why (`this launch's instance id and key proof`).
+    Tier(Identity, String),
+    /// No answer worth ranking (the server is not up yet): the probe fails with this.
+    NoAnswer(String),
+}
+
+/// Why a sidecar failed or is in trouble, as a type its readers decide on (warnings, alerts);
+/// the sentence for people is its `last_error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FailureCause"))]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// A fixed port of the profile is taken by another process.
+    FixedPortTaken,
+    /// Its program, or one of its helper commands, is not found.
+    ProgramNotFound,
+    /// A prepare step failed, or did not finish in time.
+    PrepareFailed,
+    /// Anything else before its process ran (a template, a directory, the spawn itself).
+    LaunchFailed,
+    /// Its process ended by itself.
+    Exited,
+    /// It was not ready within its startup timeout (and was killed).
+    StartupTimeout,
+    /// Its liveness probe failed too often (and it was killed).
+    LivenessFailed,
+    /// Another program, or an older instance, answers on its port.
+    ForeignServer,
+    /// Its server does not show the identity tier the profile requires.
+    IdentityTooLow,
+}
+
+/// How a prepare step ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepEnd {
+    /// It ran and exited 0.
+    Done,
+    /// It was not needed (its `unless_exists` path exists).
+    Skipped,
+    /// It could not run, or failed: why, for people.
+    Failed(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,19 +196,27 @@ pub enum Input {
     DepsChanged {
         ready: bool,
     },
-    /// The one-time prepare step of this launch runs as `pid` (`what`: its command line).
+    /// The launch has its port and program: prepare steps (if any) are next.
+    Located,
+    /// Prepare step `step` runs as `pid` (`what`: its command line).
     PrepareStarted {
+        step: usize,
         pid: u32,
         what: String,
     },
-    /// Everything before the process itself is done (port, program, prepare step).
-    Prepared,
+    /// Prepare step `step` ended (or was not needed).
+    PrepareEnded {
+        step: usize,
+        end: StepEnd,
+    },
     Spawned {
         pid: u32,
     },
-    /// The process could not be started (binary missing, fixed port taken, prepare failed...).
-    SpawnFailed {
+    /// Anything before the process ran failed (program not found, fixed port taken, a
+    /// template, the spawn itself).
+    LaunchFailed {
         error: String,
+        cause: Cause,
     },
     Exited {
         exit: Exit,
@@ -195,15 +225,30 @@ pub enum Input {
     },
     /// The sidecar announced its port: probe at once instead of waiting for the next slot.
     PortAnnounced,
+    /// A probe's result: whether the health check passed and what it said, and what the
+    /// identity check found when one was asked for (and the health check passed).
     Probe {
         kind: ProbeKind,
         ok: bool,
         detail: String,
+        identity: Option<IdentityFound>,
     },
     StopRequested,
+    /// The graceful stop of `pid` could not be made (its stop command failed, the control call
+    /// got no answer): `why`.
+    StopFailed {
+        pid: u32,
+        why: String,
+    },
     /// Suspend the process tree (the user's pause); `Resume` continues it.
     PauseRequested,
     ResumeRequested,
+    /// The tree of `pid` could not be suspended (`resume: false`) or continued (`true`).
+    SuspendFailed {
+        pid: u32,
+        resume: bool,
+        why: String,
+    },
     /// Manual restart: budget and backoff reset, auto-restart re-enabled, no backoff wait.
     RestartRequested,
     /// A dependency came back on another port than the one this process was started with
@@ -216,10 +261,18 @@ pub enum Input {
 /// What the machine wants done.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// Begin a launch: port, program, prepare step; then report [`Input::Prepared`] (or
-    /// [`Input::SpawnFailed`]). `new_port` asks for a fresh port (after a lost port race).
+    /// Begin a launch: its port (a fresh one after a lost port race: `new_port`) and its
+    /// program; then report [`Input::Located`] (or [`Input::LaunchFailed`]). `prepared`: how
+    /// many of its prepare steps are done in this run (a lookup need not wait for their
+    /// helpers).
     Launch {
         new_port: bool,
+        prepared: usize,
+    },
+    /// Run prepare step `step` (or find it not needed); report [`Input::PrepareStarted`] and
+    /// [`Input::PrepareEnded`].
+    Prepare {
+        step: usize,
     },
     /// Start the process now (the launch is prepared and every dependency is up).
     Exec,
@@ -235,15 +288,21 @@ pub enum Action {
     Continue {
         pid: u32,
     },
-    /// Run a probe now (the result comes back as `Input::Probe`).
-    Probe(ProbeKind),
-    /// A feed event; `pid` is the process it is about.
+    /// Run a probe now (the result comes back as `Input::Probe`); `identity`: also ask whose
+    /// server answers.
+    Probe {
+        kind: ProbeKind,
+        identity: bool,
+    },
+    /// A feed event; `pid` is the process it is about; `state` the state it led to, when it
+    /// changed one.
     Emit {
         kind: EventKind,
         message: String,
         pid: Option<u32>,
         code: Option<i32>,
         signal: Option<String>,
+        state: Option<State>,
     },
     StateChanged(State),
 }

@@ -98,6 +98,7 @@ pub(crate) fn snapshot(shared: &RwLock<SharedStatus>) -> RuntimeStatus {
         row.uptime_ms = t.map(|t| t.elapsed().as_millis() as u64);
     }
     st.warnings = status::warnings(&st.sidecars, s.feed_fallback.as_deref());
+    st.health = st.compute_health();
     st
 }
 
@@ -162,14 +163,15 @@ impl Supervisor {
         crate::platform::raise_fd_limit();
         let status_file = opts.write_status_file.then(|| layout.status_file());
 
+        let plan = Arc::new(Plan::new(&cfg, crate::platform::STOP_MECHANISM));
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
-        let passwords = passwords(&cfg.profile.sidecars);
+        let passwords: HashMap<String, String> = plan.passwords.iter().map(|s| (s.clone(), random_hex(24))).collect();
         let redactor = Redactor::new(
             std::iter::once(api_key.clone()).chain(passwords.values().cloned()).chain(cfg.backend_api_key.clone()),
         );
         let mut feed_cfg = FeedConfig::for_data_dir(&cfg.data_dir, &cfg.app_name);
-        feed_cfg.max_events = cfg.profile.max_events;
+        feed_cfg.max_events = plan.max_events;
         let feed = Feed::open(feed_cfg, redactor.clone())?;
 
         // A dead earlier instance's leftovers go before anything of ours starts.
@@ -189,7 +191,6 @@ impl Supervisor {
             }
         }
 
-        let plan = Arc::new(Plan::new(&cfg, crate::platform::STOP_MECHANISM));
         let log_cfg = LogConfig::new(layout.logs_dir());
         let (live, _) = broadcast::channel(LIVE_CAPACITY);
         let unit_logs: Vec<SidecarLog> = plan
@@ -202,7 +203,7 @@ impl Supervisor {
         let users = plan
             .units
             .iter()
-            .map(|u| u.spec.user.as_deref().map(crate::platform::lookup_user).transpose().map(Option::flatten))
+            .map(|u| u.run.user.as_deref().map(crate::platform::lookup_user).transpose().map(Option::flatten))
             .collect();
         let started_at = now_rfc3339();
         let status = RuntimeStatus {
@@ -218,6 +219,7 @@ impl Supervisor {
             stopped: false,
             error: None,
             warnings: Vec::new(),
+            health: crate::domain::StackHealth::unknown(),
             sidecars: Vec::new(),
         };
         let n = plan.len();
@@ -228,11 +230,7 @@ impl Supervisor {
         }));
         let (notify, early) = broadcast::channel(4096);
         let channels = Arc::new(channel::Channels::new(n, notify.clone()));
-        let units: Vec<(String, bool)> = plan
-            .units
-            .iter()
-            .map(|u| (u.name.clone(), u.spec.stdio == Some(crate::profile::StdioMode::Jsonrpc)))
-            .collect();
+        let units: Vec<(String, bool)> = plan.units.iter().map(|u| (u.name.clone(), u.run.jsonrpc())).collect();
         let (tx, rx) = mpsc::unbounded_channel();
         feed.push(NewEvent::new(
             EventKind::RuntimeStarted,
@@ -628,16 +626,8 @@ fn engine_crashed(
     let _ = notify.send(Notification::Stopped);
 }
 
-/// This launch's `{password}` of every sidecar whose password some template uses: 24 random
-/// bytes as hex (letters and digits only, so it needs no quoting in a URL, SQL or a shell).
-fn passwords(sidecars: &[crate::profile::SidecarSpec]) -> HashMap<String, String> {
-    sidecars
-        .iter()
-        .filter(|s| sidecars.iter().any(|t| crate::profile::template::uses_password_of(t, &s.name)))
-        .map(|s| (s.name.clone(), random_hex(24)))
-        .collect()
-}
-
+/// `bytes` random bytes as hex (letters and digits only, so it needs no quoting in a URL, SQL
+/// or a shell).
 pub(crate) fn random_hex(bytes: usize) -> String {
     let mut b = vec![0u8; bytes];
     rand::rng().fill_bytes(&mut b);

@@ -9,6 +9,8 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 
+use crate::domain::Cause;
+
 pub const LOOPBACK: Ipv4Addr = Ipv4Addr::LOCALHOST;
 
 /// A port that was free on 127.0.0.1 a moment ago.
@@ -17,23 +19,19 @@ pub fn pick_free_port() -> std::io::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-/// What the error of a taken fixed port says (the status's warnings recognise it by this).
-const FIXED_PORT_TAKEN: &str = "is already in use by another process";
-
-/// `Ok` when 127.0.0.1:`port` can be bound now (a fixed port must fail fast when taken).
-pub fn check_fixed_port(port: u16) -> Result<(), String> {
+/// `Ok` when 127.0.0.1:`port` can be bound now (a fixed port must fail fast when taken); else
+/// why, and the cause (a taken port is [`Cause::FixedPortTaken`], which the status warns of).
+pub fn check_fixed_port(port: u16) -> Result<(), (String, Cause)> {
     match TcpListener::bind(SocketAddrV4::new(LOOPBACK, port)) {
         Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err(format!(
-            "fixed port {port} on 127.0.0.1 {FIXED_PORT_TAKEN}; stop that process or use \"port\": \"auto\""
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Err((
+            format!(
+                "fixed port {port} on 127.0.0.1 is already in use by another process; stop that process or use \"port\": \"auto\""
+            ),
+            Cause::FixedPortTaken,
         )),
-        Err(e) => Err(format!("cannot use fixed port {port} on 127.0.0.1: {e}")),
+        Err(e) => Err((format!("cannot use fixed port {port} on 127.0.0.1: {e}"), Cause::LaunchFailed)),
     }
-}
-
-/// Is this the error [`check_fixed_port`] gives for a taken port?
-pub fn is_fixed_port_taken(error: &str) -> bool {
-    error.contains("fixed port") && error.contains(FIXED_PORT_TAKEN)
 }
 
 /// Parses a port handshake line: `SIDECAR_PORT=<n>` or JSON `{"port": n}`.
@@ -79,8 +77,9 @@ mod tests {
         let p = pick_free_port().unwrap();
         assert!(check_fixed_port(p).is_ok());
         let _hold = TcpListener::bind(SocketAddrV4::new(LOOPBACK, p)).unwrap();
-        let e = check_fixed_port(p).unwrap_err();
+        let (e, cause) = check_fixed_port(p).unwrap_err();
         assert!(e.contains("already in use"), "{e}");
+        assert_eq!(cause, Cause::FixedPortTaken);
     }
 
     #[test]

@@ -1,11 +1,12 @@
-//! Probe execution: HTTP, gRPC health, TCP, PostgreSQL, exec. Each returns `(ok, detail)`; the decisions
-//! about what a result means live in the state machine.
+//! Running a probe: one arm per kind of the plan's [`Probe`] — HTTP, gRPC health, TCP,
+//! PostgreSQL, exec. Each says whether it passed and why; what a result means is the machine's
+//! to decide.
 //!
-//! HTTP and gRPC probes also rank the server's identity (`GET /runtime/info?nonce=`, or
-//! `sidecar.v1.Control/Info`): `proven` (this launch's instance id and an HMAC proof of its key),
-//! `echoed` (the instance id alone), `unverified` (nothing to ask), `foreign` (another instance
-//! id or a wrong proof). Foreign is never ready; the profile sets the lowest tier accepted. The
-//! key is never sent, so a foreign server on the port never learns it.
+//! HTTP and gRPC probes that pass also rank the server's identity when asked
+//! (`GET /runtime/info?nonce=`, or `sidecar.v1.Control/Info`): `proven` (this launch's instance
+//! id and an HMAC proof of its key), `echoed` (the instance id alone), `unverified` (nothing to
+//! ask), `foreign` (another instance id or a wrong proof). The machine judges the tier against
+//! the profile's minimum. The key is never sent, so a foreign server on the port never learns it.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -13,38 +14,28 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 use super::ports::LOOPBACK;
-use crate::domain::Identity;
+use crate::domain::plan::Probe;
+use crate::domain::{Identity, IdentityFound};
 use crate::platform;
 
+/// What an exec probe runs, found and rendered by the engine (like a sidecar: its own process
+/// group, death signal, the sidecar's user and data dir).
 #[derive(Debug, Clone)]
-pub enum ProbeTarget {
-    /// `identity`: the lowest tier accepted (checked when set).
-    Http {
-        path: String,
-        identity: Option<Identity>,
-    },
-    Grpc {
-        service: String,
-        identity: Option<Identity>,
-    },
-    Tcp,
-    /// PostgreSQL's own readiness, asking as this role (`pg_probe`).
-    Postgres {
-        user: String,
-    },
-    /// Run like a sidecar (own process group, death signal, the sidecar's user and data dir).
-    Exec {
-        program: PathBuf,
-        args: Vec<String>,
-        envs: Vec<(String, String)>,
-        cwd: PathBuf,
-        user: Option<(u32, u32)>,
-    },
+pub struct ExecRun {
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    pub envs: Vec<(String, String)>,
+    pub cwd: PathBuf,
+    pub user: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone)]
 pub struct ProbeContext {
     pub port: Option<u16>,
+    /// Also rank whose server answers (HTTP and gRPC probes that pass).
+    pub identity: bool,
+    /// An exec probe's command, ready to run.
+    pub exec: Option<ExecRun>,
     pub instance_id: String,
     /// The launch's API key when the sidecar has it: its `/runtime/info` must then prove it
     /// (never sent: see `sidecar_identity`). `None`: the instance id alone is checked.
@@ -59,12 +50,13 @@ pub fn http_client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().pool_max_idle_per_host(1).build().expect("reqwest client builds")
 }
 
-/// A probe's result: passed or not, why, and the identity tier when it was checked.
+/// A probe's result: passed or not, why, and what the identity check found when one was asked
+/// for (the machine judges it against the profile's minimum).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
     pub ok: bool,
     pub detail: String,
-    pub identity: Option<Identity>,
+    pub identity: Option<IdentityFound>,
 }
 
 impl Outcome {
@@ -73,42 +65,40 @@ impl Outcome {
     }
 }
 
-pub async fn run(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> Outcome {
-    if let ProbeTarget::Exec { program, args, envs, cwd, user } = target {
+/// Runs one probe: one arm per kind of [`Probe`].
+pub async fn run(probe: &Probe, ctx: &ProbeContext, http: &reqwest::Client) -> Outcome {
+    if let (Probe::Exec(_), Some(e)) = (probe, &ctx.exec) {
         // Its own timeout: on expiry the whole process group is killed, not just abandoned.
-        let (ok, detail) = exec_probe(program, args, envs, cwd, *user, ctx.timeout).await;
+        let (ok, detail) = exec_probe(&e.program, &e.args, &e.envs, &e.cwd, e.user, ctx.timeout).await;
         return Outcome::plain(ok, detail);
     }
-    match tokio::time::timeout(ctx.timeout, run_inner(target, ctx, http)).await {
+    match tokio::time::timeout(ctx.timeout, on_port(probe, ctx, http)).await {
         Ok(r) => r,
         Err(_) => Outcome::plain(false, format!("no answer within {} ms", ctx.timeout.as_millis())),
     }
 }
 
-async fn run_inner(target: &ProbeTarget, ctx: &ProbeContext, http: &reqwest::Client) -> Outcome {
+/// The probes that ask the sidecar's port.
+async fn on_port(probe: &Probe, ctx: &ProbeContext, http: &reqwest::Client) -> Outcome {
     let Some(port) = ctx.port else { return Outcome::plain(false, "port not known yet".into()) };
-    match target {
-        ProbeTarget::Tcp => match TcpStream::connect((LOOPBACK, port)).await {
+    match probe {
+        Probe::Tcp => match TcpStream::connect((LOOPBACK, port)).await {
             Ok(_) => Outcome::plain(true, format!("tcp 127.0.0.1:{port} accepted")),
             Err(e) => Outcome::plain(false, format!("tcp 127.0.0.1:{port}: {e}")),
         },
-        ProbeTarget::Postgres { user } => {
+        Probe::Postgres { user } => {
             let (ok, detail) = super::pg_probe::probe(port, user).await;
             Outcome::plain(ok, detail)
         }
-        ProbeTarget::Http { path, identity } => http_probe(http, port, path, *identity, ctx).await,
-        ProbeTarget::Grpc { service, identity } => grpc_probe(port, service, ctx.grpc.clone(), *identity, ctx).await,
-        ProbeTarget::Exec { .. } => unreachable!("exec probes are run by `run`"),
+        Probe::Http { path } => http_probe(http, port, path, ctx).await,
+        Probe::Grpc { service } => grpc_probe(port, service, ctx).await,
+        Probe::Exec(_) => Outcome::plain(false, "the exec probe's command was not prepared".into()),
+        // Pushed by the sidecar's own output, never asked.
+        Probe::StdoutLine { .. } => Outcome::plain(false, "the stdout line probe is not polled".into()),
     }
 }
 
-async fn http_probe(
-    http: &reqwest::Client,
-    port: u16,
-    path: &str,
-    identity: Option<Identity>,
-    ctx: &ProbeContext,
-) -> Outcome {
+async fn http_probe(http: &reqwest::Client, port: u16, path: &str, ctx: &ProbeContext) -> Outcome {
     let url = format!("http://127.0.0.1:{port}{path}");
     let status = match http.get(&url).send().await {
         Ok(r) => r.status(),
@@ -118,35 +108,16 @@ async fn http_probe(
         return Outcome::plain(false, format!("GET {path} answered {}", status.as_u16()));
     }
     let passed = format!("GET {path} answered {}", status.as_u16());
-    match identity {
-        None => Outcome::plain(true, passed),
-        Some(min) => judged(min, passed, port, check_identity(http, port, ctx).await),
-    }
+    let identity = if ctx.identity { Some(found(check_identity(http, port, ctx).await)) } else { None };
+    Outcome { ok: true, detail: passed, identity }
 }
 
-/// A passing health answer, weighed with the identity the server showed.
-fn judged(min: Identity, passed: String, port: u16, found: Result<(Identity, String), String>) -> Outcome {
-    let (tier, why) = match found {
-        Ok(f) => f,
-        Err(e) => return Outcome::plain(false, e),
-    };
-    let identity = Some(tier);
-    if tier == Identity::Foreign {
-        return Outcome { ok: false, detail: why, identity };
+/// An identity answer as the machine takes it.
+fn found(r: Result<(Identity, String), String>) -> IdentityFound {
+    match r {
+        Ok((tier, why)) => IdentityFound::Tier(tier, why),
+        Err(e) => IdentityFound::NoAnswer(e),
     }
-    if tier < min {
-        let fix = match min {
-            Identity::Proven => {
-                "answer `proof` = hex(HMAC-SHA256(key = SIDECAR_API_KEY, \"sidecar-identity:\" + nonce)) in \
-                 /runtime/info (the sidecar contract), or accept less with `\"identity\": true`"
-            }
-            _ => "serve GET /runtime/info with {\"instance_id\": SIDECAR_INSTANCE_ID}, or set `\"identity\": true`",
-        };
-        let detail =
-            format!("port {port}: identity {} ({why}) but the profile requires {}: {fix}", tier.as_str(), min.as_str());
-        return Outcome { ok: false, detail, identity };
-    }
-    Outcome { ok: true, detail: format!("{passed}; identity {}", tier.as_str()), identity }
 }
 
 /// `GET /runtime/info?nonce=<fresh>`, ranked ([`Identity`]). The request carries no key:
@@ -198,17 +169,11 @@ fn rank(port: u16, ctx: &ProbeContext, nonce: &str, id: Option<&str>, proof: Opt
     }
 }
 
-async fn grpc_probe(
-    port: u16,
-    service: &str,
-    channel: Option<tonic::transport::Channel>,
-    identity: Option<Identity>,
-    ctx: &ProbeContext,
-) -> Outcome {
+async fn grpc_probe(port: u16, service: &str, ctx: &ProbeContext) -> Outcome {
     use tonic_health::pb::health_check_response::ServingStatus;
     use tonic_health::pb::health_client::HealthClient;
     use tonic_health::pb::HealthCheckRequest;
-    let channel = match channel {
+    let channel = match ctx.grpc.clone() {
         Some(c) => c,
         None => match grpc_channel(port) {
             Ok(c) => c,
@@ -224,14 +189,16 @@ async fn grpc_probe(
     if st != ServingStatus::Serving {
         return Outcome::plain(false, passed);
     }
-    let Some(min) = identity else { return Outcome::plain(true, passed) };
+    if !ctx.identity {
+        return Outcome::plain(true, passed);
+    }
     let nonce = crate::runtime::random_hex(16);
-    let found = match super::doors::control_client::info(channel, &nonce).await {
+    let answer = match super::doors::control_client::info(channel, &nonce).await {
         Ok(None) => Ok((Identity::Unverified, "no sidecar.v1.Control/Info".into())),
         Ok(Some(info)) => Ok(rank(port, ctx, &nonce, Some(&info.instance_id), Some(&info.proof))),
         Err(e) => Err(e),
     };
-    judged(min, passed, port, found)
+    Outcome { ok: true, detail: passed, identity: Some(found(answer)) }
 }
 
 /// A lazily connecting channel to 127.0.0.1:`port` (reconnects by itself).

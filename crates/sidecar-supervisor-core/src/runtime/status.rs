@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::State;
+use crate::domain::{Cause, StackHealth, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
@@ -28,6 +28,9 @@ pub struct RuntimeStatus {
     /// What a person should know beyond each row's state ([`warnings`]).
     #[serde(default)]
     pub warnings: Vec<RuntimeWarning>,
+    /// The stack's health: what the tray, the window's header and the dialog show.
+    #[serde(default = "StackHealth::unknown")]
+    pub health: StackHealth,
     pub sidecars: Vec<SidecarStatus>,
 }
 
@@ -48,6 +51,10 @@ pub struct SidecarStatus {
     pub auto_restart: bool,
     pub last_exit: Option<String>,
     pub last_error: Option<String>,
+    /// What `last_error` is about, as a type readers decide on (a fixed port taken, a foreign
+    /// server on its port, …).
+    #[serde(default)]
+    pub cause: Option<Cause>,
     /// Milliseconds since the current process was spawned.
     #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub uptime_ms: Option<u64>,
@@ -110,6 +117,8 @@ pub enum Notification {
     Message(SidecarMessage),
     /// A resources sample of every sidecar with a process (only while watched).
     Resources(Vec<crate::runtime::resources::SidecarResources>),
+    /// The stack's health changed.
+    Health(StackHealth),
     /// The engine stopped everything and ended.
     Stopped,
 }
@@ -161,13 +170,23 @@ pub fn warnings(rows: &[SidecarStatus], feed_fallback: Option<&str>) -> Vec<Runt
                 message: format!("`{}` is not proven to be this launch's: {why}", r.name),
             });
         }
-        if let Some(e) = r.last_error.as_deref().filter(|e| crate::runtime::ports::is_fixed_port_taken(e)) {
+        if r.cause == Some(Cause::FixedPortTaken) {
             out.push(RuntimeWarning {
                 kind: WarningKind::FixedPortTaken,
                 sidecar: Some(r.name.clone()),
-                message: format!("`{}`: {e}", r.name),
+                message: format!("`{}`: {}", r.name, r.last_error.as_deref().unwrap_or("its fixed port is taken")),
             });
         }
     }
     out
+}
+
+impl RuntimeStatus {
+    /// The stack's health from its rows (or the engine's error).
+    pub fn compute_health(&self) -> StackHealth {
+        if self.error.is_some() {
+            return StackHealth::not_running("the runtime's engine stopped");
+        }
+        StackHealth::of(self.sidecars.iter().map(|r| (r.name.as_str(), r.state)))
+    }
 }

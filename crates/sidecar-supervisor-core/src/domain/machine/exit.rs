@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::super::event::EventKind;
-use super::{Action, Exit, KillReason, Machine, State};
+use super::{Action, Cause, Exit, KillReason, Machine, State};
 
 impl Machine {
     pub(super) fn on_exited(
@@ -51,11 +51,18 @@ impl Machine {
                 None => " after the startup timeout".to_string(),
             },
             KillReason::Liveness => " after failed liveness probes".to_string(),
+            KillReason::NotResumed => " after it could not be resumed".to_string(),
             KillReason::None => String::new(),
+        };
+        // A kill the machine decided keeps its cause; anything else ended by itself.
+        let cause = match self.kill_reason {
+            KillReason::None => Cause::Exited,
+            _ => self.last_cause.unwrap_or(Cause::Exited),
         };
         let message = format!("{status}{why}{tail}");
         self.emit_exit(EventKind::Exited, message.clone(), &exit, pid, out);
         self.last_error = Some(message.clone());
+        self.last_cause = Some(cause);
 
         if port_in_use && was_ready_for.is_none() && self.port_retries < self.cfg.max_port_retries {
             self.port_retries += 1;
@@ -69,7 +76,7 @@ impl Machine {
             return;
         }
         if !self.auto_restart {
-            self.fail(EventKind::Failed, format!("{message} (auto-restart is off)"), &exit, Some(pid), out);
+            self.fail(EventKind::Failed, format!("{message} (auto-restart is off)"), cause, &exit, Some(pid), out);
             return;
         }
         if !self.budget.try_consume(now) {
@@ -79,7 +86,7 @@ impl Machine {
                 self.budget.max(),
                 self.budget.window().as_secs()
             );
-            self.fail(EventKind::BudgetExhausted, msg, &exit, Some(pid), out);
+            self.fail(EventKind::BudgetExhausted, msg, cause, &exit, Some(pid), out);
             return;
         }
         if was_ready_for.is_some_and(|d| d >= self.cfg.backoff_reset) {
@@ -108,25 +115,29 @@ impl Machine {
         }
     }
 
-    /// `failed`: auto-restart is off until a manual restart or start.
+    /// `failed`, for `cause`: auto-restart is off until a manual restart or start.
     pub(super) fn fail(
         &mut self,
         kind: EventKind,
         message: String,
+        cause: Cause,
         exit: &Exit,
         pid: Option<u32>,
         out: &mut Vec<Action>,
     ) {
         self.auto_restart = false;
         self.last_error = Some(message.clone());
+        self.last_cause = Some(cause);
         self.startup_deadline = None;
+        self.prepare_deadline = None;
         self.backoff_until = None;
         self.clear_probes();
         self.set_state(State::Failed, out);
-        out.push(Action::Emit { kind, message, pid, code: exit.code, signal: exit.signal.clone() });
+        out.push(Action::Emit { kind, message, pid, code: exit.code, signal: exit.signal.clone(), state: None });
     }
 
     fn emit_exit(&self, kind: EventKind, message: String, exit: &Exit, pid: u32, out: &mut Vec<Action>) {
-        out.push(Action::Emit { kind, message, pid: Some(pid), code: exit.code, signal: exit.signal.clone() });
+        let (code, signal) = (exit.code, exit.signal.clone());
+        out.push(Action::Emit { kind, message, pid: Some(pid), code, signal, state: None });
     }
 }

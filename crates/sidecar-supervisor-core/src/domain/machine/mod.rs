@@ -8,19 +8,24 @@
 //! `stopping → stopped`, and `failed` (budget spent or unrecoverable; auto-restart off). A
 //! running sidecar can be `paused` by the user and resumed to the state it left (`pause.rs`).
 //!
-//! A start is a launch ([`Action::Launch`]: port, program, prepare step, reported back with
-//! [`Input::Prepared`]) and then the process itself ([`Action::Exec`], answered by
-//! [`Input::Spawned`]). The machine knows whether its dependencies are up (the orchestrator says
-//! so with [`Input::DepsChanged`]), and starts a process only while they are: a launch whose
-//! dependencies went down while it was being prepared waits for them instead.
+//! A start is a launch (`launch.rs`: [`Action::Launch`] finds its port and program, then each
+//! of its prepare steps runs once per run of the runtime, each within its timeout) and then the
+//! process itself ([`Action::Exec`], answered by [`Input::Spawned`]). The machine knows whether
+//! its dependencies are up (the orchestrator says so with [`Input::DepsChanged`]), and starts a
+//! process only while they are: a launch whose dependencies went down while it was being
+//! prepared waits for them instead.
 //!
 //! The machine owns the facts about its process: the pid (of the sidecar, or of its prepare
-//! step while that runs) and when it was spawned. Every event it emits names the pid it is
-//! about, so an exit and the restart it causes both name the process that ended.
+//! step while that runs), when it was spawned, whose server its probes found on its port
+//! (`probe.rs` judges the identity the effect side reports), its last exit, error and the
+//! error's cause. Every event it emits names the pid it is about, and every event that changes
+//! its state says which state it led to ([`Machine::handle`]).
 
 mod exit;
+mod launch;
 mod pause;
 mod probe;
+mod stop;
 #[cfg(test)]
 mod tests;
 
@@ -28,8 +33,9 @@ use std::time::Duration;
 
 use super::backoff::Backoff;
 use super::budget::RestartBudget;
+use super::event::EventKind;
+pub use super::plan::MachineConfig;
 pub use super::types::*;
-use crate::domain::event::EventKind;
 use probe::ProbeTrack;
 
 /// Why the process is being killed, so its exit is explained right.
@@ -38,6 +44,8 @@ enum KillReason {
     None,
     StartupTimeout,
     Liveness,
+    /// Its tree could not be continued after a pause.
+    NotResumed,
 }
 
 #[derive(Debug, Clone)]
@@ -51,11 +59,15 @@ pub struct Machine {
     deps_ready: bool,
     /// The sidecar's process, once spawned.
     pid: Option<u32>,
-    /// The prepare step of the launch in progress, while it runs.
+    /// The prepare step of the launch in progress, while it runs, and its command line.
     prepare_pid: Option<u32>,
+    prepare_what: String,
+    /// Prepare steps done (or found not needed) in this run of the runtime.
+    prepared: usize,
     spawned_at: Option<Duration>,
     ready_since: Option<Duration>,
     startup_deadline: Option<Duration>,
+    prepare_deadline: Option<Duration>,
     backoff_until: Option<Duration>,
     stop_deadline: Option<Duration>,
     /// A restart to make once the process has stopped, and why (appended to its events, e.g.
@@ -63,16 +75,25 @@ pub struct Machine {
     pending_restart: Option<String>,
     /// The next launch needs a fresh port (a port race was lost while dependencies were down).
     new_port_pending: bool,
-    /// The last failed readiness probe of this start, quoted when the startup timeout fires.
+    /// The last failed readiness probe of this start, quoted when the startup timeout fires,
+    /// and the identity it found.
     startup_failure: Option<String>,
+    startup_identity: Option<Identity>,
     kill_reason: KillReason,
     /// The state a paused sidecar left (`starting`, `ready` or `unhealthy`).
     paused_from: Option<State>,
     port_retries: u32,
     ready_probe: Option<ProbeTrack>,
     live_probe: Option<ProbeTrack>,
+    /// Whose server the current process's last identity check found, and whether it passed
+    /// (a passing check is not asked again for this process).
+    identity: Option<Identity>,
+    identity_ok: bool,
+    /// The last probe result as judged (identity included): what the status shows.
+    judged: Option<(ProbeKind, bool, String)>,
     last_exit: Option<String>,
     last_error: Option<String>,
+    last_cause: Option<Cause>,
 }
 
 impl Machine {
@@ -90,19 +111,27 @@ impl Machine {
             deps_ready: true,
             pid: None,
             prepare_pid: None,
+            prepare_what: String::new(),
+            prepared: 0,
             spawned_at: None,
             ready_since: None,
             startup_deadline: None,
+            prepare_deadline: None,
             backoff_until: None,
             stop_deadline: None,
             pending_restart: None,
             new_port_pending: false,
             startup_failure: None,
+            startup_identity: None,
             kill_reason: KillReason::None,
             paused_from: None,
             port_retries: 0,
+            identity: None,
+            identity_ok: false,
+            judged: None,
             last_exit: None,
             last_error: None,
+            last_cause: None,
         }
     }
 
@@ -149,14 +178,32 @@ impl Machine {
     pub fn last_error(&self) -> Option<&str> {
         self.last_error.as_deref()
     }
+    /// Why it last failed or was killed, as a type.
+    pub fn last_cause(&self) -> Option<Cause> {
+        self.last_cause
+    }
+    /// The identity tier the current process showed, once checked.
+    pub fn identity(&self) -> Option<Identity> {
+        self.identity
+    }
+    /// The last probe's result as the machine judged it (the identity weighed in): its kind,
+    /// whether it passed, and what it said.
+    pub fn judged_probe(&self) -> Option<(ProbeKind, bool, &str)> {
+        self.judged.as_ref().map(|(k, ok, d)| (*k, *ok, d.as_str()))
+    }
 
     /// The earliest time at which [`Machine::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let probes = [&self.ready_probe, &self.live_probe].into_iter().flatten().filter_map(ProbeTrack::due);
-        [self.startup_deadline, self.backoff_until, self.stop_deadline].into_iter().flatten().chain(probes).min()
+        let deadlines = [self.startup_deadline, self.prepare_deadline, self.backoff_until, self.stop_deadline];
+        deadlines.into_iter().flatten().chain(probes).min()
     }
 
+    /// Feeds one input. The actions come back in the order they are to be carried out; if the
+    /// state changed, the last event says so (its `state`), and a change no event explained
+    /// gets one of its own — so whoever follows the feed follows the states.
     pub fn handle(&mut self, now: Duration, input: Input) -> Vec<Action> {
+        let before = self.state;
         let mut out = Vec::new();
         match input {
             Input::Start { manual } => self.on_start(manual, &mut out),
@@ -166,33 +213,21 @@ impl Machine {
                     self.launch(false, &mut out);
                 }
             }
-            Input::PrepareStarted { pid, what } => {
-                if self.launching() {
-                    self.prepare_pid = Some(pid);
-                    self.emit(EventKind::Prepared, format!("running prepare step {what}"), Some(pid), &mut out);
-                }
-            }
-            Input::Prepared => self.on_prepared(&mut out),
+            Input::Located => self.on_located(now, &mut out),
+            Input::PrepareStarted { step, pid, what } => self.on_prepare_started(now, step, pid, what, &mut out),
+            Input::PrepareEnded { step, end } => self.on_prepare_ended(now, step, end, &mut out),
             Input::Spawned { pid } => self.on_spawned(now, pid, &mut out),
-            Input::SpawnFailed { error } => {
-                let prepare = self.prepare_pid.take();
-                match self.state {
-                    State::Starting if self.pid.is_none() => {
-                        self.fail(EventKind::Failed, error, &Exit::default(), prepare, &mut out)
-                    }
-                    // Stopped while its prepare step ran: that step has now ended.
-                    State::Stopping if self.pid.is_none() => self.launch_ended_while_stopping(prepare, &mut out),
-                    _ => {}
-                }
-            }
+            Input::LaunchFailed { error, cause } => self.on_launch_failed(error, cause, &mut out),
             Input::Exited { exit, port_in_use, stderr_tail } => {
                 self.on_exited(now, exit, port_in_use, stderr_tail, &mut out)
             }
             Input::PortAnnounced => self.on_port_announced(now, &mut out),
-            Input::Probe { kind, ok, detail } => self.on_probe(now, kind, ok, detail, &mut out),
+            Input::Probe { kind, ok, detail, identity } => self.on_probe(now, kind, ok, detail, identity, &mut out),
             Input::StopRequested => self.on_stop(now, false, &mut out),
+            Input::StopFailed { pid, why } => self.on_stop_failed(pid, why, &mut out),
             Input::PauseRequested => self.on_pause(&mut out),
             Input::ResumeRequested => self.on_resume(now, &mut out),
+            Input::SuspendFailed { pid, resume, why } => self.on_suspend_failed(now, pid, resume, why, &mut out),
             Input::RestartRequested => {
                 self.reset_for_manual();
                 if self.state.has_process() {
@@ -209,60 +244,31 @@ impl Machine {
                 }
             }
         }
+        self.explain(before, &mut out);
         out
     }
 
     pub fn handle_timeout(&mut self, now: Duration) -> Vec<Action> {
+        let before = self.state;
         let mut out = Vec::new();
-        if let Some(t) = self.stop_deadline {
-            if now >= t && self.state == State::Stopping {
-                self.stop_deadline = None;
-                if let Some(pid) = self.event_pid() {
-                    out.push(Action::Stop { pid, how: Stop::Force });
-                }
-                self.emit(
-                    EventKind::KillEscalated,
-                    format!(
-                        "did not stop within {} ms of {}; killed its whole process group",
-                        self.cfg.stop_timeout.as_millis(),
-                        self.cfg.stop.describe()
-                    ),
-                    self.event_pid(),
-                    &mut out,
-                );
-            }
+        if self.stop_deadline.is_some_and(|t| now >= t) && self.state == State::Stopping {
+            self.stop_deadline = None;
+            self.escalate(&mut out);
         }
-        if let Some(t) = self.backoff_until {
-            if now >= t && self.state == State::Backoff {
-                self.backoff_until = None;
-                self.launch(false, &mut out);
-            }
+        if self.backoff_until.is_some_and(|t| now >= t) && self.state == State::Backoff {
+            self.backoff_until = None;
+            self.launch(false, &mut out);
         }
-        if let Some(t) = self.startup_deadline {
-            if now >= t && self.state == State::Starting {
-                self.startup_deadline = None;
-                self.kill_reason = KillReason::StartupTimeout;
-                self.clear_probes();
-                // Say why (the last failed readiness probe, whose text names a fix where one
-                // is known) and what to change if the sidecar is only slow.
-                let why = match &self.startup_failure {
-                    Some(d) => format!(" (last probe: {d})"),
-                    None if self.cfg.awaits_announcement => " (no port announced, or no probe answered)".into(),
-                    None => String::new(),
-                };
-                let ms = self.cfg.startup_timeout.as_millis();
-                self.emit(
-                    EventKind::StartupTimeout,
-                    format!("not ready within {ms} ms of spawn{why}; killing it. If it is only slow, raise `startup_timeout_ms`; its log says more"),
-                    self.pid,
-                    &mut out,
-                );
-                if let Some(pid) = self.pid {
-                    out.push(Action::Stop { pid, how: Stop::Force });
-                }
-            }
+        if self.prepare_deadline.is_some_and(|t| now >= t) && self.launching() {
+            self.prepare_deadline = None;
+            self.prepare_timed_out(&mut out);
+        }
+        if self.startup_deadline.is_some_and(|t| now >= t) && self.state == State::Starting {
+            self.startup_deadline = None;
+            self.startup_timed_out(&mut out);
         }
         self.run_due_probes(now, &mut out);
+        self.explain(before, &mut out);
         out
     }
 
@@ -298,127 +304,6 @@ impl Machine {
         self.launch(false, out);
     }
 
-    /// Launches now, or waits for the dependencies when one is down.
-    fn launch(&mut self, new_port: bool, out: &mut Vec<Action>) {
-        self.kill_reason = KillReason::None;
-        self.pending_restart = None;
-        self.clear_probes();
-        let new_port = new_port || std::mem::take(&mut self.new_port_pending);
-        if !self.deps_ready {
-            self.new_port_pending = new_port;
-            self.set_state(State::WaitingForDeps, out);
-            return;
-        }
-        self.set_state(State::Starting, out);
-        out.push(Action::Launch { new_port });
-    }
-
-    fn on_prepared(&mut self, out: &mut Vec<Action>) {
-        let prepare = self.prepare_pid.take();
-        match self.state {
-            State::Starting if self.pid.is_none() => {
-                if self.deps_ready {
-                    out.push(Action::Exec);
-                } else {
-                    // A dependency went down while this launch was being prepared: its port may
-                    // be unknown by now. Wait for it; the next launch skips what is done.
-                    self.set_state(State::WaitingForDeps, out);
-                }
-            }
-            State::Stopping if self.pid.is_none() => self.launch_ended_while_stopping(prepare, out),
-            _ => {}
-        }
-    }
-
-    /// A stop came while the launch ran its prepare step; that step has ended now.
-    fn launch_ended_while_stopping(&mut self, prepare: Option<u32>, out: &mut Vec<Action>) {
-        self.stop_deadline = None;
-        match self.pending_restart.take() {
-            Some(note) => {
-                self.emit(EventKind::Restarting, format!("restarting at once{note}"), prepare, out);
-                self.launch(false, out);
-            }
-            None => {
-                self.set_state(State::Stopped, out);
-                self.emit(EventKind::Stopped, "stopped (its prepare step ended)".into(), prepare, out);
-            }
-        }
-    }
-
-    fn on_spawned(&mut self, now: Duration, pid: u32, out: &mut Vec<Action>) {
-        if !self.launching() {
-            return;
-        }
-        self.pid = Some(pid);
-        self.prepare_pid = None;
-        self.spawned_at = Some(now);
-        self.ready_since = None;
-        self.startup_failure = None;
-        self.emit(EventKind::Spawned, format!("spawned pid {pid}"), Some(pid), out);
-        match self.ready_probe.as_mut() {
-            Some(p) => {
-                self.startup_deadline = Some(now + self.cfg.startup_timeout);
-                p.start(now);
-            }
-            // An announcing sidecar is not ready before its port is known (dependents need it).
-            None if self.cfg.awaits_announcement => self.startup_deadline = Some(now + self.cfg.startup_timeout),
-            None => self.become_ready(now, "no readiness probe: ready once spawned".into(), out),
-        }
-    }
-
-    fn on_stop(&mut self, now: Duration, then_restart: bool, out: &mut Vec<Action>) {
-        self.stop_with(now, then_restart, if then_restart { " (manual restart; budget reset)" } else { "" }, out)
-    }
-
-    /// A stop; `why` is appended to the stopping event.
-    fn stop_with(&mut self, now: Duration, then_restart: bool, why: &str, out: &mut Vec<Action>) {
-        match self.state {
-            State::Starting | State::Ready | State::Unhealthy | State::Paused => {
-                self.clear_probes();
-                self.startup_deadline = None;
-                // A suspended tree cannot act on a stop: it is continued first (the stop
-                // signal, a control call or the stop command then reach a running process).
-                if let (Some(_), Some(pid)) = (self.paused_from.take(), self.pid) {
-                    out.push(Action::Continue { pid });
-                }
-                let Some(pid) = self.event_pid() else {
-                    // A launch that has no process yet (its program is being looked for): there
-                    // is nothing to wait for.
-                    if then_restart {
-                        self.emit(EventKind::Restarting, format!("restarting at once{why}"), None, out);
-                        self.launch(false, out);
-                    } else {
-                        self.set_state(State::Stopped, out);
-                        self.emit(EventKind::Stopped, "stopped (before its process started)".into(), None, out);
-                    }
-                    return;
-                };
-                self.pending_restart = then_restart.then(|| why.to_string());
-                self.stop_deadline = Some(now + self.cfg.stop_timeout);
-                self.set_state(State::Stopping, out);
-                // A prepare step gets the OS's plain stop: the stop command and the control
-                // call are for the sidecar itself.
-                let (target, how) = match self.pid {
-                    Some(_) => ("its process group", self.cfg.stop),
-                    None => ("its prepare step", self.cfg.helper_stop),
-                };
-                let msg = format!("{}{why}", how.phrase(target));
-                self.emit(EventKind::Stopping, msg, Some(pid), out);
-                out.push(Action::Stop { pid, how: Stop::Graceful(how) });
-            }
-            // The latest wish wins: a stop cancels a pending restart, a restart re-arms it.
-            State::Stopping => {
-                self.pending_restart = then_restart.then(|| why.to_string());
-            }
-            State::Pending | State::WaitingForDeps | State::Backoff => {
-                self.backoff_until = None;
-                self.set_state(State::Stopped, out);
-                self.emit(EventKind::Stopped, "stopped (was not running)".into(), None, out);
-            }
-            State::Stopped | State::Failed => {}
-        }
-    }
-
     fn set_state(&mut self, s: State, out: &mut Vec<Action>) {
         if self.state != s {
             self.state = s;
@@ -427,6 +312,40 @@ impl Machine {
     }
 
     fn emit(&self, kind: EventKind, message: String, pid: Option<u32>, out: &mut Vec<Action>) {
-        out.push(Action::Emit { kind, message, pid, code: None, signal: None });
+        out.push(Action::Emit { kind, message, pid, code: None, signal: None, state: None });
+    }
+
+    /// The end of one input: when the state moved from `before`, the last event of this turn
+    /// carries the state it led to; a move no event explained (a launch, a wait for the
+    /// dependencies) gets its own event.
+    fn explain(&self, before: State, out: &mut Vec<Action>) {
+        if self.state == before {
+            return;
+        }
+        let last = out.iter_mut().rev().find_map(|a| match a {
+            Action::Emit { state, .. } => Some(state),
+            _ => None,
+        });
+        match last {
+            Some(state) => *state = Some(self.state),
+            None => {
+                let (kind, message) = match (before, self.state) {
+                    (_, State::WaitingForDeps) => (EventKind::Waiting, "waiting for its dependencies"),
+                    (State::WaitingForDeps, State::Starting) => {
+                        (EventKind::Starting, "its dependencies are up: starting")
+                    }
+                    (State::Backoff, State::Starting) => (EventKind::Starting, "the backoff is over: starting"),
+                    (_, State::Starting) => (EventKind::Starting, "starting"),
+                    (from, to) => {
+                        // Every other move is made together with the event that explains it.
+                        debug_assert!(false, "{from:?} -> {to:?} without an event");
+                        return;
+                    }
+                };
+                let message = message.to_string();
+                let pid = self.event_pid();
+                out.push(Action::Emit { kind, message, pid, code: None, signal: None, state: Some(self.state) });
+            }
+        }
     }
 }

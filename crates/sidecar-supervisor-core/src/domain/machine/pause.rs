@@ -4,11 +4,16 @@
 //! dependents. Resume returns it to the state it left: a sidecar that was starting gets a fresh
 //! startup timeout; one that was ready is probed at once, and becomes unhealthy only if those
 //! probes fail. Stop and restart of a paused sidecar continue it first (`stop_with`).
+//!
+//! When the OS cannot do it ([`Input::SuspendFailed`](super::Input::SuspendFailed)): a pause
+//! that did not take returns to the state it left (the tree is continued, in case part of it
+//! was suspended); a tree that cannot be continued is killed, so that it starts afresh by the
+//! usual rules rather than stay frozen.
 
 use std::time::Duration;
 
 use super::super::event::EventKind;
-use super::{Action, Machine, State};
+use super::{Action, KillReason, Machine, State, Stop};
 use crate::domain::types::steady_next;
 
 impl Machine {
@@ -29,6 +34,12 @@ impl Machine {
         }
         let (Some(from), Some(pid)) = (self.paused_from.take(), self.pid) else { return };
         out.push(Action::Continue { pid });
+        self.back_to(now, from, out);
+        self.emit(EventKind::Resumed, format!("resumed ({})", from.as_str()), Some(pid), out);
+    }
+
+    /// Judged again from `from`, the state a pause left.
+    fn back_to(&mut self, now: Duration, from: State, out: &mut Vec<Action>) {
         match from {
             State::Starting => {
                 self.startup_deadline = Some(now + self.cfg.startup_timeout);
@@ -49,6 +60,37 @@ impl Machine {
                 self.set_state(from, out);
             }
         }
-        self.emit(EventKind::Resumed, format!("resumed ({})", from.as_str()), Some(pid), out);
+    }
+
+    pub(super) fn on_suspend_failed(
+        &mut self,
+        now: Duration,
+        pid: u32,
+        resume: bool,
+        why: String,
+        out: &mut Vec<Action>,
+    ) {
+        if self.pid != Some(pid) {
+            return;
+        }
+        if !resume {
+            let (State::Paused, Some(from)) = (self.state, self.paused_from.take()) else { return };
+            out.push(Action::Continue { pid });
+            self.back_to(now, from, out);
+            let msg = format!("could not suspend its process tree ({why}); it keeps running");
+            self.emit(EventKind::PauseFailed, msg, Some(pid), out);
+            return;
+        }
+        if !matches!(self.state, State::Starting | State::Ready | State::Unhealthy | State::Stopping) {
+            return;
+        }
+        if self.state != State::Stopping {
+            self.kill_reason = KillReason::NotResumed;
+            self.clear_probes();
+            self.startup_deadline = None;
+        }
+        let msg = format!("could not continue its process tree ({why}); killing it, so that it starts afresh");
+        self.emit(EventKind::ResumeFailed, msg, Some(pid), out);
+        out.push(Action::Stop { pid, how: Stop::Force });
     }
 }

@@ -4,11 +4,16 @@
 //! readiness is noticed within milliseconds; once ready, both probes run on the steady grid
 //! ([`steady_next`]). A polled probe's result counts only if it was asked for: one that arrives
 //! after a kill or restart cleared the schedule is stale.
+//!
+//! Identity: a probe of a kind that can tell whose server answers asks, until the current
+//! process has passed once. The effect side ranks the answer ([`IdentityFound`]); the verdict is
+//! here ([`verdict`]): `foreign` never passes, a tier below the profile's minimum fails with what
+//! to change, anything else passes and is shown.
 
 use std::time::Duration;
 
 use super::super::event::EventKind;
-use super::{Action, KillReason, Machine, ProbeKind, ProbeTiming, State, Stop};
+use super::{Action, Cause, Identity, IdentityFound, KillReason, Machine, ProbeKind, ProbeTiming, State, Stop};
 use crate::domain::types::steady_next;
 
 #[derive(Debug, Clone)]
@@ -93,7 +98,33 @@ impl Machine {
         }
     }
 
-    pub(super) fn on_probe(&mut self, now: Duration, kind: ProbeKind, ok: bool, detail: String, out: &mut Vec<Action>) {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_probe(
+        &mut self,
+        now: Duration,
+        kind: ProbeKind,
+        ok: bool,
+        detail: String,
+        identity: Option<IdentityFound>,
+        out: &mut Vec<Action>,
+    ) {
+        let stale = match kind {
+            ProbeKind::Ready => self.ready_probe.as_ref(),
+            ProbeKind::Live => self.live_probe.as_ref(),
+        }
+        .is_none_or(|t| t.timing.polled && !t.in_flight);
+        let (ok, detail) = match (ok, identity, self.minimum(kind)) {
+            (true, Some(found), Some(min)) => {
+                let (ok, detail, tier) = verdict(min, detail, found);
+                if tier.is_some() && !stale {
+                    self.identity = tier;
+                    self.identity_ok |= ok;
+                }
+                (ok, detail)
+            }
+            (ok, _, _) => (ok, detail),
+        };
+        self.judged = Some((kind, ok, detail.clone()));
         let state = self.state;
         let track = match kind {
             ProbeKind::Ready => self.ready_probe.as_mut(),
@@ -114,6 +145,7 @@ impl Machine {
                     track.next_at = Some(now + track.fast_delay());
                 }
                 self.startup_failure = Some(detail);
+                self.startup_identity = self.identity;
             }
             (ProbeKind::Ready, _, true) => {
                 track.failures = 0;
@@ -154,6 +186,7 @@ impl Machine {
                 if track.failures >= track.timing.failure_threshold {
                     let n = track.failures;
                     self.kill_reason = KillReason::Liveness;
+                    self.last_cause = Some(Cause::LivenessFailed);
                     self.clear_probes();
                     self.emit(
                         EventKind::LivenessFailed,
@@ -178,9 +211,48 @@ impl Machine {
                 if !t.in_flight && t.next_at.is_some_and(|at| now >= at) {
                     t.in_flight = true;
                     t.next_at = None;
-                    out.push(Action::Probe(kind));
+                    let min = match kind {
+                        ProbeKind::Ready => self.cfg.ready_identity,
+                        ProbeKind::Live => self.cfg.live_identity,
+                    };
+                    out.push(Action::Probe { kind, identity: min.is_some() && !self.identity_ok });
                 }
             }
+        }
+    }
+
+    /// The lowest identity tier a passing probe of `kind` must show.
+    fn minimum(&self, kind: ProbeKind) -> Option<Identity> {
+        match kind {
+            ProbeKind::Ready => self.cfg.ready_identity,
+            ProbeKind::Live => self.cfg.live_identity,
+        }
+    }
+
+    /// The startup timeout passed: the last failed readiness probe says why, and what to change
+    /// if the sidecar is only slow; the process is killed.
+    pub(super) fn startup_timed_out(&mut self, out: &mut Vec<Action>) {
+        self.kill_reason = KillReason::StartupTimeout;
+        self.last_cause = Some(match self.startup_identity {
+            Some(Identity::Foreign) => Cause::ForeignServer,
+            Some(tier) if self.cfg.ready_identity.is_some_and(|min| tier < min) => Cause::IdentityTooLow,
+            _ => Cause::StartupTimeout,
+        });
+        self.clear_probes();
+        let why = match &self.startup_failure {
+            Some(d) => format!(" (last probe: {d})"),
+            None if self.cfg.awaits_announcement => " (no port announced, or no probe answered)".into(),
+            None => String::new(),
+        };
+        let ms = self.cfg.startup_timeout.as_millis();
+        self.emit(
+            EventKind::StartupTimeout,
+            format!("not ready within {ms} ms of spawn{why}; killing it. If it is only slow, raise `startup_timeout_ms`; its log says more"),
+            self.pid,
+            out,
+        );
+        if let Some(pid) = self.pid {
+            out.push(Action::Stop { pid, how: Stop::Force });
         }
     }
 
@@ -189,4 +261,28 @@ impl Machine {
             t.reset();
         }
     }
+}
+
+/// A passing health answer weighed with the identity the server showed against the lowest tier
+/// accepted: whether the probe passes, what it says, and the tier to show (pure).
+pub(crate) fn verdict(min: Identity, passed: String, found: IdentityFound) -> (bool, String, Option<Identity>) {
+    let (tier, why) = match found {
+        IdentityFound::Tier(t, why) => (t, why),
+        IdentityFound::NoAnswer(e) => return (false, e, None),
+    };
+    if tier == Identity::Foreign {
+        return (false, why, Some(tier));
+    }
+    if tier < min {
+        let fix = match min {
+            Identity::Proven => {
+                "answer `proof` = hex(HMAC-SHA256(key = SIDECAR_API_KEY, \"sidecar-identity:\" + nonce)) in \
+                 /runtime/info (the sidecar contract), or accept less with `\"identity\": true`"
+            }
+            _ => "serve GET /runtime/info with {\"instance_id\": SIDECAR_INSTANCE_ID}, or set `\"identity\": true`",
+        };
+        let detail = format!("identity {} ({why}) but the profile requires {}: {fix}", tier.as_str(), min.as_str());
+        return (false, detail, Some(tier));
+    }
+    (true, format!("{passed}; identity {}", tier.as_str()), Some(tier))
 }

@@ -1,20 +1,28 @@
-//! The orchestrator's vocabulary with the effect side: what it asks to have done ([`Effect`]),
-//! what comes back ([`Report`]), and the commands people give ([`Verb`], [`CommandError`]).
+//! The orchestrator's vocabulary with the effect side: what it asks to have done ([`Effect`])
+//! and what comes back ([`Report`]).
 
 use crate::domain::event::NewEvent;
-use crate::domain::types::{Exit, Identity, ProbeKind, Stop};
+use crate::domain::types::{Cause, Exit, IdentityFound, ProbeKind, StepEnd, Stop};
 
 /// Something to do, for the engine to carry out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Effect {
-    /// Prepare launch `gen` of `unit`: its port (per `port`), its program, its one-time prepare
-    /// step. Report [`Report::PortAssigned`] when a port was picked,
-    /// [`Report::PrepareStarted`] when a prepare step runs, then [`Report::Prepared`] or
-    /// [`Report::LaunchFailed`].
+    /// Begin launch `gen` of `unit`: its port (per `port`) and its program. Report
+    /// [`Report::PortAssigned`] when a port was picked, then [`Report::Located`] or
+    /// [`Report::LaunchFailed`]. `prepared`: how many of its prepare steps are done (a lookup
+    /// need not wait for their helpers).
     Launch {
         unit: usize,
         gen: u64,
         port: PortPlan,
+        prepared: usize,
+    },
+    /// Run prepare step `step` of launch `gen` (or find it not needed); report
+    /// [`Report::PrepareStarted`] and [`Report::PrepareEnded`].
+    Prepare {
+        unit: usize,
+        gen: u64,
+        step: usize,
     },
     /// Start the process of launch `gen` now, its templates rendered with the current ports;
     /// report [`Report::Spawned`] or [`Report::LaunchFailed`], and later [`Report::Exited`].
@@ -22,13 +30,15 @@ pub enum Effect {
         unit: usize,
         gen: u64,
     },
-    /// Stop the process tree led by `pid` (the unit's process or its prepare step).
+    /// Stop the process tree led by `pid` (the unit's process or its prepare step); a graceful
+    /// way that fails is reported ([`Report::StopFailed`]).
     Stop {
         unit: usize,
         pid: u32,
         how: Stop,
     },
-    /// Suspend the process tree led by `pid` (pause), or continue it.
+    /// Suspend the process tree led by `pid` (pause), or continue it; a failure is reported
+    /// ([`Report::SuspendFailed`]).
     Suspend {
         unit: usize,
         pid: u32,
@@ -37,13 +47,17 @@ pub enum Effect {
         unit: usize,
         pid: u32,
     },
-    /// Run a probe of launch `gen`; `identity`: also check the server is this launch's, and
-    /// accept no lower tier than this.
+    /// Run a probe of launch `gen`; `identity`: also rank whose server answers.
     Probe {
         unit: usize,
         gen: u64,
         kind: ProbeKind,
-        identity: Option<Identity>,
+        identity: bool,
+    },
+    /// Probe the remote `unit` runs as (a unit without a process); report
+    /// [`Report::RemoteProbed`].
+    ProbeRemote {
+        unit: usize,
     },
     /// A feed event (stamped with the unit's name, the pid it is about and the unit's port).
     Event {
@@ -75,16 +89,21 @@ pub enum Report {
     PortAssigned {
         port: u16,
     },
+    /// Port and program are in hand.
+    Located,
     PrepareStarted {
+        step: usize,
         pid: u32,
         what: String,
     },
-    /// Port, program and prepare step are done: the process can start.
-    Prepared,
-    /// Anything before the process ran failed (program not found, port taken, prepare step
-    /// failed, the spawn itself).
+    PrepareEnded {
+        step: usize,
+        end: StepEnd,
+    },
+    /// Anything before the process ran failed (program not found, port taken, the spawn).
     LaunchFailed {
         error: String,
+        cause: Cause,
     },
     Spawned {
         pid: u32,
@@ -100,49 +119,28 @@ pub enum Report {
         exit: Exit,
         stderr_tail: String,
     },
+    /// A probe's health check and, when asked for (and the health check passed), what its
+    /// identity check found.
     Probe {
         kind: ProbeKind,
         ok: bool,
         detail: String,
-        /// The identity tier the probe found, when it asked.
-        identity: Option<Identity>,
+        identity: Option<IdentityFound>,
     },
-}
-
-/// A command from the UI or the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verb {
-    Restart,
-    Stop,
-    Start,
-    Pause,
-    Resume,
-}
-
-impl Verb {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Verb::Restart => "restart",
-            Verb::Stop => "stop",
-            Verb::Start => "start",
-            Verb::Pause => "pause",
-            Verb::Resume => "resume",
-        }
-    }
-}
-
-/// Errors of commands from the UI/CLI: structured, with a sentence for people.
-#[derive(Debug, Clone, thiserror::Error, serde::Serialize, PartialEq, Eq)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum CommandError {
-    #[error("unknown sidecar `{sidecar}`; known: {}", known.join(", "))]
-    UnknownSidecar { sidecar: String, known: Vec<String> },
-    #[error("sidecar `{sidecar}` is not run in {mode} mode")]
-    NotInThisMode { sidecar: String, mode: String },
-    #[error("cannot {verb} `{sidecar}`: it is {state} ({why})")]
-    WrongState { sidecar: String, verb: String, state: String, why: String },
-    #[error("the runtime is shutting down")]
-    ShuttingDown,
-    #[error("the runtime has stopped")]
-    EngineGone,
+    /// A graceful stop of `pid` could not be made: why.
+    StopFailed {
+        pid: u32,
+        why: String,
+    },
+    /// The tree of `pid` could not be suspended (or continued, `resume`): why.
+    SuspendFailed {
+        pid: u32,
+        resume: bool,
+        why: String,
+    },
+    /// The remote a unit runs as answered 2xx (`ok`) or not, and what the probe said.
+    RemoteProbed {
+        ok: bool,
+        detail: String,
+    },
 }

@@ -3,10 +3,10 @@
 //!
 //! It decides dependency gating and waking (a unit starts only while every dependency is up,
 //! and hears at once when that changes), restarts of dependents whose dependency came back on
-//! another port, the shutdown order (dependents first), which units this mode skips, the port
-//! policy of each launch, and when a readiness probe must check the server's identity. It also
-//! owns the one copy of each fact about a unit that is not the machine's: its port, its spawn
-//! generation, the dependency ports its process was started with.
+//! another port, the shutdown order (dependents first), what this mode does with each unit
+//! (runs it, skips it, or probes the remote it runs as: a [`RemoteMachine`]), and the port
+//! policy of each launch. It also owns the one copy of each fact about a unit that is not the
+//! machine's: its port, its spawn generation, the dependency ports its process was started with.
 //!
 //! Its owner (the engine) reports what happened with [`Orchestrator::report`],
 //! [`Orchestrator::command`], [`Orchestrator::start`] and [`Orchestrator::shutdown`], always
@@ -23,26 +23,26 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use effects::{CommandError, Effect, PortPlan, Report, Verb};
+pub use effects::{Effect, PortPlan, Report};
 
+use super::command::{CommandError, Verb};
 use super::event::{EventKind, NewEvent};
 use super::machine::{Action, Input, Machine, State};
-use super::plan::{Plan, PortPolicy};
-use super::types::Identity;
+use super::plan::{Plan, PortPolicy, UnitMode};
+use super::remote::{RemoteAction, RemoteMachine};
+use super::types::{Cause, Identity};
 
 /// What the orchestrator keeps per unit, besides the machine.
 #[derive(Debug)]
 struct Unit {
     machine: Machine,
+    /// The row of a unit this mode reaches elsewhere (`remote_slim`'s backend).
+    remote: Option<RemoteMachine>,
     /// Incremented per launch; reports about an older launch are stale.
     gen: u64,
     port: Option<u16>,
     /// The port each of `port_sources` had when this unit's process was started.
     dep_ports: Vec<(usize, Option<u16>)>,
-    /// This process already passed the identity check; later probes skip it.
-    identity_ok: bool,
-    /// The identity tier this process showed (its last check), for the status.
-    identity: Option<Identity>,
     /// Its stderr said the address was in use: an early exit is a lost port race.
     port_in_use: bool,
 }
@@ -61,11 +61,13 @@ impl Orchestrator {
             .iter()
             .map(|u| Unit {
                 machine: Machine::new(u.machine.clone()),
+                remote: match &u.mode {
+                    UnitMode::Remote(target) => Some(RemoteMachine::new(target.clone())),
+                    _ => None,
+                },
                 gen: 0,
                 port: None,
                 dep_ports: Vec::new(),
-                identity_ok: false,
-                identity: None,
                 port_in_use: false,
             })
             .collect();
@@ -76,16 +78,27 @@ impl Orchestrator {
         &self.plan
     }
 
-    /// Starts every unit this mode runs (dependents wait for their dependencies).
+    /// Starts every unit this mode runs (dependents wait for their dependencies), starts
+    /// probing the remotes, and says which units this mode skips.
     pub fn start(&mut self, now: Duration) {
         for i in 0..self.units.len() {
-            if self.plan.units[i].skipped {
-                continue;
+            match &self.plan.units[i].mode {
+                UnitMode::Run => {
+                    if !self.deps_up(i) {
+                        self.feed(now, i, Input::DepsChanged { ready: false });
+                    }
+                    self.feed(now, i, Input::Start { manual: false });
+                }
+                UnitMode::Skipped => {
+                    let why = format!("not run in {} mode", self.plan.mode.as_str());
+                    self.event(i, NewEvent::new(EventKind::Skipped, why).state(Some(State::Skipped)));
+                    self.out.push_back(Effect::Publish { unit: i });
+                }
+                UnitMode::Remote(_) => {
+                    let actions = self.units[i].remote.as_mut().map(RemoteMachine::start).unwrap_or_default();
+                    self.apply_remote(i, actions);
+                }
             }
-            if !self.deps_up(i) {
-                self.feed(now, i, Input::DepsChanged { ready: false });
-            }
-            self.feed(now, i, Input::Start { manual: false });
         }
     }
 
@@ -99,9 +112,19 @@ impl Orchestrator {
                 self.units[unit].port = Some(port);
                 return;
             }
-            Report::PrepareStarted { pid, what } => Input::PrepareStarted { pid, what },
-            Report::Prepared => Input::Prepared,
-            Report::LaunchFailed { error } => Input::SpawnFailed { error },
+            Report::Located => Input::Located,
+            Report::PrepareStarted { step, pid, what } => Input::PrepareStarted { step, pid, what },
+            Report::PrepareEnded { step, end } => Input::PrepareEnded { step, end },
+            Report::LaunchFailed { error, cause } => Input::LaunchFailed { error, cause },
+            Report::StopFailed { pid, why } => Input::StopFailed { pid, why },
+            Report::SuspendFailed { pid, resume, why } => Input::SuspendFailed { pid, resume, why },
+            Report::RemoteProbed { ok, detail } => {
+                let actions = self.units[unit].remote.as_mut().map(|r| r.probed(now, ok, &detail)).unwrap_or_default();
+                // The error is news for the status even when the state is not.
+                self.out.push_back(Effect::Publish { unit });
+                self.apply_remote(unit, actions);
+                return;
+            }
             Report::Spawned { pid } => {
                 self.feed(now, unit, Input::Spawned { pid });
                 // The pid and port are news even when the state is not.
@@ -126,15 +149,7 @@ impl Orchestrator {
                 }
                 Input::Exited { exit, port_in_use, stderr_tail }
             }
-            Report::Probe { kind, ok, detail, identity } => {
-                let u = &mut self.units[unit];
-                if identity.is_some() {
-                    u.identity = identity;
-                    // A passing check is not repeated for this process.
-                    u.identity_ok |= ok;
-                }
-                Input::Probe { kind, ok, detail }
-            }
+            Report::Probe { kind, ok, detail, identity } => Input::Probe { kind, ok, detail, identity },
         };
         self.feed(now, unit, input);
         self.after(now);
@@ -142,11 +157,8 @@ impl Orchestrator {
 
     /// A command from the user (UI or CLI) for `name`: a unit, or every replica of a sidecar.
     pub fn command(&mut self, now: Duration, verb: Verb, name: &str) -> Result<(), CommandError> {
-        let targets = self.plan.matching(name);
-        if targets.is_empty() {
-            return Err(CommandError::UnknownSidecar { sidecar: name.into(), known: self.plan.run_names() });
-        }
-        if targets.iter().all(|&i| self.plan.units[i].skipped) {
+        let targets = self.plan.select(name)?;
+        if targets.iter().all(|&i| !self.plan.units[i].runs_here()) {
             return Err(CommandError::NotInThisMode { sidecar: name.into(), mode: self.plan.mode.as_str().into() });
         }
         if self.shutting_down {
@@ -154,10 +166,9 @@ impl Orchestrator {
         }
         // Pause needs a running process, resume a paused one: say so rather than do nothing.
         let fits = |i: usize| {
-            let running = matches!(self.state(i), State::Starting | State::Ready | State::Unhealthy | State::Paused);
             !matches!(verb, Verb::Pause | Verb::Resume)
-                || self.plan.units[i].skipped
-                || (running && self.units[i].machine.pid().is_some())
+                || !self.plan.units[i].runs_here()
+                || (self.state(i).allows(verb) && self.units[i].machine.pid().is_some())
         };
         if let Some(&i) = targets.iter().find(|&&i| !fits(i)) {
             let why = match verb {
@@ -171,7 +182,8 @@ impl Orchestrator {
                 why: why.into(),
             });
         }
-        for i in targets {
+        let plan = self.plan.clone();
+        for i in targets.into_iter().filter(|&i| plan.units[i].runs_here()) {
             let pid = self.units[i].machine.event_pid();
             self.event(i, NewEvent::new(EventKind::Command, format!("{} requested", verb.as_str())).pid(pid));
             let input = match verb {
@@ -209,7 +221,8 @@ impl Orchestrator {
 
     /// The earliest time at which [`Orchestrator::handle_timeout`] has something to do.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        self.units.iter().filter_map(|u| u.machine.poll_timeout()).min()
+        let remotes = self.units.iter().filter_map(|u| u.remote.as_ref()?.poll_timeout());
+        self.units.iter().filter_map(|u| u.machine.poll_timeout()).chain(remotes).min()
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
@@ -218,6 +231,10 @@ impl Orchestrator {
                 let was_up = self.is_up(i);
                 let actions = self.units[i].machine.handle_timeout(now);
                 self.apply(now, i, was_up, actions);
+            }
+            if let Some(r) = self.units[i].remote.as_mut().filter(|r| r.poll_timeout().is_some_and(|t| t <= now)) {
+                let actions = r.handle_timeout(now);
+                self.apply_remote(i, actions);
             }
         }
         self.after(now);
@@ -233,20 +250,28 @@ impl Orchestrator {
     pub fn machine(&self, i: usize) -> &Machine {
         &self.units[i].machine
     }
-    /// As shown: a unit this mode skips is `stopped`.
+    /// As shown: a unit this mode skips is `skipped`; a remote one is its remote row's.
     pub fn state(&self, i: usize) -> State {
-        if self.plan.units[i].skipped {
-            State::Stopped
-        } else {
-            self.units[i].machine.state()
+        match (&self.plan.units[i].mode, &self.units[i].remote) {
+            (UnitMode::Skipped, _) => State::Skipped,
+            (_, Some(r)) => r.state(),
+            _ => self.units[i].machine.state(),
         }
+    }
+    /// The remote row of unit `i`, when this mode probes it elsewhere.
+    pub fn remote(&self, i: usize) -> Option<&RemoteMachine> {
+        self.units[i].remote.as_ref()
+    }
+    /// Why the unit is in trouble, as a type.
+    pub fn cause(&self, i: usize) -> Option<Cause> {
+        self.units[i].machine.last_cause()
     }
     pub fn port(&self, i: usize) -> Option<u16> {
         self.units[i].port
     }
     /// The identity tier the current process showed, once checked.
     pub fn identity(&self, i: usize) -> Option<Identity> {
-        self.units[i].identity
+        self.units[i].machine.identity()
     }
     pub fn gen(&self, i: usize) -> u64 {
         self.units[i].gen
@@ -257,7 +282,7 @@ impl Orchestrator {
     }
     /// The port of another sidecar as `i`'s templates read it (`{name.port}`): replica `#1`'s.
     pub fn port_of_sidecar(&self, sidecar: &str) -> Option<(usize, Option<u16>)> {
-        let j = self.plan.units.iter().position(|u| u.spec.name == sidecar)?;
+        let j = self.plan.units.iter().position(|u| u.sidecar == sidecar)?;
         Some((j, self.units[j].port))
     }
 
@@ -273,11 +298,9 @@ impl Orchestrator {
         let mut became_ready = false;
         for a in actions {
             match a {
-                Action::Launch { new_port } => {
+                Action::Launch { new_port, prepared } => {
                     let u = &mut self.units[i];
                     u.gen += 1;
-                    u.identity_ok = false;
-                    u.identity = None;
                     u.port_in_use = false;
                     let port = match self.plan.units[i].port {
                         PortPolicy::None | PortPolicy::Announce => {
@@ -296,7 +319,10 @@ impl Orchestrator {
                             PortPlan::CheckFixed(p)
                         }
                     };
-                    self.out.push_back(Effect::Launch { unit: i, gen: u.gen, port });
+                    self.out.push_back(Effect::Launch { unit: i, gen: u.gen, port, prepared });
+                }
+                Action::Prepare { step } => {
+                    self.out.push_back(Effect::Prepare { unit: i, gen: self.units[i].gen, step })
                 }
                 Action::Exec => {
                     let sources = &self.plan.units[i].port_sources;
@@ -306,17 +332,11 @@ impl Orchestrator {
                 Action::Stop { pid, how } => self.out.push_back(Effect::Stop { unit: i, pid, how }),
                 Action::Suspend { pid } => self.out.push_back(Effect::Suspend { unit: i, pid }),
                 Action::Continue { pid } => self.out.push_back(Effect::Continue { unit: i, pid }),
-                Action::Probe(kind) => {
-                    let u = &self.units[i];
-                    let wants = match kind {
-                        super::ProbeKind::Ready => self.plan.units[i].identity_check,
-                        super::ProbeKind::Live => self.plan.units[i].live_identity_check,
-                    };
-                    let identity = wants.filter(|_| !u.identity_ok);
-                    self.out.push_back(Effect::Probe { unit: i, gen: u.gen, kind, identity });
+                Action::Probe { kind, identity } => {
+                    self.out.push_back(Effect::Probe { unit: i, gen: self.units[i].gen, kind, identity })
                 }
-                Action::Emit { kind, message, pid, code, signal } => {
-                    self.event(i, NewEvent::new(kind, message).pid(pid).code(code).signal(signal))
+                Action::Emit { kind, message, pid, code, signal, state } => {
+                    self.event(i, NewEvent::new(kind, message).pid(pid).code(code).signal(signal).state(state))
                 }
                 Action::StateChanged(s) => {
                     self.out.push_back(Effect::Publish { unit: i });
@@ -329,6 +349,19 @@ impl Orchestrator {
         }
         if became_ready {
             self.restart_moved_dependents(now, i);
+        }
+    }
+
+    /// Carries out what the remote row of unit `i` decided.
+    fn apply_remote(&mut self, i: usize, actions: Vec<RemoteAction>) {
+        for a in actions {
+            match a {
+                RemoteAction::Probe => self.out.push_back(Effect::ProbeRemote { unit: i }),
+                RemoteAction::Emit { kind, message, state } => {
+                    self.event(i, NewEvent::new(kind, message).state(state));
+                    self.out.push_back(Effect::Publish { unit: i });
+                }
+            }
         }
     }
 
@@ -389,14 +422,14 @@ impl Orchestrator {
         self.units[i].machine.state().is_up()
     }
 
-    /// Every dependency of `i` is up, or not run in this mode.
+    /// Every dependency of `i` is up, or not run here.
     fn deps_up(&self, i: usize) -> bool {
-        self.plan.units[i].deps.iter().all(|&d| self.plan.units[d].skipped || self.is_up(d))
+        self.plan.units[i].deps.iter().all(|&d| !self.plan.units[d].runs_here() || self.is_up(d))
     }
 
     /// Has no process and will not get one by itself (what shutdown waits for).
     fn is_down(&self, i: usize) -> bool {
-        self.plan.units[i].skipped
+        !self.plan.units[i].runs_here()
             || matches!(self.units[i].machine.state(), State::Stopped | State::Failed | State::Pending)
     }
 

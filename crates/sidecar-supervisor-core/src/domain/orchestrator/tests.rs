@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::*;
-use crate::domain::types::{Exit, ProbeKind, Stop};
+use crate::domain::types::{Exit, IdentityFound, ProbeKind, StepEnd, Stop};
 use crate::profile::{Mode, RuntimeConfig};
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -48,7 +48,9 @@ struct Sim {
     hold_launches: bool,
     held: Vec<(usize, u64)>,
     /// Probes asked for and not answered yet: (unit, gen, kind, identity).
-    probes: Vec<(usize, u64, ProbeKind, Option<Identity>)>,
+    probes: Vec<(usize, u64, ProbeKind, bool)>,
+    /// Remote probes asked for and not answered yet: the units.
+    remote_probes: Vec<usize>,
     stops: Vec<(usize, u32, Stop)>,
     events: Vec<NewEvent>,
     launches: Vec<(usize, PortPlan)>,
@@ -66,6 +68,7 @@ impl Sim {
             hold_launches: false,
             held: Vec::new(),
             probes: Vec::new(),
+            remote_probes: Vec::new(),
             stops: Vec::new(),
             events: Vec::new(),
             launches: Vec::new(),
@@ -96,7 +99,7 @@ impl Sim {
     fn settle(&mut self) {
         while let Some(e) = self.o.poll_effect() {
             match e {
-                Effect::Launch { unit, gen, port } => {
+                Effect::Launch { unit, gen, port, .. } => {
                     self.launches.push((unit, port));
                     if port == PortPlan::PickFree {
                         self.next_port += 1;
@@ -105,7 +108,7 @@ impl Sim {
                     if self.hold_launches {
                         self.held.push((unit, gen));
                     } else {
-                        self.o.report(self.now, unit, gen, Report::Prepared);
+                        self.o.report(self.now, unit, gen, Report::Located);
                     }
                 }
                 Effect::Exec { unit, gen } => {
@@ -115,7 +118,11 @@ impl Sim {
                 }
                 Effect::Stop { unit, pid, how } => self.stops.push((unit, pid, how)),
                 Effect::Suspend { .. } | Effect::Continue { .. } => {}
+                Effect::Prepare { unit, gen, step } => {
+                    self.o.report(self.now, unit, gen, Report::PrepareEnded { step, end: StepEnd::Done })
+                }
                 Effect::Probe { unit, gen, kind, identity } => self.probes.push((unit, gen, kind, identity)),
+                Effect::ProbeRemote { unit } => self.remote_probes.push(unit),
                 Effect::Event { event, .. } => self.events.push(event),
                 Effect::Publish { .. } => {}
             }
@@ -145,9 +152,17 @@ impl Sim {
         self.probes = rest;
         assert!(!mine.is_empty(), "no {kind:?} probe of {name} was asked for");
         for (u, gen, kind, asked) in mine {
-            // An identity check finds this launch's server: echoed, or foreign when it fails.
-            let identity = asked.map(|_| if ok { Identity::Echoed } else { Identity::Foreign });
-            self.o.report(self.now, u, gen, Report::Probe { kind, ok, detail: "answer".into(), identity });
+            // An identity check finds this launch's server (echoed), or a foreign one when the
+            // probe is to fail; the machine judges it.
+            let report = match asked {
+                true => {
+                    let tier = if ok { Identity::Echoed } else { Identity::Foreign };
+                    let identity = Some(IdentityFound::Tier(tier, "answer".into()));
+                    Report::Probe { kind, ok: true, detail: "answer".into(), identity }
+                }
+                false => Report::Probe { kind, ok, detail: "answer".into(), identity: None },
+            };
+            self.o.report(self.now, u, gen, report);
         }
         self.settle();
     }
@@ -269,7 +284,7 @@ fn a_dependency_going_down_during_a_slow_prepare_step_holds_the_process_back() {
     s.command(Verb::Stop, "db").unwrap();
     s.exit("db", Exit::code(0));
     let (unit, gen) = s.held.pop().unwrap();
-    s.o.report(s.now, unit, gen, Report::Prepared);
+    s.o.report(s.now, unit, gen, Report::Located);
     s.settle();
     assert_eq!(s.state("api"), State::WaitingForDeps);
     assert_eq!(s.execs_of("api"), 1, "no process while db is down");
@@ -398,8 +413,18 @@ fn remote_slim_skips_backend_and_database_and_their_dependents_start() {
         ]),
     );
     assert_eq!(s.execs_of("database") + s.execs_of("backend"), 0);
-    assert_eq!((s.state("database"), s.state("backend")), (State::Stopped, State::Stopped));
-    assert_eq!(s.state("worker"), State::Ready, "a skipped dependency counts as ready");
+    // The database is not run in this mode; the backend is the remote one, probed.
+    assert_eq!((s.state("database"), s.state("backend")), (State::Skipped, State::Starting));
+    assert_eq!(s.remote_probes, [s.unit("backend")], "probed at once");
+    assert_eq!(s.state("worker"), State::Ready, "a dependency not run here counts as ready");
+    let backend = s.unit("backend");
+    s.o.report(s.now, backend, 0, Report::RemoteProbed { ok: true, detail: "GET /health/ready answered 200".into() });
+    s.settle();
+    assert_eq!(s.state("backend"), State::Ready);
+    let ready = s.events_of("backend", EventKind::Ready);
+    assert_eq!(ready.len(), 1);
+    assert_eq!(ready[0].state, Some(State::Ready), "the event says the state it led to");
+    assert_eq!(s.events_of("database", EventKind::Skipped)[0].state, Some(State::Skipped));
     let e = s.command(Verb::Restart, "backend").unwrap_err();
     assert_eq!(e, CommandError::NotInThisMode { sidecar: "backend".into(), mode: "remote_slim".into() });
     s.o.shutdown(s.now);
@@ -472,17 +497,17 @@ fn the_identity_is_checked_until_a_process_passed_once() {
     s.probe("api", ProbeKind::Ready, false);
     s.advance_to(s.o.poll_timeout().unwrap());
     let u = s.unit("api");
-    assert!(s.probes.iter().all(|p| p.3 == Some(Identity::Unverified)), "still unchecked: {:?}", s.probes);
+    assert!(s.probes.iter().all(|p| p.3), "still unchecked: {:?}", s.probes);
     assert_eq!(s.o.identity(u), Some(Identity::Foreign));
     s.probe("api", ProbeKind::Ready, true);
     assert_eq!(s.o.identity(u), Some(Identity::Echoed), "the tier is kept for the status");
     s.advance_to(s.o.poll_timeout().unwrap());
-    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| p.3.is_none()), "passed: {:?}", s.probes);
+    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| !p.3), "passed: {:?}", s.probes);
     s.probe("api", ProbeKind::Ready, true);
     s.crash("api");
     assert_eq!(s.o.identity(u), None, "a new process has shown nothing yet");
     s.advance_to(s.o.poll_timeout().unwrap());
-    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| p.3.is_some()), "a new process is checked again");
+    assert!(!s.probes.is_empty() && s.probes.iter().all(|p| p.3), "a new process is checked again");
 }
 
 #[test]
@@ -517,7 +542,7 @@ fn stop_of_a_launch_without_a_process_needs_no_exit() {
     assert_eq!(s.state("db"), State::Stopped);
     assert!(s.stops.is_empty());
     let (unit, gen) = s.held.pop().unwrap();
-    s.o.report(s.now, unit, gen, Report::Prepared);
+    s.o.report(s.now, unit, gen, Report::Located);
     s.settle();
     assert_eq!((s.state("db"), s.execs_of("db")), (State::Stopped, 0), "the late launch result starts nothing");
 }

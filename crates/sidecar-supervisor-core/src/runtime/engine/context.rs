@@ -45,31 +45,32 @@ impl Context {
 
     /// The unit's own directory (its default cwd).
     pub fn unit_dir(&self, i: usize) -> PathBuf {
-        self.layout.sidecar_dir(&self.plan.units[i].spec.name)
+        self.layout.sidecar_dir(&self.plan.units[i].sidecar)
     }
 
-    /// Whether unit `i` gets `SIDECAR_API_KEY`. A sidecar that runs as another `user` does not,
-    /// unless its profile says `"api_key": true`: every process of that user (e.g. a
-    /// distribution's own PostgreSQL cluster, also run as `postgres`) can read its environment.
+    /// Whether unit `i` gets `SIDECAR_API_KEY` ([`RunSpec::gets_api_key`]: not when it runs as
+    /// another user, unless its profile says so).
+    ///
+    /// [`RunSpec::gets_api_key`]: crate::domain::plan::RunSpec::gets_api_key
     pub fn gets_api_key(&self, i: usize) -> bool {
-        self.plan.units[i].spec.api_key.unwrap_or(!matches!(self.users[i], Ok(Some(_))))
+        self.plan.units[i].run.gets_api_key(matches!(self.users[i], Ok(Some(_))))
     }
 
     /// Renders a template of unit `i` with the ports known now.
     pub fn render(&self, orch: &Orchestrator, i: usize, t: &str) -> Result<String, String> {
-        let spec = &self.plan.units[i].spec;
+        let sidecar = &self.plan.units[i].sidecar;
         template::render(t, &|p| match p {
             Piece::Own("port") => orch.port(i).map(|p| p.to_string()),
             Piece::Own("host") => Some("127.0.0.1".into()),
-            Piece::Own("name") => Some(spec.name.clone()),
+            Piece::Own("name") => Some(sidecar.clone()),
             Piece::Own("data_dir") => Some(self.cfg.data_dir.display().to_string()),
             Piece::Own("sidecar_data_dir") => Some(self.unit_dir(i).display().to_string()),
             Piece::Own("instance_id") => Some(self.instance_id.clone()),
-            Piece::Own("password") => self.passwords.get(&spec.name).cloned(),
+            Piece::Own("password") => self.passwords.get(sidecar).cloned(),
             Piece::Other { sidecar, field: "password" } => self.passwords.get(*sidecar).cloned(),
             Piece::Other { sidecar, field } => {
                 let (j, port) = orch.port_of_sidecar(sidecar)?;
-                if self.plan.units[j].skipped {
+                if !self.plan.units[j].runs_here() {
                     return (*field == "url").then(|| self.cfg.backend_url.clone()).flatten();
                 }
                 let port = port?;
@@ -103,7 +104,7 @@ impl Context {
     pub fn contract_env(&self, orch: &Orchestrator, i: usize) -> Vec<(String, String)> {
         let u = &self.plan.units[i];
         let mut env = vec![
-            ("SIDECAR_NAME".to_string(), u.spec.name.clone()),
+            ("SIDECAR_NAME".to_string(), u.sidecar.clone()),
             ("SIDECAR_INSTANCE_NAME".to_string(), u.name.clone()),
             ("SIDECAR_HOST".to_string(), "127.0.0.1".to_string()),
             ("SIDECAR_INSTANCE_ID".to_string(), self.instance_id.clone()),
@@ -120,7 +121,7 @@ impl Context {
             let joined = std::env::join_paths(&self.cfg.extra_ca_files).unwrap_or_default();
             env.push(("SIDECAR_EXTRA_CA_FILES".to_string(), joined.to_string_lossy().into_owned()));
         }
-        if u.spec.stdio == Some(crate::profile::StdioMode::Jsonrpc) {
+        if u.run.jsonrpc() {
             env.push(("SIDECAR_STDIO".to_string(), "jsonrpc".to_string()));
         }
         if let Some(url) = &self.cfg.backend_url {

@@ -38,19 +38,19 @@ impl Lookups {
     }
 
     fn lookup<'a>(&'a self, ctx: &'a Context, unit: usize) -> Lookup<'a> {
-        let spec = &ctx.plan.units[unit].spec;
-        let search = match self.search.get(&spec.name) {
+        let run = &ctx.plan.units[unit].run;
+        let search = match self.search.get(&run.sidecar) {
             Some(Search::Done(d)) => Some(d.as_ref()),
             _ => None,
         };
         Lookup {
-            sidecar: &spec.name,
+            sidecar: &run.sidecar,
             profile_dir: &ctx.profile_dir,
             bundled_dirs: &ctx.bundled_dirs,
-            search_entries: &spec.search_path,
+            search_entries: &run.search_path,
             target_triple: &ctx.triple,
             search,
-            install_hint: spec.install_hint.as_deref(),
+            install_hint: run.install_hint.as_deref(),
         }
     }
 
@@ -65,8 +65,8 @@ impl Lookups {
         if let Some(p) = self.programs[unit].as_ref().filter(|p| p.is_file()) {
             return Ok(p.clone());
         }
-        let spec = &ctx.plan.units[unit].spec;
-        self.lookup(ctx, unit).program(&spec.command, ctx.cfg.bin_overrides.get(&spec.name).map(|p| p.as_path()))
+        let run = &ctx.plan.units[unit].run;
+        self.lookup(ctx, unit).program(&run.command, run.bin_override.as_deref())
     }
 
     /// A helper command: next to the sidecar's program first, then like the program.
@@ -78,40 +78,40 @@ impl Lookups {
     /// Would evaluating the search path (again) help: is the program or a helper missing that
     /// it could provide? Never true for a sidecar without one.
     pub fn search_wanted(&self, ctx: &Context, unit: usize, prepared: usize) -> bool {
-        let spec = &ctx.plan.units[unit].spec;
-        if spec.search_path.is_empty() {
+        let u = &ctx.plan.units[unit];
+        let run = &u.run;
+        if run.search_path.is_empty() {
             return false;
         }
-        if let Some(Search::Running(_)) = self.search.get(&spec.name) {
+        if let Some(Search::Running(_)) = self.search.get(&run.sidecar) {
             return true;
         }
-        let searchable = |c: &str| !c.contains('/');
-        let overridden = ctx.cfg.bin_overrides.contains_key(&spec.name);
-        if !overridden && searchable(&spec.command) && self.find_program(ctx, unit).is_err() {
+        let searchable = |c: &str| !crate::platform::is_path(c);
+        if run.bin_override.is_none() && searchable(&run.command) && self.find_program(ctx, unit).is_err() {
             return true;
         }
-        let prepare = spec.prepare.iter().skip(prepared).map(|p| p.command.as_str());
-        let probes = [&spec.ready, &spec.live].into_iter().flatten().filter_map(|p| p.exec.as_ref());
-        let stop = spec.stop_command.as_ref().map(|c| c.command.as_str());
-        prepare
-            .chain(stop)
-            .chain(probes.map(|e| e.command.as_str()))
-            .any(|c| searchable(c) && self.helper(ctx, unit, c).is_err())
+        let prepare = run.prepare.iter().skip(prepared).map(|p| p.helper.command.as_str());
+        let probes = [&u.ready, &u.live].into_iter().flatten().filter_map(|p| match &p.probe {
+            crate::domain::plan::Probe::Exec(h) => Some(h.command.as_str()),
+            _ => None,
+        });
+        let stop = run.stop_command.as_ref().map(|c| c.command.as_str());
+        prepare.chain(stop).chain(probes).any(|c| searchable(c) && self.helper(ctx, unit, c).is_err())
     }
 
     /// Has launch `gen` of `unit` wait for its sidecar's search path, starting the evaluation
     /// unless one is already running; `Msg::Searched` resumes the launch.
     pub fn await_search(&mut self, ctx: &Context, tx: &UnboundedSender<Msg>, unit: usize, gen: u64) {
-        let spec = ctx.plan.units[unit].spec.clone();
-        if let Some(Search::Running(waiters)) = self.search.get_mut(&spec.name) {
+        let run = ctx.plan.units[unit].run.clone();
+        if let Some(Search::Running(waiters)) = self.search.get_mut(&run.sidecar) {
             waiters.push((unit, gen));
             return;
         }
-        self.search.insert(spec.name.clone(), Search::Running(vec![(unit, gen)]));
+        self.search.insert(run.sidecar.clone(), Search::Running(vec![(unit, gen)]));
         let (tx, base) = (tx.clone(), ctx.profile_dir.clone());
         tokio::spawn(async move {
-            let dirs = search_path::evaluate(&spec.search_path, &base, search_path::COMMAND_TIMEOUT).await;
-            let _ = tx.send(Msg::Searched { sidecar: spec.name.clone(), dirs });
+            let dirs = search_path::evaluate(&run.search_path, &base, search_path::COMMAND_TIMEOUT).await;
+            let _ = tx.send(Msg::Searched { sidecar: run.sidecar.clone(), dirs });
         });
     }
 

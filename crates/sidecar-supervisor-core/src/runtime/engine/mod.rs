@@ -54,7 +54,7 @@ pub(crate) enum Msg {
         gen: u64,
         report: Report,
     },
-    /// The remote backend (remote_slim) was probed.
+    /// The remote a unit runs as (remote_slim's backend) was probed.
     RemoteProbed {
         unit: usize,
         ok: bool,
@@ -75,12 +75,13 @@ pub(crate) enum Msg {
         pid: u32,
         exit: Exit,
     },
-    /// The prepare step `pid` of launch `gen` ended.
+    /// Prepare step `step` of launch `gen`, run as `pid`, ended.
     PrepareEnded {
         unit: usize,
         gen: u64,
+        step: usize,
         pid: u32,
-        result: Result<(), String>,
+        end: crate::domain::StepEnd,
     },
     Searched {
         sidecar: String,
@@ -98,6 +99,7 @@ pub(crate) struct Engine {
     launcher: Launcher,
     procs: Processes,
     prober: Prober,
+    remotes: remote::RemoteProber,
     publisher: Publisher,
     tx: mpsc::UnboundedSender<Msg>,
     rx: mpsc::UnboundedReceiver<Msg>,
@@ -126,6 +128,7 @@ impl Engine {
             launcher: Launcher::new(n),
             procs: Processes::new(n),
             prober: Prober::new(n),
+            remotes: remote::RemoteProber::new(),
             publisher,
             ctx: s.ctx,
             tx: s.tx,
@@ -144,7 +147,6 @@ impl Engine {
     }
 
     pub async fn run(mut self) {
-        self.publisher.remote = remote::start(&self.ctx, &self.tx);
         self.orch.start(self.ctx.now());
         self.carry_out();
         self.publisher.publish_all(self.ctx.plan.len());
@@ -189,7 +191,15 @@ impl Engine {
             Msg::Report { unit, gen, report } => self.orch.report(now, unit, gen, report),
             Msg::RemoteProbed { unit, ok, detail, latency } => {
                 let detail = self.ctx.redactor.redact(&detail).into_owned();
-                self.publisher.remote_probed(&self.ctx, &self.orch, unit, ok, detail, latency);
+                let gen = self.orch.gen(unit);
+                self.orch.report(now, unit, gen, Report::RemoteProbed { ok, detail: detail.clone() });
+                let probe = LastProbe {
+                    ok,
+                    latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
+                    at: crate::wallclock::now_rfc3339(),
+                    detail,
+                };
+                self.publisher.probed(&self.ctx, &self.orch, unit, ProbeKind::Ready, probe);
             }
             Msg::Probed { unit, gen, kind, outcome, latency } => {
                 if self.orch.gen(unit) != gen {
@@ -198,7 +208,10 @@ impl Engine {
                 let crate::runtime::probes::Outcome { ok, detail, identity } = outcome;
                 // A probe's output (an exec probe's stderr, a URL) may carry a secret.
                 let detail = self.ctx.redactor.redact(&detail).into_owned();
-                self.orch.report(now, unit, gen, Report::Probe { kind, ok, detail: detail.clone(), identity });
+                self.orch.report(now, unit, gen, Report::Probe { kind, ok, detail, identity });
+                // Shown as judged (the identity weighed in).
+                let Some((_, ok, detail)) = self.orch.machine(unit).judged_probe() else { return };
+                let detail = detail.to_string();
                 let probe = LastProbe {
                     ok,
                     latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
@@ -214,19 +227,9 @@ impl Engine {
                 let stderr_tail = self.ctx.logs[unit].last_stderr(5).join(" | ");
                 self.orch.report(now, unit, gen, Report::Exited { exit, stderr_tail });
             }
-            Msg::PrepareEnded { unit, gen, pid, result } => {
+            Msg::PrepareEnded { unit, gen, step, pid, end } => {
                 self.procs.ended(pid); // whatever the step left behind
-                let more = self.launcher.prepare_ended(&self.ctx, unit, result.is_ok());
-                if more && self.orch.launching(unit, gen) {
-                    let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
-                    self.launcher.start_prepare(&mut p, unit, gen);
-                    return;
-                }
-                let report = match result {
-                    Ok(()) => Report::Prepared,
-                    Err(error) => Report::LaunchFailed { error },
-                };
-                self.orch.report(now, unit, gen, report);
+                self.orch.report(now, unit, gen, Report::PrepareEnded { step, end });
             }
             Msg::HelperEnded { pid } => self.procs.ended(pid),
             Msg::Searched { sidecar, dirs } => {
@@ -235,7 +238,7 @@ impl Engine {
                     if self.orch.launching(unit, gen) {
                         let mut p =
                             Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
-                        self.launcher.resume(&mut p, unit, gen, false);
+                        self.launcher.resume(&mut p, unit, gen);
                     }
                 }
             }
@@ -247,9 +250,13 @@ impl Engine {
     fn carry_out(&mut self) {
         while let Some(effect) = self.orch.poll_effect() {
             match effect {
-                Effect::Launch { unit, gen, port } => {
+                Effect::Launch { unit, gen, port, prepared } => {
                     let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
-                    self.launcher.launch(&mut p, unit, gen, port);
+                    self.launcher.launch(&mut p, unit, gen, port, prepared);
+                }
+                Effect::Prepare { unit, gen, step } => {
+                    let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
+                    self.launcher.prepare(&mut p, unit, gen, step);
                 }
                 Effect::Exec { unit, gen } => {
                     let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
@@ -260,17 +267,23 @@ impl Engine {
                     stopping::stop(&self.ctx, &self.orch, lookups, &mut self.procs, &self.tx, unit, pid, how)
                 }
                 Effect::Suspend { unit, pid } | Effect::Continue { unit, pid } => {
-                    let suspend = matches!(effect, Effect::Suspend { .. });
+                    let resume = matches!(effect, Effect::Continue { .. });
                     let done =
-                        if suspend { crate::platform::suspend_group(pid) } else { crate::platform::resume_group(pid) };
+                        if resume { crate::platform::resume_group(pid) } else { crate::platform::suspend_group(pid) };
                     if !done {
-                        let what = if suspend { "suspend" } else { "continue" };
-                        tracing::warn!(sidecar = %self.ctx.plan.units[unit].name, pid, "could not {what} its process tree");
+                        let why = "the OS refused, or the process is gone".to_string();
+                        let gen = self.orch.gen(unit);
+                        self.orch.report(self.ctx.now(), unit, gen, Report::SuspendFailed { pid, resume, why });
                     }
                 }
                 Effect::Probe { unit, gen, kind, identity } => {
                     let lookups = self.launcher.lookups();
                     self.prober.start(&self.ctx, &self.orch, lookups, &self.tx, unit, gen, kind, identity)
+                }
+                Effect::ProbeRemote { unit } => {
+                    if let crate::domain::plan::UnitMode::Remote(target) = &self.ctx.plan.units[unit].mode {
+                        self.remotes.probe(&self.ctx.cfg.extra_ca_files, &self.tx, unit, target);
+                    }
                 }
                 Effect::Event { event, .. } => self.publisher.event(event),
                 Effect::Publish { unit } => self.publisher.publish(unit),

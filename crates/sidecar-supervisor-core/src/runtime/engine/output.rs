@@ -81,7 +81,10 @@ pub(super) fn watch(
     let plan = &ctx.plan.units[unit];
     let channels = ctx.channels.clone();
     let announce = plan.port == crate::domain::PortPolicy::Announce;
-    let ready_line = plan.spec.ready.as_ref().and_then(|r| r.stdout.clone());
+    let ready_line = match plan.ready.as_ref().map(|r| &r.probe) {
+        Some(crate::domain::plan::Probe::StdoutLine { text }) => Some(text.clone()),
+        _ => None,
+    };
     let log = ctx.logs[unit].clone();
     let (done_tx, done) = oneshot::channel::<()>();
     {

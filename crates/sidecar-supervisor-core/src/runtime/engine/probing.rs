@@ -3,9 +3,8 @@
 //! Steady-state probing must cost next to nothing (an idle runtime with three sidecars probed
 //! every second stays near 0.1 % of a core), so connections are reused: HTTP through the shared
 //! keep-alive client, gRPC through one lazily connected channel per process, and the identity
-//! check runs only until a process has passed it once (the orchestrator says when).
+//! check runs only until a process has passed it once (the machine says when).
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -13,9 +12,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::context::Context;
 use super::lookup::Lookups;
 use super::Msg;
-use crate::domain::{Identity, Orchestrator, ProbeKind};
-use crate::profile::ProbeSpec;
-use crate::runtime::probes::{self, ProbeContext, ProbeTarget};
+use crate::domain::plan::{Helper, Probe};
+use crate::domain::{Orchestrator, ProbeKind};
+use crate::runtime::probes::{self, ExecRun, ProbeContext};
 
 pub(super) struct Prober {
     http: reqwest::Client,
@@ -39,28 +38,26 @@ impl Prober {
         unit: usize,
         gen: u64,
         kind: ProbeKind,
-        identity: Option<Identity>,
+        identity: bool,
     ) {
-        let spec = &ctx.plan.units[unit].spec;
-        let Some(probe) = (match kind {
-            ProbeKind::Ready => spec.ready.as_ref(),
-            ProbeKind::Live => spec.live.as_ref(),
-        }) else {
-            return;
-        };
-        let timeout = Duration::from_millis(probe.timeout_ms);
-        let target = match target(ctx, orch, lookups, unit, kind, probe, identity) {
-            Ok(Some(t)) => t,
-            Ok(None) => return, // pushed, not polled (the stdout line)
-            Err(detail) => {
-                let outcome = probes::Outcome { ok: false, detail, identity: None };
-                let _ = tx.send(Msg::Probed { unit, gen, kind, outcome, latency: Duration::ZERO });
-                return;
-            }
+        let Some(plan) = ctx.plan.units[unit].probe(kind) else { return };
+        if !plan.probe.polled() {
+            return; // pushed by the sidecar (the stdout line)
+        }
+        let exec = match &plan.probe {
+            Probe::Exec(helper) => match exec_run(ctx, orch, lookups, unit, kind, helper) {
+                Ok(e) => Some(e),
+                Err(detail) => {
+                    let outcome = probes::Outcome { ok: false, detail, identity: None };
+                    let _ = tx.send(Msg::Probed { unit, gen, kind, outcome, latency: Duration::ZERO });
+                    return;
+                }
+            },
+            _ => None,
         };
         let port = orch.port(unit);
-        let grpc = match (&target, port) {
-            (ProbeTarget::Grpc { .. }, Some(port)) => match &self.grpc[unit] {
+        let grpc = match (&plan.probe, port) {
+            (Probe::Grpc { .. }, Some(port)) => match &self.grpc[unit] {
                 Some((p, c)) if *p == port => Some(c.clone()),
                 _ => {
                     let c = probes::grpc_channel(port).ok();
@@ -72,15 +69,17 @@ impl Prober {
         };
         let pctx = ProbeContext {
             port,
+            identity,
+            exec,
             instance_id: ctx.instance_id.clone(),
             proof_key: ctx.gets_api_key(unit).then(|| ctx.api_key.clone()),
-            timeout,
+            timeout: plan.timeout,
             grpc,
         };
-        let (tx, http) = (tx.clone(), self.http.clone());
+        let (tx, http, probe) = (tx.clone(), self.http.clone(), plan.probe.clone());
         tokio::spawn(async move {
             let started = Instant::now();
-            let outcome = probes::run(&target, &pctx, &http).await;
+            let outcome = probes::run(&probe, &pctx, &http).await;
             let _ = tx.send(Msg::Probed { unit, gen, kind, outcome, latency: started.elapsed() });
         });
     }
@@ -91,37 +90,21 @@ impl Prober {
     }
 }
 
-/// What to probe: an exec probe's command is found and its arguments rendered now.
-fn target(
+/// An exec probe's command, found and rendered now.
+fn exec_run(
     ctx: &Context,
     orch: &Orchestrator,
     lookups: &Lookups,
     unit: usize,
     kind: ProbeKind,
-    p: &ProbeSpec,
-    identity: Option<Identity>,
-) -> Result<Option<ProbeTarget>, String> {
-    if let Some(path) = &p.http {
-        return Ok(Some(ProbeTarget::Http { path: path.clone(), identity }));
-    }
-    if let Some(s) = &p.grpc {
-        return Ok(Some(ProbeTarget::Grpc { service: s.clone(), identity }));
-    }
-    if p.tcp == Some(true) {
-        return Ok(Some(ProbeTarget::Tcp));
-    }
-    if let Some(user) = &p.postgres {
-        return Ok(Some(ProbeTarget::Postgres { user: user.clone() }));
-    }
-    let Some(e) = &p.exec else { return Ok(None) };
+    helper: &Helper,
+) -> Result<ExecRun, String> {
     let field = if kind == ProbeKind::Ready { "ready.exec.args" } else { "live.exec.args" };
-    let program: PathBuf = lookups.helper(ctx, unit, &e.command)?;
-    let args = ctx.render_all(orch, unit, &e.args, field)?;
-    Ok(Some(ProbeTarget::Exec {
-        program,
-        args,
+    Ok(ExecRun {
+        program: lookups.helper(ctx, unit, &helper.command)?,
+        args: ctx.render_all(orch, unit, &helper.args, field)?,
         envs: ctx.contract_env(orch, unit),
         cwd: ctx.unit_dir(unit),
         user: ctx.users[unit].clone().ok().flatten(),
-    }))
+    })
 }

@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 
 use super::context::Context;
 use super::processes::Processes;
+use crate::domain::plan::UnitMode;
 use crate::domain::{EventKind, NewEvent};
 use crate::domain::{Orchestrator, ProbeKind};
 use crate::feed::Feed;
@@ -39,8 +40,8 @@ pub(super) struct Publisher {
     status_dirty: bool,
     /// Events decided this turn, sent at its end.
     pending_events: Vec<NewEvent>,
-    /// remote_slim: the remote backend's row.
-    pub remote: Option<super::remote::RemoteRow>,
+    /// The stack's health as last pushed (a push when it changes).
+    health: Option<crate::domain::StackHealth>,
 }
 
 impl Publisher {
@@ -66,39 +67,8 @@ impl Publisher {
             dirty_rows: Vec::new(),
             status_dirty: false,
             pending_events: Vec::new(),
-            remote: None,
+            health: None,
         }
-    }
-
-    /// The remote backend (remote_slim) answered, or did not.
-    pub fn remote_probed(
-        &mut self,
-        ctx: &Context,
-        orch: &Orchestrator,
-        unit: usize,
-        ok: bool,
-        detail: String,
-        latency: std::time::Duration,
-    ) {
-        let url = ctx.cfg.backend_url.as_deref().map(|u| ctx.redactor.redact(u).into_owned()).unwrap_or_default();
-        let Some(remote) = self.remote.as_mut().filter(|r| r.unit == unit) else { return };
-        let error_before = remote.error.clone();
-        let changed = remote.probed(ok, &detail, &url);
-        let error_changed = remote.error != error_before;
-        if let Some((kind, message)) = changed {
-            let name = ctx.plan.units[unit].name.clone();
-            self.event(NewEvent::new(kind, message).sidecar(name));
-            self.publish(unit);
-        } else if error_changed {
-            self.publish(unit); // a new reason is news for status.json and the UI too
-        }
-        let probe = LastProbe {
-            ok,
-            latency_ms: (latency.as_secs_f64() * 1e6).round() / 1e3,
-            at: crate::wallclock::now_rfc3339(),
-            detail,
-        };
-        self.probed(ctx, orch, unit, ProbeKind::Ready, probe);
     }
 
     pub fn event(&mut self, ev: NewEvent) {
@@ -140,18 +110,17 @@ impl Publisher {
         let plan = &ctx.plan.units[unit];
         let m = orch.machine(unit);
         let redact = |s: &str| ctx.redactor.redact(s).into_owned();
-        let remote = plan.skipped.then_some(ctx.cfg.backend_url.as_deref()).flatten();
-        let is_backend = plan.spec.role == Some(crate::profile::Role::Backend);
-        let probed_remote = self.remote.as_ref().filter(|r| r.unit == unit);
+        let remote = orch.remote(unit);
         SidecarStatus {
             name: plan.name.clone(),
-            role: plan.spec.role.clone(),
-            state: probed_remote.map_or(orch.state(unit), |r| r.state),
+            role: plan.role.clone(),
+            state: orch.state(unit),
             pid: m.pid(),
             port: orch.port(unit),
-            url: match (plan.skipped, is_backend) {
+            url: match (remote, &plan.mode) {
                 // remote_slim: the backend the UI talks to is the remote one.
-                (true, true) => remote.map(redact),
+                (Some(r), _) => Some(redact(&r.target().base_url)),
+                (None, UnitMode::Skipped) => None,
                 _ => orch.port(unit).map(|p| format!("http://127.0.0.1:{p}")),
             },
             restarts_in_window: m.restarts_in_window(now),
@@ -162,21 +131,16 @@ impl Publisher {
             },
             auto_restart: m.auto_restart(),
             last_exit: m.last_exit().map(redact),
-            last_error: if let Some(e) = probed_remote.and_then(|r| r.error.as_deref()) {
-                Some(redact(e))
-            } else if plan.skipped {
-                let mode = ctx.cfg.mode.as_str();
-                Some(match remote.filter(|_| is_backend) {
-                    Some(url) => format!("not run in {mode} mode: the remote backend {} is used", redact(url)),
-                    None => format!("not run in {mode} mode"),
-                })
-            } else {
-                m.last_error().map(redact)
+            last_error: match (remote, &plan.mode) {
+                (Some(r), _) => r.error().map(redact),
+                (None, UnitMode::Skipped) => None,
+                _ => m.last_error().map(redact),
             },
+            cause: orch.cause(unit).filter(|_| plan.runs_here()),
             uptime_ms: m.spawned_at().map(|t| now.saturating_sub(t).as_millis() as u64),
             last_probe: self.last_probe[unit].clone(),
             identity: orch.identity(unit),
-            depends_on: plan.spec.depends_on.clone(),
+            depends_on: plan.depends_on.clone(),
             resources: None,
         }
     }
@@ -198,9 +162,19 @@ impl Publisher {
             let stamped = self.feed.push(ev);
             let _ = self.notify.send(Notification::Event(stamped));
         }
+        let changed = !self.dirty_rows.is_empty();
         for i in std::mem::take(&mut self.dirty_rows) {
             let st = self.refresh(ctx, orch, i);
             let _ = self.notify.send(Notification::Sidecar(st));
+        }
+        if changed {
+            let health = crate::domain::StackHealth::of(
+                (0..ctx.plan.len()).map(|i| (ctx.plan.units[i].name.as_str(), orch.state(i))),
+            );
+            if self.health.as_ref() != Some(&health) {
+                self.health = Some(health.clone());
+                let _ = self.notify.send(Notification::Health(health));
+            }
         }
         procs.flush_watch();
         if std::mem::take(&mut self.status_dirty) {

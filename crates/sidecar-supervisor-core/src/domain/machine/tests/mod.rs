@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::domain::event::EventKind;
+use crate::domain::plan::StopPlan;
 use crate::domain::types::steady_next;
 
 const MS: fn(u64) -> Duration = Duration::from_millis;
@@ -43,8 +44,8 @@ fn stops(actions: &[Action], how: Stop) -> bool {
 /// Runs the due readiness probe (as the engine would) and feeds back `ok`; returns the time.
 fn answer_ready_probe(m: &mut Machine, ok: bool) -> Duration {
     let due = m.poll_timeout().expect("a probe is scheduled");
-    assert_eq!(m.handle_timeout(due), vec![Action::Probe(ProbeKind::Ready)]);
-    m.handle(due, Input::Probe { kind: ProbeKind::Ready, ok, detail: "200".into() });
+    assert_eq!(m.handle_timeout(due), vec![Action::Probe { kind: ProbeKind::Ready, identity: false }]);
+    m.handle(due, Input::Probe { kind: ProbeKind::Ready, ok, detail: "200".into(), identity: None });
     due
 }
 
@@ -116,18 +117,18 @@ fn probes_fast_while_starting_then_at_interval() {
         gaps.push((due - now).as_millis() as u64);
         now = due;
         let a = m.handle_timeout(now);
-        assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
+        assert_eq!(a, vec![Action::Probe { kind: ProbeKind::Ready, identity: false }]);
         // While a probe is in flight, no second one is scheduled.
         assert!(m.poll_timeout().is_none_or(|t| t > now));
-        m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "refused".into() });
+        m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "refused".into(), identity: None });
     }
     assert_eq!(gaps, vec![2, 4, 8, 10, 10, 10], "2 ms doubling, capped at 10 ms (the cap given)");
-    m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
+    m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into(), identity: None });
     // Ignored: no probe was in flight; now a real one passes.
     let due = m.poll_timeout().unwrap();
     let a = m.handle_timeout(due);
-    assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
-    m.handle(due, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
+    assert_eq!(a, vec![Action::Probe { kind: ProbeKind::Ready, identity: false }]);
+    m.handle(due, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into(), identity: None });
     assert_eq!(m.state(), State::Ready);
     let next = m.poll_timeout().unwrap();
     assert_eq!(next.as_millis() % 1000, 0, "steady probes sit on the 1 s grid: {next:?}");
@@ -140,7 +141,7 @@ fn port_announcement_probes_at_once() {
     m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let a = m.handle(MS(1), Input::PortAnnounced);
-    assert_eq!(a, vec![Action::Probe(ProbeKind::Ready)]);
+    assert_eq!(a, vec![Action::Probe { kind: ProbeKind::Ready, identity: false }]);
 }
 
 #[test]
@@ -166,10 +167,15 @@ fn startup_timeout_says_what_the_last_probe_found() {
     m.handle(S(0), Input::Spawned { pid: 7 });
     answer_ready_probe(&mut m, false); // detail "200" from the helper
     let due = m.poll_timeout().unwrap();
-    assert_eq!(m.handle_timeout(due), vec![Action::Probe(ProbeKind::Ready)]);
+    assert_eq!(m.handle_timeout(due), vec![Action::Probe { kind: ProbeKind::Ready, identity: false }]);
     m.handle(
         due,
-        Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "port 9 answered by a foreign process".into() },
+        Input::Probe {
+            kind: ProbeKind::Ready,
+            ok: false,
+            detail: "port 9 answered by a foreign process".into(),
+            identity: None,
+        },
     );
     let a = m.handle_timeout(S(2));
     let msg = a.iter().find_map(|x| match x {
@@ -286,7 +292,10 @@ fn no_restart_after_requested_stop() {
 
 #[test]
 fn stop_escalates_to_sigkill_after_timeout() {
-    let c = MachineConfig { stop_timeout: S(5), stop: GracefulStop::Signal(StopSignal::Int), ..cfg() };
+    let c = MachineConfig {
+        stop: StopPlan { timeout: S(5), how: GracefulStop::Signal(StopSignal::Int), ..cfg().stop },
+        ..cfg()
+    };
     let mut m = ready_machine(c, S(0));
     let a = m.handle(S(1), Input::StopRequested);
     assert!(stops(&a, Stop::Graceful(GracefulStop::Signal(StopSignal::Int))));
@@ -370,7 +379,7 @@ fn lost_port_race_respawns_on_new_port_without_charge() {
         MS(3),
         Input::Exited { exit: Exit::code(98), port_in_use: true, stderr_tail: "Address already in use".into() },
     );
-    assert!(a.contains(&Action::Launch { new_port: true }));
+    assert!(a.contains(&Action::Launch { new_port: true, prepared: 0 }));
     assert!(emitted(&a).contains(&EventKind::PortConflict));
     assert_eq!(m.restarts_in_window(MS(3)), 0);
 }
@@ -382,7 +391,7 @@ fn endless_port_conflicts_end_up_charged() {
     for _ in 0..2 {
         m.handle(S(0), Input::Spawned { pid: 1 });
         let a = m.handle(S(0), Input::Exited { exit: Exit::code(98), port_in_use: true, stderr_tail: String::new() });
-        assert!(a.contains(&Action::Launch { new_port: true }));
+        assert!(a.contains(&Action::Launch { new_port: true, prepared: 0 }));
     }
     m.handle(S(0), Input::Spawned { pid: 1 });
     m.handle(S(0), Input::Exited { exit: Exit::code(98), port_in_use: true, stderr_tail: String::new() });
@@ -396,8 +405,8 @@ fn readiness_failures_mark_unhealthy_and_recover_without_restart() {
     let mut now;
     for i in 0..3 {
         now = m.poll_timeout().unwrap();
-        assert_eq!(m.handle_timeout(now), vec![Action::Probe(ProbeKind::Ready)]);
-        let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "503".into() });
+        assert_eq!(m.handle_timeout(now), vec![Action::Probe { kind: ProbeKind::Ready, identity: false }]);
+        let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: false, detail: "503".into(), identity: None });
         assert!(!has_spawn(&a));
         assert!(!a.iter().any(|x| matches!(x, Action::Stop { .. })), "readiness never kills");
         if i < 2 {
@@ -407,7 +416,7 @@ fn readiness_failures_mark_unhealthy_and_recover_without_restart() {
     assert_eq!(m.state(), State::Unhealthy);
     now = m.poll_timeout().unwrap();
     m.handle_timeout(now);
-    let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
+    let a = m.handle(now, Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into(), identity: None });
     assert_eq!(m.state(), State::Ready);
     assert!(emitted(&a).contains(&EventKind::Recovered));
 }
@@ -422,9 +431,9 @@ fn liveness_failures_kill_and_restart() {
         now = m.poll_timeout().unwrap();
         let a = m.handle_timeout(now);
         for act in a {
-            if let Action::Probe(kind) = act {
+            if let Action::Probe { kind, identity: false } = act {
                 let ok = kind == ProbeKind::Ready;
-                let r = m.handle(now, Input::Probe { kind, ok, detail: "timeout".into() });
+                let r = m.handle(now, Input::Probe { kind, ok, detail: "timeout".into(), identity: None });
                 if stops(&r, Stop::Force) {
                     assert!(emitted(&r).contains(&EventKind::LivenessFailed));
                     killed = true;
@@ -457,7 +466,8 @@ fn no_auto_restart_fails_on_crash() {
 fn spawn_failure_is_failed_not_retried() {
     let mut m = Machine::new(cfg());
     m.handle(S(0), Input::Start { manual: false });
-    let a = m.handle(S(0), Input::SpawnFailed { error: "command `nope` not found".into() });
+    let a =
+        m.handle(S(0), Input::LaunchFailed { error: "command `nope` not found".into(), cause: Cause::LaunchFailed });
     assert_eq!(m.state(), State::Failed);
     assert!(emitted(&a).contains(&EventKind::Failed));
     assert_eq!(m.poll_timeout(), None);
@@ -468,7 +478,9 @@ fn stale_inputs_are_ignored() {
     let mut m = Machine::new(cfg());
     // Exit or probe results with no process are no-ops.
     assert!(crash(&mut m, S(0)).is_empty());
-    assert!(m.handle(S(0), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new() }).is_empty());
+    assert!(m
+        .handle(S(0), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: String::new(), identity: None })
+        .is_empty());
     assert_eq!(m.state(), State::Pending);
 }
 
@@ -478,11 +490,11 @@ fn late_probe_result_after_startup_kill_is_ignored() {
     m.handle(S(0), Input::Start { manual: false });
     m.handle(S(0), Input::Spawned { pid: 7 });
     let due = m.poll_timeout().unwrap();
-    assert_eq!(m.handle_timeout(due), vec![Action::Probe(ProbeKind::Ready)]);
+    assert_eq!(m.handle_timeout(due), vec![Action::Probe { kind: ProbeKind::Ready, identity: false }]);
     // The startup deadline passes while that probe is still out; the process is being killed.
     let a = m.handle_timeout(S(1));
     assert!(stops(&a, Stop::Force));
-    let a = m.handle(S(1), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into() });
+    let a = m.handle(S(1), Input::Probe { kind: ProbeKind::Ready, ok: true, detail: "200".into(), identity: None });
     assert!(a.is_empty(), "a stale success must not mark it ready: {a:?}");
     assert_eq!(m.state(), State::Starting);
 }
@@ -491,7 +503,7 @@ fn late_probe_result_after_startup_kill_is_ignored() {
 fn failed_spawn_turns_auto_restart_off_until_manual_start() {
     let mut m = Machine::new(cfg());
     m.handle(S(0), Input::Start { manual: false });
-    m.handle(S(0), Input::SpawnFailed { error: "port taken".into() });
+    m.handle(S(0), Input::LaunchFailed { error: "port taken".into(), cause: Cause::LaunchFailed });
     assert!(!m.auto_restart());
     m.handle(S(1), Input::Start { manual: true });
     assert!(m.auto_restart());

@@ -17,7 +17,9 @@ fn a_paused_sidecar_is_suspended_and_nothing_is_due_until_it_resumes() {
     assert_eq!(m.poll_timeout(), None, "no probe and no deadline while paused");
     // A probe result already under way when it paused is stale: it neither counts nor kills.
     for _ in 0..10 {
-        assert!(m.handle(S(2), Input::Probe { kind: ProbeKind::Live, ok: false, detail: "hung".into() }).is_empty());
+        assert!(m
+            .handle(S(2), Input::Probe { kind: ProbeKind::Live, ok: false, detail: "hung".into(), identity: None })
+            .is_empty());
     }
     assert_eq!(m.state(), State::Paused);
     assert!(m.handle(S(3), Input::PauseRequested).is_empty(), "pausing twice does nothing");
