@@ -1,7 +1,42 @@
 // Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks
 // it is current): do not edit by hand.
 
-export type SidecarState = "pending" | "waiting_for_deps" | "starting" | "ready" | "unhealthy" | "backoff" | "stopping" | "stopped" | "failed" | "paused";
+export type SidecarState = "pending" | "waiting_for_deps" | "starting" | "ready" | "unhealthy" | "backoff" | "stopping" | "stopped" | "failed" | "paused" | "skipped";
+
+export type Verb = "restart" | "stop" | "start" | "pause" | "resume";
+
+export type HealthLevel = "ready" | "starting" | "degraded" | "failed";
+
+export type StateFacts = { 
+/**
+ * Up for its dependents.
+ */
+up: boolean, 
+/**
+ * A process may be alive.
+ */
+has_process: boolean, 
+/**
+ * Its weight in the stack's health; `null`: it does not count.
+ */
+level: HealthLevel | null, 
+/**
+ * The commands that fit it.
+ */
+verbs: Array<Verb>, };
+
+export type StackHealth = { level: HealthLevel, 
+/**
+ * One line, e.g. `all 5 sidecars ready`, `degraded: backend unhealthy`, `failed: worker#1`.
+ */
+summary: string, 
+/**
+ * The sidecars in `failed`, in status order (each gets a "Restart <name>" tray item).
+ * Empty when the engine is not running (nothing could restart them).
+ */
+failed: Array<string>, };
+
+export type FailureCause = "fixed_port_taken" | "program_not_found" | "prepare_failed" | "launch_failed" | "exited" | "startup_timeout" | "liveness_failed" | "foreign_server" | "identity_too_low";
 
 export type SidecarIdentity = "foreign" | "unverified" | "echoed" | "proven";
 
@@ -36,6 +71,11 @@ export type SidecarStatus = {
  * Instance name: the sidecar name, or `name#n` for replicas.
  */
 name: string, role: string | null, state: SidecarState, pid: number | null, port: number | null, url: string | null, restarts_in_window: number, budget: Budget, auto_restart: boolean, last_exit: string | null, last_error: string | null, 
+/**
+ * What `last_error` is about, as a type readers decide on (a fixed port taken, a foreign
+ * server on its port, …).
+ */
+cause: FailureCause | null, 
 /**
  * Milliseconds since the current process was spawned.
  */
@@ -72,9 +112,13 @@ error: string | null,
 /**
  * What a person should know beyond each row's state ([`warnings`]).
  */
-warnings: Array<RuntimeWarning>, sidecars: Array<SidecarStatus>, };
+warnings: Array<RuntimeWarning>, 
+/**
+ * The stack's health: what the tray, the window's header and the dialog show.
+ */
+health: StackHealth, sidecars: Array<SidecarStatus>, };
 
-export type EventKind = "runtime_started" | "runtime_stopped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "paused" | "resumed";
+export type EventKind = "runtime_started" | "runtime_stopped" | "starting" | "waiting" | "skipped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "paused" | "resumed" | "pause_failed" | "resume_failed";
 
 export type RuntimeEvent = { seq: number, 
 /**
@@ -84,7 +128,12 @@ at: string, sidecar?: string, kind: EventKind, message: string, pid?: number, po
 /**
  * Signal name, e.g. `SIGKILL`.
  */
-signal?: string, };
+signal?: string, 
+/**
+ * The state the sidecar is in once this happened, on every event that changed it: readers
+ * (the dialog's timeline) follow states from here, never from the message.
+ */
+state?: SidecarState, };
 
 export type Diagnostics = { feed_path: string, events: Array<RuntimeEvent>, };
 
@@ -116,7 +165,7 @@ export type LiveLine = { sidecar: string, at: string, stream: Stream, line: stri
 
 export type LiveBatch = { lines: Array<LiveLine>, missed: number, };
 
-export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc" | "not_jsonrpc" | "timeout" | "process_ended" | "too_large" | "remote";
+export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc" | "not_jsonrpc" | "timeout" | "process_ended" | "too_large" | "remote" | "refused";
 
 export type SupervisorError = { kind: ErrorKind, 
 /**
@@ -131,3 +180,19 @@ sidecar?: string,
  * `remote`: the JSON-RPC error's code and data.
  */
 code?: number, data?: unknown, };
+
+/** What each state means (the core's rules of `SidecarState`): up for its dependents, a
+ * process alive, its weight in the stack's health, the commands that fit it. */
+export const STATE_FACTS: Record<SidecarState, StateFacts> = {
+  pending: {"up":false,"has_process":false,"level":"starting","verbs":["restart","start"]},
+  waiting_for_deps: {"up":false,"has_process":false,"level":"starting","verbs":["restart","start"]},
+  starting: {"up":false,"has_process":true,"level":"starting","verbs":["restart","stop","pause"]},
+  ready: {"up":true,"has_process":true,"level":"ready","verbs":["restart","stop","pause"]},
+  unhealthy: {"up":true,"has_process":true,"level":"degraded","verbs":["restart","stop","pause"]},
+  backoff: {"up":false,"has_process":false,"level":"degraded","verbs":["restart","start"]},
+  stopping: {"up":false,"has_process":true,"level":"degraded","verbs":["restart"]},
+  stopped: {"up":false,"has_process":false,"level":"degraded","verbs":["restart","start"]},
+  failed: {"up":false,"has_process":false,"level":"failed","verbs":["restart","start"]},
+  paused: {"up":true,"has_process":true,"level":"degraded","verbs":["restart","stop","resume"]},
+  skipped: {"up":false,"has_process":false,"level":null,"verbs":[]},
+}

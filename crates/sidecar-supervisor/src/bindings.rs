@@ -2,7 +2,7 @@
 //! TypeScript side cannot drift from them: this test fails when the file is stale, and
 //! rewrites it with `UPDATE_BINDINGS=1` (`cargo xtask bindings`).
 
-use sidecar_supervisor_core::domain::{Identity, State};
+use sidecar_supervisor_core::domain::{Cause, HealthLevel, Identity, StackHealth, State, StateFacts, Verb};
 use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
 use sidecar_supervisor_core::logs::{LiveLine, LogLine, Stream};
 use sidecar_supervisor_core::profile::Mode;
@@ -11,7 +11,7 @@ use sidecar_supervisor_core::runtime::resources::{ResourceUsage, SidecarResource
 use sidecar_supervisor_core::runtime::{Budget, LastProbe, RuntimeStatus, RuntimeWarning, SidecarStatus, WarningKind};
 use ts_rs::TS;
 
-use crate::error::{ErrorKind, ErrorPayload};
+use sidecar_supervisor_core::domain::{ErrorKind, ErrorPayload};
 use crate::Diagnostics;
 
 const HEADER: &str = "// Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks\n// it is current): do not edit by hand.\n";
@@ -19,6 +19,11 @@ const HEADER: &str = "// Generated from the Rust types by `cargo xtask bindings`
 fn generated() -> String {
     let decls = [
         State::decl(),
+        Verb::decl(),
+        HealthLevel::decl(),
+        StateFacts::decl(),
+        StackHealth::decl(),
+        Cause::decl(),
         Identity::decl(),
         Mode::decl(),
         Budget::decl(),
@@ -48,6 +53,21 @@ fn generated() -> String {
         out.push_str(&d);
         out.push('\n');
     }
+    out.push_str(&state_facts());
+    out
+}
+
+/// The core's rules of each state as a table (`State::facts`): the UI reads them here instead of
+/// keeping its own lists of which states run, fit a command or weigh in the stack's health.
+fn state_facts() -> String {
+    let mut out = String::from(
+        "\n/** What each state means (the core's rules of `SidecarState`): up for its dependents, a\n * process alive, its weight in the stack's health, the commands that fit it. */\nexport const STATE_FACTS: Record<SidecarState, StateFacts> = {\n",
+    );
+    for s in State::ALL {
+        let facts = serde_json::to_string(&s.facts()).expect("facts serialize");
+        out.push_str(&format!("  {}: {facts},\n", s.as_str()));
+    }
+    out.push_str("}\n");
     out
 }
 

@@ -86,15 +86,10 @@ pub(crate) async fn sidecar_request<R: Runtime>(
     params: Option<serde_json::Value>,
     timeout_ms: i64,
 ) -> Result<serde_json::Value> {
-    let max = sidecar_supervisor_core::runtime::channel::MAX_TIMEOUT.as_millis() as i64;
-    if !(1..=max).contains(&timeout_ms) {
-        return Err(Error::InvalidArgument {
-            message: format!("timeout_ms: {timeout_ms} is outside 1..={max}"),
-            sidecar: Some(name),
-        });
-    }
+    // The core's own check: the control socket refuses a bad timeout with the same words.
+    let timeout = sidecar_supervisor_core::runtime::channel::timeout_of(timeout_ms)?;
     let sup = app.sidecar_supervisor().supervisor()?;
-    Ok(sup.request(&name, &method, params, std::time::Duration::from_millis(timeout_ms as u64)).await?)
+    Ok(sup.request(&name, &method, params, timeout).await?)
 }
 
 /// The newest `limit` notifications `name` sent over its JSON-RPC channel (the plugin keeps at

@@ -16,7 +16,6 @@ use std::time::Duration;
 
 use serde::Serialize;
 use sidecar_supervisor_core::logs::LiveLine;
-use sidecar_supervisor_core::runtime::LogReadError;
 use tauri::ipc::{Channel, InvokeResponseBody, Response};
 use tauri::{AppHandle, Emitter, Runtime};
 
@@ -44,17 +43,6 @@ pub struct LiveBatch {
     pub missed: u64,
 }
 
-impl From<LogReadError> for Error {
-    fn from(e: LogReadError) -> Error {
-        match e {
-            LogReadError::Command(c) => Error::Command(c),
-            LogReadError::Replicated { ref sidecar, .. } => {
-                Error::InvalidArgument { message: e.to_string(), sidecar: Some(sidecar.clone()) }
-            }
-            LogReadError::Io { .. } => Error::Io(e.to_string()),
-        }
-    }
-}
 
 /// "I am looking": for the next few seconds push `log`'s lines live (if named) and sample the
 /// resources of every sidecar at most once a second (if `resources`).

@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod budget;
 pub mod command;
+pub mod errors;
 pub mod event;
 pub mod health;
 pub mod machine;
@@ -16,6 +17,7 @@ pub mod state;
 pub mod types;
 
 pub use command::{CommandError, Verb};
+pub use errors::{ErrorKind, ErrorPayload};
 pub use event::{EventKind, NewEvent};
 pub use health::StackHealth;
 pub use machine::{Action, Input, Machine};

@@ -113,6 +113,19 @@ pub enum LogReadError {
     Io { sidecar: String, source: std::io::Error },
 }
 
+impl From<&LogReadError> for crate::domain::ErrorPayload {
+    fn from(e: &LogReadError) -> crate::domain::ErrorPayload {
+        use crate::domain::{ErrorKind, ErrorPayload};
+        match e {
+            LogReadError::Command(c) => c.into(),
+            LogReadError::Replicated { sidecar, .. } => {
+                ErrorPayload::new(ErrorKind::InvalidArgument, e.to_string()).about(Some(sidecar))
+            }
+            LogReadError::Io { sidecar, .. } => ErrorPayload::new(ErrorKind::Io, e.to_string()).about(Some(sidecar)),
+        }
+    }
+}
+
 /// Live log lines buffered for a slow reader before it is told it missed some.
 const LIVE_CAPACITY: usize = 1024;
 
@@ -488,11 +501,7 @@ impl Supervisor {
         if method.is_empty() {
             return Err(RequestError::InvalidArgument { message: "method: empty".into() });
         }
-        if timeout.is_zero() || timeout > channel::MAX_TIMEOUT {
-            let message =
-                format!("timeout: {} ms is outside 1..={} ms", timeout.as_millis(), channel::MAX_TIMEOUT.as_millis());
-            return Err(RequestError::InvalidArgument { message });
-        }
+        let timeout = channel::timeout_of(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX))?;
         let unit = self.unit(name)?;
         if !self.inner.units[unit].1 {
             return Err(RequestError::NotJsonrpc { sidecar: name.into() });

@@ -5,15 +5,14 @@
 //! The endpoint is local and private to the runtime's user (how each OS keeps others out is
 //! `platform::control_endpoint`'s: a 0600 Unix socket with a peer-uid check, a named pipe that
 //! grants only our user). One JSON request line, one JSON response line per connection. Errors carry the same kind and
-//! message as the Tauri plugin's commands.
+//! message as the Tauri plugin's commands (one [`ErrorPayload`], made by the error itself).
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::jsonrpc::RequestError;
-use crate::domain::CommandError;
+use crate::domain::{CommandError, ErrorKind, ErrorPayload};
 use crate::layout::DataDirLayout;
 use crate::platform::control_endpoint::{self as platform, Accepted};
 use crate::runtime::Supervisor;
@@ -62,50 +61,17 @@ pub struct CtlResponse {
     pub ok: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub result: Option<Value>,
+    /// The refusal, exactly as the plugin's commands give it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<CtlError>,
-}
-
-/// `kind` as the plugin's error kinds (`unknown_sidecar`, `wrong_state`, `timeout`, ...).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct CtlError {
-    pub kind: String,
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<i64>,
+    pub error: Option<ErrorPayload>,
 }
 
 impl CtlResponse {
     fn ok(result: Value) -> CtlResponse {
         CtlResponse { ok: true, result: Some(result), error: None }
     }
-    pub fn err(kind: &str, message: String, code: Option<i64>) -> CtlResponse {
-        CtlResponse { ok: false, result: None, error: Some(CtlError { kind: kind.into(), message, code }) }
-    }
-}
-
-/// The plugin's kind of a command error.
-pub fn command_kind(e: &CommandError) -> &'static str {
-    match e {
-        CommandError::UnknownSidecar { .. } => "unknown_sidecar",
-        CommandError::NotInThisMode { .. } => "not_in_this_mode",
-        CommandError::WrongState { .. } => "wrong_state",
-        CommandError::ShuttingDown => "shutting_down",
-        CommandError::EngineGone => "engine_gone",
-    }
-}
-
-/// The plugin's kind of a request error.
-pub fn request_kind(e: &RequestError) -> &'static str {
-    match e {
-        RequestError::Command(c) => command_kind(c),
-        RequestError::NotJsonrpc { .. } => "not_jsonrpc",
-        RequestError::NotRunning { .. } => "wrong_state",
-        RequestError::Timeout { .. } => "timeout",
-        RequestError::Ended { .. } => "process_ended",
-        RequestError::TooLarge { .. } | RequestError::AnswerTooLarge { .. } => "too_large",
-        RequestError::Remote { .. } => "remote",
-        RequestError::InvalidArgument { .. } => "invalid_argument",
+    pub fn err(error: impl Into<ErrorPayload>) -> CtlResponse {
+        CtlResponse { ok: false, result: None, error: Some(error.into()) }
     }
 }
 
@@ -113,7 +79,7 @@ pub fn request_kind(e: &RequestError) -> &'static str {
 pub async fn handle(sup: &Supervisor, req: CtlRequest) -> CtlResponse {
     let command = |r: Result<(), CommandError>| match r {
         Ok(()) => CtlResponse::ok(Value::Null),
-        Err(e) => CtlResponse::err(command_kind(&e), e.to_string(), None),
+        Err(e) => CtlResponse::err(&e),
     };
     match req {
         CtlRequest::Restart { name } => command(sup.restart(&name).await),
@@ -134,19 +100,13 @@ pub async fn handle(sup: &Supervisor, req: CtlRequest) -> CtlResponse {
             .await
             {
                 Ok(st) => CtlResponse::ok(serde_json::to_value(st).expect("status serializes")),
-                Err(e) => CtlResponse::err("io", format!("sampling stopped: {e}"), None),
+                Err(e) => CtlResponse::err(ErrorPayload::new(ErrorKind::Io, format!("sampling stopped: {e}"))),
             }
         }
         CtlRequest::Request { name, method, params, timeout_ms } => {
             match sup.request(&name, &method, params, Duration::from_millis(timeout_ms)).await {
                 Ok(v) => CtlResponse::ok(v),
-                Err(e) => {
-                    let code = match &e {
-                        RequestError::Remote { code, .. } => Some(*code),
-                        _ => None,
-                    };
-                    CtlResponse::err(request_kind(&e), e.to_string(), code)
-                }
+                Err(e) => CtlResponse::err(&e),
             }
         }
     }
@@ -159,13 +119,17 @@ async fn serve_conn<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(sup
     let mut line = Vec::new();
     let read = AsyncReadExt::take(&mut conn, MAX_REQUEST as u64 + 1).read_until(b'\n', &mut line).await;
     let resp = match read {
-        Err(e) => CtlResponse::err("invalid_argument", format!("cannot read the request: {e}"), None),
+        Err(e) => {
+            CtlResponse::err(ErrorPayload::new(ErrorKind::InvalidArgument, format!("cannot read the request: {e}")))
+        }
         Ok(_) if line.len() > MAX_REQUEST => {
-            CtlResponse::err("too_large", format!("the request is over {MAX_REQUEST} bytes"), None)
+            CtlResponse::err(ErrorPayload::new(ErrorKind::TooLarge, format!("the request is over {MAX_REQUEST} bytes")))
         }
         Ok(_) => match serde_json::from_slice::<CtlRequest>(&line) {
             Ok(req) => handle(&sup, req).await,
-            Err(e) => CtlResponse::err("invalid_argument", format!("not a control request: {e}"), None),
+            Err(e) => {
+                CtlResponse::err(ErrorPayload::new(ErrorKind::InvalidArgument, format!("not a control request: {e}")))
+            }
         },
     };
     let mut out = serde_json::to_vec(&resp).expect("a response serializes");
@@ -214,7 +178,8 @@ pub fn serve(sup: Supervisor, layout: &DataDirLayout) -> std::io::Result<Endpoin
 
 async fn refuse(mut conn: Box<dyn platform::ControlStream>, why: String) {
     use tokio::io::AsyncWriteExt;
-    let mut out = serde_json::to_vec(&CtlResponse::err("refused", why, None)).expect("a response serializes");
+    let refused = CtlResponse::err(ErrorPayload::new(ErrorKind::Refused, why));
+    let mut out = serde_json::to_vec(&refused).expect("a response serializes");
     out.push(b'\n');
     let _ = conn.write_all(&out).await;
 }

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::domain::CommandError;
+use crate::domain::{CommandError, ErrorKind, ErrorPayload};
 use crate::runtime::status::Notification;
 pub use crate::runtime::status::SidecarMessage;
 
@@ -58,6 +58,7 @@ impl RequestError {
     /// The sidecar the error is about, if any.
     pub fn sidecar(&self) -> Option<&str> {
         match self {
+            RequestError::Command(c) => c.sidecar(),
             RequestError::NotJsonrpc { sidecar }
             | RequestError::NotRunning { sidecar, .. }
             | RequestError::Timeout { sidecar, .. }
@@ -65,8 +66,42 @@ impl RequestError {
             | RequestError::TooLarge { sidecar, .. }
             | RequestError::AnswerTooLarge { sidecar, .. }
             | RequestError::Remote { sidecar, .. } => Some(sidecar),
-            _ => None,
+            RequestError::InvalidArgument { .. } => None,
         }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RequestError::Command(c) => c.kind(),
+            RequestError::NotJsonrpc { .. } => ErrorKind::NotJsonrpc,
+            RequestError::NotRunning { .. } => ErrorKind::WrongState,
+            RequestError::Timeout { .. } => ErrorKind::Timeout,
+            RequestError::Ended { .. } => ErrorKind::ProcessEnded,
+            RequestError::TooLarge { .. } | RequestError::AnswerTooLarge { .. } => ErrorKind::TooLarge,
+            RequestError::Remote { .. } => ErrorKind::Remote,
+            RequestError::InvalidArgument { .. } => ErrorKind::InvalidArgument,
+        }
+    }
+}
+
+impl From<&RequestError> for ErrorPayload {
+    fn from(e: &RequestError) -> ErrorPayload {
+        let mut p = ErrorPayload::new(e.kind(), e.to_string()).about(e.sidecar());
+        if let RequestError::Remote { code, data, .. } = e {
+            (p.code, p.data) = (Some(*code), data.clone());
+        }
+        p
+    }
+}
+
+/// A request's timeout as callers give it, in milliseconds: at least 1, at most
+/// [`MAX_TIMEOUT`].
+pub fn timeout_of(ms: i64) -> Result<Duration, RequestError> {
+    match u64::try_from(ms).ok().map(Duration::from_millis) {
+        Some(t) if !t.is_zero() && t <= MAX_TIMEOUT => Ok(t),
+        _ => Err(RequestError::InvalidArgument {
+            message: format!("timeout: {ms} ms is outside 1..={} ms", MAX_TIMEOUT.as_millis()),
+        }),
     }
 }
 

@@ -576,5 +576,9 @@ fn announcing_sidecar_that_never_announces_times_out() {
     assert!(emitted(&a).contains(&EventKind::StartupTimeout));
 }
 
+mod events;
+mod identity;
 mod launch;
 mod pause;
+mod prepare;
+mod stop;

@@ -80,3 +80,42 @@ fn a_paused_sidecar_that_is_killed_is_restarted_like_any_crash() {
     assert_ne!(m.state(), State::Paused);
     assert!(m.handle(S(7), Input::ResumeRequested).is_empty(), "nothing left to resume");
 }
+
+#[test]
+fn a_pause_the_os_refused_returns_to_where_it_was() {
+    let mut m = ready_machine(live_cfg(), S(0));
+    m.handle(S(1), Input::PauseRequested);
+    assert!(m.handle(S(1), Input::SuspendFailed { pid: 999, resume: false, why: "x".into() }).is_empty());
+    let a = m.handle(S(1), Input::SuspendFailed { pid: 100, resume: false, why: "operation not permitted".into() });
+    assert_eq!(m.state(), State::Ready);
+    assert!(a.contains(&Action::Continue { pid: 100 }), "continued, in case part of it stopped: {a:?}");
+    let said = a.iter().find_map(|x| match x {
+        Action::Emit { kind: EventKind::PauseFailed, message, state, .. } => Some((message.clone(), *state)),
+        _ => None,
+    });
+    assert_eq!(
+        said,
+        Some((
+            "could not suspend its process tree (operation not permitted); it keeps running".into(),
+            Some(State::Ready)
+        ))
+    );
+    assert!(m.poll_timeout().is_some(), "judged again");
+}
+
+#[test]
+fn a_tree_that_cannot_be_continued_is_killed_and_restarts_by_the_usual_rules() {
+    let mut m = ready_machine(cfg(), S(0));
+    m.handle(S(1), Input::PauseRequested);
+    m.handle(S(5), Input::ResumeRequested);
+    let a = m.handle(S(5), Input::SuspendFailed { pid: 100, resume: true, why: "no such process".into() });
+    assert!(stops(&a, Stop::Force), "{a:?}");
+    assert_eq!(emitted(&a), vec![EventKind::ResumeFailed]);
+    let a = crash(&mut m, S(6));
+    let exited = a.iter().find_map(|x| match x {
+        Action::Emit { kind: EventKind::Exited, message, .. } => Some(message.clone()),
+        _ => None,
+    });
+    assert!(exited.is_some_and(|e| e.contains("after it could not be resumed")), "{a:?}");
+    assert!(has_spawn(&a) || m.state() == State::Backoff, "restarted: {a:?}");
+}
