@@ -8,7 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sidecar_supervisor_core::layout::DataDirLayout;
+use sidecar_supervisor_core::DataDirLayout;
 use tauri::{AppHandle, Runtime};
 use tauri_plugin_opener::OpenerExt;
 use tauri_plugin_sidecar_supervisor::SidecarSupervisorExt;

@@ -3,7 +3,7 @@
 //! `sidecar-supervisor-core`), and the tray's tooltip. `tray.rs` draws it and `monitor.rs`
 //! takes each new health the supervisor pushes.
 
-pub use sidecar_supervisor_core::domain::{HealthLevel as Level, StackHealth as Health};
+pub use sidecar_supervisor_core::{HealthLevel as Level, StackHealth as Health};
 
 /// The tray icon's tooltip.
 pub fn tooltip(health: &Health) -> String {
@@ -13,7 +13,7 @@ pub fn tooltip(health: &Health) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sidecar_supervisor_core::domain::State;
+    use sidecar_supervisor_core::State;
 
     #[test]
     fn the_tooltip_names_the_app_and_the_summary() {

@@ -19,9 +19,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
-use sidecar_supervisor_core::runtime::SidecarStatus;
+use sidecar_supervisor_core::SidecarStatus;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::{EventKind, RuntimeEvent};
 
 /// How long a sidecar stays `ready` after an incident for the incident to be over.
 pub const SETTLE: Duration = Duration::from_secs(10);

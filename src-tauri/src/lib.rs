@@ -75,7 +75,7 @@ fn default_profile<R: Runtime>(ctx: &tauri::Context<R>) -> Option<std::path::Pat
 /// and loopback. Returns the URL for the handoff.
 pub fn allow_remote_backend<R: Runtime>(ctx: &mut tauri::Context<R>) -> Option<String> {
     let profile = default_profile(ctx).filter(|p| p.is_file());
-    let cfg = sidecar_supervisor_core::runtime::resolve_from_env(
+    let cfg = sidecar_supervisor_core::resolve_from_env(
         &sidecar_supervisor_core::profile::Overrides::default(),
         profile.as_deref(),
         APP_NAME,

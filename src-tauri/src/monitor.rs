@@ -12,7 +12,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use sidecar_supervisor_core::runtime::{Notification, Supervisor};
+use sidecar_supervisor_core::{Notification, Supervisor};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_sidecar_supervisor::SidecarSupervisorExt;
 use tokio::sync::broadcast::error::RecvError;

@@ -23,6 +23,7 @@ use tauri::{AppHandle, Runtime};
 use tauri_plugin_sidecar_supervisor::SidecarSupervisorExt;
 
 use crate::health::{Health, Level};
+use sidecar_supervisor_core::Verb;
 
 /// The tray icon's id (`app.tray_by_id`).
 pub const TRAY_ID: &str = "desktop-runtime";
@@ -124,7 +125,7 @@ fn restart<R: Runtime>(app: &AppHandle<R>, name: &str) {
     let Ok(sup) = app.sidecar_supervisor().supervisor().cloned() else { return };
     let name = name.to_string();
     tauri::async_runtime::spawn(async move {
-        if let Err(e) = sup.restart(&name).await {
+        if let Err(e) = sup.command(Verb::Restart, &name).await {
             eprintln!("desktop-runtime: restart of `{name}` from the tray: {e}");
         }
     });

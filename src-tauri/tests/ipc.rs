@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use sidecar_supervisor_core::runtime::RuntimeStatus;
 use sidecar_supervisor_core::testing::test_sidecar_bin;
+use sidecar_supervisor_core::RuntimeStatus;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
@@ -405,15 +405,16 @@ fn the_menu_has_the_dialog_item_and_quit() {
 /// same error: one kind, one message, the same sidecar, whichever door it came through.
 #[test]
 fn the_control_socket_and_the_plugin_refuse_alike() {
-    use sidecar_supervisor_core::layout::DataDirLayout;
-    use sidecar_supervisor_core::runtime::ctl::{self, CtlRequest};
+    use sidecar_supervisor_core::ctl::{self, CtlRequest};
+    use sidecar_supervisor_core::DataDirLayout;
+    use sidecar_supervisor_core::Verb;
     let h = start();
     let sup = h.app.sidecar_supervisor().supervisor().unwrap().clone();
     let layout = DataDirLayout::new(sup.status().data_dir);
     let name = |n: &str| n.to_string();
     let cases: Vec<(&str, Value, CtlRequest)> = vec![
-        ("pause", json!({ "name": "nope" }), CtlRequest::Pause { name: name("nope") }),
-        ("resume", json!({ "name": "api" }), CtlRequest::Resume { name: name("api") }),
+        ("pause", json!({ "name": "nope" }), CtlRequest::Command { verb: Verb::Pause, name: name("nope") }),
+        ("resume", json!({ "name": "api" }), CtlRequest::Command { verb: Verb::Resume, name: name("api") }),
         (
             "sidecar_request",
             json!({ "name": "api", "method": "echo", "timeoutMs": 100 }),

@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use sidecar_supervisor_core::runtime::RuntimeStatus;
 use sidecar_supervisor_core::testing::test_sidecar_bin;
+use sidecar_supervisor_core::RuntimeStatus;
 use tauri::ipc::{CallbackFn, InvokeBody};
 use tauri::test::{get_ipc_response, mock_builder, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;

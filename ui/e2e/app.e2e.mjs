@@ -41,7 +41,7 @@ let appPids = []
 try {
   // 1. Launch → every sidecar ready, as the main view shows it.
   await until('all sidecars ready in the main view', async () =>
-    /^(\d+)\/\1 sidecars ready$/.test(await (await $('[data-testid="runtime-summary"]')).getText()),
+    /^(all \d+ sidecars|1 sidecar) ready$/.test(await (await $('[data-testid="runtime-summary"]')).getText()),
   )
   const allReady = Date.now() - launched
   log(`launch → all sidecars ready in the window: ${allReady} ms`)
@@ -183,8 +183,8 @@ try {
   const evs = (Array.isArray(feed) ? feed : feed.events).filter((e) => e.sidecar === 'backend' && e.seq > 0)
   const latencies = []
   for (const c of changes) {
-    const kind = { ready: 'ready', starting: 'spawned', backoff: 'restarting' }[c.state]
-    const e = kind && evs.filter((x) => x.kind === kind && Date.parse(x.at) >= killed - 5 && Date.parse(x.at) <= c.at + 5).at(-1)
+    // The event that led to the state the row showed: it carries that state.
+    const e = evs.filter((x) => x.state === c.state && Date.parse(x.at) >= killed - 5 && Date.parse(x.at) <= c.at + 5).at(-1)
     if (e) latencies.push(c.at - Date.parse(e.at))
   }
   log(`state change → visible in the dialog: ${latencies.map((l) => `${l} ms`).join(', ')} (engine event time to DOM change)`)

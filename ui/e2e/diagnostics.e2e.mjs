@@ -177,8 +177,9 @@ export async function logsResourcesBundle({ browser, $, until, check, log, ARTIF
   check(status.sidecars.some((r) => r.name === 'database' && r.resources?.rss_bytes > 0), 'the bundle status carries resources')
 }
 
-/** After the backend was killed: the timeline shows its spans (ready, then backoff/starting,
- * then ready again) and the exit. */
+/** After the backend was killed: the timeline shows its spans (ready, then starting, then ready
+ * again) and the exit. A backend ready for more than a second (min_uptime) is restarted at once
+ * when killed: its spans go straight to starting, never through backoff (a crash loop's). */
 export async function timelineAfterKill({ browser, $, until, check, log }) {
   await openTab($, 'timeline')
   await until('timeline spans rendered', async () => (await $('[data-testid="timeline-spans"]')).isExisting())
@@ -191,6 +192,19 @@ export async function timelineAfterKill({ browser, $, until, check, log }) {
   log(`timeline of backend: spans ${spans.join(' → ')}; marks ${marks.join(', ')}`)
   const readies = spans.filter((s) => s === 'ready').length
   check(readies >= 2 && spans.includes('starting'), `a span per state after the kill (${spans})`)
+  // The spans from the kill (its exit mark) on.
+  const afterKill = await browser.execute(() => {
+    const at = (l, k) => Number(l.dataset[k])
+    const exits = [...document.querySelectorAll('[data-testid="timeline-marks"] li[data-sidecar="backend"][data-mark="exited"]')]
+    const killAt = Math.max(...exits.map((l) => at(l, 'at')))
+    return [...document.querySelectorAll('[data-testid="timeline-spans"] li[data-sidecar="backend"]')]
+      .filter((l) => at(l, 'start') >= killAt)
+      .map((l) => l.dataset.state)
+  })
+  check(
+    afterKill.length > 0 && !afterKill.includes('backoff'),
+    `a kill -9 of a backend ready for over a second restarts it at once: starting, no backoff (after the kill: ${afterKill.join(' → ')})`,
+  )
   check(marks.some((m) => m === 'exited' || m === 'exit'), `the exit is marked (${marks})`)
   const chain = await (await $('[data-testid="critical-chain"]')).getText()
   check(chain.includes('database') && chain.includes('backend'), `critical chain names database and backend`)

@@ -56,7 +56,7 @@ const result = { launch: LAUNCH }
 
 try {
   await until('all sidecars ready in the main view', async () =>
-    /^(\d+)\/\1 sidecars ready$/.test(await (await $('[data-testid="runtime-summary"]')).getText()),
+    /^(all \d+ sidecars|1 sidecar) ready$/.test(await (await $('[data-testid="runtime-summary"]')).getText()),
   )
   result.all_ready_ms = Date.now() - launched
   log(`launch → all sidecars ready: ${result.all_ready_ms} ms`)

@@ -74,7 +74,8 @@ export function App() {
   }
 
   const states = runtime.status?.sidecars ?? []
-  const allReady = states.length > 0 && states.every((r) => r.state === 'ready')
+  // The stack's health as the core computes it: the same rule (and words) as the tray's.
+  const health = runtime.status?.health
   return (
     <div className="app">
       <header className="top">
@@ -86,12 +87,8 @@ export function App() {
             Runs
           </button>
         </nav>
-        <span className={`pill ${allReady ? 'ok' : 'warn'}`} data-testid="runtime-summary">
-          {runtime.error && !states.length
-            ? 'runtime not running'
-            : states.length
-              ? `${states.filter((r) => r.state === 'ready').length}/${states.length} sidecars ready`
-              : 'runtime starting'}
+        <span className={`pill ${health?.level === 'ready' ? 'ok' : 'warn'}`} data-testid="runtime-summary" data-level={health?.level ?? ''}>
+          {health ? health.summary : runtime.error ? 'runtime not running' : 'runtime starting'}
         </span>
         <span className="spacer" />
         <button

@@ -9,20 +9,26 @@ type Call = { cmd: string; args: unknown }
 
 let calls: Call[]
 let restartFails = false
+/** What the status read answers (a test may replace it). */
+let statusAnswer: () => unknown
+
+const startingStatus = () =>
+  status([
+    row('database', { identity: null }),
+    row('backend', { state: 'starting', pid: null, uptime_ms: null, identity: 'foreign' }),
+    row('worker#1', { identity: 'echoed' }),
+  ])
 
 beforeEach(() => {
   calls = []
   restartFails = false
+  statusAnswer = startingStatus
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args })
       switch (cmd) {
         case 'plugin:sidecar-supervisor|desktop_runtime_status':
-          return status([
-            row('database', { identity: null }),
-            row('backend', { state: 'starting', pid: null, uptime_ms: null, identity: 'foreign' }),
-            row('worker#1', { identity: 'echoed' }),
-          ])
+          return statusAnswer()
         case 'plugin:sidecar-supervisor|desktop_runtime_diagnostics':
           return { feed_path: '/d/runtime/runtime-events.json', events: [ev(1, 'runtime_started'), ev(2, 'ready', 'database')] }
         case 'plugin:sidecar-supervisor|log_history':
@@ -142,5 +148,104 @@ describe('Desktop Runtime dialog', () => {
     fireEvent.keyDown(window, { key: 'Escape' })
     await waitFor(() => expect(screen.queryByTestId('runtime-dialog')).toBeNull())
     expect(document.activeElement).toBe(button)
+  })
+
+  it('offers the commands that fit each state (STATE_FACTS), keeping every button in its place', async () => {
+    statusAnswer = () =>
+      status([
+        row('database', { state: 'skipped', pid: null, port: null, uptime_ms: null, last_probe: null, identity: null }),
+        row('backend', { state: 'stopping', uptime_ms: 7000 }),
+        row('worker#1', { state: 'paused' }),
+        row('worker#2', { state: 'failed', pid: null, uptime_ms: null, last_error: 'exited with code 1', cause: 'exited' }),
+      ])
+    const dialog = await openDialog()
+    await waitFor(() => expect(within(dialog).getByTestId('row-worker#2')).toBeTruthy())
+    const button = (label: string) => within(dialog).queryByLabelText(label) as HTMLButtonElement | null
+    // Not run in this mode: nothing to do with it.
+    const db = within(dialog).getByTestId('row-database')
+    expect(db.querySelector('.badge.state-skipped')?.textContent).toBe('skipped')
+    expect([button('Restart database')?.disabled, button('Start database')?.disabled, button('Pause database')?.disabled]).toEqual([true, true, true])
+    expect(button('Stop database')).toBeNull()
+    expect(button('Resume database')).toBeNull()
+    // Stopping: its process is still there (Stop, not Start), but a second stop does not fit.
+    expect(button('Stop backend')?.disabled).toBe(true)
+    expect(button('Start backend')).toBeNull()
+    expect(button('Pause backend')?.disabled).toBe(true)
+    expect(button('Restart backend')?.disabled).toBe(false)
+    expect(within(dialog).getByTestId('row-backend').textContent).toContain('7s') // uptime: a process is alive
+    // Paused: resume (in the pause button's place) and stop.
+    expect(button('Resume worker#1')?.disabled).toBe(false)
+    expect(button('Pause worker#1')).toBeNull()
+    expect(button('Stop worker#1')?.disabled).toBe(false)
+    // Failed: start or restart it; nothing to pause.
+    expect([button('Start worker#2')?.disabled, button('Restart worker#2')?.disabled, button('Pause worker#2')?.disabled]).toEqual([false, false, true])
+    fireEvent.click(button('Start worker#2')!)
+    await waitFor(() => expect(calls.find((c) => c.cmd.endsWith('|start'))?.args).toEqual({ name: 'worker#2' }))
+    // The overall line is the core's health.
+    expect(within(dialog).getByTestId('dialog-health').textContent).toBe('failed: worker#2')
+  })
+})
+
+describe('header pill', () => {
+  const pill = () => screen.getByTestId('runtime-summary')
+
+  it('is amber with the core\'s summary while a sidecar is still starting', async () => {
+    render(<App />)
+    await waitFor(() => expect(pill().textContent).toBe('starting: 2 of 3 ready'))
+    expect(pill().className).toBe('pill warn')
+  })
+
+  it('is green for remote_slim when everything it runs is ready: the skipped database does not count', async () => {
+    statusAnswer = () => ({
+      ...status([
+        row('database', { state: 'skipped', pid: null, port: null, url: null, uptime_ms: null, last_probe: null, identity: null }),
+        row('backend', { pid: null, port: null, url: 'https://jobs.example.com', uptime_ms: null, identity: null }),
+        row('worker#1'),
+        row('worker#2'),
+      ]),
+      mode: 'remote_slim',
+    })
+    render(<App />)
+    await waitFor(() => expect(pill().textContent).toBe('all 3 sidecars ready'))
+    expect(pill().className).toBe('pill ok')
+  })
+
+  it('follows the health pushes, not the rows', async () => {
+    statusAnswer = () => status([row('database'), row('backend')])
+    render(<App />)
+    await waitFor(() => expect(pill().className).toBe('pill ok'))
+    expect(pill().textContent).toBe('all 2 sidecars ready')
+    await act(async () => {
+      await emit('sidecar-supervisor://health', { level: 'degraded', summary: 'degraded: backend unhealthy', failed: [] })
+    })
+    expect(pill().textContent).toBe('degraded: backend unhealthy')
+    expect(pill().className).toBe('pill warn')
+    await act(async () => {
+      await emit('sidecar-supervisor://health', { level: 'ready', summary: 'all 2 sidecars ready', failed: [] })
+    })
+    expect(pill().className).toBe('pill ok')
+  })
+
+  it('keeps a health push that arrives before the first read answered', async () => {
+    let answer: (st: unknown) => void = () => {}
+    statusAnswer = () => new Promise((resolve) => (answer = resolve))
+    render(<App />)
+    expect(pill().textContent).toBe('runtime starting')
+    await waitFor(() => expect(calls.some((c) => c.cmd.endsWith('desktop_runtime_status'))).toBe(true))
+    await act(async () => {
+      await emit('sidecar-supervisor://health', { level: 'failed', summary: 'failed: worker#1', failed: ['worker#1'] })
+      answer(status([row('database'), row('worker#1')])) // read before the push: says ready
+    })
+    await waitFor(() => expect(pill().textContent).toBe('failed: worker#1'))
+    expect(pill().className).toBe('pill warn')
+  })
+
+  it('says the runtime is not running when there is no status to read', async () => {
+    statusAnswer = () => {
+      throw { kind: 'not_running', message: 'the desktop runtime is not running' }
+    }
+    render(<App />)
+    await waitFor(() => expect(pill().textContent).toBe('runtime not running'))
+    expect(pill().className).toBe('pill warn')
   })
 })

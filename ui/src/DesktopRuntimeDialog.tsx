@@ -9,11 +9,13 @@ import {
   restart,
   resume,
   start,
+  STATE_FACTS,
   stop,
   type ResourceUsage,
   type RuntimeEvent,
   type SidecarResources,
   type SidecarStatus,
+  type Verb,
 } from 'sidecar-supervisor-api'
 import { EventsPanel } from './EventsPanel'
 import { formatLatency, formatUptime } from './format'
@@ -157,6 +159,11 @@ export function DesktopRuntimeDialog({ runtime, onClose, focus = null }: Props) 
               {status.mode} · instance {status.instance_id.slice(0, 8)}
             </span>
           )}
+          {status && (
+            <span className={`pill ${status.health.level === 'ready' ? 'ok' : 'warn'}`} data-testid="dialog-health" data-level={status.health.level}>
+              {status.health.summary}
+            </span>
+          )}
           <span className="spacer" />
           <button type="button" onClick={bundle} data-testid="save-bundle">
             Diagnostics bundle…
@@ -266,9 +273,6 @@ interface RowProps {
   onLogs: () => void
 }
 
-const RUNNING = new Set(['starting', 'ready', 'unhealthy', 'stopping', 'paused'])
-const PAUSABLE = new Set(['starting', 'ready', 'unhealthy'])
-
 /** What each identity tier means, for the badge's tooltip. */
 const IDENTITY_HELP: Record<NonNullable<SidecarStatus['identity']>, string> = {
   proven: 'Its /runtime/info names this launch and proves the launch key',
@@ -279,6 +283,9 @@ const IDENTITY_HELP: Record<NonNullable<SidecarStatus['identity']>, string> = {
 
 function SidecarRow({ row, focused, history, resources, uptime, onRestart, onStop, onStart, onPause, onResume, onLogs }: RowProps) {
   const used = row.budget.max - row.budget.remaining
+  // What the state means and which commands fit it: the core's rules, never a list of names here.
+  const facts = STATE_FACTS[row.state]
+  const fits = (v: Verb) => facts.verbs.includes(v)
   return (
     <>
       <tr data-testid={`row-${row.name}`} data-state={row.state} className={focused ? 'focused' : undefined}>
@@ -288,7 +295,7 @@ function SidecarRow({ row, focused, history, resources, uptime, onRestart, onSto
         </td>
         <td>{row.pid ?? '—'}</td>
         <td>{row.port ?? '—'}</td>
-        <td>{RUNNING.has(row.state) ? formatUptime(uptime) : '—'}</td>
+        <td>{facts.has_process ? formatUptime(uptime) : '—'}</td>
         <td title={`${row.restarts_in_window} restarts in the last ${row.budget.window_secs}s`}>
           {used} / {row.budget.max}
         </td>
@@ -318,24 +325,25 @@ function SidecarRow({ row, focused, history, resources, uptime, onRestart, onSto
           <Sparkline values={history.map((p) => p.rss)} label={`Memory of ${row.name}, last minute`} />
         </td>
         <td className="actions">
-          <button type="button" onClick={onRestart} aria-label={`Restart ${row.name}`}>
+          <button type="button" onClick={onRestart} disabled={!fits('restart')} aria-label={`Restart ${row.name}`}>
             Restart
           </button>
-          {RUNNING.has(row.state) ? (
-            <button type="button" onClick={onStop} disabled={row.state === 'stopping'} aria-label={`Stop ${row.name}`}>
+          {facts.has_process ? (
+            <button type="button" onClick={onStop} disabled={!fits('stop')} aria-label={`Stop ${row.name}`}>
               Stop
             </button>
           ) : (
-            <button type="button" onClick={onStart} aria-label={`Start ${row.name}`}>
+            <button type="button" onClick={onStart} disabled={!fits('start')} aria-label={`Start ${row.name}`}>
               Start
             </button>
           )}
-          {row.state === 'paused' ? (
+          {fits('resume') ? (
             <button type="button" onClick={onResume} aria-label={`Resume ${row.name}`}>
               Resume
             </button>
           ) : (
-            <button type="button" onClick={onPause} disabled={!PAUSABLE.has(row.state) || row.pid == null} aria-label={`Pause ${row.name}`}>
+            // A pause also needs a process (not a launch still preparing), as the engine checks.
+            <button type="button" onClick={onPause} disabled={!fits('pause') || row.pid == null} aria-label={`Pause ${row.name}`}>
               Pause
             </button>
           )}

@@ -1,7 +1,7 @@
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react'
 import { open } from '@tauri-apps/plugin-dialog'
 import { onSidecarMessages, sidecarRequest, type SidecarMessage, type SidecarStatus } from 'sidecar-supervisor-api'
-import { toError } from './runtime'
+import { serves, toError } from './runtime'
 import {
   EXECUTOR,
   MAX_SHOWN,
@@ -70,7 +70,7 @@ export function RunsView({ executor }: { executor: SidecarStatus | undefined }) 
     fresh.current = []
   }, [run])
 
-  const ready = executor?.state === 'ready'
+  const ready = executor ? serves(executor.state) : false
   const call = async <T,>(method: string, params?: unknown): Promise<T | null> => {
     try {
       const r = await sidecarRequest<T>(EXECUTOR, method, params, 15_000)

@@ -3,7 +3,7 @@
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react'
 import { getInstanceByDom } from 'echarts/core'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { row, T0, timedEvents } from './test-fixtures'
+import { row, T0, timedEvents, withState } from './test-fixtures'
 import { TimelineView } from './TimelineView'
 
 /** An event `ms` after T0. */
@@ -126,6 +126,22 @@ describe('TimelineView', () => {
     } finally {
       css.remove()
     }
+  })
+
+  it('draws a sidecar this mode does not run as skipped, from its event', () => {
+    const slim = [
+      e(10_000, 'runtime_started'),
+      withState(e(10_002, 'skipped', 'database', 'not run in remote_slim mode'), 'skipped'),
+      withState(e(10_003, 'starting', 'backend', 'probing the remote backend'), 'starting'),
+      withState(e(10_400, 'ready', 'backend'), 'ready'),
+    ]
+    const rows = [row('database', { state: 'skipped', pid: null }), row('backend', { depends_on: ['database'] })]
+    render(<TimelineView events={slim} sidecars={rows} now={T0 + 12_000} />)
+    expect(spans('database')).toHaveLength(1)
+    expect(spans('database', 'skipped')).toHaveLength(1)
+    expect(spans('backend', 'waiting_for_deps')).toHaveLength(0) // the events say when it started
+    const text = [...screen.getByTestId('timeline-chart').querySelectorAll('svg text')].map((t) => t.textContent)
+    expect(text).toContain('skipped') // the legend
   })
 
   it('says so when the feed is empty', () => {

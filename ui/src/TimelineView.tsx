@@ -44,9 +44,9 @@ export interface TimelineViewProps {
 }
 
 type ColorState = SpanState | 'pending' | 'unknown'
-const STATES: ColorState[] = ['waiting_for_deps', 'starting', 'ready', 'unhealthy', 'backoff', 'stopping', 'stopped', 'failed', 'paused', 'pending', 'unknown']
+const STATES: ColorState[] = ['waiting_for_deps', 'starting', 'ready', 'unhealthy', 'backoff', 'stopping', 'stopped', 'failed', 'paused', 'skipped', 'pending', 'unknown']
 /** Span draw order (and legend order): the life of a sidecar. */
-const SPAN_STATES: SpanState[] = ['waiting_for_deps', 'starting', 'ready', 'unhealthy', 'backoff', 'paused', 'stopping', 'stopped', 'failed']
+const SPAN_STATES: SpanState[] = ['waiting_for_deps', 'starting', 'ready', 'unhealthy', 'backoff', 'paused', 'stopping', 'stopped', 'failed', 'skipped']
 
 interface Colors {
   fg: string
@@ -66,7 +66,7 @@ const FALLBACK: Colors = {
   fg: '#1d2230', muted: '#667085', line: '#dde1e8', card: '#ffffff', accent: '#2f5bd3',
   state: {
     ready: OK, starting: WARN, waiting_for_deps: WARN, backoff: WARN, stopping: WARN, unhealthy: BAD, failed: BAD,
-    paused: { fg: '#2f5597', bg: '#e4ebf7' }, stopped: PLAIN, pending: PLAIN, unknown: PLAIN,
+    paused: { fg: '#2f5597', bg: '#e4ebf7' }, stopped: PLAIN, skipped: PLAIN, pending: PLAIN, unknown: PLAIN,
   },
 }
 
@@ -114,6 +114,7 @@ const SPAN_LOOK: Partial<Record<SpanState, { pale?: boolean; dash?: number[]; op
   unhealthy: { opacity: 0.55 },
   stopping: { opacity: 0.55 },
   stopped: { opacity: 0.35 },
+  skipped: { pale: true, dash: [1, 3] },
 }
 function spanStyle(s: SpanState, c: Colors) {
   const { fg, bg } = c.state[s]

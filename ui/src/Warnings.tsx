@@ -1,5 +1,6 @@
 // What the runtime wants a person to know beyond each row's state (the feed in its home-dir
-// fallback, a sidecar without identity proof, a taken fixed port): shown, never only logged.
+// fallback, a sidecar without identity proof, a taken fixed port, a log file that cannot be
+// written): shown, never only logged.
 
 import type { RuntimeWarning } from 'sidecar-supervisor-api'
 
@@ -7,6 +8,7 @@ const TITLE: Record<RuntimeWarning['kind'], string> = {
   feed_fallback: 'Event feed moved',
   no_identity_proof: 'No identity proof',
   fixed_port_taken: 'Port taken',
+  log_not_writable: 'Log not written',
 }
 
 export function Warnings({ warnings }: { warnings: RuntimeWarning[] }) {

@@ -4,6 +4,7 @@
 // on another port.
 
 import type { RuntimeStatus, SidecarStatus } from 'sidecar-supervisor-api'
+import { serves } from './runtime'
 
 export interface Handoff {
   apiKey: string | null
@@ -37,7 +38,8 @@ export function backendUrl(status: RuntimeStatus | null, h: Handoff = handoff())
 export function backendReady(status: RuntimeStatus | null): boolean {
   if (!status) return false
   if (status.mode === 'remote_slim') return true
-  return backendRow(status)?.state === 'ready'
+  const row = backendRow(status)
+  return row ? serves(row.state) : false
 }
 
 export interface Job {

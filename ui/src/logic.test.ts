@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { backendReady, backendUrl, isLoopback } from './backend'
 import { filterEvents } from './EventsPanel'
 import { formatLatency, formatUptime } from './format'
-import { appendEvents, MAX_EVENTS, mergeRow } from './runtime'
+import { appendEvents, MAX_EVENTS, mergeRow, serves, withHealth } from './runtime'
 import { ev, row, status } from './test-fixtures'
 
 describe('status merging', () => {
@@ -15,6 +15,13 @@ describe('status merging', () => {
     ])
     expect(mergeRow(st, row('worker#1')).sidecars).toHaveLength(3)
     expect(st.sidecars[0].state).toBe('ready') // not mutated
+  })
+
+  it('takes the pushed health as it is (the core computes it)', () => {
+    const st = status([row('database'), row('backend')])
+    const h = { level: 'degraded' as const, summary: 'degraded: backend paused', failed: [] }
+    expect(withHealth(st, h)).toEqual({ ...st, health: h })
+    expect(st.health.summary).toBe('all 2 sidecars ready') // not mutated
   })
 })
 
@@ -54,6 +61,11 @@ describe('backend', () => {
     expect(backendUrl(slim, h)).toBe('https://jobs.example.com/?token=[redacted]')
     expect(backendReady(status([row('backend', { state: 'starting' })]))).toBe(false)
     expect(backendReady(status([row('backend')]))).toBe(true)
+    expect(backendReady(status([row('backend', { state: 'paused' })]))).toBe(false)
+    expect(backendReady(status([row('backend', { state: 'unhealthy' })]))).toBe(false)
+    expect(backendReady(status([]))).toBe(false)
+    // Serving is the ready health level of a state (STATE_FACTS), nothing else.
+    expect((['ready', 'unhealthy', 'paused', 'skipped', 'starting'] as const).map(serves)).toEqual([true, false, false, false, false])
     expect(isLoopback('http://127.0.0.1:4000')).toBe(true)
     expect(isLoopback('https://jobs.example.com')).toBe(false)
   })

@@ -1,5 +1,6 @@
 // Live view of the desktop runtime: one status read and one feed read at start, then only the
-// plugin's pushes (no polling). A resync push (the UI fell behind) re-reads the status.
+// plugin's pushes (rows, feed events, the stack's health; no polling). A resync push (the UI
+// fell behind) re-reads the status.
 
 import { useCallback, useEffect, useRef, useState } from 'react'
 import {
@@ -7,12 +8,16 @@ import {
   desktopRuntimeStatus,
   isSupervisorError,
   onFeedEvent,
+  onHealth,
   onResync,
   onSidecar,
   onStopped,
+  STATE_FACTS,
   type RuntimeEvent,
   type RuntimeStatus,
+  type SidecarState,
   type SidecarStatus,
+  type StackHealth,
   type SupervisorError,
 } from 'sidecar-supervisor-api'
 
@@ -42,6 +47,15 @@ export function mergeRow(status: RuntimeStatus, row: SidecarStatus): RuntimeStat
   return { ...status, sidecars }
 }
 
+/** Whether a sidecar in this state serves requests now: its weight in the health is `ready`
+ * (the core's rule, `STATE_FACTS`). */
+export const serves = (state: SidecarState): boolean => STATE_FACTS[state].level === 'ready'
+
+/** Sets the pushed health of the stack on the status (the core computes it: the UI never does). */
+export function withHealth(status: RuntimeStatus, health: StackHealth): RuntimeStatus {
+  return { ...status, health }
+}
+
 /** Merges events into the feed: each seq once, oldest first, bounded. Order of arrival does not
  * matter (a push may land before the first read, a re-read after later pushes). */
 export function appendEvents(events: RuntimeEvent[], more: RuntimeEvent[]): RuntimeEvent[] {
@@ -66,15 +80,20 @@ export function useRuntime(): RuntimeView {
   const [events, setEvents] = useState<RuntimeEvent[]>([])
   const [feedPath, setFeedPath] = useState<string | null>(null)
   const [error, setError] = useState<SupervisorError | null>(null)
+  // Pushes that arrived before the first read answered: applied over it (they are newer).
   const pending = useRef<SidecarStatus[]>([])
+  const pendingHealth = useRef<StackHealth | null>(null)
   const loaded = useRef(false)
 
   const refresh = useCallback(async () => {
     try {
       const [st, diag] = await Promise.all([desktopRuntimeStatus(), desktopRuntimeDiagnostics()])
       const now = Date.now()
-      setStatus(loaded.current ? st : pending.current.reduce(mergeRow, st))
+      const merged = loaded.current ? st : pending.current.reduce(mergeRow, st)
+      const health = loaded.current ? null : pendingHealth.current
+      setStatus(health ? withHealth(merged, health) : merged)
       pending.current = []
+      pendingHealth.current = null
       loaded.current = true
       setReceivedAt(Object.fromEntries(st.sidecars.map((r) => [r.name, now])))
       setEvents((old) => appendEvents(old, diag.events))
@@ -98,6 +117,12 @@ export function useRuntime(): RuntimeView {
       }),
     )
     keep(onFeedEvent((e) => setEvents((old) => appendEvents(old, [e]))))
+    keep(
+      onHealth((h) => {
+        if (!loaded.current) pendingHealth.current = h // before the first read answered
+        setStatus((st) => (st ? withHealth(st, h) : st))
+      }),
+    )
     keep(onResync(() => void refresh()))
     // The engine stopped (app exit, or it failed): show what it last wrote.
     keep(onStopped(() => void refresh()))

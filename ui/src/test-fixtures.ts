@@ -1,5 +1,5 @@
 // Shapes as the plugin sends them, for the UI's unit tests.
-import type { RuntimeEvent, RuntimeStatus, SidecarStatus } from 'sidecar-supervisor-api'
+import { STATE_FACTS, type RuntimeEvent, type RuntimeStatus, type SidecarStatus, type StackHealth } from 'sidecar-supervisor-api'
 
 export function row(name: string, over: Partial<SidecarStatus> = {}): SidecarStatus {
   return {
@@ -14,6 +14,7 @@ export function row(name: string, over: Partial<SidecarStatus> = {}): SidecarSta
     auto_restart: true,
     last_exit: null,
     last_error: null,
+    cause: null,
     uptime_ms: 5000,
     last_probe: { ok: true, latency_ms: 1.5, at: '2026-11-22T10:00:00.000Z', detail: 'GET /health/ready answered 200' },
     identity: 'proven',
@@ -21,6 +22,23 @@ export function row(name: string, over: Partial<SidecarStatus> = {}): SidecarSta
     resources: null,
     ...over,
   }
+}
+
+/** A plausible health for these rows, in the core's words (StackHealth::of: the worst level
+ * wins, skipped rows do not count). A stand-in for tests only: the app reads the core's. */
+export function healthOf(rows: SidecarStatus[]): StackHealth {
+  const counted = rows.filter((r) => STATE_FACTS[r.state].level !== null)
+  const names = (xs: string[]) => xs.slice(0, 3).join(', ') + (xs.length > 3 ? ` and ${xs.length - 3} more` : '')
+  const failed = counted.filter((r) => r.state === 'failed').map((r) => r.name)
+  if (failed.length) return { level: 'failed', summary: `failed: ${names(failed)}`, failed }
+  const degraded = counted
+    .filter((r) => STATE_FACTS[r.state].level === 'degraded')
+    .map((r) => `${r.name} ${r.state === 'backoff' ? 'restarting' : r.state}`)
+  if (degraded.length) return { level: 'degraded', summary: `degraded: ${names(degraded)}`, failed }
+  const ready = counted.filter((r) => STATE_FACTS[r.state].level === 'ready').length
+  if (ready < counted.length) return { level: 'starting', summary: `starting: ${ready} of ${counted.length} ready`, failed }
+  const summary = counted.length === 0 ? 'no sidecars to run' : counted.length === 1 ? '1 sidecar ready' : `all ${counted.length} sidecars ready`
+  return { level: 'ready', summary, failed }
 }
 
 export function status(rows: SidecarStatus[]): RuntimeStatus {
@@ -37,6 +55,7 @@ export function status(rows: SidecarStatus[]): RuntimeStatus {
     stopped: false,
     error: null,
     warnings: [],
+    health: healthOf(rows),
     sidecars: rows,
   }
 }
@@ -59,7 +78,8 @@ export function sendChunks(args: unknown, text: string): number {
 /** Start of the feed the timeline tests make. */
 export const T0 = Date.parse('2026-11-22T10:00:00.000Z')
 
-/** A sequence of feed events at offsets from T0: `at(ms, kind, sidecar?)` numbers them in order. */
+/** A sequence of feed events at offsets from T0: `at(ms, kind, sidecar?)` numbers them in order.
+ * Like an older version's feed, they carry no `state` (see `withState`). */
 export function timedEvents() {
   let seq = 0
   return (ms: number, kind: RuntimeEvent['kind'], sidecar?: string, message = `${kind} happened`): RuntimeEvent => ({
@@ -70,3 +90,6 @@ export function timedEvents() {
     message,
   })
 }
+
+/** The event as the engine sends it now when it changed the sidecar's state: with the state it led to. */
+export const withState = (e: RuntimeEvent, state: NonNullable<RuntimeEvent['state']>): RuntimeEvent => ({ ...e, state })

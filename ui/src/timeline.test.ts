@@ -2,9 +2,10 @@
 // chain and the dependency graph's layout (timeline.ts).
 import type { RuntimeEvent } from 'sidecar-supervisor-api'
 import { describe, expect, it } from 'vitest'
-import { row, T0, timedEvents } from './test-fixtures'
+import { row, T0, timedEvents, withState } from './test-fixtures'
 import {
   baseName,
+  carriesStates,
   chainLine,
   criticalChain,
   dependencyGraph,
@@ -98,6 +99,99 @@ describe('state spans', () => {
     expect(spansOf(l, 'backend')).toEqual(['starting 100-200', 'ready 200-1000', 'starting 1000-1100', 'ready 1100-10000 open'])
   })
 
+  it('a crash loop: restarting carries backoff, and a starting event (the backoff is over) ends it', () => {
+    const s = withState
+    const l = launchOf(
+      s(e(100, 'starting', 'api'), 'starting'),
+      e(110, 'spawned', 'api'),
+      s(e(200, 'ready', 'api'), 'ready'),
+      e(1000, 'exited', 'api', 'exited with code 1'),
+      s(e(1000, 'restarting', 'api', 'crash loop: restarting in 500 ms'), 'backoff'),
+      s(e(1500, 'starting', 'api', 'the backoff is over: starting'), 'starting'),
+      e(1510, 'spawned', 'api'), // carries no state: changes nothing
+      s(e(1600, 'ready', 'api'), 'ready'),
+    )
+    expect(spansOf(l, 'api')).toEqual(['starting 100-200', 'ready 200-1000', 'backoff 1000-1500', 'starting 1500-1600', 'ready 1600-10000 open'])
+    expect(deriveTimeline(l, T0 + 10_000).marks.map((m) => `${m.kind} ${m.at - T0}`)).toEqual(['exited 1000', 'restarting 1000'])
+  })
+
+  it('waiting leads to waiting_for_deps from its event, and starting ends it when the dependencies are up', () => {
+    const s = withState
+    const l = launchOf(
+      s(e(5, 'starting', 'backend'), 'starting'),
+      s(e(6, 'waiting', 'ui', 'waiting for its dependencies'), 'waiting_for_deps'),
+      s(e(500, 'ready', 'backend'), 'ready'),
+      s(e(500, 'starting', 'ui', 'its dependencies are up: starting'), 'starting'),
+      e(510, 'spawned', 'ui'),
+      s(e(900, 'ready', 'ui'), 'ready'),
+    )
+    const deps = { ui: ['backend'], backend: [] }
+    // From the event on, not from the launch's start: the events say when it began to wait.
+    expect(spansOf(l, 'ui', 10_000, deps)).toEqual(['waiting_for_deps 6-500', 'starting 500-900', 'ready 900-10000 open'])
+    expect(spansOf(l, 'backend', 10_000, deps)).toEqual(['starting 5-500', 'ready 500-10000 open'])
+  })
+
+  it('a sidecar this mode does not run (remote_slim\'s database) is drawn skipped', () => {
+    const s = withState
+    const l = launchOf(
+      s(e(2, 'skipped', 'database', 'not run in remote_slim mode'), 'skipped'),
+      s(e(3, 'starting', 'backend', 'probing the remote backend'), 'starting'),
+      s(e(400, 'ready', 'backend'), 'ready'),
+    )
+    const deps = { database: [], backend: [], worker: ['backend'] }
+    expect(spansOf(l, 'database', 10_000, deps)).toEqual(['skipped 2-10000 open'])
+    // A launch with states draws only what its events say: no wait is made up for a row without events.
+    expect(spansOf(l, 'worker#1', 10_000, deps, ['database', 'backend', 'worker#1'])).toEqual([])
+    expect(deriveTimeline(l, T0 + 10_000, deps).marks).toEqual([])
+  })
+
+  it('resumed leads to the state it carries, whatever its message and whether the pause was seen', () => {
+    const s = withState
+    const l = launchOf(
+      s(e(100, 'starting', 'a'), 'starting'),
+      s(e(200, 'ready', 'a'), 'ready'),
+      s(e(300, 'unhealthy', 'a'), 'unhealthy'),
+      s(e(400, 'paused', 'a'), 'paused'),
+      s(e(800, 'resumed', 'a', 'resumed (ready)'), 'unhealthy'), // the state, not the message
+      s(e(900, 'recovered', 'a'), 'ready'),
+      s(e(1000, 'resumed', 'b', 'resumed'), 'starting'), // paused before the view began
+    )
+    expect(spansOf(l, 'a')).toEqual(['starting 100-200', 'ready 200-300', 'unhealthy 300-400', 'paused 400-800', 'unhealthy 800-900', 'ready 900-10000 open'])
+    expect(spansOf(l, 'b')).toEqual(['starting 1000-10000 open'])
+  })
+
+  it('events without states (an older version\'s launch) fall back to their kinds; a launch with states never does', () => {
+    const s = withState
+    const feed = splitLaunches([
+      // written by an older version: no states
+      e(0, 'runtime_started'),
+      e(100, 'spawned', 'api'),
+      e(200, 'ready', 'api'),
+      e(1000, 'exited', 'api', 'killed by SIGKILL'),
+      e(1000, 'restarting', 'api', 'restarting at once'),
+      e(1001, 'spawned', 'api'),
+      e(1100, 'ready', 'api'),
+      e(1500, 'resumed', 'api', 'resumed (unhealthy)'), // no pause seen: ready, the message is not read
+      e(2000, 'exited', 'api'), // the last event: the app quit in between
+      e(3000, 'runtime_stopped'),
+      // written now: the same kinds, with states
+      e(5000, 'runtime_started'),
+      s(e(5100, 'starting', 'api'), 'starting'),
+      e(5110, 'spawned', 'api'),
+      s(e(5200, 'ready', 'api'), 'ready'),
+      e(6000, 'exited', 'api', 'killed by SIGKILL'),
+      s(e(6000, 'restarting', 'api', 'restarting at once'), 'starting'),
+      e(6001, 'spawned', 'api'),
+      s(e(6100, 'ready', 'api'), 'ready'),
+      e(7000, 'exited', 'api'), // carries no state: nothing is inferred from it
+    ])
+    expect(feed.map(carriesStates)).toEqual([false, true])
+    const spans = (i: number) =>
+      deriveTimeline(feed[i], launchEnd(feed[i], T0 + 9000)).spans.map((x) => `${x.state} ${x.start - T0}-${x.end - T0}`)
+    expect(spans(0)).toEqual(['starting 100-200', 'ready 200-1000', 'backoff 1000-1001', 'starting 1001-1100', 'ready 1100-2000', 'stopped 2000-3000'])
+    expect(spans(1)).toEqual(['starting 5100-5200', 'ready 5200-6000', 'starting 6000-6100', 'ready 6100-9000'])
+  })
+
   it('startup timeout and spent budget end failed; unhealthy and recovered; stopping and stopped', () => {
     const l = launchOf(
       e(100, 'spawned', 'a'),
@@ -151,7 +245,8 @@ describe('state spans', () => {
       e(1000, 'resumed', 'b', 'resumed (unhealthy)'), // paused before the view began
     )
     expect(spansOf(l, 'a')).toEqual(['starting 100-200', 'paused 200-300', 'starting 300-400', 'ready 400-500', 'paused 500-900', 'ready 900-10000 open'])
-    expect(spansOf(l, 'b')).toEqual(['unhealthy 1000-10000 open'])
+    // Its message is never read (only an event's `state` says more): ready.
+    expect(spansOf(l, 'b')).toEqual(['ready 1000-10000 open'])
   })
 
   it('replicas are rows of their own; a status row without events waits while its dependency does not come', () => {
@@ -237,6 +332,22 @@ describe('startup and the critical chain', () => {
     expect(criticalChain(rows, cyc).map((r) => r.sidecar)).toEqual(['b', 'a'])
   })
 
+  it('with states: launched at its first starting (a launch, or a remote probed), ready at its first ready', () => {
+    const s = withState
+    const l = launchOf(
+      s(e(10, 'waiting', 'ui'), 'waiting_for_deps'),
+      s(e(20, 'starting', 'backend', 'probing the remote backend'), 'starting'),
+      s(e(500, 'ready', 'backend'), 'ready'),
+      s(e(510, 'starting', 'ui', 'its dependencies are up: starting'), 'starting'),
+      e(530, 'spawned', 'ui'),
+      s(e(800, 'ready', 'ui'), 'ready'),
+    )
+    const deps = { ui: ['backend'] }
+    const rows = startupRows(l, ['backend', 'ui'], deps)
+    expect(rows[1]).toMatchObject({ launchedAt: 510, readyAt: 800, waited: 510, startup: 290, waitedFor: [{ name: 'backend', readyAt: 500 }] })
+    expect(criticalChain(rows, deps).map(chainLine)).toEqual(['ui @0.51s +0.29s', 'backend @0.02s +0.48s'])
+  })
+
   it('formats offsets and durations', () => {
     expect(formatSpan(0)).toBe('0.00s')
     expect(formatSpan(1234)).toBe('1.23s')
@@ -271,6 +382,17 @@ describe('dependency graph', () => {
     const { edges } = dependencyGraph(sidecars, ['ui', 'worker#2', 'backend', 'db'])
     expect(edges.filter((x) => x.critical).map((x) => `${x.source}→${x.target}`)).toEqual(['db→backend', 'backend→worker', 'worker→ui'])
     expect(edges).toHaveLength(6)
+  })
+
+  it('a node shows its worst instance by health level; skipped counts least', () => {
+    const { nodes } = dependencyGraph([
+      row('database', { state: 'skipped' }),
+      row('worker#1', { state: 'skipped' }),
+      row('worker#2', { state: 'ready' }),
+      row('api#1', { state: 'paused' }),
+      row('api#2', { state: 'starting' }),
+    ])
+    expect(nodes.map((n) => `${n.name}:${n.state}`).sort()).toEqual(['api:paused', 'database:skipped', 'worker:ready'])
   })
 
   it('orders a column by its dependencies, and survives a cycle', () => {

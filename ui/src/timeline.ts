@@ -3,21 +3,33 @@
 // startup critical chain (what each sidecar waited for, and how long), and the profile's
 // dependency graph laid out in layers. The chart code (TimelineView.tsx) only draws these.
 //
-// How events become states (the supervisor's machine emits them as it moves; see
-// crates/sidecar-supervisor-core/src/domain/machine):
+// How events become states. Every event that changed a sidecar's state carries the state it led
+// to (`state`, set by the core's machines: crates/sidecar-supervisor-core/src/domain/machine and
+// domain/remote.rs), and spans follow that field only — never an event's kind or its message:
+// an immediate restart (a crash after min_uptime, a kill -9) is a `restarting` that carries
+// starting; a crash loop's `restarting` carries backoff, and a `starting` event ends it;
+// `waiting` leads to waiting_for_deps, `skipped` to skipped (not run in this mode), `resumed` to
+// the state it returned to. Events that carry no state (spawned, exited, command...) change no
+// span. A sidecar is drawn from its first such event on (pending before it is not drawn).
+//
+// A launch written by an older version carries no states at all (a launch "carries states" when
+// any of its events does; one launch is written by one version). Only for those, the state is
+// inferred from each event's kind, never from its message:
 //   spawned, prepared (its prepare step runs) → starting   ready, recovered → ready
-//   unhealthy → unhealthy      restarting → backoff (until it is spawned again; a restart "at
-//   once" is a backoff of a few ms)      port_conflict → starting (re-spawned on a new port)
-//   failed, budget_exhausted → failed    stopping → stopping    stopped → stopped
-//   paused → paused            resumed → the state it was paused from
+//   unhealthy → unhealthy      restarting → backoff (until it is spawned again: an immediate
+//   restart shows as a backoff of a few ms)      port_conflict → starting (re-spawned on a new
+//   port)    failed, budget_exhausted → failed    stopping → stopping    stopped → stopped
+//   paused → paused            resumed → the state it was paused from, else ready
 //   exited: a mark only, since the machine follows every exit at once with restarting,
 //   port_conflict, failed or budget_exhausted (the span changes there); only when an exit is a
 //   sidecar's last event (the app quit in between) is it stopped from the exit on.
-// Before its first event a sidecar with dependencies is waiting_for_deps (from the launch's
-// start). Marks: exited, restarting, kill_escalated, port_conflict, and the probe verdicts that
-// kill a process (startup_timeout, liveness_failed). Other kinds change nothing.
+// and before its first event a sidecar with dependencies is waiting_for_deps (from the launch's
+// start). Marks, in every launch, come from kinds: exited, restarting, kill_escalated,
+// port_conflict, and the probe verdicts that kill a process (startup_timeout, liveness_failed).
+// The startup rows follow states likewise (launched: first starting, ready: first ready), with
+// kinds (first spawned or prepared, first ready) for launches without states.
 
-import type { RuntimeEvent, SidecarState, SidecarStatus } from 'sidecar-supervisor-api'
+import { STATE_FACTS, type HealthLevel, type RuntimeEvent, type SidecarState, type SidecarStatus } from 'sidecar-supervisor-api'
 
 export type SpanState = Exclude<SidecarState, 'pending'>
 export const MARK_KINDS = ['exited', 'restarting', 'kill_escalated', 'port_conflict', 'startup_timeout', 'liveness_failed'] as const
@@ -55,6 +67,7 @@ export interface Timeline {
   marks: Mark[]
 }
 
+/** The state an event of a launch without states leads to, by its kind (see the top). */
 const NEXT: Partial<Record<RuntimeEvent['kind'], SpanState>> = {
   spawned: 'starting',
   prepared: 'starting',
@@ -74,6 +87,9 @@ export const at = (e: RuntimeEvent): number => Date.parse(e.at)
 
 /** The sidecar an instance belongs to: `worker#2` → `worker`. */
 export const baseName = (instance: string): string => instance.split('#')[0]
+
+/** Whether the launch was written by a version whose events carry the state they led to. */
+export const carriesStates = (launch: Launch): boolean => launch.events.some((e) => e.state !== undefined)
 
 /** Splits the feed into launches, oldest first. Events before the first `runtime_started` (the
  * feed was trimmed) form a launch of their own. */
@@ -107,7 +123,8 @@ export function dependencyMap(sidecars: SidecarStatus[]): Record<string, string[
 }
 
 /** Spans and marks of one launch up to `end`. `instances` adds rows (the current status rows,
- * for the running launch); `deps` gives waiting_for_deps spans before a sidecar's first event. */
+ * for the running launch); `deps` gives waiting_for_deps spans before a sidecar's first event in
+ * a launch without states (one with states says when each sidecar waited). */
 export function deriveTimeline(
   launch: Launch,
   end: number,
@@ -129,26 +146,36 @@ export function deriveTimeline(
     current.set(sidecar, span)
   }
   const waits = (name: string) => (deps[baseName(name)] ?? []).length > 0
+  const typed = carriesStates(launch)
   for (const e of launch.events) {
     const name = e.sidecar
     if (!name) continue
     const t = Math.max(at(e), launch.start)
     if (!rows.includes(name)) rows.push(name)
-    if (!current.has(name) && waits(name) && t > launch.start) move(name, 'waiting_for_deps', launch.start)
+    if (!typed && !current.has(name) && waits(name) && t > launch.start) move(name, 'waiting_for_deps', launch.start)
     if ((MARK_KINDS as readonly string[]).includes(e.kind)) {
       marks.push({ sidecar: name, kind: e.kind as MarkKind, at: t, message: e.message })
     }
-    if (e.kind === 'exited') lastExit.set(name, t)
-    else if (e.kind !== 'command') lastExit.delete(name)
-    let next = NEXT[e.kind]
-    if (e.kind === 'paused') pausedFrom.set(name, current.get(name)?.state ?? 'ready')
-    if (e.kind === 'resumed') next = pausedFrom.get(name) ?? resumedTo(e.message)
-    if (next) move(name, next, t)
+    let next: SidecarState | undefined
+    if (typed) {
+      next = e.state
+    } else {
+      // An older launch: inferred from the kind (see the top).
+      if (e.kind === 'exited') lastExit.set(name, t)
+      else if (e.kind !== 'command') lastExit.delete(name)
+      next = NEXT[e.kind]
+      if (e.kind === 'paused') pausedFrom.set(name, current.get(name)?.state ?? 'ready')
+      if (e.kind === 'resumed') next = pausedFrom.get(name) ?? 'ready'
+    }
+    // `pending` is the state before a sidecar's first event: no event leads back to it.
+    if (next && next !== 'pending') move(name, next, t)
   }
-  for (const name of rows) {
-    if (!current.has(name) && waits(name)) move(name, 'waiting_for_deps', launch.start)
-    const exit = lastExit.get(name)
-    if (exit !== undefined) move(name, 'stopped', exit)
+  if (!typed) {
+    for (const name of rows) {
+      if (!current.has(name) && waits(name)) move(name, 'waiting_for_deps', launch.start)
+      const exit = lastExit.get(name)
+      if (exit !== undefined) move(name, 'stopped', exit)
+    }
   }
   for (const span of current.values()) {
     span.end = Math.max(span.start, end)
@@ -157,19 +184,13 @@ export function deriveTimeline(
   return { rows, spans, marks }
 }
 
-/** The state a `resumed (ready)` message names, when the pause was before the view. */
-function resumedTo(message: string): SpanState {
-  const m = /\((\w+)\)/.exec(message)
-  const s = m?.[1]
-  return s === 'starting' || s === 'unhealthy' ? s : 'ready'
-}
-
 /** One sidecar instance's startup in a launch; times are ms since the launch started. */
 export interface StartupRow {
   sidecar: string
-  /** First `prepared` or `spawned`: when it stopped waiting. */
+  /** When it stopped waiting: its first event that leads to starting (a launch began, or a
+   * remote began to be probed); in a launch without states, its first `prepared` or `spawned`. */
   launchedAt?: number
-  /** First `ready`. */
+  /** Its first event that leads to ready (in a launch without states, its first `ready`). */
   readyAt?: number
   /** How long it waited to launch (launch start → launched). */
   waited?: number
@@ -183,11 +204,14 @@ export interface StartupRow {
 export function startupRows(launch: Launch, rows: string[], deps: Record<string, string[]>): StartupRow[] {
   const launched = new Map<string, number>()
   const ready = new Map<string, number>()
+  const typed = carriesStates(launch)
   for (const e of launch.events) {
     if (!e.sidecar) continue
     const t = at(e) - launch.start
-    if ((e.kind === 'spawned' || e.kind === 'prepared') && !launched.has(e.sidecar)) launched.set(e.sidecar, t)
-    if (e.kind === 'ready' && !ready.has(e.sidecar)) ready.set(e.sidecar, t)
+    const launches = typed ? e.state === 'starting' : e.kind === 'spawned' || e.kind === 'prepared'
+    const readies = typed ? e.state === 'ready' : e.kind === 'ready'
+    if (launches && !launched.has(e.sidecar)) launched.set(e.sidecar, t)
+    if (readies && !ready.has(e.sidecar)) ready.set(e.sidecar, t)
   }
   const baseReady = (base: string): number | undefined => {
     const inst = rows.filter((r) => baseName(r) === base)
@@ -238,10 +262,18 @@ export function chainLine(r: StartupRow): string {
   return `${r.sidecar}${when}${r.startup !== undefined ? ` +${formatSpan(r.startup)}` : ''}`
 }
 
-/** States from the worst to the best: a replicated node shows its worst instance. */
-const SEVERITY: (SidecarState | 'unknown')[] = [
-  'failed', 'unhealthy', 'backoff', 'stopping', 'starting', 'waiting_for_deps', 'pending', 'paused', 'stopped', 'ready', 'unknown',
-]
+/** The health levels worst first (the core's `HealthLevel` order, reversed). */
+const WORST_FIRST: HealthLevel[] = ['failed', 'degraded', 'starting', 'ready']
+/** How bad a state is by its weight in the stack's health (`STATE_FACTS`): 0 is the worst; a
+ * state that does not count (skipped) comes after every other. */
+const badness = (s: SidecarState): number => {
+  const level = STATE_FACTS[s].level
+  return level === null ? WORST_FIRST.length : WORST_FIRST.indexOf(level)
+}
+/** The state a replicated node shows: its worst instance's (by health level; the first
+ * instance of that level in status order). */
+const worstOf = (states: SidecarState[]): SidecarState | undefined =>
+  states.reduce<SidecarState | undefined>((w, s) => (w === undefined || badness(s) < badness(w) ? s : w), undefined)
 
 export interface GraphNode {
   name: string
@@ -293,7 +325,7 @@ export function dependencyGraph(sidecars: SidecarStatus[], chain: string[] = [])
     layer.forEach((name, i) => {
       order.set(name, i)
       const states = sidecars.filter((s) => baseName(s.name) === name).map((s) => s.state)
-      const state = SEVERITY.find((s) => states.includes(s as SidecarState)) ?? 'unknown'
+      const state = worstOf(states) ?? 'unknown'
       nodes.push({ name, instances: states.length, state, depth: d, x: d * LAYER_GAP, y: (i - (layer.length - 1) / 2) * ROW_GAP })
     })
   })

@@ -2,13 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use sidecar_supervisor_core::layout::DataDirLayout;
+use sidecar_supervisor_core::DataDirLayout;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use sidecar_supervisor_core::profile::{self, Mode, Overrides};
-use sidecar_supervisor_core::runtime::{Notification, RuntimeStatus};
-use sidecar_supervisor_core::{Supervisor, SupervisorOptions};
+use sidecar_supervisor_core::{Notification, RuntimeStatus};
+use sidecar_supervisor_core::{Supervisor, SupervisorOptions, Verb};
 
 use crate::print;
 
@@ -98,18 +98,15 @@ pub struct CtlArgs {
     pub what: CtlCmd,
 }
 
-#[derive(Subcommand)]
+/// What `ctl` does: one subcommand per verb of the core's one list ([`Verb::ALL`]: restart,
+/// stop, start, pause, resume), plus `watch` and `request`.
 pub enum CtlCmd {
-    /// Restart now (resets its budget).
-    Restart { name: String },
-    /// Stop gracefully.
-    Stop { name: String },
-    /// Start a stopped or failed sidecar.
-    Start { name: String },
-    /// Suspend its whole process tree.
-    Pause { name: String },
-    /// Continue a paused sidecar.
-    Resume { name: String },
+    Verb { verb: Verb, name: String },
+    Other(CtlOther),
+}
+
+#[derive(Subcommand)]
+pub enum CtlOther {
     /// Sample every sidecar's CPU and memory once a second for LEASE_MS (as the open dialog does).
     Watch {
         #[arg(long, default_value_t = 5000)]
@@ -121,9 +118,43 @@ pub enum CtlCmd {
         method: String,
         params: Option<String>,
         /// How long to wait for the answer.
-        #[arg(long, default_value_t = sidecar_supervisor_core::runtime::ctl::DEFAULT_TIMEOUT_MS)]
+        #[arg(long, default_value_t = sidecar_supervisor_core::ctl::DEFAULT_TIMEOUT_MS)]
         timeout_ms: u64,
     },
+}
+
+impl clap::FromArgMatches for CtlCmd {
+    fn from_arg_matches(m: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        if let Some((sub, args)) = m.subcommand() {
+            if let Some(verb) = Verb::parse(sub) {
+                let name = args.get_one::<String>("name").cloned().unwrap_or_default();
+                return Ok(CtlCmd::Verb { verb, name });
+            }
+        }
+        CtlOther::from_arg_matches(m).map(CtlCmd::Other)
+    }
+    fn update_from_arg_matches(&mut self, m: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(m)?;
+        Ok(())
+    }
+}
+
+impl Subcommand for CtlCmd {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        let cmd = Verb::ALL.into_iter().fold(cmd, |cmd, verb| {
+            let name = clap::Arg::new("name")
+                .required(true)
+                .help("A sidecar (every replica of it), or one instance such as worker#2");
+            cmd.subcommand(clap::Command::new(verb.as_str()).about(verb.about()).arg(name))
+        });
+        CtlOther::augment_subcommands(cmd)
+    }
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cmd)
+    }
+    fn has_subcommand(name: &str) -> bool {
+        Verb::parse(name).is_some() || CtlOther::has_subcommand(name)
+    }
 }
 
 #[derive(Args)]
@@ -141,8 +172,8 @@ fn exe_dir() -> Option<PathBuf> {
 
 fn data_dir_arg(d: Option<PathBuf>) -> DataDirLayout {
     DataDirLayout::new(
-        d.or_else(|| std::env::var_os(profile::settings::ENV_DATA_DIR).filter(|v| !v.is_empty()).map(PathBuf::from))
-            .unwrap_or_else(|| sidecar_supervisor_core::runtime::default_data_dir(APP_NAME)),
+        d.or_else(|| std::env::var_os(profile::ENV_DATA_DIR).filter(|v| !v.is_empty()).map(PathBuf::from))
+            .unwrap_or_else(|| sidecar_supervisor_core::default_data_dir(APP_NAME)),
     )
 }
 
@@ -157,7 +188,7 @@ pub fn run(a: RunArgs) -> ExitCode {
         default_data_dir: None,
     };
     let default_profile = exe_dir().map(|d| d.join("runtime-profile.json")).filter(|p| p.is_file());
-    let config = match sidecar_supervisor_core::runtime::resolve_from_env(&cli, default_profile.as_deref(), APP_NAME) {
+    let config = match sidecar_supervisor_core::resolve_from_env(&cli, default_profile.as_deref(), APP_NAME) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("desktop-runtime: bad profile or settings:\n{e}");
@@ -187,7 +218,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             }
         };
         if let Some(path) = &a.api_key_file {
-            if let Err(e) = sidecar_supervisor_core::atomic_file::write_atomic(path, sup.api_key().as_bytes()) {
+            if let Err(e) = sidecar_supervisor_core::write_atomic(path, sup.api_key().as_bytes()) {
                 eprintln!("desktop-runtime: --api-key-file {}: {e}", path.display());
                 sup.shutdown().await;
                 return ExitCode::from(1);
@@ -202,7 +233,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             st.data_dir
         );
         // `desktop-runtime ctl` reaches this runner through its data dir's control endpoint.
-        let _ctl = match sidecar_supervisor_core::runtime::ctl::serve(sup.clone(), &DataDirLayout::new(&st.data_dir)) {
+        let _ctl = match sidecar_supervisor_core::ctl::serve(sup.clone(), &DataDirLayout::new(&st.data_dir)) {
             Ok(ep) => Some(ep),
             Err(e) => {
                 eprintln!("desktop-runtime: no control endpoint (`desktop-runtime ctl` will not reach this runner): {e}");
@@ -288,7 +319,7 @@ pub fn status(a: StatusArgs) -> ExitCode {
 }
 
 fn live_status(layout: &DataDirLayout) -> Option<RuntimeStatus> {
-    use sidecar_supervisor_core::runtime::ctl::{self, CtlRequest};
+    use sidecar_supervisor_core::ctl::{self, CtlRequest};
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
     let answer = rt.block_on(async {
         tokio::time::timeout(std::time::Duration::from_secs(5), ctl::call(layout, &CtlRequest::Status)).await
@@ -312,7 +343,7 @@ fn live_status(layout: &DataDirLayout) -> Option<RuntimeStatus> {
 
 pub fn events(a: EventsArgs) -> ExitCode {
     let path = data_dir_arg(a.data_dir).feed_file();
-    let mut evs = match sidecar_supervisor_core::feed::read_feed_file(&path) {
+    let mut evs = match sidecar_supervisor_core::read_feed_file(&path) {
         Ok(e) => e,
         Err(e) => {
             eprintln!("desktop-runtime: {e}");
@@ -336,16 +367,12 @@ pub fn events(a: EventsArgs) -> ExitCode {
 /// Exit codes: 0 done, 1 the runtime refused or could not be reached (the message says why),
 /// 2 bad usage (e.g. PARAMS is not JSON).
 pub fn ctl(a: CtlArgs) -> ExitCode {
-    use sidecar_supervisor_core::runtime::ctl::{self, CtlRequest};
+    use sidecar_supervisor_core::ctl::{self, CtlRequest};
     let layout = data_dir_arg(a.data_dir);
     let req = match a.what {
-        CtlCmd::Restart { name } => CtlRequest::Restart { name },
-        CtlCmd::Stop { name } => CtlRequest::Stop { name },
-        CtlCmd::Start { name } => CtlRequest::Start { name },
-        CtlCmd::Pause { name } => CtlRequest::Pause { name },
-        CtlCmd::Resume { name } => CtlRequest::Resume { name },
-        CtlCmd::Watch { lease_ms } => CtlRequest::Watch { lease_ms },
-        CtlCmd::Request { name, method, params, timeout_ms } => {
+        CtlCmd::Verb { verb, name } => CtlRequest::Command { verb, name },
+        CtlCmd::Other(CtlOther::Watch { lease_ms }) => CtlRequest::Watch { lease_ms },
+        CtlCmd::Other(CtlOther::Request { name, method, params, timeout_ms }) => {
             let params = match params.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose() {
                 Ok(p) => p,
                 Err(e) => {
@@ -383,7 +410,7 @@ pub fn ctl(a: CtlArgs) -> ExitCode {
 }
 
 pub fn validate(a: ValidateArgs) -> ExitCode {
-    match sidecar_supervisor_core::runtime::load_profile(&a.profile) {
+    match sidecar_supervisor_core::load_profile(&a.profile) {
         Ok(p) => {
             println!("{}: ok ({} sidecar(s), mode {})", a.profile.display(), p.sidecars.len(), p.mode.as_str());
             ExitCode::SUCCESS

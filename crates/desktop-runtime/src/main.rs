@@ -28,7 +28,7 @@ fn main() -> ExitCode {
         cli::Cmd::Ctl(c) => cli::ctl(c),
         cli::Cmd::Validate(v) => cli::validate(v),
         cli::Cmd::Schema => {
-            print!("{}", sidecar_supervisor_core::profile::model::schema_json());
+            print!("{}", sidecar_supervisor_core::profile::schema_json());
             ExitCode::SUCCESS
         }
     }

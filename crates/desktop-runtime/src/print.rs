@@ -1,12 +1,12 @@
 //! Human output of the runner: one line per state change, the status table, event lines.
 
-use sidecar_supervisor_core::layout::DataDirLayout;
+use sidecar_supervisor_core::DataDirLayout;
 use std::collections::HashMap;
 use std::fmt::Write;
 
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::RuntimeEvent;
-use sidecar_supervisor_core::runtime::{instance, Notification, RuntimeStatus};
+use sidecar_supervisor_core::RuntimeEvent;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::{Notification, RuntimeStatus};
 
 pub struct StatePrinter {
     last: HashMap<String, State>,
@@ -50,10 +50,11 @@ impl StatePrinter {
     }
 }
 
-/// HH:MM:SS.mmm in UTC, cut from the feed's RFC 3339 stamp.
+/// HH:MM:SS.mmm in UTC, as the feed stamps its events.
 fn clock() -> String {
-    let s = sidecar_supervisor_core::events::now_rfc3339();
-    s.get(11..23).unwrap_or(&s).to_string()
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let s = t.as_secs() % 86_400;
+    format!("{:02}:{:02}:{:02}.{:03}", s / 3600, s / 60 % 60, s % 60, t.subsec_millis())
 }
 
 /// Is the runner that wrote this status still alive (same pid, same start time)?
@@ -61,13 +62,7 @@ pub fn runner_alive(layout: &DataDirLayout, st: &RuntimeStatus) -> bool {
     if st.stopped {
         return false;
     }
-    let rec = instance::read_record(layout);
-    match rec {
-        Some(r) if r.instance_id == st.instance_id => {
-            r.start_ticks.is_some() && sidecar_supervisor_core::platform::start_time(r.pid) == r.start_ticks
-        }
-        _ => false,
-    }
+    sidecar_supervisor_core::instance_alive(layout, &st.instance_id)
 }
 
 pub fn status_table(st: &RuntimeStatus, running: bool) -> String {

@@ -40,7 +40,7 @@ fn info(port: u64) -> Value {
 
 /// The PyInstaller unpack dirs (`_MEI…`) in the sidecar's own temp dir.
 fn unpacked(data: &Path) -> Vec<String> {
-    let tmp = sidecar_supervisor_core::layout::DataDirLayout::new(data).sidecar_dir("py").join("tmp");
+    let tmp = sidecar_supervisor_core::DataDirLayout::new(data).sidecar_dir("py").join("tmp");
     let mut v: Vec<String> = std::fs::read_dir(&tmp)
         .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();

@@ -95,7 +95,10 @@ fn every_verb_and_request_work_from_another_shell_with_the_plugins_errors() {
 #[ignore = "needs root"]
 fn another_user_is_refused() {
     use std::os::unix::process::CommandExt;
-    assert!(sidecar_supervisor_core::platform::is_root(), "this test needs root (it runs ctl as `nobody`)");
+    assert!(
+        sidecar_supervisor_core::testing::internals::platform::is_root(),
+        "this test needs root (it runs ctl as `nobody`)"
+    );
     let tmp = tempfile::tempdir().unwrap();
     // `nobody` can run its own copy of the runner binary from here.
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();

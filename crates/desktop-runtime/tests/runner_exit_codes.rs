@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use sidecar_supervisor_core::layout::DataDirLayout;
+use sidecar_supervisor_core::DataDirLayout;
 
 const BIN: &str = env!("CARGO_BIN_EXE_desktop-runtime");
 

@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use sidecar_supervisor_core::layout::DataDirLayout;
-use sidecar_supervisor_core::runtime::instance::{ChildRecord, InstanceRecord};
+use sidecar_supervisor_core::testing::internals::instance::{ChildRecord, InstanceRecord};
 use sidecar_supervisor_core::testing::{pid_alive, test_sidecar_bin, wait_pid_gone};
+use sidecar_supervisor_core::DataDirLayout;
 
 /// `stubborn` ignores stdin EOF and SIGTERM and forks a grandchild that ignores SIGTERM too;
 /// it is ready once it printed the grandchild's pid. `normal` is a plain HTTP sidecar.
@@ -89,8 +89,10 @@ fn next_start_kills_a_dead_instances_leftovers_but_not_a_recycled_pid() {
     procs.0.push(spawn(Some("dead-instance-1")));
     procs.0.push(spawn(None));
     let (leftover, innocent) = (procs.0[0].id(), procs.0[1].id());
-    let leftover_ticks = sidecar_supervisor_core::platform::start_time(leftover).expect("leftover is running");
-    let innocent_ticks = sidecar_supervisor_core::platform::start_time(innocent).expect("innocent is running");
+    let leftover_ticks =
+        sidecar_supervisor_core::testing::internals::platform::start_time(leftover).expect("leftover is running");
+    let innocent_ticks =
+        sidecar_supervisor_core::testing::internals::platform::start_time(innocent).expect("innocent is running");
 
     let record = InstanceRecord {
         instance_id: "dead-instance-1".into(),

@@ -273,7 +273,10 @@ fn remote_slim_runs_no_local_backend_or_database() {
 #[test]
 #[ignore = "needs root"]
 fn the_stack_runs_when_the_runtime_is_a_normal_user() {
-    assert!(sidecar_supervisor_core::platform::is_root(), "this test needs root (it drops the runtime to `nobody`)");
+    assert!(
+        sidecar_supervisor_core::testing::internals::platform::is_root(),
+        "this test needs root (it drops the runtime to `nobody`)"
+    );
     use std::os::unix::fs::PermissionsExt;
     use std::os::unix::process::CommandExt;
     let dir = data_dir();

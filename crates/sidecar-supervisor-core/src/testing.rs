@@ -1,12 +1,28 @@
-//! Helpers for integration tests against real processes (feature `testing`). They wait on
-//! events, never on sleeps: a process's end is awaited with a pidfd (Linux), state changes with
-//! the engine's notifications.
+//! Helpers for integration tests against real processes (feature `testing`; hidden from the
+//! documented API). They wait on events, never on sleeps: a process's end is awaited with a
+//! pidfd (Linux), state changes with the engine's notifications. [`internals`] gives the crate's
+//! own integration tests the parts they check directly.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::profile::{Overrides, RuntimeConfig};
 use crate::runtime::{RuntimeStatus, SupervisorOptions};
+
+/// The crate's private parts that integration tests check directly (the platform's processes,
+/// the feed and logs, the instance record, the probes' wire protocols).
+pub mod internals {
+    pub use crate::domain::NewEvent;
+    pub use crate::feed::{Feed, FeedConfig, FeedError};
+    pub use crate::logs::{LogConfig, SidecarLog};
+    /// Every OS effect (`platform/`).
+    pub mod platform {
+        pub use crate::platform::*;
+    }
+    pub use crate::redact::Redactor;
+    pub use crate::runtime::doors::jsonrpc;
+    pub use crate::runtime::{instance, pg_probe, ports, search_path};
+}
 
 /// The `test-sidecar` binary built in this workspace (or `TEST_SIDECAR_BIN`).
 pub fn test_sidecar_bin() -> PathBuf {

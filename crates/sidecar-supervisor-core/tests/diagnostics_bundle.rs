@@ -8,7 +8,7 @@ use std::io::Read;
 
 use common::*;
 use serde_json::json;
-use sidecar_supervisor_core::diagnostics::{write_bundle, BundleInfo};
+use sidecar_supervisor_core::{write_bundle, BundleInfo};
 
 const TOKEN: &str = "ghp_supersecretvalue123";
 const PASSWORD: &str = "hunter2pass";
@@ -20,7 +20,7 @@ async fn the_bundle_holds_every_part_and_no_secret() {
         "args": ["--print-secret", "--echo-env", "GITHUB_TOKEN,DATABASE_URL", "--stdout-lines", "3"],
         "env": { "GITHUB_TOKEN": TOKEN, "DATABASE_URL": format!("postgres://app:{PASSWORD}@127.0.0.1:5432/db") }
     }])));
-    rig.wait_state("api", sidecar_supervisor_core::domain::State::Ready).await;
+    rig.wait_state("api", sidecar_supervisor_core::State::Ready).await;
     let key = rig.api_key().to_string();
     let out = rig.tmp.path().join("bundle.zip");
     let (sup, dest) = (rig.sup.clone(), out.clone());

@@ -5,9 +5,10 @@ mod common;
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
 use sidecar_supervisor_core::CommandError;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_sidecar_is_a_structured_error_listing_known_names() {
@@ -18,9 +19,9 @@ async fn unknown_sidecar_is_a_structured_error_listing_known_names() {
     rig.wait_state("web", State::Ready).await;
     let before = rig.last_seq();
     let expected = CommandError::UnknownSidecar { sidecar: "nope".into(), known: vec!["db".into(), "web".into()] }; // sorted, as logs() lists them
-    assert_eq!(rig.restart("nope").await, Err(expected.clone()));
-    assert_eq!(rig.stop("nope").await, Err(expected.clone()));
-    assert_eq!(rig.start_sidecar("nope").await, Err(expected.clone()));
+    assert_eq!(rig.command(Verb::Restart, "nope").await, Err(expected.clone()));
+    assert_eq!(rig.command(Verb::Stop, "nope").await, Err(expected.clone()));
+    assert_eq!(rig.command(Verb::Start, "nope").await, Err(expected.clone()));
     let msg = expected.to_string();
     assert!(msg.contains("nope") && msg.contains("web") && msg.contains("db"), "{msg}");
     let json = serde_json::to_value(&expected).unwrap();
@@ -38,7 +39,7 @@ async fn unknown_sidecar_is_a_structured_error_listing_known_names() {
     assert!(rig.events(None).iter().all(|e| e.seq <= before || e.kind != EventKind::Command));
     assert_eq!(rig.row("web").state, State::Ready);
     rig.shutdown().await;
-    assert_eq!(rig.restart("web").await, Err(CommandError::EngineGone));
+    assert_eq!(rig.command(Verb::Restart, "web").await, Err(CommandError::EngineGone));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

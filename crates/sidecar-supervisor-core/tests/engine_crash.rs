@@ -5,10 +5,10 @@ mod common;
 
 use common::{profile, Rig, T};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
-use sidecar_supervisor_core::runtime::{Command, Notification};
 use sidecar_supervisor_core::testing::{grandchild_pid, wait_pid_gone};
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::Notification;
+use sidecar_supervisor_core::State;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crashed_engine_takes_every_sidecar_and_grandchild_with_it() {
@@ -24,7 +24,7 @@ async fn a_crashed_engine_takes_every_sidecar_and_grandchild_with_it() {
     let grandchild = grandchild_pid(&rig.logs("a", 50).unwrap()).expect("grandchild pid in a's log");
     let mut rx = rig.subscribe();
 
-    let _ = rig.command(Command::CrashEngineForTest).await; // the reply never comes: it panicked
+    rig.crash_engine_for_test();
     let stopped = tokio::time::timeout(T, async {
         loop {
             match rx.recv().await {

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::runtime::control::call_info;
+use sidecar_supervisor_core::call_info;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_carry_the_key_and_follow_the_sidecar_across_restarts() {
@@ -25,22 +26,22 @@ async fn calls_carry_the_key_and_follow_the_sidecar_across_restarts() {
     assert_eq!(info.version, "key-ok", "the launch's key rides along");
     assert_eq!(info.pid, first.pid.unwrap());
 
-    rig.sup.restart("api").await.unwrap();
+    rig.sup.command(Verb::Restart, "api").await.unwrap();
     let second = rig.wait_row("api", "ready again", |r| r.state == State::Ready && r.pid != first.pid).await;
     assert_ne!(second.port, first.port, "announced a new port");
     let info = ask(ch.clone()).await.unwrap();
     assert_eq!((info.pid, info.version.as_str()), (second.pid.unwrap(), "key-ok"), "followed to the new port");
 
     // A crash: the same channel finds the replacement.
-    sidecar_supervisor_core::platform::kill_process(second.pid.unwrap());
+    sidecar_supervisor_core::testing::internals::platform::kill_process(second.pid.unwrap());
     let third = rig.wait_row("api", "back after the crash", |r| r.state == State::Ready && r.pid != second.pid).await;
     assert_eq!(ask(ch.clone()).await.unwrap().pid, third.pid.unwrap());
 
     // A call made while the sidecar is down waits for it rather than failing on a dead port.
-    rig.sup.stop("api").await.unwrap();
+    rig.sup.command(Verb::Stop, "api").await.unwrap();
     rig.wait_state("api", State::Stopped).await;
     let pending = tokio::spawn(ask(ch.clone()));
-    rig.sup.start_sidecar("api").await.unwrap();
+    rig.sup.command(Verb::Start, "api").await.unwrap();
     let fourth = rig.wait_row("api", "started again", |r| r.state == State::Ready && r.pid != third.pid).await;
     assert_eq!(pending.await.unwrap().unwrap().pid, fourth.pid.unwrap());
 

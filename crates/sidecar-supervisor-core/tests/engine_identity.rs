@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::{Identity, State};
-use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::{Identity, State};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A plain HTTP server that answers like a sidecar of `instance_id` (which it could read from

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::runtime::channel::{RequestError, MAX_MESSAGE};
-use sidecar_supervisor_core::runtime::{CommandError, Notification};
+use sidecar_supervisor_core::testing::internals::jsonrpc::{RequestError, MAX_MESSAGE};
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
+use sidecar_supervisor_core::{CommandError, Notification};
 
 const T: Duration = Duration::from_secs(10);
 
@@ -94,7 +95,7 @@ async fn a_call_never_hangs_timeouts_exits_and_restarts_fail_it_cleanly() {
         assert!(Instant::now() < deadline, "the call never reached the sidecar");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    rig.sup.restart("exec").await.unwrap();
+    rig.sup.command(Verb::Restart, "exec").await.unwrap();
     let (r, took) = call.await.unwrap();
     let e = r.unwrap_err();
     assert!(matches!(e, RequestError::Ended { .. }), "{e:?}");
@@ -107,7 +108,7 @@ async fn a_call_never_hangs_timeouts_exits_and_restarts_fail_it_cleanly() {
     assert!(matches!(&e, RequestError::Ended { why, .. } if why.contains("code 3")), "{e:?}");
     rig.wait_row("exec", "restarted after its exit", |r| r.state == State::Ready && r.pid != again.pid).await;
 
-    rig.sup.stop("exec").await.unwrap();
+    rig.sup.command(Verb::Stop, "exec").await.unwrap();
     rig.wait_state("exec", State::Stopped).await;
     let e = rig.sup.request("exec", "echo", None, T).await.unwrap_err();
     assert_eq!(e.to_string(), "`exec` is stopped: there is no process to ask");

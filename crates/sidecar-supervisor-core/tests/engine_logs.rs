@@ -5,9 +5,9 @@ mod common;
 
 use common::{has_hex_run, profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
-use sidecar_supervisor_core::logs::Stream;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Stream;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stdout_and_stderr_lines_reach_the_ring_and_the_file() {

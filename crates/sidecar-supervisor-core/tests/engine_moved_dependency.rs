@@ -6,8 +6,8 @@ mod common;
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dependents_of_a_sidecar_back_on_a_new_port_are_restarted_with_it() {
@@ -28,7 +28,7 @@ async fn dependents_of_a_sidecar_back_on_a_new_port_are_restarted_with_it() {
     for _ in 0..5 {
         let old = api.pid.unwrap();
         let seq = rig.last_seq();
-        assert!(sidecar_supervisor_core::platform::kill_group(old));
+        assert!(sidecar_supervisor_core::testing::internals::platform::kill_group(old));
         api = rig.wait_row("api", "ready on a new pid", |r| r.state == State::Ready && r.pid != Some(old)).await;
         if api.port != Some(first_port) {
             let new_port = api.port.unwrap();
@@ -70,7 +70,7 @@ async fn another_replica_moving_leaves_the_dependent_alone() {
     let second = rig.row("api#2");
     let old = second.pid.unwrap();
     let seq = rig.last_seq();
-    assert!(sidecar_supervisor_core::platform::kill_group(old));
+    assert!(sidecar_supervisor_core::testing::internals::platform::kill_group(old));
     let back = rig.wait_row("api#2", "ready on a new pid", |r| r.state == State::Ready && r.pid != Some(old)).await;
     // Its readiness is what would trigger the restart; by now the engine has decided.
     let after: Vec<_> =

@@ -10,10 +10,11 @@ use std::time::Duration;
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
-use sidecar_supervisor_core::runtime::CommandError;
 use sidecar_supervisor_core::testing::grandchild_pid;
+use sidecar_supervisor_core::CommandError;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 /// The one-letter process state (`T`: stopped), as `ps -o stat=` shows it.
 fn proc_state(pid: u32) -> char {
@@ -47,7 +48,7 @@ async fn a_paused_tree_is_suspended_never_killed_by_liveness_and_resumes_to_read
     .await;
     let gc = grandchild_pid(&rig.sup.logs("api", 100).unwrap()).unwrap();
 
-    rig.sup.pause("api").await.unwrap();
+    rig.sup.command(Verb::Pause, "api").await.unwrap();
     let paused = rig.wait_state("api", State::Paused).await;
     assert_eq!(paused.pid, Some(pid));
     wait_proc_state(pid, 'T').await;
@@ -61,9 +62,9 @@ async fn a_paused_tree_is_suspended_never_killed_by_liveness_and_resumes_to_read
     assert!(rig.events_of("api", EventKind::LivenessFailed).is_empty(), "{}", rig.feed_dump());
     assert_eq!(rig.events_of("api", EventKind::Paused).len(), 1);
 
-    let e = rig.sup.start_sidecar("api").await;
+    let e = rig.sup.command(Verb::Start, "api").await;
     assert!(e.is_ok(), "start of a running (paused) sidecar is a no-op, as for a ready one: {e:?}");
-    rig.sup.resume("api").await.unwrap();
+    rig.sup.command(Verb::Resume, "api").await.unwrap();
     wait_proc_state(pid, 'S').await;
     let resumed = rig.wait_kind("api", EventKind::Resumed, 0).await;
     assert!(resumed.message.contains("ready"), "{}", resumed.message);
@@ -77,28 +78,28 @@ async fn a_paused_tree_is_suspended_never_killed_by_liveness_and_resumes_to_read
 async fn stop_and_restart_of_a_paused_sidecar_work_and_bad_pauses_are_refused() {
     let rig = Rig::start(profile(json!([api()])));
     let pid = rig.wait_state("api", State::Ready).await.pid.unwrap();
-    rig.sup.pause("api").await.unwrap();
+    rig.sup.command(Verb::Pause, "api").await.unwrap();
     wait_proc_state(pid, 'T').await;
-    rig.sup.restart("api").await.unwrap();
+    rig.sup.command(Verb::Restart, "api").await.unwrap();
     let exited = rig.wait_kind("api", EventKind::Exited, 0).await;
     assert_eq!(exited.pid, Some(pid));
     assert_eq!(exited.code, Some(0), "SIGTERM reached it once continued: {exited:?}");
     let again =
         rig.wait_row("api", "ready with a new process", |r| r.state == State::Ready && r.pid != Some(pid)).await;
 
-    rig.sup.pause("api").await.unwrap();
+    rig.sup.command(Verb::Pause, "api").await.unwrap();
     rig.wait_state("api", State::Paused).await;
-    rig.sup.stop("api").await.unwrap();
+    rig.sup.command(Verb::Stop, "api").await.unwrap();
     let stopped = rig.wait_state("api", State::Stopped).await;
     assert!(stopped.last_exit.unwrap_or_default().contains("code 0"), "a graceful stop, not a kill");
     assert!(again.pid.is_some());
 
-    let e = rig.sup.pause("api").await.unwrap_err();
+    let e = rig.sup.command(Verb::Pause, "api").await.unwrap_err();
     assert!(matches!(&e, CommandError::WrongState { .. }), "{e:?}");
     assert_eq!(e.to_string(), "cannot pause `api`: it is stopped (only a running sidecar can be paused)");
-    let e = rig.sup.resume("api").await.unwrap_err();
+    let e = rig.sup.command(Verb::Resume, "api").await.unwrap_err();
     assert!(e.to_string().contains("only a paused sidecar can be resumed"), "{e}");
-    let e = rig.sup.pause("nope").await.unwrap_err();
+    let e = rig.sup.command(Verb::Pause, "nope").await.unwrap_err();
     assert!(matches!(e, CommandError::UnknownSidecar { .. }), "{e:?}");
     rig.shutdown().await;
 }

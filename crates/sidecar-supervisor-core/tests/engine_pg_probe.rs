@@ -14,9 +14,10 @@ use std::time::Duration;
 
 use common::Rig;
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::runtime::pg_probe;
+use sidecar_supervisor_core::testing::internals::pg_probe;
 use sidecar_supervisor_core::testing::row;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 const START: Duration = Duration::from_secs(120);
 
@@ -62,7 +63,7 @@ async fn postgres_is_ready_by_its_own_protocol_and_other_ports_are_not() {
     let (ok, detail) = pg_probe::probe(web_port, "app").await;
     assert!(!ok && detail.contains("does not speak PostgreSQL"), "{detail}");
 
-    rig.stop("database").await.unwrap();
+    rig.command(Verb::Stop, "database").await.unwrap();
     rig.wait_state("database", State::Stopped).await;
     let (ok, detail) = pg_probe::probe(port, "app").await;
     assert!(!ok, "a stopped server is not ready: {detail}");

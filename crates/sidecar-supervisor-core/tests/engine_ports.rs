@@ -8,8 +8,8 @@ use std::net::{TcpListener, TcpStream};
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auto_port_is_passed_in_env_and_probed() {
@@ -118,7 +118,11 @@ async fn lost_port_race_respawns_on_a_new_port_without_charging_the_budget() {
     let exited = rig.events_of("api", EventKind::Exited);
     assert_eq!(exited.len(), 1, "{}", rig.feed_dump());
     assert_eq!(exited[0].code, Some(98));
-    assert!(sidecar_supervisor_core::runtime::ports::is_addr_in_use(&exited[0].message), "{}", exited[0].message);
+    assert!(
+        sidecar_supervisor_core::testing::internals::ports::is_addr_in_use(&exited[0].message),
+        "{}",
+        exited[0].message
+    );
     assert!(exited[0].seq < conflict.seq);
     assert!(rig.events_of("api", EventKind::Restarting).is_empty(), "{}", rig.feed_dump());
     let spawned = rig.events_of("api", EventKind::Spawned);

@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use common::Rig;
 use serde_json::{json, Value};
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
 use sidecar_supervisor_core::profile::SidecarSpec;
-use sidecar_supervisor_core::runtime::search_path;
+use sidecar_supervisor_core::testing::internals::search_path;
 use sidecar_supervisor_core::testing::{row, wait_pid_gone};
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 /// Generous: `initdb` takes seconds on a slow CI machine.
 const START: Duration = Duration::from_secs(120);
@@ -114,7 +115,7 @@ async fn system_postgres_runs_as_a_sidecar_and_stops_cleanly() {
     let pgid = db.pid.expect("postmaster pid");
     let members = group_members(pgid);
     assert!(members.contains(&pgid), "the postmaster leads its group");
-    rig.stop("database").await.unwrap();
+    rig.command(Verb::Stop, "database").await.unwrap();
     let stopped = rig.wait_state("database", State::Stopped).await;
     assert_eq!(stopped.pid, None);
     assert!(

@@ -7,8 +7,8 @@ mod common;
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
 
 fn db() -> serde_json::Value {
     json!([{

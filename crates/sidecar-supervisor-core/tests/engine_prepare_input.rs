@@ -7,8 +7,8 @@ mod common;
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_prepare_step_reads_its_stdin_with_this_launchs_password_to_the_end() {

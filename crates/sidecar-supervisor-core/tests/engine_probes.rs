@@ -6,8 +6,8 @@ mod common;
 
 use common::{profile, Rig};
 use serde_json::{json, Value};
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
 
 /// `ready after N ms (...)` → N.
 fn ready_after_ms(message: &str) -> u64 {
@@ -104,7 +104,7 @@ async fn foreign_instance_is_never_ready_and_times_out() {
             r.last_probe.as_ref().is_some_and(|p| !p.ok && p.detail.contains("another program or an older instance"))
         })
         .await;
-    assert_eq!(r.identity, Some(sidecar_supervisor_core::domain::Identity::Foreign));
+    assert_eq!(r.identity, Some(sidecar_supervisor_core::Identity::Foreign));
     assert_eq!(r.state, State::Starting);
 
     let timeout = rig.wait_kind("api", EventKind::StartupTimeout, 0).await;

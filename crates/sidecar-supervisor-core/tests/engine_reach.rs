@@ -15,11 +15,14 @@ use std::path::Path;
 
 use common::{profile, Rig};
 use serde_json::{json, Value};
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
 
 fn require_root() {
-    assert!(sidecar_supervisor_core::platform::is_root(), "this test needs root: run it as root (sudo)");
+    assert!(
+        sidecar_supervisor_core::testing::internals::platform::is_root(),
+        "this test needs root: run it as root (sudo)"
+    );
 }
 
 fn tmp_with_mode(mode: u32) -> tempfile::TempDir {
@@ -148,7 +151,7 @@ async fn runtime_files_are_private() {
     let rig = common::Rig::start(common::profile(serde_json::json!([
         { "name": "svc", "command": "test-sidecar", "args": ["--stdout-lines", "2"] },
     ])));
-    rig.wait_state("svc", sidecar_supervisor_core::domain::State::Ready).await;
+    rig.wait_state("svc", sidecar_supervisor_core::State::Ready).await;
     let data = rig.sup.status().data_dir;
     let log = rig.sup.log_path("svc").expect("a log file"); // flushes
     rig.shutdown().await;

@@ -5,8 +5,9 @@ mod common;
 
 use common::{next_row_matching, profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
+use sidecar_supervisor_core::{EventKind, RuntimeEvent};
 
 fn crashy() -> serde_json::Value {
     profile(json!([
@@ -56,7 +57,7 @@ async fn manual_restart_resets_the_budget() {
     rig.wait_state("crashy", State::Failed).await;
 
     let mut rx = rig.subscribe();
-    rig.restart("crashy").await.expect("restart accepted");
+    rig.command(Verb::Restart, "crashy").await.expect("restart accepted");
     // The manual restart re-arms the whole budget and auto-restart...
     let r = next_row_matching(&mut rx, "crashy", |r| r.state == State::Ready).await;
     assert_eq!(r.budget.remaining, 3, "{r:?}");
@@ -87,7 +88,7 @@ async fn stopped_sidecar_is_not_restarted_and_can_be_started_again() {
     let r = rig.wait_state("svc", State::Ready).await;
     let pid = r.pid.expect("pid");
 
-    rig.stop("svc").await.expect("stop accepted");
+    rig.command(Verb::Stop, "svc").await.expect("stop accepted");
     let r = rig.wait_state("svc", State::Stopped).await;
     assert_eq!(r.pid, None);
     assert!(sidecar_supervisor_core::testing::wait_pid_gone(pid, common::T));
@@ -102,7 +103,7 @@ async fn stopped_sidecar_is_not_restarted_and_can_be_started_again() {
     assert_eq!(rig.events_of("svc", EventKind::Spawned).len(), 1);
 
     // A manual start brings it back.
-    rig.start_sidecar("svc").await.expect("start accepted");
+    rig.command(Verb::Start, "svc").await.expect("start accepted");
     let r = rig.wait_row("svc", "ready again", |r| r.state == State::Ready && r.pid != Some(pid)).await;
     assert!(r.port.is_some());
     assert_eq!(rig.events_of("svc", EventKind::Spawned).len(), 2);

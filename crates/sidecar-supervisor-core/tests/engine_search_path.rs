@@ -15,9 +15,10 @@ use std::path::{Path, PathBuf};
 
 use common::{profile, Rig, T};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
 use sidecar_supervisor_core::testing::wait_in_dir;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 /// The system tool `name` from PATH.
 fn on_path(name: &str) -> PathBuf {
@@ -145,7 +146,7 @@ async fn missing_program_fails_at_once_with_where_it_looked_and_the_hint() {
     assert!(rig.events_of("api", EventKind::Spawned).is_empty(), "{}", rig.feed_dump());
     // A manual start looks again (the user may have installed it meanwhile) and says the same.
     let seq = rig.last_seq();
-    rig.start_sidecar("database").await.unwrap();
+    rig.command(Verb::Start, "database").await.unwrap();
     let again = rig.wait_kind("database", EventKind::Failed, seq).await;
     assert!(again.message.ends_with(hint()), "{}", again.message);
     assert_eq!(rig.row("api").state, State::WaitingForDeps);
@@ -185,11 +186,11 @@ async fn stop_during_the_search_path_evaluation() {
         }])),
     );
     rig.wait_state("slow", State::Starting).await;
-    rig.stop("slow").await.unwrap();
+    rig.command(Verb::Stop, "slow").await.unwrap();
     let row = rig.wait_state("slow", State::Stopped).await;
     assert_eq!(row.last_error, None);
     assert!(rig.events_of("slow", EventKind::Spawned).is_empty(), "{}", rig.feed_dump());
-    rig.start_sidecar("slow").await.unwrap();
+    rig.command(Verb::Start, "slow").await.unwrap();
     rig.wait_state("slow", State::Ready).await;
     assert_eq!(rig.events_of("slow", EventKind::Spawned).len(), 1, "{}", rig.feed_dump());
 }

@@ -6,9 +6,10 @@ mod common;
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
 use sidecar_supervisor_core::testing::row;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 fn seq_of(rig: &Rig, name: &str, kind: EventKind) -> u64 {
     let evs = rig.events_of(name, kind);
@@ -150,12 +151,12 @@ async fn a_dependent_restarting_while_its_dependency_restarts_waits_for_it() {
     rig.wait_state("worker", State::Ready).await;
     let worker = rig.row("worker");
     // Kill the dependency, then the dependent while the dependency is not ready.
-    rig.stop("api").await.unwrap();
+    rig.command(Verb::Stop, "api").await.unwrap();
     rig.wait_state("api", State::Stopped).await;
-    assert!(sidecar_supervisor_core::platform::kill_process(worker.pid.unwrap()));
+    assert!(sidecar_supervisor_core::testing::internals::platform::kill_process(worker.pid.unwrap()));
     let w = rig.wait_state("worker", State::WaitingForDeps).await;
     assert!(w.last_error.as_deref().unwrap_or("").contains(common::FORCE_KILLED), "{w:?}");
-    rig.start_sidecar("api").await.unwrap();
+    rig.command(Verb::Start, "api").await.unwrap();
     rig.wait_state("api", State::Ready).await;
     let w = rig.wait_state("worker", State::Ready).await;
     assert_ne!(w.pid, worker.pid);

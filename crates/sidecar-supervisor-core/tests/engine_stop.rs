@@ -6,9 +6,10 @@ mod common;
 
 use common::{profile, Rig, T};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
 use sidecar_supervisor_core::testing::{grandchild_pid, pid_alive, wait_pid_gone};
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 /// A sidecar that forks a grandchild and is ready once `GRANDCHILD_PID=` is in its log (the
 /// ready line comes after it on the same pipe).
@@ -109,7 +110,7 @@ async fn killed_leader_takes_its_grandchild_along_and_is_restarted() {
     let (child, grandchild) = pids(&rig, "leader").await;
     let before = rig.last_seq();
 
-    assert!(sidecar_supervisor_core::platform::kill_process(child));
+    assert!(sidecar_supervisor_core::testing::internals::platform::kill_process(child));
     assert!(wait_pid_gone(grandchild, T), "grandchild {grandchild} outlived its killed leader");
 
     let exited = rig.wait_kind("leader", EventKind::Exited, before).await;
@@ -139,7 +140,7 @@ async fn stop_during_a_hung_prepare_step_kills_it_and_stops() {
     let prepare_pid = prepared.pid.unwrap_or_else(|| panic!("no pid: {}", rig.feed_dump()));
     assert!(pid_alive(prepare_pid));
     rig.wait_state("db", State::Starting).await;
-    rig.stop("db").await.unwrap();
+    rig.command(Verb::Stop, "db").await.unwrap();
     rig.wait_state("db", State::Stopped).await;
     assert!(wait_pid_gone(prepare_pid, T), "the prepare step must not outlive the stop");
     assert!(rig.events_of("db", EventKind::Spawned).is_empty(), "no spawn after a stop: {}", rig.feed_dump());
@@ -171,7 +172,7 @@ async fn a_stop_command_is_run_instead_of_the_stop_signal() {
         "stop_command": { "command": "sh", "args": ["-c", "echo \"$SIDECAR_NAME\" > {sidecar_data_dir}/stop-asked"] }
     }])));
     let row = rig.wait_state("svc", State::Ready).await;
-    rig.stop("svc").await.unwrap();
+    rig.command(Verb::Stop, "svc").await.unwrap();
     rig.wait_state("svc", State::Stopped).await;
     let stopping = rig.events_of("svc", EventKind::Stopping);
     assert!(stopping[0].message.contains("running its stop_command"), "{}", stopping[0].message);

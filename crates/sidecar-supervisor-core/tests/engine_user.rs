@@ -11,7 +11,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use common::{profile, Rig};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
+use sidecar_supervisor_core::State;
 
 fn uid_of(pid: u32) -> u32 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
@@ -33,7 +33,10 @@ fn open_tmp() -> tempfile::TempDir {
 }
 
 fn require_root() {
-    assert!(sidecar_supervisor_core::platform::is_root(), "this test needs root: run it as root (sudo)");
+    assert!(
+        sidecar_supervisor_core::testing::internals::platform::is_root(),
+        "this test needs root: run it as root (sudo)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

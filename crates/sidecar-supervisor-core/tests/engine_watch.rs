@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use common::*;
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::runtime::Notification;
+use sidecar_supervisor_core::Notification;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lines_go_live_only_while_watched_and_samples_only_while_leased() {
@@ -33,14 +34,14 @@ async fn lines_go_live_only_while_watched_and_samples_only_while_leased() {
     printed(1).await;
     // Unwatched: the restart's output reaches the ring and the file, not the live channel.
     let first = rig.row("api").pid;
-    rig.restart("api").await.unwrap();
+    rig.command(Verb::Restart, "api").await.unwrap();
     rig.wait_row("api", "ready with a new pid", |r| r.state == State::Ready && r.pid != first).await;
     printed(2).await;
     assert!(live.try_recv().is_err(), "nothing is sent live while nobody watches");
 
     rig.watch_log("api", Duration::from_secs(30)).unwrap();
     let second = rig.row("api").pid;
-    rig.restart("api").await.unwrap();
+    rig.command(Verb::Restart, "api").await.unwrap();
     let got = tokio::time::timeout(T, async {
         loop {
             let l = live.recv().await.unwrap();

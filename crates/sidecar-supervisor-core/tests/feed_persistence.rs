@@ -6,9 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use sidecar_supervisor_core::events::{EventKind, NewEvent};
-use sidecar_supervisor_core::feed::{read_feed_file, Feed, FeedConfig, FeedError};
-use sidecar_supervisor_core::redact::Redactor;
+use sidecar_supervisor_core::testing::internals::NewEvent;
+use sidecar_supervisor_core::testing::internals::Redactor;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::{
+    read_feed_file,
+    testing::internals::{Feed, FeedConfig, FeedError},
+};
 
 fn cfg(dir: &Path, max: usize) -> FeedConfig {
     FeedConfig { path: dir.join("runtime").join("runtime-events.json"), fallback_path: None, max_events: max }
@@ -18,7 +22,7 @@ fn ev(msg: &str) -> NewEvent {
     NewEvent::new(EventKind::Spawned, msg).sidecar("api").pid(Some(42))
 }
 
-fn assert_contiguous(events: &[sidecar_supervisor_core::events::RuntimeEvent]) {
+fn assert_contiguous(events: &[sidecar_supervisor_core::RuntimeEvent]) {
     for pair in events.windows(2) {
         assert_eq!(pair[1].seq, pair[0].seq + 1);
     }
@@ -221,24 +225,6 @@ fn concurrent_reader_never_sees_a_torn_file() {
 
 fn path_dir(p: &Path) -> PathBuf {
     p.parent().unwrap().to_path_buf()
-}
-
-#[tokio::test]
-async fn subscribers_receive_pushed_events_in_order() {
-    let tmp = tempfile::tempdir().unwrap();
-    let feed = Feed::open(cfg(tmp.path(), 1000), Redactor::default()).unwrap();
-    let mut rx = feed.subscribe();
-    let clone = feed.clone();
-    std::thread::spawn(move || {
-        for i in 0..20 {
-            clone.push(ev(&i.to_string()));
-        }
-    })
-    .join()
-    .unwrap();
-    for seq in 1..=20 {
-        assert_eq!(rx.recv().await.unwrap().seq, seq);
-    }
 }
 
 /// Without a flush, the background writer gets every event to disk, also one pushed while it

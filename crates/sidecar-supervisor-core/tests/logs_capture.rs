@@ -3,8 +3,11 @@
 use std::fs;
 use std::path::Path;
 
-use sidecar_supervisor_core::logs::{LogConfig, LogLine, SidecarLog, Stream};
-use sidecar_supervisor_core::redact::Redactor;
+use sidecar_supervisor_core::testing::internals::Redactor;
+use sidecar_supervisor_core::{
+    testing::internals::{LogConfig, SidecarLog},
+    LogLine, Stream,
+};
 
 fn cfg(dir: &Path) -> LogConfig {
     LogConfig { dir: dir.to_path_buf(), max_bytes: 1024, max_files: 2, ring_lines: 10 }

@@ -7,8 +7,8 @@ use profile_helpers::{profile, write, APP, ONE};
 
 use std::path::{Path, PathBuf};
 
+use sidecar_supervisor_core::load_profile;
 use sidecar_supervisor_core::profile::{parse_profile, resolve, Host, Overrides, ProfileError};
-use sidecar_supervisor_core::runtime::load_profile;
 
 /// Writes `json` to a fresh `profile.json` and loads it; the load must fail.
 fn load_err(json: &str) -> (tempfile::TempDir, PathBuf, ProfileError) {
@@ -395,7 +395,8 @@ fn profile_saved_with_a_byte_order_mark_loads() {
     let p = load_profile(&file).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.sidecars[0].name, "a");
     assert_eq!(
-        parse_profile(&file, &text, sidecar_supervisor_core::platform::host().os).unwrap_or_else(|e| panic!("{e}")),
+        parse_profile(&file, &text, sidecar_supervisor_core::testing::internals::platform::host().os)
+            .unwrap_or_else(|e| panic!("{e}")),
         p
     );
     let cli = Overrides { profile_path: Some(file.clone()), ..Default::default() };
@@ -422,7 +423,7 @@ fn repo_root() -> PathBuf {
 #[test]
 fn checked_in_schema_is_current() {
     let path = repo_root().join("runtime-profile.schema.json");
-    let want = sidecar_supervisor_core::profile::model::schema_json();
+    let want = sidecar_supervisor_core::profile::schema_json();
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     if have == want {
         return;

@@ -5,7 +5,11 @@
 use sidecar_supervisor_core::profile::{parse_profile, Profile, ProfileError};
 
 fn parse(json: &str) -> Result<Profile, ProfileError> {
-    parse_profile(std::path::Path::new("profile.json"), json, sidecar_supervisor_core::platform::host().os)
+    parse_profile(
+        std::path::Path::new("profile.json"),
+        json,
+        sidecar_supervisor_core::testing::internals::platform::host().os,
+    )
 }
 
 const DB: &str = r#"{ "sidecars": [ { "name": "db", "command": "postgres", "user": "postgres",

@@ -5,7 +5,11 @@ use sidecar_supervisor_core::profile::{parse_profile, Profile, ProfileError};
 
 fn parse(sidecars: &str) -> Result<Profile, ProfileError> {
     let text = format!(r#"{{ "sidecars": {sidecars} }}"#);
-    parse_profile(std::path::Path::new("profile.json"), &text, sidecar_supervisor_core::platform::host().os)
+    parse_profile(
+        std::path::Path::new("profile.json"),
+        &text,
+        sidecar_supervisor_core::testing::internals::platform::host().os,
+    )
 }
 
 #[test]

@@ -9,9 +9,9 @@ use profile_helpers::{profile, write, APP, ONE};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use sidecar_supervisor_core::profile::settings::default_data_dir_for;
+use sidecar_supervisor_core::profile::default_data_dir_for;
 use sidecar_supervisor_core::profile::{Mode, Overrides, ProfileError, RuntimeConfig};
-use sidecar_supervisor_core::runtime::{default_data_dir, resolve_settings as resolve};
+use sidecar_supervisor_core::{default_data_dir, resolve_settings as resolve};
 
 struct Env(HashMap<String, String>);
 
@@ -94,7 +94,7 @@ fn data_dir_flag_beats_env_beats_profile_beats_default() {
     let app_dir = PathBuf::from("/tmp/app-data-dir");
     let app = |p: &Path| Overrides { default_data_dir: Some(app_dir.clone()), ..cli(p) };
     assert_eq!(no_env.resolve(&app(&with), None).unwrap().data_dir, abs);
-    let root_linux = cfg!(target_os = "linux") && sidecar_supervisor_core::platform::is_root();
+    let root_linux = cfg!(target_os = "linux") && sidecar_supervisor_core::testing::internals::platform::is_root();
     let want = if root_linux { default_data_dir(APP) } else { app_dir.clone() };
     assert_eq!(no_env.resolve(&app(&without), None).unwrap().data_dir, want);
 }
@@ -104,7 +104,7 @@ fn data_dir_flag_beats_env_beats_profile_beats_default() {
 fn default_data_dir_of_root_is_under_var_lib() {
     assert_eq!(default_data_dir_for(APP, true), PathBuf::from("/var/lib").join(APP));
     assert!(!default_data_dir_for(APP, false).starts_with("/var/lib"));
-    let root = sidecar_supervisor_core::platform::is_root();
+    let root = sidecar_supervisor_core::testing::internals::platform::is_root();
     let want = default_data_dir_for(APP, root && cfg!(target_os = "linux"));
     assert_eq!(default_data_dir(APP), want);
     let d = tempfile::tempdir().unwrap();

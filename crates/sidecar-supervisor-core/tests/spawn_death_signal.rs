@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use sidecar_supervisor_core::platform::{self, SpawnRequest};
+use sidecar_supervisor_core::testing::internals::platform::{self, SpawnRequest};
 use sidecar_supervisor_core::testing::{pid_alive, wait_pid_gone};
 
 /// Starts `sleep 600` from a thread, lets `check` look at it while that thread lives, ends the

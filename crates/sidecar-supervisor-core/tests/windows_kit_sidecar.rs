@@ -11,10 +11,11 @@ use std::path::Path;
 
 use common::{profile, Rig, T};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
-use sidecar_supervisor_core::platform::{self, SpawnRequest};
+use sidecar_supervisor_core::testing::internals::platform::{self, SpawnRequest};
 use sidecar_supervisor_core::testing::test_sidecar_bin;
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 /// The reference backend, built next to test-sidecar.
 fn backend_bin() -> std::path::PathBuf {
@@ -55,7 +56,7 @@ async fn a_kit_sidecar_stops_gracefully_through_control_shutdown() {
         "env": { "DATABASE_URL": NO_DATABASE }, "stop_timeout_ms": 60000
     }])));
     rig.wait_row("backend", "its port announced", |r| r.port.is_some()).await;
-    rig.stop("backend").await.unwrap();
+    rig.command(Verb::Stop, "backend").await.unwrap();
     let row = rig.wait_state("backend", State::Stopped).await;
     assert_eq!(row.last_exit.as_deref(), Some("exited with code 0"), "{}", rig.feed_dump());
     let stopping = rig.events_of("backend", EventKind::Stopping);

@@ -17,10 +17,11 @@ use std::time::Duration;
 
 use common::{profile, Rig, T};
 use serde_json::json;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::EventKind;
-use sidecar_supervisor_core::platform::{self, SpawnRequest};
+use sidecar_supervisor_core::testing::internals::platform::{self, SpawnRequest};
 use sidecar_supervisor_core::testing::{grandchild_pid, pid_alive, test_sidecar_bin, wait_pid_gone};
+use sidecar_supervisor_core::EventKind;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 
 /// The line `GRANDCHILD_PID=<n>` from a child's stdout.
 async fn read_grandchild(stdout: &mut platform::Output) -> u32 {
@@ -74,7 +75,7 @@ async fn an_ignored_stop_ends_with_the_whole_tree_terminated() {
     let row = rig.wait_state("stubborn", State::Ready).await;
     let child = row.pid.unwrap();
     let grandchild = grandchild_pid(&rig.logs("stubborn", 50).unwrap()).expect("grandchild pid in the log");
-    rig.stop("stubborn").await.unwrap();
+    rig.command(Verb::Stop, "stubborn").await.unwrap();
     rig.wait_state("stubborn", State::Stopped).await;
     assert!(wait_pid_gone(child, T) && wait_pid_gone(grandchild, T), "the tree outlived the stop");
     assert_eq!(rig.events_of("stubborn", EventKind::KillEscalated).len(), 1, "{}", rig.feed_dump());
@@ -90,7 +91,7 @@ async fn a_sidecar_with_a_port_is_stopped_through_its_control_service() {
         "ready": { "grpc": "" }, "stop_timeout_ms": 60000
     }])));
     rig.wait_state("g", State::Ready).await;
-    rig.stop("g").await.unwrap();
+    rig.command(Verb::Stop, "g").await.unwrap();
     let row = rig.wait_state("g", State::Stopped).await;
     assert_eq!(row.last_exit.as_deref(), Some("exited with code 0"), "{}", rig.feed_dump());
     let stopping = rig.events_of("g", EventKind::Stopping);
@@ -131,7 +132,7 @@ async fn a_sidecar_without_a_port_stops_on_ctrl_break_when_the_runtime_has_a_con
         "ready": { "stdout": "UP" }, "stop_timeout_ms": 60000
     }])));
     rig.wait_state("plain", State::Ready).await;
-    rig.stop("plain").await.unwrap();
+    rig.command(Verb::Stop, "plain").await.unwrap();
     let row = rig.wait_state("plain", State::Stopped).await;
     assert_eq!(row.last_exit.as_deref(), Some("exited with code 0"), "{}", rig.feed_dump());
     let stopping = rig.events_of("plain", EventKind::Stopping);
@@ -173,7 +174,7 @@ fn runner(profile: &Path, data: &Path) -> Command {
 
 /// Waits for `status.json` to name a ready sidecar with a pid.
 fn wait_ready_pid(data: &Path) -> u32 {
-    let status = sidecar_supervisor_core::layout::DataDirLayout::new(data).status_file();
+    let status = sidecar_supervisor_core::DataDirLayout::new(data).status_file();
     sidecar_supervisor_core::testing::wait_in_dir(status.parent().unwrap(), "a ready sidecar", T, || {
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&status).ok()?).ok()?;
         let row = &v["sidecars"][0];
@@ -228,16 +229,16 @@ async fn pause_suspends_the_jobs_threads_and_resume_continues_them() {
     let row = rig.wait_state("api", State::Ready).await;
     let (pid, port) = (row.pid.unwrap(), row.port.unwrap());
     assert!(live_answer(port, T).await.is_some_and(|l| l.contains("200")));
-    rig.pause("api").await.unwrap();
+    rig.command(Verb::Pause, "api").await.unwrap();
     rig.wait_state("api", State::Paused).await;
     assert_eq!(live_answer(port, Duration::from_millis(1000)).await, None, "a suspended server does not answer");
     let row = rig.row("api");
     assert_eq!((row.state, row.pid), (State::Paused, Some(pid)), "liveness never kills a paused sidecar");
     assert!(rig.events_of("api", EventKind::LivenessFailed).is_empty(), "{}", rig.feed_dump());
-    rig.resume("api").await.unwrap();
+    rig.command(Verb::Resume, "api").await.unwrap();
     assert!(live_answer(port, T).await.is_some_and(|l| l.contains("200")), "answers again once resumed");
     let row = rig.wait_state("api", State::Ready).await;
     assert_eq!(row.pid, Some(pid));
-    rig.stop("api").await.unwrap();
+    rig.command(Verb::Stop, "api").await.unwrap();
     rig.wait_state("api", State::Stopped).await;
 }

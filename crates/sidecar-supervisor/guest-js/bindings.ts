@@ -62,7 +62,7 @@ processes: number, };
 
 export type SidecarResources = { name: string, pid: number, resources: ResourceUsage, };
 
-export type WarningKind = "feed_fallback" | "no_identity_proof" | "fixed_port_taken";
+export type WarningKind = "feed_fallback" | "no_identity_proof" | "fixed_port_taken" | "log_not_writable";
 
 export type RuntimeWarning = { kind: WarningKind, sidecar?: string, message: string, };
 

@@ -12,11 +12,16 @@ import type {
   SidecarMessage,
   SidecarResources,
   SidecarStatus,
+  StackHealth,
   SupervisorError,
   RuntimeStatus,
 } from './bindings'
 
 export type * from './bindings'
+/** What each state means, from the core's rules (`State::facts`): up for its dependents, a
+ * process alive, its weight in the stack's health, the commands that fit it. Classify states by
+ * this table, never by lists of state names. */
+export { STATE_FACTS } from './bindings'
 
 export function isSupervisorError(e: unknown): e is SupervisorError {
   return typeof e === 'object' && e !== null && 'kind' in e && 'message' in e
@@ -60,6 +65,7 @@ export const EVENT_SIDECAR = 'sidecar-supervisor://sidecar'
 export const EVENT_FEED = 'sidecar-supervisor://event'
 export const EVENT_RESYNC = 'sidecar-supervisor://resync'
 export const EVENT_STOPPED = 'sidecar-supervisor://stopped'
+export const EVENT_HEALTH = 'sidecar-supervisor://health'
 
 /** Calls back on every status change of a sidecar. */
 export const onSidecar = (cb: (s: SidecarStatus) => void): Promise<UnlistenFn> =>
@@ -68,6 +74,10 @@ export const onSidecar = (cb: (s: SidecarStatus) => void): Promise<UnlistenFn> =
 /** Calls back on every new runtime-feed event. */
 export const onFeedEvent = (cb: (e: RuntimeEvent) => void): Promise<UnlistenFn> =>
   listen<RuntimeEvent>(EVENT_FEED, (e) => cb(e.payload))
+
+/** Calls back on every change of the stack's health (what the tray shows too). */
+export const onHealth = (cb: (h: StackHealth) => void): Promise<UnlistenFn> =>
+  listen<StackHealth>(EVENT_HEALTH, (e) => cb(e.payload))
 
 /** Calls back when the engine stopped (app exit, or the engine failed): re-read the status. */
 export const onStopped = (cb: () => void): Promise<UnlistenFn> => listen(EVENT_STOPPED, () => cb())

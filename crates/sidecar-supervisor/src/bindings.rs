@@ -2,17 +2,17 @@
 //! TypeScript side cannot drift from them: this test fails when the file is stale, and
 //! rewrites it with `UPDATE_BINDINGS=1` (`cargo xtask bindings`).
 
-use sidecar_supervisor_core::domain::{Cause, HealthLevel, Identity, StackHealth, State, StateFacts, Verb};
-use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
-use sidecar_supervisor_core::logs::{LiveLine, LogLine, Stream};
 use sidecar_supervisor_core::profile::Mode;
-use sidecar_supervisor_core::runtime::channel::SidecarMessage;
-use sidecar_supervisor_core::runtime::resources::{ResourceUsage, SidecarResources};
-use sidecar_supervisor_core::runtime::{Budget, LastProbe, RuntimeStatus, RuntimeWarning, SidecarStatus, WarningKind};
+use sidecar_supervisor_core::SidecarMessage;
+use sidecar_supervisor_core::{Budget, LastProbe, RuntimeStatus, RuntimeWarning, SidecarStatus, WarningKind};
+use sidecar_supervisor_core::{Cause, HealthLevel, Identity, StackHealth, State, StateFacts, Verb};
+use sidecar_supervisor_core::{EventKind, RuntimeEvent};
+use sidecar_supervisor_core::{LiveLine, LogLine, Stream};
+use sidecar_supervisor_core::{ResourceUsage, SidecarResources};
 use ts_rs::TS;
 
-use sidecar_supervisor_core::domain::{ErrorKind, ErrorPayload};
 use crate::Diagnostics;
+use sidecar_supervisor_core::{ErrorKind, ErrorPayload};
 
 const HEADER: &str = "// Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks\n// it is current): do not edit by hand.\n";
 

@@ -1,9 +1,10 @@
 //! The IPC commands. Arguments from the webview are checked here and refused with a
 //! structured error; nothing a caller sends can panic the app.
 
-use sidecar_supervisor_core::events::RuntimeEvent;
-use sidecar_supervisor_core::logs::LogLine;
-use sidecar_supervisor_core::runtime::RuntimeStatus;
+use sidecar_supervisor_core::LogLine;
+use sidecar_supervisor_core::RuntimeEvent;
+use sidecar_supervisor_core::RuntimeStatus;
+use sidecar_supervisor_core::Verb;
 use tauri::{AppHandle, Runtime};
 
 use crate::{Diagnostics, Error, Result, SidecarSupervisorExt};
@@ -45,35 +46,27 @@ pub(crate) async fn logs<R: Runtime>(app: AppHandle<R>, name: String, tail: i64)
     Ok(app.sidecar_supervisor().supervisor()?.logs(&name, tail as usize)?)
 }
 
-/// Restart now: resets the budget, re-enables auto-restart after exhaustion, skips the backoff.
-#[tauri::command]
-pub(crate) async fn restart<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
-    Ok(app.sidecar_supervisor().supervisor()?.restart(&name).await?)
+/// `verb` `name` (a unit, or every replica of a sidecar): what each verb command does.
+async fn command<R: Runtime>(app: AppHandle<R>, verb: &str, name: String) -> Result<()> {
+    let verb = Verb::parse(verb).expect("the verb commands are the core's verbs (see command_list.rs)");
+    Ok(app.sidecar_supervisor().supervisor()?.command(verb, &name).await?)
 }
 
-/// Stop gracefully (stop signal to the group, then SIGKILL after its stop timeout).
-#[tauri::command]
-pub(crate) async fn stop<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
-    Ok(app.sidecar_supervisor().supervisor()?.stop(&name).await?)
+/// One command per verb of the core's list (`Verb::about` says what each does), so that an app
+/// can grant each on its own.
+macro_rules! verb_commands {
+    (verbs: [$($v:ident),*], $($rest:tt)*) => {
+        $(
+            #[doc = concat!("The core's `", stringify!($v), "` verb on `name`.")]
+            #[tauri::command]
+            pub(crate) async fn $v<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
+                command(app, stringify!($v), name).await
+            }
+        )*
+    };
 }
 
-/// Start a stopped or failed sidecar (resets its budget).
-#[tauri::command]
-pub(crate) async fn start<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
-    Ok(app.sidecar_supervisor().supervisor()?.start_sidecar(&name).await?)
-}
-
-/// Pause: suspend the sidecar's whole process tree (state `paused`; probes stop counting).
-#[tauri::command]
-pub(crate) async fn pause<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
-    Ok(app.sidecar_supervisor().supervisor()?.pause(&name).await?)
-}
-
-/// Resume a paused sidecar (back to the state it left, probed at once).
-#[tauri::command]
-pub(crate) async fn resume<R: Runtime>(app: AppHandle<R>, name: String) -> Result<()> {
-    Ok(app.sidecar_supervisor().supervisor()?.resume(&name).await?)
-}
+with_commands!(verb_commands);
 
 /// Calls `method` on the JSON-RPC channel of `name` (`"stdio": "jsonrpc"`) and returns its
 /// result; a timeout, a process that ended mid-call, a message over 1 MiB and the sidecar's own
@@ -87,7 +80,7 @@ pub(crate) async fn sidecar_request<R: Runtime>(
     timeout_ms: i64,
 ) -> Result<serde_json::Value> {
     // The core's own check: the control socket refuses a bad timeout with the same words.
-    let timeout = sidecar_supervisor_core::runtime::channel::timeout_of(timeout_ms)?;
+    let timeout = sidecar_supervisor_core::request_timeout(timeout_ms)?;
     let sup = app.sidecar_supervisor().supervisor()?;
     Ok(sup.request(&name, &method, params, timeout).await?)
 }
@@ -99,7 +92,7 @@ pub(crate) async fn sidecar_messages<R: Runtime>(
     app: AppHandle<R>,
     name: String,
     limit: i64,
-) -> Result<Vec<sidecar_supervisor_core::runtime::channel::SidecarMessage>> {
+) -> Result<Vec<sidecar_supervisor_core::SidecarMessage>> {
     if !(0..=10_000).contains(&limit) {
         return Err(Error::InvalidArgument {
             message: format!("limit: {limit} is outside 0..=10000"),
@@ -115,7 +108,7 @@ pub(crate) async fn sidecar_messages<R: Runtime>(
 #[tauri::command]
 pub(crate) async fn sidecar_info<R: Runtime>(app: AppHandle<R>, name: String) -> Result<SidecarInfo> {
     let ch = app.sidecar_supervisor().grpc_channel(&name)?;
-    let call = sidecar_supervisor_core::runtime::control::call_info(ch, "");
+    let call = sidecar_supervisor_core::call_info(ch, "");
     match tokio::time::timeout(std::time::Duration::from_secs(3), call).await {
         Ok(Ok(i)) => Ok(SidecarInfo {
             name: i.name,
@@ -150,12 +143,12 @@ pub(crate) async fn diagnostics_bundle<R: Runtime>(app: AppHandle<R>, path: Stri
     let dest = std::path::PathBuf::from(&path);
     crate::live::check_save_path(&dest).map_err(|message| Error::InvalidArgument { message, sidecar: None })?;
     let sup = app.sidecar_supervisor().supervisor()?.clone();
-    let info = sidecar_supervisor_core::diagnostics::BundleInfo {
+    let info = sidecar_supervisor_core::BundleInfo {
         app_name: app.package_info().name.clone(),
         app_version: app.package_info().version.to_string(),
     };
     tauri::async_runtime::spawn_blocking(move || {
-        sidecar_supervisor_core::diagnostics::write_bundle(&sup, &info, &dest)
+        sidecar_supervisor_core::write_bundle(&sup, &info, &dest)
             .map_err(|e| Error::Io(format!("cannot write the diagnostics bundle {}: {e}", dest.display())))
     })
     .await
@@ -186,7 +179,7 @@ pub(crate) async fn export_events<R: Runtime>(app: AppHandle<R>, seqs: Vec<u64>)
     let path =
         std::path::PathBuf::from(sup.status().data_dir).join("exports").join(format!("runtime-events-{ms}-{n}.json"));
     let text = serde_json::to_vec_pretty(&events).map_err(|e| Error::Io(format!("cannot encode the events: {e}")))?;
-    sidecar_supervisor_core::atomic_file::write_atomic(&path, &text)
+    sidecar_supervisor_core::write_atomic(&path, &text)
         .map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
     Ok(path.display().to_string())
 }

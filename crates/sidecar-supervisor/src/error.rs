@@ -4,11 +4,11 @@
 //! a bare string, and never a kind mapped twice.
 
 use serde::{Serialize, Serializer};
-use sidecar_supervisor_core::domain::{CommandError, ErrorPayload};
-use sidecar_supervisor_core::runtime::channel::RequestError;
-use sidecar_supervisor_core::runtime::LogReadError;
+use sidecar_supervisor_core::LogReadError;
+use sidecar_supervisor_core::RequestError;
+use sidecar_supervisor_core::{CommandError, ErrorPayload};
 
-pub use sidecar_supervisor_core::domain::ErrorKind;
+pub use sidecar_supervisor_core::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

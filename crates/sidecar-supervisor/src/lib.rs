@@ -3,10 +3,13 @@
 //!
 //! - [`init`] / [`Builder`] register it; [`SidecarSupervisorExt`] gives Rust code the running
 //!   [`SidecarSupervisor`] (status, the launch's API key for the UI, commands).
-//! - Commands (`commands.rs`): `desktop_runtime_status`, `desktop_runtime_diagnostics`, `logs`
-//!   (read-only, in the default permission set) and `restart`, `stop`, `start`, `pause`,
-//!   `resume` (granted explicitly); `sidecar_request` and `sidecar_messages`, the JSON-RPC
-//!   channel of `"stdio": "jsonrpc"` sidecars (granted with `sidecar-supervisor:channel`). Errors reach TypeScript as `{kind, message, sidecar?}` (`error.rs`).
+//! - Commands (listed once in `command_list.rs`, which `build.rs` makes the permissions from):
+//!   `desktop_runtime_status`, `desktop_runtime_diagnostics`, `logs` (read-only, in the default
+//!   permission set); one command per verb of the core's [`Verb`] list — `restart`, `stop`,
+//!   `start`, `pause`, `resume` — granted explicitly; `sidecar_request` and `sidecar_messages`,
+//!   the JSON-RPC channel of `"stdio": "jsonrpc"` sidecars (granted with
+//!   `sidecar-supervisor:channel`). Errors reach TypeScript as the core's one error shape
+//!   (`{kind, message, sidecar?, code?, data?}`, `error.rs`), the same the control socket gives.
 //! - Pushes: every status change and feed event is emitted to the webview ([`EVENT_SIDECAR`],
 //!   [`EVENT_FEED`]), so the UI never polls; [`EVENT_RESYNC`] asks it to re-read the status when
 //!   it fell behind.
@@ -21,6 +24,8 @@
 
 #[cfg(all(test, feature = "ts"))]
 mod bindings;
+#[macro_use]
+mod command_list;
 mod commands;
 mod error;
 mod live;
@@ -28,10 +33,12 @@ mod live;
 use std::path::PathBuf;
 
 use serde::Serialize;
-use sidecar_supervisor_core::events::RuntimeEvent;
 use sidecar_supervisor_core::profile::Overrides;
-pub use sidecar_supervisor_core::runtime::grpc_client::SidecarChannel;
-use sidecar_supervisor_core::runtime::{Notification, RuntimeStatus, Supervisor, SupervisorOptions};
+use sidecar_supervisor_core::RuntimeEvent;
+pub use sidecar_supervisor_core::SidecarChannel;
+#[cfg(doc)]
+use sidecar_supervisor_core::Verb;
+use sidecar_supervisor_core::{Notification, RuntimeStatus, Supervisor, SupervisorOptions};
 use tauri::plugin::TauriPlugin;
 use tauri::{AppHandle, Emitter, Manager, RunEvent, Runtime};
 
@@ -103,6 +110,13 @@ impl<R: Runtime, T: Manager<R>> SidecarSupervisorExt<R> for T {
     }
 }
 
+/// The handler of every command of `command_list.rs`.
+macro_rules! handler {
+    (verbs: [$($v:ident),*], commands: [$($c:ident),*], live: [$($l:ident),*] $(,)?) => {
+        tauri::generate_handler![$(commands::$v,)* $(commands::$c,)* $(live::$l,)*]
+    };
+}
+
 /// The plugin with defaults: the profile from the environment or the app's resources.
 pub fn init<R: Runtime>() -> TauriPlugin<R> {
     Builder::default().build()
@@ -157,24 +171,7 @@ impl Builder {
 
     pub fn build<R: Runtime>(self) -> TauriPlugin<R> {
         tauri::plugin::Builder::new("sidecar-supervisor")
-            .invoke_handler(tauri::generate_handler![
-                commands::desktop_runtime_status,
-                commands::desktop_runtime_diagnostics,
-                commands::logs,
-                commands::restart,
-                commands::stop,
-                commands::start,
-                commands::pause,
-                commands::resume,
-                commands::export_events,
-                commands::sidecar_request,
-                commands::sidecar_messages,
-                commands::sidecar_info,
-                commands::diagnostics_bundle,
-                live::watch,
-                live::log_history,
-                live::export_log,
-            ])
+            .invoke_handler(with_commands!(handler))
             .setup(move |app, _api| {
                 let state = self.start(app);
                 app.manage(state);
@@ -207,12 +204,11 @@ impl Builder {
             default_data_dir: app.path().app_data_dir().ok(),
             ..Default::default()
         };
-        let config =
-            match sidecar_supervisor_core::runtime::resolve_from_env(&overrides, default_profile.as_deref(), &app_name)
-            {
-                Ok(c) => c,
-                Err(e) => return SidecarSupervisor { inner: Err(e.to_string()), grpc: Default::default() },
-            };
+        let config = match sidecar_supervisor_core::resolve_from_env(&overrides, default_profile.as_deref(), &app_name)
+        {
+            Ok(c) => c,
+            Err(e) => return SidecarSupervisor { inner: Err(e.to_string()), grpc: Default::default() },
+        };
         // Where an installed app's files are: the sidecars beside the executable (Tauri's
         // `externalBin`), what it ships as resources (e.g. `postgres/bin`, found through a
         // `{"bundled": …}` search path entry) in the resource dir — the same dir on Windows and
@@ -329,4 +325,22 @@ fn forward<R: Runtime>(app: AppHandle<R>, mut rx: tokio::sync::broadcast::Receiv
 pub struct Diagnostics {
     pub feed_path: String,
     pub events: Vec<RuntimeEvent>,
+}
+
+#[cfg(test)]
+mod tests {
+    /// The verbs of `command_list.rs`, in order.
+    macro_rules! verbs {
+        (verbs: [$($v:ident),*], $($rest:tt)*) => {
+            [$(stringify!($v)),*]
+        };
+    }
+
+    /// One command per verb of the core, no more, no less: a verb added to the core and not
+    /// here (or the other way round) fails here.
+    #[test]
+    fn the_verb_commands_are_the_cores_verbs() {
+        let core: Vec<&str> = sidecar_supervisor_core::Verb::ALL.iter().map(|v| v.as_str()).collect();
+        assert_eq!(with_commands!(verbs).to_vec(), core);
+    }
 }

@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use sidecar_supervisor_core::logs::LiveLine;
+use sidecar_supervisor_core::LiveLine;
 use tauri::ipc::{Channel, InvokeResponseBody, Response};
 use tauri::{AppHandle, Emitter, Runtime};
 
@@ -42,7 +42,6 @@ pub struct LiveBatch {
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub missed: u64,
 }
-
 
 /// "I am looking": for the next few seconds push `log`'s lines live (if named) and sample the
 /// resources of every sidecar at most once a second (if `resources`).
@@ -120,7 +119,7 @@ pub(crate) async fn export_log<R: Runtime>(app: AppHandle<R>, name: String, path
     let sup = app.sidecar_supervisor().supervisor()?.clone();
     tauri::async_runtime::spawn_blocking(move || -> Result<u64> {
         let mut snap = sup.log_snapshot(&name)?;
-        sidecar_supervisor_core::log_files::export_to(&mut snap, &dest)
+        sidecar_supervisor_core::export_to(&mut snap, &dest)
             .map_err(|e| Error::Io(format!("cannot export the log of `{name}` to {}: {e}", dest.display())))
     })
     .await

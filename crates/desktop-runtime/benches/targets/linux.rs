@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::layout::DataDirLayout;
 use sidecar_supervisor_core::profile::{self, Overrides};
-use sidecar_supervisor_core::runtime::Notification;
+use sidecar_supervisor_core::DataDirLayout;
+use sidecar_supervisor_core::Notification;
+use sidecar_supervisor_core::State;
+use sidecar_supervisor_core::Verb;
 use sidecar_supervisor_core::{Supervisor, SupervisorOptions};
 
 fn mono_ns() -> u64 {
@@ -267,7 +268,7 @@ fn bench_readiness(trials: u64) {
         for i in 0..trials {
             let mut rx = sup.subscribe();
             if i > 0 {
-                sup.restart("api").await.unwrap();
+                sup.command(Verb::Restart, "api").await.unwrap();
             }
             let noticed = loop {
                 match rx.recv().await {

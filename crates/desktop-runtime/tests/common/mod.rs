@@ -13,9 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use sidecar_supervisor_core::layout::DataDirLayout;
-use sidecar_supervisor_core::runtime::instance;
+use sidecar_supervisor_core::testing::internals::instance;
 use sidecar_supervisor_core::testing::{test_sidecar_bin, wait_pid_gone};
+use sidecar_supervisor_core::DataDirLayout;
 
 /// Generous: CI is a loaded 2-core box. Only ever reached when something is broken.
 pub const TIMEOUT: Duration = Duration::from_secs(60);

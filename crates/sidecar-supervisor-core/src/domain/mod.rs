@@ -20,11 +20,7 @@ pub use command::{CommandError, Verb};
 pub use errors::{ErrorKind, ErrorPayload};
 pub use event::{EventKind, NewEvent};
 pub use health::StackHealth;
-pub use machine::{Action, Input, Machine};
 pub use orchestrator::{Effect, Orchestrator, PortPlan, Report};
-pub use plan::MachineConfig;
-pub use plan::{Plan, PortPolicy, UnitPlan};
+pub use plan::{Plan, PortPolicy};
 pub use state::{HealthLevel, StateFacts};
-pub use types::{
-    Cause, Exit, GracefulStop, Identity, IdentityFound, ProbeKind, ProbeTiming, State, StepEnd, Stop, StopMechanism,
-};
+pub use types::{Cause, Exit, GracefulStop, Identity, IdentityFound, ProbeKind, State, StepEnd, Stop, StopMechanism};

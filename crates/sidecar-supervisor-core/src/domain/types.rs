@@ -56,7 +56,8 @@ pub enum StopMechanism {
     /// Named signals to a process group (Linux, macOS).
     Signals,
     /// No signals: a console control event (Ctrl-Break) to a process group, which reaches it
-    /// only when the runtime has a console (Windows).
+    /// only when the runtime has a console (Windows; the platform layer names it there).
+    #[allow(dead_code)]
     ConsoleEvents,
 }
 
@@ -112,9 +113,11 @@ pub struct Exit {
 }
 
 impl Exit {
+    #[cfg(test)]
     pub fn code(code: i32) -> Exit {
         Exit { code: Some(code), signal: None }
     }
+    #[cfg(test)]
     pub fn signal(name: &str) -> Exit {
         Exit { code: None, signal: Some(name.to_string()) }
     }

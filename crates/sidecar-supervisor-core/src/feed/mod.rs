@@ -19,8 +19,6 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use tokio::sync::broadcast;
-
 use crate::atomic_file::write_atomic;
 use crate::domain::{EventKind, NewEvent};
 use crate::redact::Redactor;
@@ -31,11 +29,8 @@ mod location;
 pub use event::RuntimeEvent;
 use location::{choose_location, set_aside};
 
-pub use crate::layout::FEED_FILE_NAME;
 /// Default number of events kept.
 pub const DEFAULT_MAX_EVENTS: usize = 1000;
-/// Capacity of the broadcast channel behind [`Feed::subscribe`].
-pub const SUBSCRIBE_CAPACITY: usize = 1024;
 
 /// Where the feed lives and how much of it is kept.
 #[derive(Debug, Clone)]
@@ -119,7 +114,6 @@ struct Shared {
     fallback: Option<String>,
     max_events: usize,
     redactor: Redactor,
-    tx: broadcast::Sender<RuntimeEvent>,
     /// Itself, for the writer to be told about it.
     me: Weak<dyn crate::writer::Pending>,
 }
@@ -172,7 +166,6 @@ impl Feed {
         let next_seq = loaded.iter().map(|e| e.seq).max().map_or(1, |m| m + 1);
         let skip = loaded.len().saturating_sub(max_events);
         let events: VecDeque<_> = loaded.into_iter().skip(skip).map(Arc::new).collect();
-        let (tx, _) = broadcast::channel(SUBSCRIBE_CAPACITY);
         let shared = Arc::new_cyclic(|me: &Weak<Shared>| Shared {
             state: Mutex::new(State { events, next_seq, dirty: false, last_error: None }),
             disk: Mutex::new(()),
@@ -180,7 +173,6 @@ impl Feed {
             fallback,
             max_events,
             redactor,
-            tx,
             me: me.clone(),
         });
         let feed = Feed { shared };
@@ -201,7 +193,7 @@ impl Feed {
     }
 
     /// Stamps `seq` and `at`, redacts the message, appends in memory (dropping the oldest beyond
-    /// the bound), notifies subscribers and marks the feed for the writer. Never does disk I/O.
+    /// the bound), and marks the feed for the writer. Never does disk I/O.
     pub fn push(&self, ev: NewEvent) -> RuntimeEvent {
         let shared = self.shared();
         let message = shared.redactor.redact(&ev.message).into_owned();
@@ -213,8 +205,6 @@ impl Feed {
             st.events.pop_front();
         }
         let was_clean = !std::mem::replace(&mut st.dirty, true);
-        // Sent under the lock so subscribers see events in seq order. No receivers is fine.
-        let _ = shared.tx.send(event.clone());
         drop(st);
         if was_clean {
             crate::writer::mark(shared.me.clone());
@@ -235,19 +225,9 @@ impl Feed {
     }
 
     /// Blocks until everything pushed before the call has been written (or a write was tried and
-    /// failed: see [`Feed::last_write_error`]). Used at shutdown and in tests.
+    /// failed: the error is logged, once per new error). Used at shutdown and in tests.
     pub fn flush(&self) {
         crate::writer::Pending::write_pending(self.shared.as_ref());
-    }
-
-    /// The error of the latest write, if it failed (cleared by the next successful write).
-    pub fn last_write_error(&self) -> Option<String> {
-        self.shared().lock().last_error.clone()
-    }
-
-    /// New events as they are pushed (capacity 1024; a slow receiver sees `Lagged`).
-    pub fn subscribe(&self) -> broadcast::Receiver<RuntimeEvent> {
-        self.shared().tx.subscribe()
     }
 }
 

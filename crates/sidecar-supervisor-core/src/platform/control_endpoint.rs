@@ -4,8 +4,6 @@
 //! peer uid is checked against ours. Windows: a named pipe whose security descriptor grants only
 //! our user, refusing remote clients.
 
-use std::path::Path;
-
 /// A connection to or from the control endpoint.
 pub trait ControlStream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send {}
 impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ControlStream for T {}
@@ -14,7 +12,9 @@ impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send> ControlStre
 pub enum Accepted {
     /// From the runtime's own user.
     Ours(Box<dyn ControlStream>),
-    /// From someone else: answer with the refusal (why, in a sentence) and close.
+    /// From someone else: answer with the refusal (why, in a sentence) and close. (Windows
+    /// never makes one: the pipe's security descriptor keeps everyone else out.)
+    #[cfg_attr(windows, allow(dead_code))]
     Refused(Box<dyn ControlStream>, String),
 }
 
@@ -22,11 +22,3 @@ pub enum Accepted {
 pub use super::unix::control_socket::{connect, ControlListener};
 #[cfg(windows)]
 pub use super::windows::control_pipe::{connect, ControlListener};
-
-/// How a client names the endpoint at `path` in its errors.
-pub fn describe(path: &Path) -> String {
-    #[cfg(windows)]
-    return super::windows::control_pipe::pipe_name(path);
-    #[cfg(unix)]
-    return path.display().to_string();
-}

@@ -73,21 +73,35 @@ compile_error!(
 pub use lock::InstanceLock;
 pub use programs::{executable_names, host_triple, is_path, TEMP_DIR_VARS};
 
+/// Whether the runtime runs as root (Linux decides the default data dir by it; tests ask).
+#[cfg(all(unix, any(target_os = "linux", test, feature = "testing")))]
+pub use unix::is_root;
+#[cfg(all(windows, any(test, feature = "testing")))]
+pub use windows::is_root;
+
+/// Waits until a process has ended, without polling (tests).
+#[cfg(all(any(test, feature = "testing"), target_os = "linux"))]
+pub use linux::wait_gone;
+#[cfg(all(any(test, feature = "testing"), target_os = "macos"))]
+pub use macos::wait_gone;
+#[cfg(all(any(test, feature = "testing"), windows))]
+pub use windows::wait_gone;
+
 #[cfg(target_os = "linux")]
 pub use linux::{
-    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, wait_gone, Child, Lifeline, Spawned, OS,
+    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, Lifeline, Spawned, OS,
 };
 #[cfg(target_os = "macos")]
 pub use macos::{
-    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, wait_gone, Child, Lifeline, Spawned, OS,
+    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, Lifeline, Spawned, OS,
 };
 #[cfg(all(unix, target_os = "linux"))]
 pub(crate) use unix::original_nofile;
 #[cfg(unix)]
 pub use unix::{
-    can_traverse, create_dir_traversable, create_private, give_to, is_executable, is_root, kill_group, kill_process,
-    lookup_user, open_append_private, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group,
-    suspend_group, DeathWatch, Reach, Target, CREATED_DIR_MODE, STOP_MECHANISM,
+    create_dir_traversable, create_private, give_to, is_executable, kill_group, kill_process, lookup_user,
+    open_append_private, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group, suspend_group,
+    DeathWatch, Reach, Target, STOP_MECHANISM,
 };
 #[cfg(unix)]
 pub(crate) use unix::{exit_of_wait_status, open_lock_file};
@@ -95,10 +109,10 @@ pub(crate) use unix::{exit_of_wait_status, open_lock_file};
 pub(crate) use windows::open_lock_file;
 #[cfg(windows)]
 pub use windows::{
-    create_dir_traversable, create_private, give_to, group_usage, is_executable, is_root, kill_group, kill_process,
-    lookup_user, open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group,
-    spawn, start_time, stop_group, suspend_group, system_wide_data_dir, wait_gone, Child, DeathWatch, Lifeline, Reach,
-    Spawned, Target, OS, STOP_MECHANISM,
+    create_dir_traversable, create_private, give_to, group_usage, is_executable, kill_group, kill_process, lookup_user,
+    open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group, spawn,
+    start_time, stop_group, suspend_group, system_wide_data_dir, Child, DeathWatch, Lifeline, Reach, Spawned, Target,
+    OS, STOP_MECHANISM,
 };
 
 /// What the host adds to the settings: which OS's `os` blocks apply, and whether a data dir

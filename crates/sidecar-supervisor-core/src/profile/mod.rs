@@ -1,15 +1,21 @@
-//! The runtime profile: types, loading, validation, templates and settings precedence.
+//! The runtime profile, the file format: its types, loading (with per-OS `os` blocks),
+//! validation with errors that name the file, the JSON path and the fix, and the precedence of
+//! settings (flag > environment > profile > default). Pure: the environment and the host's facts
+//! are passed in.
 
-pub mod error;
-pub mod load;
-pub mod model;
-pub mod os;
-pub mod settings;
-pub mod template;
-pub mod validate;
+mod error;
+mod load;
+mod model;
+mod os;
+pub(crate) mod settings;
+pub(crate) mod template;
+mod validate;
 
 pub use error::ProfileError;
 pub use load::{load_profile, parse_profile};
 pub use model::*;
 pub use os::Os;
-pub use settings::{resolve, Host, Overrides, RuntimeConfig};
+pub use settings::{
+    bin_var, default_data_dir_for, resolve, Host, Overrides, RuntimeConfig, ENV_BACKEND_API_KEY, ENV_BACKEND_URL,
+    ENV_DATA_DIR, ENV_EXTRA_CA_FILES, ENV_MODE, ENV_NO_AUTO_RESTART, ENV_PROFILE,
+};

@@ -62,6 +62,17 @@ pub fn read_record(layout: &DataDirLayout) -> Option<InstanceRecord> {
     serde_json::from_str(&text).ok()
 }
 
+/// Whether the runtime that recorded itself as `instance_id` on this data dir still runs: its
+/// record names it, and its pid is the same process (same start time), not a recycled pid.
+pub fn instance_alive(layout: &DataDirLayout, instance_id: &str) -> bool {
+    match read_record(layout) {
+        Some(r) if r.instance_id == instance_id => {
+            r.start_ticks.is_some() && crate::platform::start_time(r.pid) == r.start_ticks
+        }
+        _ => false,
+    }
+}
+
 /// A leftover that was killed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Killed {

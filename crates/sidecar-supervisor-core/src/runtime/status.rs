@@ -4,6 +4,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use std::sync::RwLock;
+use std::time::Instant;
+
 use crate::domain::{Cause, StackHealth, State};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -145,6 +148,8 @@ pub enum WarningKind {
     NoIdentityProof,
     /// A fixed port of the profile is taken by another process.
     FixedPortTaken,
+    /// A sidecar's log file cannot be written (its lines are still kept in memory).
+    LogNotWritable,
 }
 
 /// The warnings a status shows: the runtime-wide ones given, then one per sidecar that answers
@@ -189,4 +194,23 @@ impl RuntimeStatus {
         }
         StackHealth::of(self.sidecars.iter().map(|r| (r.name.as_str(), r.state)))
     }
+}
+
+pub(crate) struct SharedStatus {
+    pub status: RuntimeStatus,
+    pub spawned_at: Vec<Option<Instant>>,
+    /// Why the feed is in its fallback location, if it is (a warning in every snapshot).
+    pub feed_fallback: Option<String>,
+}
+
+/// A consistent copy of the status with uptimes computed now.
+pub(crate) fn snapshot(shared: &RwLock<SharedStatus>) -> RuntimeStatus {
+    let s = shared.read().expect("status lock");
+    let mut st = s.status.clone();
+    for (row, t) in st.sidecars.iter_mut().zip(&s.spawned_at) {
+        row.uptime_ms = t.map(|t| t.elapsed().as_millis() as u64);
+    }
+    st.warnings = warnings(&st.sidecars, s.feed_fallback.as_deref());
+    st.health = st.compute_health();
+    st
 }

@@ -9,11 +9,11 @@ use std::ops::Deref;
 use std::time::Duration;
 
 use serde_json::Value;
-use sidecar_supervisor_core::domain::State;
-use sidecar_supervisor_core::events::{EventKind, RuntimeEvent};
-use sidecar_supervisor_core::runtime::{Notification, RuntimeStatus, SidecarStatus};
 use sidecar_supervisor_core::testing::{config_in, options, row};
+use sidecar_supervisor_core::State;
 use sidecar_supervisor_core::Supervisor;
+use sidecar_supervisor_core::{EventKind, RuntimeEvent};
+use sidecar_supervisor_core::{Notification, RuntimeStatus, SidecarStatus};
 use tokio::sync::broadcast::error::RecvError;
 
 /// How a forced kill ends a process: SIGKILL on Unix; on Windows, its job terminated with

@@ -74,6 +74,7 @@ impl Orchestrator {
         Orchestrator { plan, units, shutting_down: false, out: VecDeque::new() }
     }
 
+    #[cfg(test)]
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
@@ -208,10 +209,6 @@ impl Orchestrator {
             }
         }
         self.after(now);
-    }
-
-    pub fn shutting_down(&self) -> bool {
-        self.shutting_down
     }
 
     /// Shutdown is complete: no unit has a process, nor will get one.

@@ -14,9 +14,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use probe::{Probe, ProbePlan};
-pub use rules::{machine_config, MachineConfig, MAX_PORT_RETRIES};
+pub use rules::{machine_config, MachineConfig};
 pub use run::{Helper, PrepareStep, RunSpec};
-pub use stop::{graceful_stop, plain_stop, StopPlan};
+pub use stop::StopPlan;
 
 use super::types::{ProbeKind, StopMechanism};
 use super::CommandError;
@@ -184,12 +184,10 @@ impl Plan {
         Plan { mode: cfg.mode, units, passwords, max_events: p.max_events }
     }
 
+    /// How many units.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> usize {
         self.units.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.units.is_empty()
     }
 
     /// The units `name` means: the unit of that name, or every replica (`name#n`) of the
@@ -211,13 +209,6 @@ impl Plan {
             sidecar: name.into(),
             known: self.units.iter().map(|u| u.name.clone()).collect(),
         })
-    }
-
-    /// Names of the units this mode runs, sorted.
-    pub fn run_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = self.units.iter().filter(|u| u.runs_here()).map(|u| u.name.clone()).collect();
-        names.sort();
-        names
     }
 
     /// Units that wait for `i`.

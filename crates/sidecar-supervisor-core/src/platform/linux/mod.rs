@@ -1,8 +1,6 @@
 //! Linux: process start with the parent-death signal ([`spawn`]) and process identity from
 //! `/proc`.
 
-use std::time::Duration;
-
 mod procfs;
 mod spawn;
 mod usage;
@@ -21,8 +19,9 @@ pub fn system_wide_data_dir() -> bool {
 }
 
 /// Waits until `pid` has ended, without a polling loop; `true` if it ended within `timeout`
-/// (or was gone already).
-pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
+/// (or was gone already). For tests.
+#[cfg(any(test, feature = "testing"))]
+pub fn wait_gone(pid: u32, timeout: std::time::Duration) -> bool {
     // SAFETY: raw syscalls with valid arguments; the fd is closed below.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) } as libc::c_int;
     if fd < 0 {

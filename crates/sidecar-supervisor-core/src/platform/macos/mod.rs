@@ -2,8 +2,6 @@
 //! process group of its own, the exit awaited through kqueue, process identity from libproc.
 //! macOS has no parent-death signal: the guardian and the lifeline are the death watch.
 
-use std::time::Duration;
-
 mod proc;
 mod spawn;
 mod usage;
@@ -22,8 +20,9 @@ pub fn system_wide_data_dir() -> bool {
 }
 
 /// Waits until `pid` has ended, without a polling loop; `true` if it ended within `timeout`
-/// (or was gone already).
-pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
+/// (or was gone already). For tests.
+#[cfg(any(test, feature = "testing"))]
+pub fn wait_gone(pid: u32, timeout: std::time::Duration) -> bool {
     // SAFETY: kqueue and kevent with valid arguments; the descriptor is closed below.
     unsafe {
         let kq = libc::kqueue();

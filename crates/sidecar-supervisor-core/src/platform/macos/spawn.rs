@@ -121,10 +121,6 @@ impl Child {
         Ok(Child { pid, kq, exit: None })
     }
 
-    pub fn id(&self) -> u32 {
-        self.pid as u32
-    }
-
     /// Waits for the process to end and reaps it.
     pub async fn wait(&mut self) -> io::Result<Exit> {
         if let Some(e) = &self.exit {

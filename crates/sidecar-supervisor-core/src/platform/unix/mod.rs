@@ -10,7 +10,7 @@ mod pipes;
 mod signals;
 mod users;
 
-pub use access::{can_traverse, create_dir_traversable, Reach, Target, CREATED_DIR_MODE};
+pub use access::{create_dir_traversable, Reach, Target};
 pub use files::{create_private, is_executable, open_append_private, open_lock_file, private_dir_all, replace_file};
 pub use guardian::DeathWatch;
 #[cfg(target_os = "linux")]
@@ -18,7 +18,9 @@ pub use limits::original_nofile;
 pub use limits::raise_fd_limit;
 pub use pipes::feed;
 pub use signals::{exit_of_wait_status, kill_group, kill_process, resume_group, stop_group, suspend_group};
-pub use users::{give_to, is_root, lookup_user};
+#[cfg(any(target_os = "linux", test, feature = "testing"))]
+pub use users::is_root;
+pub use users::{give_to, lookup_user};
 
 /// How processes are asked to stop here.
 pub const STOP_MECHANISM: crate::domain::StopMechanism = crate::domain::StopMechanism::Signals;

@@ -5,8 +5,6 @@
 //! `sidecar.v1.Control/Shutdown` and a profile's `stop_command`); a force kill terminates the
 //! job. Windows has no users to drop to and no file modes: the profile's `user` is refused.
 
-use std::time::Duration;
-
 pub(crate) mod control_pipe;
 mod files;
 mod jobs;
@@ -25,7 +23,9 @@ pub use proc::{processes_with_env, start_time};
 pub use spawn::{spawn, Child, Lifeline, Spawned};
 pub use suspend::{resume_group, suspend_group};
 pub use usage::group_usage;
-pub use users::{give_to, is_root, lookup_user, Reach, Target};
+#[cfg(any(test, feature = "testing"))]
+pub use users::is_root;
+pub use users::{give_to, lookup_user, Reach, Target};
 
 /// Nothing to raise: Windows has no per-process open-files limit like Unix's.
 pub fn raise_fd_limit() {}
@@ -42,8 +42,9 @@ pub fn system_wide_data_dir() -> bool {
 pub const STOP_MECHANISM: crate::domain::StopMechanism = crate::domain::StopMechanism::ConsoleEvents;
 
 /// Waits until `pid` has ended, without a polling loop; `true` if it ended within `timeout`
-/// (or was gone already).
-pub fn wait_gone(pid: u32, timeout: Duration) -> bool {
+/// (or was gone already). For tests.
+#[cfg(any(test, feature = "testing"))]
+pub fn wait_gone(pid: u32, timeout: std::time::Duration) -> bool {
     use windows_sys::Win32::Foundation::{CloseHandle, WAIT_OBJECT_0};
     use windows_sys::Win32::System::Threading::{OpenProcess, WaitForSingleObject, PROCESS_SYNCHRONIZE};
     // SAFETY: plain calls on a handle we open and close here.

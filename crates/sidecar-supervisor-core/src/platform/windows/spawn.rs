@@ -136,10 +136,6 @@ pub struct Child {
 }
 
 impl Child {
-    pub fn id(&self) -> u32 {
-        self.pid
-    }
-
     /// Waits for the process to end.
     pub async fn wait(&mut self) -> io::Result<Exit> {
         let status = self.inner.wait().await?;

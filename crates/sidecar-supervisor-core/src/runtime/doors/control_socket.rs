@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::domain::{CommandError, ErrorKind, ErrorPayload};
+use crate::domain::{CommandError, ErrorKind, ErrorPayload, Verb};
 use crate::layout::DataDirLayout;
 use crate::platform::control_endpoint::{self as platform, Accepted};
 use crate::runtime::Supervisor;
@@ -22,35 +22,17 @@ pub const MAX_REQUEST: usize = (1 << 20) + 4096;
 /// The default timeout of `request`.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 
+/// One request on the control socket (one JSON line).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "verb", rename_all = "snake_case")]
+#[serde(tag = "do", rename_all = "snake_case")]
 pub enum CtlRequest {
-    Restart {
-        name: String,
-    },
-    Stop {
-        name: String,
-    },
-    Start {
-        name: String,
-    },
-    Pause {
-        name: String,
-    },
-    Resume {
-        name: String,
-    },
-    Request {
-        name: String,
-        method: String,
-        params: Option<Value>,
-        timeout_ms: u64,
-    },
+    /// `verb` `name`: a unit, or every replica of a sidecar ([`Supervisor::command`]).
+    Command { verb: Verb, name: String },
+    /// Call `method` of a `"stdio": "jsonrpc"` sidecar.
+    Request { name: String, method: String, params: Option<Value>, timeout_ms: u64 },
     /// Sample every sidecar's resources once a second for the next `lease_ms` (what the
     /// dialog does while it is open).
-    Watch {
-        lease_ms: u64,
-    },
+    Watch { lease_ms: u64 },
     /// The live status, each sidecar's resources sampled now (what `desktop-runtime status`
     /// shows while the runner runs).
     Status,
@@ -82,11 +64,7 @@ pub async fn handle(sup: &Supervisor, req: CtlRequest) -> CtlResponse {
         Err(e) => CtlResponse::err(&e),
     };
     match req {
-        CtlRequest::Restart { name } => command(sup.restart(&name).await),
-        CtlRequest::Stop { name } => command(sup.stop(&name).await),
-        CtlRequest::Start { name } => command(sup.start_sidecar(&name).await),
-        CtlRequest::Pause { name } => command(sup.pause(&name).await),
-        CtlRequest::Resume { name } => command(sup.resume(&name).await),
+        CtlRequest::Command { verb, name } => command(sup.command(verb, &name).await),
         CtlRequest::Watch { lease_ms } => {
             sup.watch_resources(Duration::from_millis(lease_ms.clamp(1, 60_000)));
             CtlResponse::ok(Value::Null)

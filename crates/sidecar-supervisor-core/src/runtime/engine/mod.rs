@@ -32,8 +32,8 @@ use crate::domain::{CommandError, Effect, Exit, Orchestrator, ProbeKind, Report,
 use crate::feed::Feed;
 use crate::runtime::instance::InstanceRecord;
 use crate::runtime::search_path::SearchDirs;
+use crate::runtime::status::SharedStatus;
 use crate::runtime::status::{LastProbe, Notification};
-use crate::runtime::SharedStatus;
 use crate::writer::LatestFiles;
 pub(crate) use context::Context;
 use launch::{Launcher, Parts};

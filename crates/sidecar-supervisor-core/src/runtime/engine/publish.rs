@@ -18,8 +18,8 @@ use crate::domain::{EventKind, NewEvent};
 use crate::domain::{Orchestrator, ProbeKind};
 use crate::feed::Feed;
 use crate::runtime::instance::InstanceRecord;
+use crate::runtime::status::SharedStatus;
 use crate::runtime::status::{Budget, LastProbe, Notification, SidecarStatus};
-use crate::runtime::SharedStatus;
 use crate::writer::LatestFiles;
 
 pub(super) struct Publisher {
@@ -204,7 +204,7 @@ impl Publisher {
 
     fn write_status(&self) {
         if let Some(path) = &self.status_file {
-            let snapshot = crate::runtime::snapshot(&self.shared);
+            let snapshot = crate::runtime::status::snapshot(&self.shared);
             if let Ok(bytes) = serde_json::to_vec_pretty(&snapshot) {
                 self.files.write(path.clone(), bytes);
             }

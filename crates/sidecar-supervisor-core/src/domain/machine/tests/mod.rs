@@ -34,7 +34,7 @@ fn has_spawn(actions: &[Action]) -> bool {
 }
 
 /// The graceful stop the plan gives a sidecar without a port or stop settings.
-const TERM: Stop = Stop::Graceful(crate::domain::plan::plain_stop(crate::domain::StopMechanism::Signals));
+const TERM: Stop = Stop::Graceful(GracefulStop::Signal(StopSignal::Term));
 
 /// Whether the actions stop a process tree this way.
 fn stops(actions: &[Action], how: Stop) -> bool {
