@@ -134,7 +134,7 @@ mod tests {
             };
             assert_eq!((h.level, h.summary.as_str()), (level, summary.as_str()), "{state:?}");
             assert_eq!(h.failed.is_empty(), state != State::Failed, "{state:?}");
-            assert_eq!(state.health().is_none_or(|l| l == level), true, "{state:?}: the state's own level");
+            assert!(state.health().is_none_or(|l| l == level), "{state:?}: the state's own level");
         }
     }
 

@@ -88,23 +88,19 @@ pub use macos::wait_gone;
 pub use windows::wait_gone;
 
 #[cfg(target_os = "linux")]
-pub use linux::{
-    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, Lifeline, Spawned, OS,
-};
+pub use linux::{group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, OS};
 #[cfg(target_os = "macos")]
-pub use macos::{
-    group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, Lifeline, Spawned, OS,
-};
+pub use macos::{group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, OS};
+#[cfg(unix)]
+pub(crate) use unix::open_lock_file;
 #[cfg(all(unix, target_os = "linux"))]
 pub(crate) use unix::original_nofile;
 #[cfg(unix)]
 pub use unix::{
     create_dir_traversable, create_private, give_to, is_executable, kill_group, kill_process, lookup_user,
     open_append_private, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group, suspend_group,
-    DeathWatch, Reach, Target, STOP_MECHANISM,
+    DeathWatch, Lifeline, Reach, Spawned, Target, STOP_MECHANISM,
 };
-#[cfg(unix)]
-pub(crate) use unix::{exit_of_wait_status, open_lock_file};
 #[cfg(windows)]
 pub(crate) use windows::open_lock_file;
 #[cfg(windows)]

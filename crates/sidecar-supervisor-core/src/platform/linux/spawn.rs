@@ -31,37 +31,10 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use tokio::io::unix::AsyncFd;
-use tokio::net::unix::pipe;
 
 use crate::domain::Exit;
-use crate::platform::{Output, SpawnRequest};
-
-/// A started process: the leader of its own process group.
-pub struct Spawned {
-    pub pid: u32,
-    pub child: Child,
-    /// The child's stdin: dropping it is the lifeline's EOF.
-    pub lifeline: Lifeline,
-    pub stdout: Output,
-    pub stderr: Output,
-}
-
-/// The write end of a child's stdin, never written to (but by [`Lifeline::feed`]).
-pub struct Lifeline(OwnedFd);
-
-impl Lifeline {
-    /// Writes `input` to the child's stdin and closes it: for a prepare step given `stdin`
-    /// (its lifeline then is its job, group and guardian only).
-    pub async fn feed(self, input: Vec<u8>) -> io::Result<()> {
-        super::super::unix::feed(self.0, input).await
-    }
-
-    /// The stdin pipe as an async writer (a `"stdio": "jsonrpc"` channel): the lifeline is then
-    /// held by whoever holds the writer, and dropping it is the EOF.
-    pub fn into_writer(self) -> io::Result<crate::platform::Input> {
-        Ok(Box::new(tokio::net::unix::pipe::Sender::from_owned_fd(self.0)?))
-    }
-}
+use crate::platform::unix::process::{reap, reap_when_it_ends, receiver, Lifeline, Spawned};
+use crate::platform::SpawnRequest;
 
 /// Starts the process (inside a tokio runtime: its pipes and exit are registered with it).
 pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
@@ -192,30 +165,9 @@ impl Drop for Child {
     /// Dropped before its end was awaited (the engine is going away): reap it when it ends,
     /// so it does not stay a zombie of an app that keeps running.
     fn drop(&mut self) {
-        if self.exit.is_none() && !matches!(reap(self.pid, libc::WNOHANG), Ok(Some(_))) {
-            let pid = self.pid;
-            let _ = std::thread::Builder::new().name("reap-child".into()).spawn(move || reap(pid, 0));
+        if self.exit.is_none() {
+            reap_when_it_ends(self.pid);
         }
-    }
-}
-
-/// `waitpid` on our child: its exit, or `None` while it runs (`WNOHANG`).
-fn reap(pid: libc::pid_t, flags: libc::c_int) -> io::Result<Option<Exit>> {
-    let mut status = 0;
-    loop {
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
-        if r == 0 {
-            return Ok(None);
-        }
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        return Ok(Some(crate::platform::exit_of_wait_status(status)));
     }
 }
 
@@ -386,16 +338,4 @@ fn pipe_pair() -> io::Result<(OwnedFd, OwnedFd)> {
         let [r, w] = owned;
         Ok((r, w))
     }
-}
-
-/// The runtime's end of an output pipe, non-blocking, registered with tokio.
-fn receiver(fd: OwnedFd) -> io::Result<pipe::Receiver> {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    pipe::Receiver::from_owned_fd_unchecked(fd)
 }

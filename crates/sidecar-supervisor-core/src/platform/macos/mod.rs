@@ -7,7 +7,7 @@ mod spawn;
 mod usage;
 
 pub use proc::{processes_with_env, start_time};
-pub use spawn::{spawn, Child, Lifeline, Spawned};
+pub use spawn::{spawn, Child};
 pub use usage::group_usage;
 
 /// This OS, as the profile's `os` blocks name it.

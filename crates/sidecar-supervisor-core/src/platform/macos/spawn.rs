@@ -12,37 +12,10 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use tokio::io::unix::AsyncFd;
-use tokio::net::unix::pipe;
 
 use crate::domain::Exit;
-use crate::platform::{Output, SpawnRequest};
-
-/// A started process: the leader of its own process group.
-pub struct Spawned {
-    pub pid: u32,
-    pub child: Child,
-    /// The child's stdin: dropping it is the lifeline's EOF.
-    pub lifeline: Lifeline,
-    pub stdout: Output,
-    pub stderr: Output,
-}
-
-/// The write end of a child's stdin, never written to (but by [`Lifeline::feed`]).
-pub struct Lifeline(OwnedFd);
-
-impl Lifeline {
-    /// Writes `input` to the child's stdin and closes it: for a prepare step given `stdin`
-    /// (its lifeline then is its job, group and guardian only).
-    pub async fn feed(self, input: Vec<u8>) -> io::Result<()> {
-        super::super::unix::feed(self.0, input).await
-    }
-
-    /// The stdin pipe as an async writer (a `"stdio": "jsonrpc"` channel): the lifeline is then
-    /// held by whoever holds the writer, and dropping it is the EOF.
-    pub fn into_writer(self) -> io::Result<crate::platform::Input> {
-        Ok(Box::new(tokio::net::unix::pipe::Sender::from_owned_fd(self.0)?))
-    }
-}
+use crate::platform::unix::process::{reap, reap_when_it_ends, receiver, Lifeline, Spawned};
+use crate::platform::SpawnRequest;
 
 /// Starts the process (inside a tokio runtime: its pipes and exit are registered with it).
 pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
@@ -72,17 +45,6 @@ pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {
         stdout: Box::new(receiver(stdout)?),
         stderr: Box::new(receiver(stderr)?),
     })
-}
-
-fn receiver(fd: OwnedFd) -> io::Result<pipe::Receiver> {
-    // SAFETY: fcntl on a descriptor we own.
-    unsafe {
-        let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
-        if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    pipe::Receiver::from_owned_fd_unchecked(fd)
 }
 
 /// A started process's end, awaited through kqueue.
@@ -141,28 +103,8 @@ impl Child {
 impl Drop for Child {
     /// Dropped before its end was awaited: reap it when it ends (no zombie left behind).
     fn drop(&mut self) {
-        if self.exit.is_none() && !matches!(reap(self.pid, libc::WNOHANG), Ok(Some(_))) {
-            let pid = self.pid;
-            let _ = std::thread::Builder::new().name("reap-child".into()).spawn(move || reap(pid, 0));
+        if self.exit.is_none() {
+            reap_when_it_ends(self.pid);
         }
-    }
-}
-
-fn reap(pid: libc::pid_t, flags: libc::c_int) -> io::Result<Option<Exit>> {
-    let mut status = 0;
-    loop {
-        // SAFETY: waiting for our own child.
-        let r = unsafe { libc::waitpid(pid, &mut status, flags) };
-        if r == 0 {
-            return Ok(None);
-        }
-        if r < 0 {
-            let e = io::Error::last_os_error();
-            if e.kind() == io::ErrorKind::Interrupted {
-                continue;
-            }
-            return Err(e);
-        }
-        return Ok(Some(crate::platform::exit_of_wait_status(status)));
     }
 }
