@@ -22,7 +22,7 @@ pub use crate::platform::private_dir_all;
 
 /// Atomically replaces `path` with `bytes`, as a file only its owner can read.
 ///
-/// Creates the parent directories, then [`replace_with`]: readers never see a torn file and a
+/// Creates the parent directories, then replaces the file atomically (`replace_with`): readers never see a torn file and a
 /// crash leaves either the old or the new content. On error the temp file is removed and `path`
 /// is untouched (the error message names `path`).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {

@@ -68,7 +68,7 @@ impl LogSnapshot {
 }
 
 /// Copies the snapshot to `dest` (in a directory that exists) through a temporary sibling
-/// renamed into place ([`crate::atomic_file::replace_with`]), so a failed export leaves no
+/// renamed into place (`atomic_file::replace_with`), so a failed export leaves no
 /// half-written file under the chosen name. Returns the bytes.
 pub fn export_to(snapshot: &mut LogSnapshot, dest: &Path) -> io::Result<u64> {
     let mut n = 0;

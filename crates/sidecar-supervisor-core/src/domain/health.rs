@@ -22,7 +22,7 @@ pub struct StackHealth {
     pub level: HealthLevel,
     /// One line, e.g. `all 5 sidecars ready`, `degraded: backend unhealthy`, `failed: worker#1`.
     pub summary: String,
-    /// The sidecars in `failed`, in status order (each gets a "Restart <name>" tray item).
+    /// The sidecars in `failed`, in status order (each gets a "Restart `name`" tray item).
     /// Empty when the engine is not running (nothing could restart them).
     pub failed: Vec<String>,
 }

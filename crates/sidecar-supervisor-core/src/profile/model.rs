@@ -368,6 +368,21 @@ pub struct ProbeSpec {
     pub failure_threshold: u32,
 }
 
+impl ProbeSpec {
+    /// Every kind of probe there is: its field's name, whether this probe sets it, and whether
+    /// that kind connects to the sidecar's port. A new kind is a field above and a line here.
+    pub fn kinds(&self) -> [(&'static str, bool, bool); 6] {
+        [
+            ("http", self.http.is_some(), true),
+            ("grpc", self.grpc.is_some(), true),
+            ("tcp", self.tcp == Some(true), true),
+            ("postgres", self.postgres.is_some(), true),
+            ("exec", self.exec.is_some(), false),
+            ("stdout", self.stdout.is_some(), false),
+        ]
+    }
+}
+
 fn default_interval() -> u64 {
     1000
 }

@@ -411,19 +411,13 @@ fn json_string(s: &str) -> String {
 }
 
 fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(), ProfileError> {
-    let kinds = [
-        p.http.is_some(),
-        p.grpc.is_some(),
-        p.tcp == Some(true),
-        p.postgres.is_some(),
-        p.exec.is_some(),
-        p.stdout.is_some(),
-    ];
-    let n = kinds.iter().filter(|k| **k).count();
+    let kinds = p.kinds();
+    let set: Vec<_> = kinds.iter().filter(|(_, set, _)| *set).collect();
     let err = |m: String, fix: &str| ProfileError::in_file(file, at.to_string(), m, fix);
-    if n != 1 {
+    if set.len() != 1 {
+        let names: Vec<&str> = kinds.iter().map(|(name, _, _)| *name).collect();
         return Err(err(
-            format!("a probe needs exactly one of http, grpc, tcp, postgres, exec, stdout (found {n})"),
+            format!("a probe needs exactly one of {} (found {})", names.join(", "), set.len()),
             r#"e.g. { "http": "/health/ready" }"#,
         ));
     }
@@ -440,7 +434,7 @@ fn check_probe(file: &Path, at: &str, p: &ProbeSpec, has_port: bool) -> Result<(
             ));
         }
     }
-    if (p.http.is_some() || p.grpc.is_some() || p.tcp == Some(true) || p.postgres.is_some()) && !has_port {
+    if set[0].2 && !has_port {
         return Err(err(
             "this probe connects to the sidecar's port, but the sidecar declares no port".into(),
             r#"add "port": "auto" or "announce" to the sidecar, or use an exec/stdout probe"#,

@@ -254,6 +254,7 @@ fn engine_crashed(
                 row.state = State::Failed;
             }
         }
+        s.status.health = s.status.compute_health();
     }
     if let Some(path) = status_file {
         if let Ok(bytes) = serde_json::to_vec_pretty(&snapshot(shared)) {

@@ -28,7 +28,8 @@ pub struct RuntimeStatus {
     /// Set when the engine itself failed (it then stopped, and its sidecars with it).
     #[serde(default)]
     pub error: Option<String>,
-    /// What a person should know beyond each row's state ([`warnings`]).
+    /// What a person should know beyond each row's state (the feed's fallback, identity,
+    /// causes, log files).
     #[serde(default)]
     pub warnings: Vec<RuntimeWarning>,
     /// The stack's health: what the tray, the window's header and the dialog show.
@@ -211,6 +212,5 @@ pub(crate) fn snapshot(shared: &RwLock<SharedStatus>) -> RuntimeStatus {
         row.uptime_ms = t.map(|t| t.elapsed().as_millis() as u64);
     }
     st.warnings = warnings(&st.sidecars, s.feed_fallback.as_deref());
-    st.health = st.compute_health();
     st
 }

@@ -244,7 +244,7 @@ impl Machine {
                 }
             }
         }
-        self.explain(before, &mut out);
+        self.explain(before, "starting", &mut out);
         out
     }
 
@@ -268,7 +268,7 @@ impl Machine {
             self.startup_timed_out(&mut out);
         }
         self.run_due_probes(now, &mut out);
-        self.explain(before, &mut out);
+        self.explain(before, "the backoff is over: starting", &mut out);
         out
     }
 
@@ -317,8 +317,8 @@ impl Machine {
 
     /// The end of one input: when the state moved from `before`, the last event of this turn
     /// carries the state it led to; a move no event explained (a launch, a wait for the
-    /// dependencies) gets its own event.
-    fn explain(&self, before: State, out: &mut Vec<Action>) {
+    /// dependencies) gets its own event (a launch's says `starting`: why it starts now).
+    fn explain(&self, before: State, starting: &str, out: &mut Vec<Action>) {
         if self.state == before {
             return;
         }

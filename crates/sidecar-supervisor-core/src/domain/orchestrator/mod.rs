@@ -120,9 +120,13 @@ impl Orchestrator {
             Report::StopFailed { pid, why } => Input::StopFailed { pid, why },
             Report::SuspendFailed { pid, resume, why } => Input::SuspendFailed { pid, resume, why },
             Report::RemoteProbed { ok, detail } => {
-                let actions = self.units[unit].remote.as_mut().map(|r| r.probed(now, ok, &detail)).unwrap_or_default();
-                // The error is news for the status even when the state is not.
-                self.out.push_back(Effect::Publish { unit });
+                let Some(r) = self.units[unit].remote.as_mut() else { return };
+                let error = r.error().map(str::to_string);
+                let actions = r.probed(now, ok, &detail);
+                // A new error is news for the status even when the state is not.
+                if r.error() != error.as_deref() {
+                    self.out.push_back(Effect::Publish { unit });
+                }
                 self.apply_remote(unit, actions);
                 return;
             }

@@ -173,6 +173,9 @@ impl Publisher {
             );
             if self.health.as_ref() != Some(&health) {
                 self.health = Some(health.clone());
+                if let Ok(mut s) = self.shared.write() {
+                    s.status.health = health.clone();
+                }
                 let _ = self.notify.send(Notification::Health(health));
             }
         }
