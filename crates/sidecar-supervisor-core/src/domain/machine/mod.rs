@@ -334,8 +334,7 @@ impl Machine {
                     (State::WaitingForDeps, State::Starting) => {
                         (EventKind::Starting, "its dependencies are up: starting")
                     }
-                    (State::Backoff, State::Starting) => (EventKind::Starting, "the backoff is over: starting"),
-                    (_, State::Starting) => (EventKind::Starting, "starting"),
+                    (_, State::Starting) => (EventKind::Starting, starting),
                     (from, to) => {
                         // Every other move is made together with the event that explains it.
                         debug_assert!(false, "{from:?} -> {to:?} without an event");
