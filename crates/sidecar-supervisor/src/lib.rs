@@ -10,8 +10,8 @@
 //!   the JSON-RPC channel of `"stdio": "jsonrpc"` sidecars (granted with
 //!   `sidecar-supervisor:channel`). Errors reach TypeScript as the core's one error shape
 //!   (`{kind, message, sidecar?, code?, data?}`, `error.rs`), the same the control socket gives.
-//! - Pushes: every status change and feed event is emitted to the webview ([`EVENT_SIDECAR`],
-//!   [`EVENT_FEED`]), so the UI never polls; [`EVENT_RESYNC`] asks it to re-read the status when
+//! - Pushes: every status change, feed event and new health of the stack is emitted to the
+//!   webview ([`EVENT_SIDECAR`], [`EVENT_FEED`], [`EVENT_HEALTH`]), so the UI never polls; [`EVENT_RESYNC`] asks it to re-read the status when
 //!   it fell behind.
 //! - The engine keeps spawning (process groups, death signal, lifeline); `tauri-plugin-shell`'s
 //!   spawn has none of them. Sidecars stop gracefully on `RunEvent::Exit`, which also follows

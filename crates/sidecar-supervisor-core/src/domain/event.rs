@@ -50,7 +50,7 @@ pub enum EventKind {
     Stopping,
     /// The sidecar is stopped.
     Stopped,
-    /// The stop signal was ignored for `stop_timeout`; the group got SIGKILL.
+    /// It did not stop within its `stop_timeout_ms`: its whole tree was killed.
     KillEscalated,
     /// A leftover process of a dead earlier instance was killed at start.
     OrphanKilled,

@@ -40,8 +40,10 @@ impl StackHealth {
         if !failed.is_empty() {
             return StackHealth { level: HealthLevel::Failed, summary: format!("failed: {}", names(&failed)), failed };
         }
-        let degraded: Vec<String> =
-            rows.iter().filter_map(|(n, s)| degraded_word(*s).map(|w| format!("{n} {w}"))).collect();
+        let degraded: Vec<String> = (rows.iter())
+            .filter(|(_, s)| s.health() == Some(HealthLevel::Degraded))
+            .map(|(n, s)| format!("{n} {}", word(*s)))
+            .collect();
         if !degraded.is_empty() {
             let summary = format!("degraded: {}", names(&degraded));
             return StackHealth { level: HealthLevel::Degraded, summary, failed };
@@ -70,16 +72,11 @@ impl StackHealth {
     }
 }
 
-/// How a row that is up but not serving (or down on purpose) reads in the summary; `None` for
-/// the states of another level.
-fn degraded_word(state: State) -> Option<&'static str> {
+/// How a state reads in the summary: its name, but a backoff is "restarting".
+fn word(state: State) -> &'static str {
     match state {
-        State::Unhealthy => Some("unhealthy"),
-        State::Backoff => Some("restarting"),
-        State::Stopped => Some("stopped"),
-        State::Stopping => Some("stopping"),
-        State::Paused => Some("paused"),
-        _ => None,
+        State::Backoff => "restarting",
+        s => s.as_str(),
     }
 }
 

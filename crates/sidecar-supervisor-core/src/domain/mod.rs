@@ -1,5 +1,7 @@
 //! Pure decisions, no I/O: the plan built from the profile, the orchestrator over all sidecars,
-//! the per-sidecar state machine, restart budget and backoff. Time is passed in as a
+//! the per-sidecar state machine (and the remote row, a machine without a process), restart
+//! budget and backoff, what each state means and the stack's health, the verbs people give and
+//! the kinds of error they get back, the events all of this emits. Time is passed in as a
 //! `Duration` since the engine started; nothing here reads a clock, touches a file or speaks to
 //! an operating system.
 

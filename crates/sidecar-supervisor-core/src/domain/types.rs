@@ -1,6 +1,7 @@
-//! The machine's vocabulary: its states, inputs, outputs and configuration, plus the small pure
-//! helpers around them (probe grid, exit descriptions). Kept apart from the transition logic in
-//! [`super::machine`] so each file reads as one thing.
+//! The machine's vocabulary: its inputs and outputs, identity tiers, causes, stops and exits,
+//! plus the small pure helpers around them (probe grid, exit descriptions). Kept apart from the
+//! transition logic in [`super::machine`] (the states are `state.rs`, the rules `plan/rules.rs`)
+//! so each file reads as one thing.
 //!
 //! Nothing here speaks an operating system's language: a stop is a [`Stop`] (graceful by a
 //! named signal, or forced), an exit an [`Exit`] (a code, and the name of the signal that ended
@@ -56,7 +57,8 @@ pub enum StopMechanism {
     /// Named signals to a process group (Linux, macOS).
     Signals,
     /// No signals: a console control event (Ctrl-Break) to a process group, which reaches it
-    /// only when the runtime has a console (Windows; the platform layer names it there).
+    /// only when the runtime has a console (Windows; the platform layer names it there). Built
+    /// only there and in tests: no OS `cfg` may name it outside `platform/`, hence the allow.
     #[allow(dead_code)]
     ConsoleEvents,
 }
@@ -70,7 +72,7 @@ pub enum GracefulStop {
     /// console).
     CtrlBreak,
     /// Call `sidecar.v1.Control/Shutdown` on the sidecar's port (Windows, for a sidecar with a
-    /// port; a failed call falls back to `Signal`).
+    /// port; a failed call falls back to the plan's plain stop).
     Control,
     /// Run the profile's `stop_command`.
     Command,
@@ -159,7 +161,7 @@ pub enum IdentityFound {
 pub enum Cause {
     /// A fixed port of the profile is taken by another process.
     FixedPortTaken,
-    /// Its program, or one of its helper commands, is not found.
+    /// Its program is not found.
     ProgramNotFound,
     /// A prepare step failed, or did not finish in time.
     PrepareFailed,

@@ -41,15 +41,28 @@
 //! directories and files only the runtime's user can read; [`create_dir_traversable`] makes the
 //! data dir passable (not listable) for sidecars that run as another user; [`is_executable`].
 //!
-//! **Users** (Unix, when the runtime runs as root): [`is_root`], [`lookup_user`], [`give_to`]
+//! **Users** (Unix, when the runtime runs as root): `is_root`, [`lookup_user`], [`give_to`]
 //! (a sidecar's directory to its user), and the reach check ([`Reach`], [`Target`]) that names
 //! the directory a user cannot pass. An OS without users refuses the profile's `user` field.
 //!
 //! **Limits**: [`raise_fd_limit`] (children get the original limit back).
 //!
-//! Modules: `unix` (what Linux and macOS share: signals, file modes, users, the guardian),
-//! `linux`, `macos`, `windows`. A build for any other OS stops here with a message instead of
-//! failing deep inside the engine.
+//! **Suspension**: [`suspend_group`] and [`resume_group`] (a pause: SIGSTOP/SIGCONT to the
+//! group on Unix, every thread of the job's processes on Windows); `false` when the OS refused.
+//!
+//! **The control endpoint** ([`control_endpoint`]): a listener and a client connection only the
+//! runtime's user can use (a 0600 socket with a peer-uid check; a named pipe granting only our
+//! user).
+//!
+//! **How programs are named** (`programs.rs`): [`is_path`], [`executable_names`] (`PATHEXT`),
+//! [`host_triple`], [`TEMP_DIR_VARS`].
+//!
+//! **The host's facts** for the plan and the settings: `OS` (whose `os` blocks apply),
+//! `STOP_MECHANISM` (signals, or console events), `system_wide_data_dir`, gathered by [`host`].
+//!
+//! Modules: `unix` (what Linux and macOS share: signals, file modes, users, the guardian, a
+//! started process's handles and reaping, the control socket), `linux`, `macos`, `windows`. A
+//! build for any other OS stops here with a message instead of failing deep inside the engine.
 
 use std::path::Path;
 

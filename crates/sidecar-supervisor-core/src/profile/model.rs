@@ -271,11 +271,6 @@ impl Role {
             Role::Other(s) => s,
         }
     }
-    /// Not run in `mode` (`remote_slim` replaces the backend and the database with the remote
-    /// backend).
-    pub fn skipped_in(&self, mode: Mode) -> bool {
-        mode == Mode::RemoteSlim && matches!(self, Role::Backend | Role::Database)
-    }
 }
 
 impl From<String> for Role {

@@ -32,9 +32,6 @@ impl Os {
     }
 }
 
-/// The operating systems a block can name, as the blocks spell them.
-pub const OSES: [&str; 3] = ["linux", "macos", "windows"];
-
 /// A problem with an `os` block itself: its JSON path and what is wrong.
 #[derive(Debug)]
 pub struct BlockError {
@@ -52,7 +49,7 @@ pub fn check_blocks(profile: &Value) -> Result<(), BlockError> {
             return Err(BlockError { path: at, message: format!("must be an object, not {}", kind(block)) });
         };
         for (os, patch) in block {
-            if !OSES.contains(&os.as_str()) {
+            if !Os::ALL.iter().any(|o| o.as_str() == os) {
                 return Err(BlockError {
                     path: format!("{at}.{os}"),
                     message: format!("unknown operating system `{os}`"),

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use super::doors::jsonrpc as channel;
+use super::doors::jsonrpc;
 use super::engine::Msg;
 use super::resources;
 use super::status::{snapshot, Notification, RuntimeStatus, SharedStatus};
@@ -57,7 +57,7 @@ pub(super) struct Inner {
     pub redactor: Redactor,
     pub thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     pub api_key: String,
-    pub channels: Arc<channel::Channels>,
+    pub channels: Arc<jsonrpc::Channels>,
 }
 
 /// Handle to a running engine. Cheap to clone.
@@ -200,19 +200,19 @@ impl Supervisor {
 
     /// Calls `method` of `name`'s JSON-RPC channel (`"stdio": "jsonrpc"`) and waits up to
     /// `timeout` for the result. Never hangs: a timeout, the end of the process (a crash or a
-    /// restart mid-call) and the sidecar's own error each come back as a [`channel::RequestError`].
+    /// restart mid-call) and the sidecar's own error each come back as a [`jsonrpc::RequestError`].
     pub async fn request(
         &self,
         name: &str,
         method: &str,
         params: Option<serde_json::Value>,
         timeout: Duration,
-    ) -> Result<serde_json::Value, channel::RequestError> {
-        use channel::RequestError;
+    ) -> Result<serde_json::Value, jsonrpc::RequestError> {
+        use jsonrpc::RequestError;
         if method.is_empty() {
             return Err(RequestError::InvalidArgument { message: "method: empty".into() });
         }
-        let timeout = channel::timeout_of(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX))?;
+        let timeout = jsonrpc::timeout_of(i64::try_from(timeout.as_millis()).unwrap_or(i64::MAX))?;
         let unit = self.unit(name)?;
         if !self.inner.plan.units[unit].run.jsonrpc() {
             return Err(RequestError::NotJsonrpc { sidecar: name.into() });
@@ -230,7 +230,7 @@ impl Supervisor {
     }
 
     /// The newest `limit` notifications `name` sent over its JSON-RPC channel, oldest first.
-    pub fn messages(&self, name: &str, limit: usize) -> Result<Vec<channel::SidecarMessage>, CommandError> {
+    pub fn messages(&self, name: &str, limit: usize) -> Result<Vec<jsonrpc::SidecarMessage>, CommandError> {
         Ok(self.inner.channels.messages(self.unit(name)?, limit))
     }
 

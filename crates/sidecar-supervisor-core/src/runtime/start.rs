@@ -178,7 +178,7 @@ impl Supervisor {
             users,
             logs: unit_logs.clone(),
             channels: channels.clone(),
-            cfg,
+            settings: super::engine::Settings::of(&cfg),
         };
         let setup = Setup {
             ctx,

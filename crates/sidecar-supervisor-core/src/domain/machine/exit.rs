@@ -54,10 +54,11 @@ impl Machine {
             KillReason::NotResumed => " after it could not be resumed".to_string(),
             KillReason::None => String::new(),
         };
-        // A kill the machine decided keeps its cause; anything else ended by itself.
+        // A kill the machine decided for a probe keeps that cause; anything else ended by itself.
         let cause = match self.kill_reason {
-            KillReason::None => Cause::Exited,
-            _ => self.last_cause.unwrap_or(Cause::Exited),
+            KillReason::StartupTimeout => self.last_cause.unwrap_or(Cause::StartupTimeout),
+            KillReason::Liveness => Cause::LivenessFailed,
+            KillReason::NotResumed | KillReason::None => Cause::Exited,
         };
         let message = format!("{status}{why}{tail}");
         self.emit_exit(EventKind::Exited, message.clone(), &exit, pid, out);

@@ -28,16 +28,16 @@ impl Machine {
     }
 
     /// Port and program are in hand: the next prepare step, or the process.
-    pub(super) fn on_located(&mut self, now: Duration, out: &mut Vec<Action>) {
+    pub(super) fn on_located(&mut self, out: &mut Vec<Action>) {
         if self.launching() && self.prepare_pid.is_none() {
-            self.next_step(now, out);
+            self.next_step(out);
         }
     }
 
     /// Runs the next prepare step due, or, with none left, starts the process when every
     /// dependency is up (else waits for them: a port it reads may be unknown by now; the next
     /// launch skips what is done).
-    fn next_step(&mut self, _now: Duration, out: &mut Vec<Action>) {
+    fn next_step(&mut self, out: &mut Vec<Action>) {
         if self.prepared < self.cfg.prepare.len() {
             out.push(Action::Prepare { step: self.prepared });
             return;
@@ -66,7 +66,7 @@ impl Machine {
         self.prepare_what = what;
     }
 
-    pub(super) fn on_prepare_ended(&mut self, now: Duration, step: usize, end: StepEnd, out: &mut Vec<Action>) {
+    pub(super) fn on_prepare_ended(&mut self, step: usize, end: StepEnd, out: &mut Vec<Action>) {
         if step != self.prepared || self.pid.is_some() {
             return;
         }
@@ -75,7 +75,7 @@ impl Machine {
         match (self.state, end) {
             (State::Starting, StepEnd::Done | StepEnd::Skipped) => {
                 self.prepared += 1;
-                self.next_step(now, out);
+                self.next_step(out);
             }
             (State::Starting, StepEnd::Failed(error)) => {
                 self.fail(EventKind::Failed, error, Cause::PrepareFailed, &Exit::default(), prepare, out)

@@ -213,9 +213,9 @@ impl Machine {
                     self.launch(false, &mut out);
                 }
             }
-            Input::Located => self.on_located(now, &mut out),
+            Input::Located => self.on_located(&mut out),
             Input::PrepareStarted { step, pid, what } => self.on_prepare_started(now, step, pid, what, &mut out),
-            Input::PrepareEnded { step, end } => self.on_prepare_ended(now, step, end, &mut out),
+            Input::PrepareEnded { step, end } => self.on_prepare_ended(step, end, &mut out),
             Input::Spawned { pid } => self.on_spawned(now, pid, &mut out),
             Input::LaunchFailed { error, cause } => self.on_launch_failed(error, cause, &mut out),
             Input::Exited { exit, port_in_use, stderr_tail } => {

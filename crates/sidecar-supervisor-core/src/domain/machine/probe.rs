@@ -98,7 +98,6 @@ impl Machine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_probe(
         &mut self,
         now: Duration,
@@ -113,7 +112,7 @@ impl Machine {
             ProbeKind::Live => self.live_probe.as_ref(),
         }
         .is_none_or(|t| t.timing.polled && !t.in_flight);
-        let (ok, detail) = match (ok, identity, self.minimum(kind)) {
+        let (ok, detail) = match (ok, identity, identity_min(&self.cfg, kind)) {
             (true, Some(found), Some(min)) => {
                 let (ok, detail, tier) = verdict(min, detail, found);
                 if tier.is_some() && !stale {
@@ -211,21 +210,10 @@ impl Machine {
                 if !t.in_flight && t.next_at.is_some_and(|at| now >= at) {
                     t.in_flight = true;
                     t.next_at = None;
-                    let min = match kind {
-                        ProbeKind::Ready => self.cfg.ready_identity,
-                        ProbeKind::Live => self.cfg.live_identity,
-                    };
-                    out.push(Action::Probe { kind, identity: min.is_some() && !self.identity_ok });
+                    let asks = identity_min(&self.cfg, kind).is_some() && !self.identity_ok;
+                    out.push(Action::Probe { kind, identity: asks });
                 }
             }
-        }
-    }
-
-    /// The lowest identity tier a passing probe of `kind` must show.
-    fn minimum(&self, kind: ProbeKind) -> Option<Identity> {
-        match kind {
-            ProbeKind::Ready => self.cfg.ready_identity,
-            ProbeKind::Live => self.cfg.live_identity,
         }
     }
 
@@ -285,4 +273,12 @@ pub(crate) fn verdict(min: Identity, passed: String, found: IdentityFound) -> (b
         return (false, detail, Some(tier));
     }
     (true, format!("{passed}; identity {}", tier.as_str()), Some(tier))
+}
+
+/// The lowest identity tier a passing probe of `kind` must show.
+fn identity_min(cfg: &super::MachineConfig, kind: ProbeKind) -> Option<Identity> {
+    match kind {
+        ProbeKind::Ready => cfg.ready_identity,
+        ProbeKind::Live => cfg.live_identity,
+    }
 }

@@ -196,19 +196,21 @@ impl Plan {
         let found: Vec<usize> =
             (0..self.units.len()).filter(|&i| self.units[i].name == name || self.units[i].sidecar == name).collect();
         if found.is_empty() {
-            let mut known: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
-            known.sort();
-            return Err(CommandError::UnknownSidecar { sidecar: name.into(), known });
+            return Err(self.unknown(name));
         }
         Ok(found)
     }
 
     /// The one unit named `name` (an instance name), or the error listing the known ones.
     pub fn unit(&self, name: &str) -> Result<usize, CommandError> {
-        self.units.iter().position(|u| u.name == name).ok_or_else(|| CommandError::UnknownSidecar {
-            sidecar: name.into(),
-            known: self.units.iter().map(|u| u.name.clone()).collect(),
-        })
+        self.units.iter().position(|u| u.name == name).ok_or_else(|| self.unknown(name))
+    }
+
+    /// `name` names no unit: the error lists every unit's name, sorted.
+    fn unknown(&self, name: &str) -> CommandError {
+        let mut known: Vec<String> = self.units.iter().map(|u| u.name.clone()).collect();
+        known.sort();
+        CommandError::UnknownSidecar { sidecar: name.into(), known }
     }
 
     /// Units that wait for `i`.

@@ -62,13 +62,19 @@ impl Probe {
 
     /// Whether the runtime asks (on a schedule), or the sidecar tells (the stdout line).
     pub fn polled(&self) -> bool {
-        !matches!(self, Probe::StdoutLine { .. })
+        match self {
+            Probe::Http { .. } | Probe::Grpc { .. } | Probe::Tcp | Probe::Postgres { .. } | Probe::Exec(_) => true,
+            Probe::StdoutLine { .. } => false,
+        }
     }
 
     /// Whether a passing answer can also say whose server it is (`/runtime/info`, gRPC
     /// `sidecar.v1.Control/Info`).
     pub fn checks_identity(&self) -> bool {
-        matches!(self, Probe::Http { .. } | Probe::Grpc { .. })
+        match self {
+            Probe::Http { .. } | Probe::Grpc { .. } => true,
+            Probe::Tcp | Probe::Postgres { .. } | Probe::Exec(_) | Probe::StdoutLine { .. } => false,
+        }
     }
 }
 

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::profile::{SearchPathEntry, SidecarSpec, StdioMode};
 
@@ -25,10 +24,9 @@ pub struct PrepareStep {
     pub helper: Helper,
     /// Written to its stdin, which is then closed (templated).
     pub stdin: Option<String>,
-    /// The step is skipped when this path exists (templated).
+    /// The step is skipped when this path exists (templated). (How long it may run is the
+    /// machine's rule: `MachineConfig::prepare`.)
     pub unless_exists: Option<String>,
-    /// It is stopped and the launch fails after this long.
-    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,7 +76,6 @@ impl RunSpec {
                     helper: helper(&p.command, &p.args),
                     stdin: p.stdin.clone(),
                     unless_exists: p.unless_exists.clone(),
-                    timeout: Duration::from_millis(p.timeout_ms),
                 })
                 .collect(),
         }

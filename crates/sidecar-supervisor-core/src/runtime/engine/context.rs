@@ -12,8 +12,32 @@ use crate::profile::template::{self, Piece};
 use crate::profile::{Mode, RuntimeConfig};
 use crate::redact::Redactor;
 
+/// The resolved settings the effect side uses (never the profile: that is the plan's to read).
+pub(crate) struct Settings {
+    pub data_dir: PathBuf,
+    pub mode: Mode,
+    pub backend_url: Option<String>,
+    /// The remote backend's key (remote_slim), handed to sidecars; a secret.
+    pub backend_api_key: Option<String>,
+    pub extra_ca_files: Vec<PathBuf>,
+    pub app_name: String,
+}
+
+impl Settings {
+    pub fn of(cfg: &RuntimeConfig) -> Settings {
+        Settings {
+            data_dir: cfg.data_dir.clone(),
+            mode: cfg.mode,
+            backend_url: cfg.backend_url.clone(),
+            backend_api_key: cfg.backend_api_key.clone(),
+            extra_ca_files: cfg.extra_ca_files.clone(),
+            app_name: cfg.app_name.clone(),
+        }
+    }
+}
+
 pub(crate) struct Context {
-    pub cfg: RuntimeConfig,
+    pub settings: Settings,
     pub plan: Arc<Plan>,
     pub layout: DataDirLayout,
     pub instance_id: String,
@@ -63,7 +87,7 @@ impl Context {
             Piece::Own("port") => orch.port(i).map(|p| p.to_string()),
             Piece::Own("host") => Some("127.0.0.1".into()),
             Piece::Own("name") => Some(sidecar.clone()),
-            Piece::Own("data_dir") => Some(self.cfg.data_dir.display().to_string()),
+            Piece::Own("data_dir") => Some(self.settings.data_dir.display().to_string()),
             Piece::Own("sidecar_data_dir") => Some(self.unit_dir(i).display().to_string()),
             Piece::Own("instance_id") => Some(self.instance_id.clone()),
             Piece::Own("password") => self.passwords.get(sidecar).cloned(),
@@ -71,7 +95,7 @@ impl Context {
             Piece::Other { sidecar, field } => {
                 let (j, port) = orch.port_of_sidecar(sidecar)?;
                 if !self.plan.units[j].runs_here() {
-                    return (*field == "url").then(|| self.cfg.backend_url.clone()).flatten();
+                    return (*field == "url").then(|| self.settings.backend_url.clone()).flatten();
                 }
                 let port = port?;
                 Some(match *field {
@@ -109,7 +133,7 @@ impl Context {
             ("SIDECAR_HOST".to_string(), "127.0.0.1".to_string()),
             ("SIDECAR_INSTANCE_ID".to_string(), self.instance_id.clone()),
             ("SIDECAR_DATA_DIR".to_string(), self.unit_dir(i).display().to_string()),
-            ("SIDECAR_RUNTIME_MODE".to_string(), self.cfg.mode.as_str().to_string()),
+            ("SIDECAR_RUNTIME_MODE".to_string(), self.settings.mode.as_str().to_string()),
         ];
         if let Some(p) = orch.port(i) {
             env.push(("SIDECAR_PORT".to_string(), p.to_string()));
@@ -117,17 +141,17 @@ impl Context {
         if self.gets_api_key(i) {
             env.push(("SIDECAR_API_KEY".to_string(), self.api_key.clone()));
         }
-        if !self.cfg.extra_ca_files.is_empty() {
-            let joined = std::env::join_paths(&self.cfg.extra_ca_files).unwrap_or_default();
+        if !self.settings.extra_ca_files.is_empty() {
+            let joined = std::env::join_paths(&self.settings.extra_ca_files).unwrap_or_default();
             env.push(("SIDECAR_EXTRA_CA_FILES".to_string(), joined.to_string_lossy().into_owned()));
         }
         if u.run.jsonrpc() {
             env.push(("SIDECAR_STDIO".to_string(), "jsonrpc".to_string()));
         }
-        if let Some(url) = &self.cfg.backend_url {
-            if self.cfg.mode == Mode::RemoteSlim {
+        if let Some(url) = &self.settings.backend_url {
+            if self.settings.mode == Mode::RemoteSlim {
                 env.push(("BACKEND_URL".to_string(), url.clone()));
-                if let Some(key) = &self.cfg.backend_api_key {
+                if let Some(key) = &self.settings.backend_api_key {
                     env.push(("BACKEND_API_KEY".to_string(), key.clone()));
                 }
             }

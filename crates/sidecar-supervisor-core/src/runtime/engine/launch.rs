@@ -270,6 +270,6 @@ fn reach(ctx: &Context, unit: usize, uid: u32, gid: u32) -> Reach<'_> {
         uid,
         gid,
         sidecar: &run.sidecar,
-        app_name: &ctx.cfg.app_name,
+        app_name: &ctx.settings.app_name,
     }
 }

@@ -8,10 +8,11 @@
 //! orchestrator's own deadlines ([`Orchestrator::poll_timeout`]).
 //!
 //! Its parts own their facts: the [`Orchestrator`] every decision and the state, pid, port and
-//! spawn time of each unit; [`Context`] what never changes after start; [`Launcher`] what it
-//! found out while launching (programs, search paths, finished prepare steps); [`Processes`]
-//! the hold on running processes; [`Prober`] probe connections; [`Publisher`] the status,
-//! notifications and files.
+//! spawn time of each unit; [`Context`] what never changes after start (the resolved settings,
+//! not the profile); [`Launcher`] what it found out while launching (programs, search paths);
+//! [`Processes`] the hold on running processes; [`Prober`] probe connections and
+//! [`remote::RemoteProber`] the remote's HTTPS client; [`Publisher`] the status, notifications
+//! and files.
 
 pub(crate) mod context;
 mod launch;
@@ -35,7 +36,7 @@ use crate::runtime::search_path::SearchDirs;
 use crate::runtime::status::SharedStatus;
 use crate::runtime::status::{LastProbe, Notification};
 use crate::writer::LatestFiles;
-pub(crate) use context::Context;
+pub(crate) use context::{Context, Settings};
 use launch::{Launcher, Parts};
 use probing::Prober;
 use processes::Processes;
@@ -282,7 +283,7 @@ impl Engine {
                 }
                 Effect::ProbeRemote { unit } => {
                     if let crate::domain::plan::UnitMode::Remote(target) = &self.ctx.plan.units[unit].mode {
-                        self.remotes.probe(&self.ctx.cfg.extra_ca_files, &self.tx, unit, target);
+                        self.remotes.probe(&self.ctx.settings.extra_ca_files, &self.tx, unit, target);
                     }
                 }
                 Effect::Event { event, .. } => self.publisher.event(event),

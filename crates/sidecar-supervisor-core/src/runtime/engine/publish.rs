@@ -168,14 +168,12 @@ impl Publisher {
             let _ = self.notify.send(Notification::Sidecar(st));
         }
         if changed {
-            let health = crate::domain::StackHealth::of(
-                (0..ctx.plan.len()).map(|i| (ctx.plan.units[i].name.as_str(), orch.state(i))),
-            );
-            if self.health.as_ref() != Some(&health) {
+            let health = self.shared.write().ok().map(|mut s| {
+                s.status.health = s.status.compute_health();
+                s.status.health.clone()
+            });
+            if let Some(health) = health.filter(|h| self.health.as_ref() != Some(h)) {
                 self.health = Some(health.clone());
-                if let Ok(mut s) = self.shared.write() {
-                    s.status.health = health.clone();
-                }
                 let _ = self.notify.send(Notification::Health(health));
             }
         }
