@@ -119,3 +119,19 @@ fn a_tree_that_cannot_be_continued_is_killed_and_restarts_by_the_usual_rules() {
     assert!(exited.is_some_and(|e| e.contains("after it could not be resumed")), "{a:?}");
     assert!(has_spawn(&a) || m.state() == State::Backoff, "restarted: {a:?}");
 }
+
+#[test]
+fn a_tree_killed_because_it_could_not_be_continued_reads_as_exited_not_an_older_cause() {
+    let mut m = Machine::new(cfg());
+    m.handle(S(0), Input::Start { manual: false });
+    m.handle(S(0), Input::LaunchFailed { error: "fixed port 80 taken".into(), cause: Cause::FixedPortTaken });
+    assert_eq!(m.last_cause(), Some(Cause::FixedPortTaken));
+    m.handle(S(1), Input::Start { manual: true });
+    m.handle(S(1), Input::Spawned { pid: 100 });
+    answer_ready_probe(&mut m, true);
+    m.handle(S(2), Input::PauseRequested);
+    m.handle(S(3), Input::ResumeRequested);
+    m.handle(S(3), Input::SuspendFailed { pid: 100, resume: true, why: "gone".into() });
+    crash(&mut m, S(4));
+    assert_eq!(m.last_cause(), Some(Cause::Exited), "not the port taken before");
+}
