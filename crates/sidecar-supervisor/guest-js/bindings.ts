@@ -31,7 +31,7 @@ export type StackHealth = { level: HealthLevel,
  */
 summary: string, 
 /**
- * The sidecars in `failed`, in status order (each gets a "Restart <name>" tray item).
+ * The sidecars in `failed`, in status order (each gets a "Restart `name`" tray item).
  * Empty when the engine is not running (nothing could restart them).
  */
 failed: Array<string>, };
@@ -110,7 +110,8 @@ stopped: boolean,
  */
 error: string | null, 
 /**
- * What a person should know beyond each row's state ([`warnings`]).
+ * What a person should know beyond each row's state (the feed's fallback, identity,
+ * causes, log files).
  */
 warnings: Array<RuntimeWarning>, 
 /**
