@@ -112,7 +112,7 @@ pub(crate) use unix::original_nofile;
 pub use unix::{
     create_dir_traversable, create_private, give_to, is_executable, kill_group, kill_process, lookup_user,
     open_append_private, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group, suspend_group,
-    DeathWatch, Lifeline, Reach, Spawned, Target, STOP_MECHANISM,
+    DeathWatch, Lifeline, Reach, Target, STOP_MECHANISM,
 };
 #[cfg(windows)]
 pub(crate) use windows::open_lock_file;
@@ -120,8 +120,8 @@ pub(crate) use windows::open_lock_file;
 pub use windows::{
     create_dir_traversable, create_private, give_to, group_usage, is_executable, kill_group, kill_process, lookup_user,
     open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group, spawn,
-    start_time, stop_group, suspend_group, system_wide_data_dir, Child, DeathWatch, Lifeline, Reach, Spawned, Target,
-    OS, STOP_MECHANISM,
+    start_time, stop_group, suspend_group, system_wide_data_dir, Child, DeathWatch, Lifeline, Reach, Target, OS,
+    STOP_MECHANISM,
 };
 
 /// What the host adds to the settings: which OS's `os` blocks apply, and whether a data dir
@@ -139,6 +139,16 @@ pub struct GroupUsage {
     pub cpu: std::time::Duration,
     pub rss_bytes: u64,
     pub processes: u32,
+}
+
+/// A started process: the leader of its own group (process group; job on Windows).
+pub struct Spawned {
+    pub pid: u32,
+    pub child: Child,
+    /// The child's stdin: dropping it is the lifeline's EOF.
+    pub lifeline: Lifeline,
+    pub stdout: Output,
+    pub stderr: Output,
 }
 
 /// What to start.

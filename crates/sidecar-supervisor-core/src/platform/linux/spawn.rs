@@ -33,8 +33,8 @@ use std::path::{Path, PathBuf};
 use tokio::io::unix::AsyncFd;
 
 use crate::domain::Exit;
-use crate::platform::unix::process::{reap, reap_when_it_ends, receiver, Lifeline, Spawned};
-use crate::platform::SpawnRequest;
+use crate::platform::unix::process::{reap, reap_when_it_ends, receiver, Lifeline};
+use crate::platform::{SpawnRequest, Spawned};
 
 /// Starts the process (inside a tokio runtime: its pipes and exit are registered with it).
 pub fn spawn(req: &SpawnRequest<'_>) -> io::Result<Spawned> {

@@ -18,7 +18,7 @@ pub use guardian::DeathWatch;
 pub use limits::original_nofile;
 pub use limits::raise_fd_limit;
 pub use pipes::feed;
-pub use process::{Lifeline, Spawned};
+pub use process::Lifeline;
 pub use signals::{exit_of_wait_status, kill_group, kill_process, resume_group, stop_group, suspend_group};
 #[cfg(any(target_os = "linux", test, feature = "testing"))]
 pub use users::is_root;

@@ -1,5 +1,5 @@
 //! What a started process is on every Unix, whichever way it was started (Linux's vfork-style
-//! clone, macOS's `std` spawn): the [`Spawned`] handles, the stdin [`Lifeline`], the runtime's
+//! clone, macOS's `std` spawn): the stdin [`Lifeline`], the runtime's
 //! non-blocking ends of the output pipes, and reaping (`waitpid`), now or when the handle of a
 //! process that still runs is dropped. How its exit is awaited (a pidfd, kqueue) is each OS's.
 
@@ -9,17 +9,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use tokio::net::unix::pipe;
 
 use crate::domain::Exit;
-use crate::platform::{Child, Output};
-
-/// A started process: the leader of its own process group.
-pub struct Spawned {
-    pub pid: u32,
-    pub child: Child,
-    /// The child's stdin: dropping it is the lifeline's EOF.
-    pub lifeline: Lifeline,
-    pub stdout: Output,
-    pub stderr: Output,
-}
 
 /// The write end of a child's stdin, never written to (but by [`Lifeline::feed`]).
 pub struct Lifeline(pub(in crate::platform) OwnedFd);

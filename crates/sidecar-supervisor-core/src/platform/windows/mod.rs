@@ -20,7 +20,7 @@ pub use files::{
 };
 pub use jobs::{kill_group, kill_process, stop_group, DeathWatch};
 pub use proc::{processes_with_env, start_time};
-pub use spawn::{spawn, Child, Lifeline, Spawned};
+pub use spawn::{spawn, Child, Lifeline};
 pub use suspend::{resume_group, suspend_group};
 pub use usage::group_usage;
 #[cfg(any(test, feature = "testing"))]

@@ -20,17 +20,7 @@ use windows_sys::Win32::System::Threading::{
 
 use super::jobs::{self, Job};
 use crate::domain::Exit;
-use crate::platform::{Output, SpawnRequest};
-
-/// A started process, in its own job.
-pub struct Spawned {
-    pub pid: u32,
-    pub child: Child,
-    /// The child's stdin: dropping it is the lifeline's EOF.
-    pub lifeline: Lifeline,
-    pub stdout: Output,
-    pub stderr: Output,
-}
+use crate::platform::{Output, SpawnRequest, Spawned};
 
 /// The write end of a child's stdin, never written to (but by [`Lifeline::feed`]).
 pub struct Lifeline(tokio::process::ChildStdin);
