@@ -6,7 +6,8 @@
 //! engine test that makes sense on Windows (the others are gated by `cfg`). Job objects with
 //! kill-on-close, process waits, file locks and loopback TCP behave under Wine as on Windows.
 //! Then a probe from this (Linux) side reaches a sidecar running inside Wine.
-//! `wineserver -k` ends every Wine process afterwards, and the prefix is removed.
+//! One Wine server serves the whole run; `wineserver -k` ends it and every Wine process
+//! afterwards, and the prefix is removed.
 //!
 //! Wine 8 lacks `ProcessPrng` in `bcryptprimitives.dll`, which every Rust program since 1.78
 //! calls before `main` (without it, it exits with code 53 and says nothing): a ten-line DLL
@@ -52,7 +53,7 @@ pub fn run() -> Result<(), String> {
                 eprintln!("\n==> not run under Wine: {name}::{test} ({why}); the workflow's Windows runner runs it");
                 cmd.args(["--skip", test]);
             }
-            step(&format!("{name}, under Wine"), &mut cmd)?;
+            run_binary(&prefix, &format!("{name}, under Wine"), &mut cmd)?;
         }
         probe_from_linux(&prefix, &bin.join("test-sidecar.exe"))
     })();
@@ -118,6 +119,8 @@ impl Prefix {
             std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
             step("make a fresh Wine prefix (second try)", prefix.command("wineboot").arg("-i"))?;
         }
+        step("wait for wineboot's Wine server to end", prefix.command("wineserver").arg("-w"))?;
+        prefix.start_server()?;
         let system32 = dir.join("drive_c/windows/system32");
         let source = Path::new("xtask/wine/bcryptprimitives.c");
         step(
@@ -142,6 +145,23 @@ impl Prefix {
         c
     }
 
+    /// Starts this prefix's Wine server for the run: `-p60` keeps it between test binaries
+    /// (a server that ends 3 s after its last client could be ending just as the next binary
+    /// connects) and still ends a minute after a run that was killed. Its stdio is null: the
+    /// server outlives this command and would hold a caller's pipe (`| tee`) open.
+    fn start_server(&self) -> Result<(), String> {
+        let mut cmd = self.command("wineserver");
+        cmd.arg("-p60").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
+        step("start a Wine server that stays between test binaries", &mut cmd)
+    }
+
+    /// Ends this prefix's Wine server (and any Wine process in it) and starts a fresh one.
+    fn restart_server(&self) -> Result<(), String> {
+        let _ = self.command("wineserver").arg("-k").status();
+        let _ = self.command("wineserver").arg("-w").status();
+        self.start_server()
+    }
+
     fn wine(&self, exe: &Path) -> Command {
         let mut c = self.command("wine");
         c.arg(exe);
@@ -154,6 +174,39 @@ impl Drop for Prefix {
         let _ = self.command("wineserver").arg("-k").status();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Runs one test binary as a step. When Wine itself lost its server before the binary ran
+/// (`wine client error: … Connection reset by peer`, seen once in CI between two binaries),
+/// that is not a test result: the server is restarted and the binary runs once more, said out
+/// loud. A test that fails is never run again.
+fn run_binary(prefix: &Prefix, title: &str, cmd: &mut Command) -> Result<(), String> {
+    eprintln!("\n==> {title}\n    $ {}", show(cmd));
+    let t = Instant::now();
+    let (status, wine_lost) = run_watching_wine(prefix, cmd)?;
+    eprintln!("    ({title}: {:.1} s)", t.elapsed().as_secs_f64());
+    if status.success() {
+        return Ok(());
+    }
+    if !wine_lost {
+        return Err(format!("step `{title}` failed ({status}); command: {}", show(cmd)));
+    }
+    eprintln!("    Wine lost its server before `{title}` ran (a `wine client error`, not a test result): restarting the server and running it once more");
+    prefix.restart_server()?;
+    step(&format!("{title} (again, after Wine lost its server)"), cmd)
+}
+
+/// Runs `cmd` with its stderr in a file of the prefix, shown once it ends (a file, not a pipe:
+/// a Windows process a test leaves behind cannot hold it open); says whether Wine printed a
+/// client error (its connection to the Wine server failed).
+fn run_watching_wine(prefix: &Prefix, cmd: &mut Command) -> Result<(std::process::ExitStatus, bool), String> {
+    let path = prefix.dir.join("stderr.txt");
+    let file = std::fs::File::create(&path).map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+    let status = cmd.stderr(file).status().map_err(|e| format!("cannot run {}: {e}", show(cmd)));
+    cmd.stderr(Stdio::inherit());
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    eprint!("{text}");
+    Ok((status?, text.lines().any(|l| l.starts_with("wine client error"))))
 }
 
 /// A sidecar inside Wine answers a health probe from Linux over loopback TCP.
