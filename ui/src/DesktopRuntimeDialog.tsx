@@ -1,12 +1,14 @@
 import { lazy, Suspense, useEffect, useRef, useState } from 'react'
 import { invoke } from '@tauri-apps/api/core'
-import { save } from '@tauri-apps/plugin-dialog'
+import { open, save } from '@tauri-apps/plugin-dialog'
 import {
+  backup,
   diagnosticsBundle,
   exportEvents,
   onResources,
   pause,
   restart,
+  restore,
   resume,
   start,
   STATE_FACTS,
@@ -41,6 +43,11 @@ interface Props {
 /** The file name the save dialog proposes for the diagnostics bundle. */
 export function bundleName(now = new Date()): string {
   return `desktop-runtime-diagnostics-${now.toISOString().replace(/[:.]/g, '-').slice(0, 19)}.zip`
+}
+
+/** The file name the save dialog proposes for a backup. */
+export function backupName(now = new Date()): string {
+  return `desktop-runtime-backup-${now.toISOString().replace(/[:.]/g, '-').slice(0, 19)}.backup.zip`
 }
 
 /** What "copy diagnostics" puts on the clipboard: status and feed, as the runtime redacted them. */
@@ -124,6 +131,44 @@ export function DesktopRuntimeDialog({ runtime, onClose, focus = null }: Props) 
       setNotice(`Diagnostics bundle: ${toError(e).message}`)
     }
   }
+  const backUp = async () => {
+    try {
+      const path = await save({
+        defaultPath: backupName(),
+        title: 'Back up the database',
+        filters: [{ name: 'Desktop Runtime backup', extensions: ['zip'] }],
+      })
+      if (!path) return
+      setNotice('Backing up…')
+      const done = await backup(path)
+      const m = done.manifest
+      setNotice(`Backed up database ${m.database} (PostgreSQL ${m.postgres_major}) to ${done.path} (${formatBytes(done.bytes)}, ${done.took_ms} ms)`)
+    } catch (e) {
+      setNotice(`Back up: ${toError(e).message}`)
+    }
+  }
+  const restoreFrom = async () => {
+    try {
+      const path = await open({
+        title: 'Restore a backup',
+        multiple: false,
+        directory: false,
+        filters: [{ name: 'Desktop Runtime backup', extensions: ['zip'] }],
+      })
+      if (typeof path !== 'string') return
+      const sure = window.confirm(
+        `Restore ${path}?\n\nThe database is replaced by the backup; what changed since it was made is lost. The sidecars that use it are stopped meanwhile and started again.`,
+      )
+      if (!sure) return
+      setNotice('Restoring…')
+      const done = await restore(path)
+      const m = done.manifest
+      const again = done.restarted.length ? `; restarted ${done.restarted.join(', ')}` : ''
+      setNotice(`Restored database ${m.database} from the backup of ${m.created_at} (app ${m.app_version})${again}`)
+    } catch (e) {
+      setNotice(`Restore: ${toError(e).message}`)
+    }
+  }
   const openFolder = async (which: 'data' | 'logs') => {
     try {
       await invoke('open_folder', { which })
@@ -167,6 +212,12 @@ export function DesktopRuntimeDialog({ runtime, onClose, focus = null }: Props) 
           <span className="spacer" />
           <button type="button" onClick={bundle} data-testid="save-bundle">
             Diagnostics bundle…
+          </button>
+          <button type="button" onClick={backUp} data-testid="back-up">
+            Back up now…
+          </button>
+          <button type="button" onClick={restoreFrom} data-testid="restore">
+            Restore…
           </button>
           <button type="button" onClick={() => openFolder('data')}>
             Open data folder

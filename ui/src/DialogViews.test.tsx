@@ -1,6 +1,6 @@
 // The dialog's diagnostics views against the plugin's IPC mocked: logs (raw history, live
 // pushes, search, stream filter, pause/follow, export), resources and their sparklines, the
-// warnings, the diagnostics bundle, the folder buttons and the timeline tab.
+// warnings, the diagnostics bundle, backup and restore, the folder buttons and the timeline tab.
 import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react'
 import { emit } from '@tauri-apps/api/event'
 import { clearMocks, mockIPC } from '@tauri-apps/api/mocks'
@@ -42,6 +42,21 @@ beforeEach(() => {
           return 20480
         case 'plugin:dialog|save':
           return saveAnswer
+        case 'plugin:dialog|open':
+          return '/home/me/old.backup.zip'
+        case 'plugin:sidecar-supervisor|backup':
+          return {
+            path: (args as { path: string }).path,
+            bytes: 2 * 1048576,
+            took_ms: 280,
+            manifest: { format: 1, app: 'a', app_version: '1.0.0', created_at: '2026-12-08T03:00:00Z', sidecar: 'database', database: 'app', postgres_major: 18, dump_bytes: 2000000, dump_sha256: 'ab' },
+          }
+        case 'plugin:sidecar-supervisor|restore':
+          return {
+            restarted: ['backend', 'worker#1'],
+            took_ms: 140,
+            manifest: { format: 1, app: 'a', app_version: '1.0.0', created_at: '2026-12-08T03:00:00Z', sidecar: 'database', database: 'app', postgres_major: 18, dump_bytes: 2000000, dump_sha256: 'ab' },
+          }
         default:
           return null
       }
@@ -139,6 +154,30 @@ describe('dialog diagnostics views', () => {
     fireEvent.click(within(d).getByTestId('save-bundle'))
     await waitFor(() => expect(calls.filter((c) => c.cmd === 'plugin:dialog|save').length).toBe(3))
     expect(calls.filter((c) => c.cmd.endsWith('|diagnostics_bundle')).length).toBe(before)
+  })
+
+  it('backs the database up where the user chose and restores a chosen backup once confirmed', async () => {
+    const d = await openDialog()
+    fireEvent.click(within(d).getByTestId('back-up'))
+    await waitFor(() => expect(calls.find((c) => c.cmd.endsWith('|backup'))?.args).toEqual({ path: '/home/me/out.file' }))
+    await waitFor(() =>
+      expect(within(d).getByRole('status').textContent).toBe(
+        'Backed up database app (PostgreSQL 18) to /home/me/out.file (2.0 MiB, 280 ms)',
+      ),
+    )
+    const answers = [false, true]
+    window.confirm = () => answers.shift() ?? false
+    fireEvent.click(within(d).getByTestId('restore'))
+    await waitFor(() => expect(calls.filter((c) => c.cmd === 'plugin:dialog|open').length).toBe(1))
+    await new Promise((r) => setTimeout(r, 0))
+    expect(calls.some((c) => c.cmd.endsWith('|restore')), 'not confirmed: nothing restored').toBe(false)
+    fireEvent.click(within(d).getByTestId('restore'))
+    await waitFor(() => expect(calls.find((c) => c.cmd.endsWith('|restore'))?.args).toEqual({ path: '/home/me/old.backup.zip' }))
+    await waitFor(() =>
+      expect(within(d).getByRole('status').textContent).toBe(
+        'Restored database app from the backup of 2026-12-08T03:00:00Z (app 1.0.0); restarted backend, worker#1',
+      ),
+    )
   })
 
   it('watches resources while open and shows pushed samples with a sparkline', async () => {

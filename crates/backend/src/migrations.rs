@@ -1,6 +1,8 @@
 //! Schema migrations, run at startup before the backend reports ready. Each has a number and
-//! runs once, in its own transaction, under an advisory lock so two backends on one database
-//! never run one twice. Add new ones at the end; never edit one that shipped.
+//! runs once; all that are due run in one transaction, under an advisory lock so two backends
+//! on one database never run one twice. A database migrated by a newer backend (a version this
+//! one does not know) is refused, never migrated down: the backend stays not ready and says so.
+//! Add new ones at the end; never edit one that shipped.
 
 const MIGRATIONS: &[(i32, &str)] = &[(
     1,
@@ -42,10 +44,8 @@ pub async fn run(client: &mut deadpool_postgres::Object) -> Result<(), String> {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    for (version, sql) in MIGRATIONS {
-        if done.contains(version) {
-            continue;
-        }
+    let due = due(&done, MIGRATIONS)?;
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| due.contains(v)) {
         tx.batch_execute(sql).await.map_err(|e| format!("migration {version}: {e}"))?;
         tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[version])
             .await
@@ -53,4 +53,37 @@ pub async fn run(client: &mut deadpool_postgres::Object) -> Result<(), String> {
         println!("applied migration {version}");
     }
     tx.commit().await.map_err(|e| format!("migrations: {e}"))
+}
+
+/// The migrations of `known` not yet `done`, or why the schema cannot be used: it holds a
+/// version this backend does not know (a newer backend migrated it).
+fn due(done: &[i32], known: &[(i32, &str)]) -> Result<Vec<i32>, String> {
+    let newest = known.iter().map(|(v, _)| *v).max().unwrap_or(0);
+    if let Some(unknown) = done.iter().copied().filter(|v| *v > newest).max() {
+        return Err(format!(
+            "the database schema is at version {unknown}, newer than this backend knows (up to {newest}): a newer \
+             version of the app migrated it. It is not migrated down; run that version again, or restore a backup \
+             made with this one"
+        ));
+    }
+    Ok(known.iter().map(|(v, _)| *v).filter(|v| !done.contains(v)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KNOWN: &[(i32, &str)] = &[(1, "a"), (2, "b")];
+
+    #[test]
+    fn due_migrations_are_those_not_done_and_a_newer_schema_is_refused() {
+        assert_eq!(due(&[], KNOWN), Ok(vec![1, 2]));
+        assert_eq!(due(&[1], KNOWN), Ok(vec![2]));
+        assert_eq!(due(&[1, 2], KNOWN), Ok(vec![]));
+        let e = due(&[1, 2, 3], KNOWN).unwrap_err();
+        assert!(
+            e.contains("version 3, newer than this backend knows (up to 2)") && e.contains("not migrated down"),
+            "{e}"
+        );
+    }
 }

@@ -99,7 +99,7 @@ pub struct CtlArgs {
 }
 
 /// What `ctl` does: one subcommand per verb of the core's one list ([`Verb::ALL`]: restart,
-/// stop, start, pause, resume), plus `watch` and `request`.
+/// stop, start, pause, resume), plus `watch`, `request`, `backup` and `restore`.
 pub enum CtlCmd {
     Verb { verb: Verb, name: String },
     Other(CtlOther),
@@ -112,6 +112,16 @@ pub enum CtlOther {
         #[arg(long, default_value_t = 5000)]
         lease_ms: u64,
     },
+    /// Back the database up while it runs: a consistent snapshot plus a manifest, in one file
+    /// (default: <data_dir>/backups/<sidecar>-<time>.backup.zip); prints what was written.
+    Backup {
+        /// Where to write the backup.
+        #[arg(long)]
+        to: Option<std::path::PathBuf>,
+    },
+    /// Restore a backup: checked first, then the sidecars that use the database are stopped,
+    /// the database restored in one transaction, and they are started again.
+    Restore { file: std::path::PathBuf },
     /// Call METHOD of a "stdio": "jsonrpc" sidecar with PARAMS (JSON); prints the result.
     Request {
         name: String,
@@ -210,6 +220,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             config,
             bundled_dirs,
             write_status_file: true,
+            app_version: env!("CARGO_PKG_VERSION").to_string(),
         }) {
             Ok(s) => s,
             Err(e) => {
@@ -364,6 +375,10 @@ pub fn events(a: EventsArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn absolute(p: &std::path::Path) -> std::path::PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
 /// Exit codes: 0 done, 1 the runtime refused or could not be reached (the message says why),
 /// 2 bad usage (e.g. PARAMS is not JSON).
 pub fn ctl(a: CtlArgs) -> ExitCode {
@@ -372,6 +387,9 @@ pub fn ctl(a: CtlArgs) -> ExitCode {
     let req = match a.what {
         CtlCmd::Verb { verb, name } => CtlRequest::Command { verb, name },
         CtlCmd::Other(CtlOther::Watch { lease_ms }) => CtlRequest::Watch { lease_ms },
+        // Paths are this shell's: made absolute here, not in the runner's directory.
+        CtlCmd::Other(CtlOther::Backup { to }) => CtlRequest::Backup { to: to.map(|p| absolute(&p)) },
+        CtlCmd::Other(CtlOther::Restore { file }) => CtlRequest::Restore { from: absolute(&file) },
         CtlCmd::Other(CtlOther::Request { name, method, params, timeout_ms }) => {
             let params = match params.as_deref().map(serde_json::from_str::<serde_json::Value>).transpose() {
                 Ok(p) => p,

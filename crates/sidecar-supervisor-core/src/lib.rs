@@ -31,6 +31,7 @@ mod writer;
 
 pub use atomic_file::write_atomic;
 pub use diagnostics::{write_bundle, BundleInfo};
+pub use domain::backup::Manifest as BackupManifest;
 pub use domain::{
     Cause, CommandError, ErrorKind, ErrorPayload, EventKind, HealthLevel, Identity, StackHealth, State, StateFacts,
     Verb,
@@ -46,8 +47,9 @@ pub use runtime::instance::instance_alive;
 pub use runtime::resources::{ResourceUsage, SidecarResources};
 pub use runtime::status::SidecarMessage;
 pub use runtime::{
-    default_data_dir, load_profile, resolve_from_env, resolve_settings, Budget, LastProbe, LogReadError, Notification,
-    RuntimeStatus, RuntimeWarning, SidecarStatus, StartError, Supervisor, SupervisorOptions, WarningKind,
+    default_data_dir, load_profile, resolve_from_env, resolve_settings, BackupDone, BackupError, Budget, LastProbe,
+    LogReadError, Notification, RestoreDone, RuntimeStatus, RuntimeWarning, SidecarStatus, StartError, Supervisor,
+    SupervisorOptions, WarningKind,
 };
 
 /// Control of a running runtime from another process (`desktop-runtime ctl`): one JSON request,

@@ -53,7 +53,7 @@ pub fn config_in(dir: &Path, profile_json: &str) -> RuntimeConfig {
 /// Options that find `test-sidecar` as a bundled sidecar.
 pub fn options(config: RuntimeConfig) -> SupervisorOptions {
     let dir = test_sidecar_bin().parent().expect("bin dir").to_path_buf();
-    SupervisorOptions { config, bundled_dirs: vec![dir], write_status_file: true }
+    SupervisorOptions { config, bundled_dirs: vec![dir], write_status_file: true, app_version: "0.0.0-test".into() }
 }
 
 /// A status row of `name` in `state` with nothing else known (no process, full budget), for

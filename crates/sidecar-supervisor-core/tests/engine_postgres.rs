@@ -1,5 +1,5 @@
-//! The system PostgreSQL as a sidecar, for real, with the profile of the docs and nothing
-//! PostgreSQL-specific in the engine: `postgres` is found through `search_path`
+//! The system PostgreSQL as a sidecar, for real, run as any program is (no `postgres` block:
+//! `engine_pg_data.rs` tests what that block adds): `postgres` is found through `search_path`
 //! (`pg_config --bindir`, `/usr/lib/postgresql/*/bin`), `initdb` runs as the prepare step and
 //! `pg_isready` as the readiness probe, both found next to `postgres`; as root everything runs
 //! as user `postgres` (which refuses to run as root); SIGINT stops it cleanly and nothing of its

@@ -36,7 +36,7 @@ summary: string,
  */
 failed: Array<string>, };
 
-export type FailureCause = "fixed_port_taken" | "program_not_found" | "prepare_failed" | "launch_failed" | "exited" | "startup_timeout" | "liveness_failed" | "foreign_server" | "identity_too_low";
+export type FailureCause = "fixed_port_taken" | "program_not_found" | "prepare_failed" | "launch_failed" | "exited" | "startup_timeout" | "liveness_failed" | "foreign_server" | "identity_too_low" | "data_dir_in_use" | "data_newer_than_server" | "data_older_than_server" | "data_unreadable";
 
 export type SidecarIdentity = "foreign" | "unverified" | "echoed" | "proven";
 
@@ -119,7 +119,7 @@ warnings: Array<RuntimeWarning>,
  */
 health: StackHealth, sidecars: Array<SidecarStatus>, };
 
-export type EventKind = "runtime_started" | "runtime_stopped" | "starting" | "waiting" | "skipped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "paused" | "resumed" | "pause_failed" | "resume_failed";
+export type EventKind = "runtime_started" | "runtime_stopped" | "starting" | "waiting" | "skipped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "stale_pid_file_removed" | "paused" | "resumed" | "pause_failed" | "resume_failed";
 
 export type RuntimeEvent = { seq: number, 
 /**
@@ -137,6 +137,40 @@ signal?: string,
 state?: SidecarState, };
 
 export type Diagnostics = { feed_path: string, events: Array<RuntimeEvent>, };
+
+export type BackupManifest = { 
+/**
+ * [`FORMAT`] when written.
+ */
+format: number, 
+/**
+ * The app (its data dir's name) and version that made it.
+ */
+app: string, app_version: string, 
+/**
+ * When, RFC 3339 (UTC).
+ */
+created_at: string, 
+/**
+ * The database sidecar and the database it holds.
+ */
+sidecar: string, database: string, 
+/**
+ * The major of the server it was dumped from.
+ */
+postgres_major: number, 
+/**
+ * `database.dump`'s size and SHA-256 (lowercase hex).
+ */
+dump_bytes: number, dump_sha256: string, };
+
+export type BackupDone = { path: string, 
+/**
+ * The whole file's size.
+ */
+bytes: number, manifest: BackupManifest, took_ms: number, };
+
+export type RestoreDone = { manifest: BackupManifest, restarted: Array<string>, took_ms: number, };
 
 export type Stream = "stdout" | "stderr";
 
@@ -166,7 +200,7 @@ export type LiveLine = { sidecar: string, at: string, stream: Stream, line: stri
 
 export type LiveBatch = { lines: Array<LiveLine>, missed: number, };
 
-export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc" | "not_jsonrpc" | "timeout" | "process_ended" | "too_large" | "remote" | "refused";
+export type ErrorKind = "unknown_sidecar" | "not_in_this_mode" | "wrong_state" | "shutting_down" | "engine_gone" | "invalid_argument" | "not_running" | "io" | "ipc" | "not_jsonrpc" | "timeout" | "process_ended" | "too_large" | "remote" | "refused" | "no_database" | "invalid_backup" | "backup_failed";
 
 export type SupervisorError = { kind: ErrorKind, 
 /**

@@ -4,6 +4,7 @@
 import { Channel, invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 import type {
+  BackupDone,
   Diagnostics,
   LiveBatch,
   LogLine,
@@ -14,6 +15,7 @@ import type {
   SidecarStatus,
   StackHealth,
   SupervisorError,
+  RestoreDone,
   RuntimeStatus,
 } from './bindings'
 
@@ -127,6 +129,14 @@ export const exportLog = (name: string, path: string): Promise<number> => invoke
 
 /** Writes the diagnostics bundle (zip) to `path` (from a save dialog); resolves to the bytes written. */
 export const diagnosticsBundle = (path: string): Promise<number> => invoke(cmd('diagnostics_bundle'), { path })
+
+/** Backs the database up while it runs, to `path` (from a save dialog) or, without one, under the
+ * data dir's `backups/`; resolves to what was written (path, size, manifest). */
+export const backup = (path?: string): Promise<BackupDone> => invoke(cmd('backup'), { path: path ?? null })
+
+/** Restores the backup at `path` (from an open dialog): checked first; what uses the database is
+ * stopped for the restore and started again. Resolves to what was done. */
+export const restore = (path: string): Promise<RestoreDone> => invoke(cmd('restore'), { path })
 
 export const EVENT_LOG = 'sidecar-supervisor://log'
 export const EVENT_RESOURCES = 'sidecar-supervisor://resources'

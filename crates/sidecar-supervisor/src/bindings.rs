@@ -12,6 +12,7 @@ use sidecar_supervisor_core::{ResourceUsage, SidecarResources};
 use ts_rs::TS;
 
 use crate::Diagnostics;
+use sidecar_supervisor_core::{BackupDone, BackupManifest, RestoreDone};
 use sidecar_supervisor_core::{ErrorKind, ErrorPayload};
 
 const HEADER: &str = "// Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks\n// it is current): do not edit by hand.\n";
@@ -37,6 +38,9 @@ fn generated() -> String {
         EventKind::decl(),
         RuntimeEvent::decl(),
         Diagnostics::decl(),
+        BackupManifest::decl(),
+        BackupDone::decl(),
+        RestoreDone::decl(),
         Stream::decl(),
         SidecarMessage::decl(),
         crate::commands::SidecarInfo::decl(),

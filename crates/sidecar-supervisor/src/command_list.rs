@@ -16,7 +16,9 @@ macro_rules! with_commands {
                 sidecar_request,
                 sidecar_messages,
                 sidecar_info,
-                diagnostics_bundle
+                diagnostics_bundle,
+                backup,
+                restore
             ],
             live: [watch, log_history, export_log],
         }

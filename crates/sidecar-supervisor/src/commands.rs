@@ -155,6 +155,39 @@ pub(crate) async fn diagnostics_bundle<R: Runtime>(app: AppHandle<R>, path: Stri
     .map_err(|e| Error::Io(format!("the diagnostics bundle stopped: {e}")))?
 }
 
+/// Backs the database up while it runs, to `path` (the file the user chose in a save dialog),
+/// or, without one, under the data dir's `backups/`. Returns what was written (path, size,
+/// manifest).
+#[tauri::command]
+pub(crate) async fn backup<R: Runtime>(
+    app: AppHandle<R>,
+    path: Option<String>,
+) -> Result<sidecar_supervisor_core::BackupDone> {
+    let dest = path.map(std::path::PathBuf::from);
+    if let Some(d) = &dest {
+        crate::live::check_save_path(d).map_err(|message| Error::InvalidArgument { message, sidecar: None })?;
+    }
+    let sup = app.sidecar_supervisor().supervisor()?.clone();
+    Ok(sup.backup(dest).await?)
+}
+
+/// Restores the backup at `path` (the file the user chose in an open dialog): checked first,
+/// then what uses the database is stopped, the database restored in one transaction, and it is
+/// started again. Returns what was done.
+#[tauri::command]
+pub(crate) async fn restore<R: Runtime>(
+    app: AppHandle<R>,
+    path: String,
+) -> Result<sidecar_supervisor_core::RestoreDone> {
+    let from = std::path::PathBuf::from(&path);
+    if !from.is_absolute() || !from.is_file() {
+        let message = format!("path: `{path}` is not an absolute path of an existing file");
+        return Err(Error::InvalidArgument { message, sidecar: None });
+    }
+    let sup = app.sidecar_supervisor().supervisor()?.clone();
+    Ok(sup.restore(&from).await?)
+}
+
 /// Most events one export takes.
 pub const MAX_EXPORT: usize = 10_000;
 

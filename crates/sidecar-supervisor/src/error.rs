@@ -4,6 +4,7 @@
 //! a bare string, and never a kind mapped twice.
 
 use serde::{Serialize, Serializer};
+use sidecar_supervisor_core::BackupError;
 use sidecar_supervisor_core::LogReadError;
 use sidecar_supervisor_core::RequestError;
 use sidecar_supervisor_core::{CommandError, ErrorPayload};
@@ -21,6 +22,9 @@ pub enum Error {
     /// A whole log could not be read.
     #[error(transparent)]
     Log(#[from] LogReadError),
+    /// A backup or a restore was refused or failed.
+    #[error(transparent)]
+    Backup(#[from] BackupError),
     /// An argument the command cannot take (e.g. a negative log tail).
     #[error("{message}")]
     InvalidArgument { message: String, sidecar: Option<String> },
@@ -41,6 +45,7 @@ impl Error {
             Error::Command(c) => c.into(),
             Error::Request(r) => r.into(),
             Error::Log(l) => l.into(),
+            Error::Backup(b) => b.into(),
             Error::InvalidArgument { message, sidecar } => {
                 ErrorPayload::new(ErrorKind::InvalidArgument, message.clone()).about(sidecar.as_deref())
             }

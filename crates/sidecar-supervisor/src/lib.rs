@@ -220,7 +220,13 @@ impl Builder {
                 bundled_dirs.push(dir);
             }
         }
-        let started = Supervisor::start_subscribed(SupervisorOptions { config, bundled_dirs, write_status_file: true });
+        let app_version = app.package_info().version.to_string();
+        let started = Supervisor::start_subscribed(SupervisorOptions {
+            config,
+            bundled_dirs,
+            write_status_file: true,
+            app_version,
+        });
         match started {
             Ok((sup, rx)) => {
                 forward(app.clone(), rx);

@@ -124,6 +124,7 @@ fn bench_respawn(trials: u64) -> (f64, f64) {
         config: config(dir.path(), &json),
         bundled_dirs: vec![bin_dir()],
         write_status_file: false,
+        app_version: String::new(),
     })
     .unwrap();
     let (mut base_pid, mut our_pid) = (r_base.next("start").0, r.next("start").0);
@@ -261,6 +262,7 @@ fn bench_readiness(trials: u64) {
         config: config(dir.path(), &json),
         bundled_dirs: vec![bin_dir()],
         write_status_file: false,
+        app_version: String::new(),
     })
     .unwrap();
     let mut lat = Vec::new();
@@ -419,9 +421,13 @@ fn bench_scale(n: usize) {
     let cfg = config(dir.path(), &json);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let t = std::time::Instant::now();
-    let sup =
-        Supervisor::start(SupervisorOptions { config: cfg, bundled_dirs: vec![bin_dir()], write_status_file: true })
-            .unwrap();
+    let sup = Supervisor::start(SupervisorOptions {
+        config: cfg,
+        bundled_dirs: vec![bin_dir()],
+        write_status_file: true,
+        app_version: String::new(),
+    })
+    .unwrap();
     let all_ready =
         rt.block_on(sup.wait_for(Duration::from_secs(60), |st| st.sidecars.iter().all(|s| s.state == State::Ready)));
     let took = t.elapsed();

@@ -38,6 +38,12 @@ pub enum ErrorKind {
     Remote,
     /// The control socket: the caller is not the runtime's user.
     Refused,
+    /// The profile has no database (no sidecar with a `postgres` block) to back up or restore.
+    NoDatabase,
+    /// A file given to restore is not a backup this version can restore (named, with why).
+    InvalidBackup,
+    /// `pg_dump` or `pg_restore` is missing or failed (its message); the data is as it was.
+    BackupFailed,
 }
 
 /// What every refusal reaches a caller as, whichever door it came through.

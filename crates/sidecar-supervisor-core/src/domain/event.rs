@@ -60,6 +60,9 @@ pub enum EventKind {
     Command,
     /// A `prepare` step (e.g. `initdb`) ran.
     Prepared,
+    /// A stale `postmaster.pid` (its process gone, or not this directory's server) was removed
+    /// before the server started.
+    StalePidFileRemoved,
     /// The user paused the sidecar (its process tree is suspended).
     Paused,
     /// The user resumed a paused sidecar.
@@ -101,6 +104,7 @@ impl EventKind {
             EventKind::FeedRecovered => "feed_recovered",
             EventKind::Command => "command",
             EventKind::Prepared => "prepared",
+            EventKind::StalePidFileRemoved => "stale_pid_file_removed",
         }
     }
 }

@@ -6,13 +6,16 @@
 //! an operating system.
 
 pub mod backoff;
+pub mod backup;
 pub mod budget;
+pub mod cause;
 pub mod command;
 pub mod errors;
 pub mod event;
 pub mod health;
 pub mod machine;
 pub mod orchestrator;
+pub mod pg_data;
 pub mod plan;
 pub mod remote;
 pub mod state;

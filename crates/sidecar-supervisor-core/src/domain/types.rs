@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::cause::Cause;
 use super::event::EventKind;
 pub use super::state::State;
 pub use crate::profile::StopSignal;
@@ -153,32 +154,6 @@ pub enum IdentityFound {
     NoAnswer(String),
 }
 
-/// Why a sidecar failed or is in trouble, as a type its readers decide on (warnings, alerts);
-/// the sentence for people is its `last_error`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(rename = "FailureCause"))]
-#[serde(rename_all = "snake_case")]
-pub enum Cause {
-    /// A fixed port of the profile is taken by another process.
-    FixedPortTaken,
-    /// Its program is not found.
-    ProgramNotFound,
-    /// A prepare step failed, or did not finish in time.
-    PrepareFailed,
-    /// Anything else before its process ran (a template, a directory, the spawn itself).
-    LaunchFailed,
-    /// Its process ended by itself.
-    Exited,
-    /// It was not ready within its startup timeout (and was killed).
-    StartupTimeout,
-    /// Its liveness probe failed too often (and it was killed).
-    LivenessFailed,
-    /// Another program, or an older instance, answers on its port.
-    ForeignServer,
-    /// Its server does not show the identity tier the profile requires.
-    IdentityTooLow,
-}
-
 /// How a prepare step ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StepEnd {
@@ -203,6 +178,15 @@ pub enum Input {
     },
     /// The launch has its port and program: prepare steps (if any) are next.
     Located,
+    /// What the effect side found in the PostgreSQL data directory (a sidecar with a
+    /// `postgres` block), for the verdict ([`crate::domain::pg_data::judge`]).
+    DataChecked {
+        facts: super::pg_data::DataFacts,
+    },
+    /// The stale `postmaster.pid` was removed (or could not be: why).
+    PidFileRemoved {
+        result: Result<(), String>,
+    },
     /// Prepare step `step` runs as `pid` (`what`: its command line).
     PrepareStarted {
         step: usize,
@@ -274,6 +258,10 @@ pub enum Action {
         new_port: bool,
         prepared: usize,
     },
+    /// Read the PostgreSQL data directory's facts; report [`Input::DataChecked`].
+    CheckData,
+    /// Remove the data directory's stale `postmaster.pid`; report [`Input::PidFileRemoved`].
+    RemovePidFile,
     /// Run prepare step `step` (or find it not needed); report [`Input::PrepareStarted`] and
     /// [`Input::PrepareEnded`].
     Prepare {

@@ -23,7 +23,9 @@
 //! **Identity of processes** (to clean up after a dead runtime without ever killing a recycled
 //! pid): [`start_time`] of a pid, comparable across runs of the runtime; and
 //! [`processes_with_env`], the live processes whose environment holds an entry (a dead
-//! runtime's grandchildren that left their group carry its `SIDECAR_INSTANCE_ID`).
+//! runtime's grandchildren that left their group carry its `SIDECAR_INSTANCE_ID`); [`look`]:
+//! what a pid is — its program's name, and where the OS shows them its working directory and
+//! owner ([`Look`]; a stale `postmaster.pid` is judged by it).
 //!
 //! **Resources**: [`group_usage`] of the groups led by some pids: CPU time so far, resident
 //! memory and live processes summed over each whole group (job), read in one pass.
@@ -39,7 +41,8 @@
 //!
 //! **Files**: [`private_dir_all`], [`create_private`] and [`open_append_private`] make
 //! directories and files only the runtime's user can read; [`create_dir_traversable`] makes the
-//! data dir passable (not listable) for sidecars that run as another user; [`is_executable`].
+//! data dir passable (not listable) for sidecars that run as another user; [`is_executable`];
+//! [`owner_of`] a file (the uid; `None` where the OS has none).
 //!
 //! **Users** (Unix, when the runtime runs as root): `is_root`, [`lookup_user`], [`give_to`]
 //! (a sidecar's directory to its user), and the reach check ([`Reach`], [`Target`]) that names
@@ -101,9 +104,9 @@ pub use macos::wait_gone;
 pub use windows::wait_gone;
 
 #[cfg(target_os = "linux")]
-pub use linux::{group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, OS};
+pub use linux::{group_usage, look, processes_with_env, spawn, start_time, system_wide_data_dir, Child, OS};
 #[cfg(target_os = "macos")]
-pub use macos::{group_usage, processes_with_env, spawn, start_time, system_wide_data_dir, Child, OS};
+pub use macos::{group_usage, look, processes_with_env, spawn, start_time, system_wide_data_dir, Child, OS};
 #[cfg(unix)]
 pub(crate) use unix::open_lock_file;
 #[cfg(all(unix, target_os = "linux"))]
@@ -111,18 +114,28 @@ pub(crate) use unix::original_nofile;
 #[cfg(unix)]
 pub use unix::{
     create_dir_traversable, create_private, give_to, is_executable, kill_group, kill_process, lookup_user,
-    open_append_private, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group, suspend_group,
-    DeathWatch, Lifeline, Reach, Target, STOP_MECHANISM,
+    open_append_private, owner_of, private_dir_all, raise_fd_limit, replace_file, resume_group, stop_group,
+    suspend_group, DeathWatch, Lifeline, Reach, Target, STOP_MECHANISM,
 };
 #[cfg(windows)]
 pub(crate) use windows::open_lock_file;
 #[cfg(windows)]
 pub use windows::{
-    create_dir_traversable, create_private, give_to, group_usage, is_executable, kill_group, kill_process, lookup_user,
-    open_append_private, private_dir_all, processes_with_env, raise_fd_limit, replace_file, resume_group, spawn,
-    start_time, stop_group, suspend_group, system_wide_data_dir, Child, DeathWatch, Lifeline, Reach, Target, OS,
-    STOP_MECHANISM,
+    create_dir_traversable, create_private, give_to, group_usage, is_executable, kill_group, kill_process, look,
+    lookup_user, open_append_private, owner_of, private_dir_all, processes_with_env, raise_fd_limit, replace_file,
+    resume_group, spawn, start_time, stop_group, suspend_group, system_wide_data_dir, Child, DeathWatch, Lifeline,
+    Reach, Target, OS, STOP_MECHANISM,
 };
+
+/// What a pid is, as far as this OS lets the runtime's user see ([`look`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Look {
+    /// No live process has it.
+    Gone,
+    /// Its program's file name (`postgres`, `postgres.exe`; empty when hidden), its working
+    /// directory and owner where the OS shows them.
+    Seen { name: String, cwd: Option<std::path::PathBuf>, uid: Option<u32> },
+}
 
 /// What the host adds to the settings: which OS's `os` blocks apply, and whether a data dir
 /// nobody configured is system-wide.

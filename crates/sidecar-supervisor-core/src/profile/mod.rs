@@ -7,6 +7,7 @@ mod error;
 mod load;
 mod model;
 mod os;
+mod postgres;
 pub(crate) mod settings;
 pub(crate) mod template;
 mod validate;

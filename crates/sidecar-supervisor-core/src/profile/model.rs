@@ -7,6 +7,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use super::os::OsOverrides;
+pub use super::postgres::PostgresSpec;
+
 /// A runtime profile: which sidecars to run and how.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -181,27 +184,16 @@ pub struct SidecarSpec {
     /// of that user could read the key from its environment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_key: Option<bool>,
+    /// This sidecar is a PostgreSQL server whose data directory the runtime looks after (see
+    /// [`PostgresSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postgres: Option<PostgresSpec>,
     /// Fields that differ on one operating system, merged into this sidecar on that OS only
     /// (a field replaces the one above, `null` removes it), e.g.
     /// `{"windows": {"user": null, "stop_command": {...}}}`. Every OS's result is validated,
     /// wherever the profile is loaded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<OsOverrides>,
-}
-
-/// A sidecar's per-OS fields (see [`SidecarSpec::os`]).
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OsOverrides {
-    /// Fields of the sidecar on Linux.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub linux: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Fields of the sidecar on macOS.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub macos: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Fields of the sidecar on Windows.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub windows: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 fn one() -> u32 {
@@ -235,6 +227,7 @@ impl SidecarSpec {
             user: None,
             auto_restart: yes(),
             api_key: None,
+            postgres: None,
             os: None,
         }
     }

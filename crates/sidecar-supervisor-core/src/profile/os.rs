@@ -8,6 +8,8 @@
 //! unread: [`variants`] builds the profile of every OS, so a mistake in the Windows block is
 //! reported on Linux too, named with its path.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// An operating system a block can name. Which one the runtime runs on is the platform
@@ -30,6 +32,21 @@ impl Os {
             Os::Windows => "windows",
         }
     }
+}
+
+/// A sidecar's per-OS fields (see [`SidecarSpec::os`](super::SidecarSpec::os)).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OsOverrides {
+    /// Fields of the sidecar on Linux.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub linux: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Fields of the sidecar on macOS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub macos: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Fields of the sidecar on Windows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A problem with an `os` block itself: its JSON path and what is wrong.

@@ -235,6 +235,25 @@ fn check_sidecar(file: &Path, i: usize, s: &SidecarSpec, index: &HashMap<&str, u
     if let Some(c) = &s.cwd {
         templates.push((at("cwd"), c));
     }
+    if let Some(pg) = &s.postgres {
+        if pg.data_dir.trim().is_empty() {
+            return Err(err(
+                at("postgres.data_dir"),
+                "empty path".into(),
+                r#"name the cluster's data directory, the one given to `postgres -D`, e.g. "{sidecar_data_dir}/pg""#,
+            ));
+        }
+        templates.push((at("postgres.data_dir"), &pg.data_dir));
+        for (field, name) in [("role", pg.role.as_str()), ("database", pg.database())] {
+            if name.is_empty() || name.contains('\0') {
+                return Err(err(
+                    at(&format!("postgres.{field}")),
+                    format!("{} is not a {field} name", json_string(name)),
+                    r#"name it, e.g. "app""#,
+                ));
+            }
+        }
+    }
     for (k, pr) in s.prepare.iter().enumerate() {
         let step = prepare_path(s, k);
         for (j, a) in pr.args.iter().enumerate() {
@@ -348,6 +367,9 @@ fn check_os_strings(file: &Path, i: usize, s: &SidecarSpec) -> Result<(), Profil
     }
     if let Some(c) = &s.cwd {
         strings.push((at("cwd"), c));
+    }
+    if let Some(pg) = &s.postgres {
+        strings.push((at("postgres.data_dir"), &pg.data_dir));
     }
     if let Some(sc) = &s.stop_command {
         strings.push((at("stop_command.command"), &sc.command));

@@ -58,6 +58,8 @@ pub(super) struct Inner {
     pub thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     pub api_key: String,
     pub channels: Arc<jsonrpc::Channels>,
+    /// The app's version, for backups' manifests.
+    pub app_version: String,
 }
 
 /// Handle to a running engine. Cheap to clone.

@@ -10,6 +10,7 @@
 //!   (`program`, `search_path`), the instance record, resources, settings as this host resolves
 //!   them, the status shape.
 
+mod backup;
 pub mod doors;
 mod engine;
 mod handle;
@@ -25,6 +26,7 @@ mod settings;
 mod start;
 pub mod status;
 
+pub use backup::{BackupDone, BackupError, RestoreDone};
 pub use handle::{LogReadError, Supervisor};
 pub(crate) use secrets::random_hex;
 pub use settings::{default_data_dir, load_profile, resolve_from_env, resolve_settings};

@@ -100,16 +100,36 @@ async fn on_port(probe: &Probe, ctx: &ProbeContext, http: &reqwest::Client) -> O
 
 async fn http_probe(http: &reqwest::Client, port: u16, path: &str, ctx: &ProbeContext) -> Outcome {
     let url = format!("http://127.0.0.1:{port}{path}");
-    let status = match http.get(&url).send().await {
-        Ok(r) => r.status(),
+    let resp = match http.get(&url).send().await {
+        Ok(r) => r,
         Err(e) => return Outcome::plain(false, format!("GET {path}: {}", short_error(&e))),
     };
+    let status = resp.status();
     if !status.is_success() {
-        return Outcome::plain(false, format!("GET {path} answered {}", status.as_u16()));
+        // The contract's `{"ready": false, "reason": "..."}` says why: quote it.
+        let said = match reason(resp).await {
+            Some(r) => format!(": {r}"),
+            None => String::new(),
+        };
+        return Outcome::plain(false, format!("GET {path} answered {}{said}", status.as_u16()));
     }
     let passed = format!("GET {path} answered {}", status.as_u16());
     let identity = if ctx.identity { Some(found(check_identity(http, port, ctx).await)) } else { None };
     Outcome { ok: true, detail: passed, identity }
+}
+
+/// The `reason` of a not-ready answer's JSON body (read up to 4 KiB; cut to 300 characters).
+async fn reason(mut resp: reqwest::Response) -> Option<String> {
+    let mut body = Vec::new();
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        body.extend_from_slice(&chunk);
+        if body.len() > 4096 {
+            return None;
+        }
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    let r = v.get("reason")?.as_str()?.trim();
+    (!r.is_empty()).then(|| r.chars().take(300).collect())
 }
 
 /// An identity answer as the machine takes it.

@@ -71,35 +71,8 @@ pub async fn evaluate(entries: &[SearchPathEntry], base: &Path, timeout: Duratio
 /// Runs `cmd` (own process group, killed on timeout) and takes the first non-empty line of its
 /// output as a directory.
 async fn dir_from_command(cmd: &SearchPathCommand, base: &Path, timeout: Duration) -> Result<PathBuf, String> {
-    use tokio::io::AsyncReadExt;
     let program = if cmd.command.contains('/') { base.join(&cmd.command) } else { PathBuf::from(&cmd.command) };
-    let req = platform::SpawnRequest { program: &program, args: &cmd.args, env: &[], cwd: base, user: None };
-    let platform::Spawned { mut child, pid, lifeline, stdout, stderr } = match platform::spawn(&req) {
-        Ok(s) => s,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("not found".into()),
-        Err(e) => return Err(format!("cannot run it: {e}")),
-    };
-    let work = async {
-        let (mut out, mut sink) = (Vec::new(), tokio::io::sink());
-        let (mut stdout, mut stderr) = (stdout.take(64 * 1024), stderr.take(64 * 1024));
-        let _ = tokio::join!(stdout.read_to_end(&mut out), tokio::io::copy(&mut stderr, &mut sink));
-        (child.wait().await, out)
-    };
-    let waited = tokio::time::timeout(timeout, work).await;
-    drop(lifeline);
-    let (status, out) = match waited {
-        Err(_) => {
-            platform::kill_group(pid);
-            return Err(format!("no answer within {} ms", timeout.as_millis()));
-        }
-        Ok((Err(e), _)) => return Err(e.to_string()),
-        Ok((Ok(st), out)) => (st, out),
-    };
-    platform::kill_group(pid); // whatever it left behind in its group
-    if status.code != Some(0) {
-        return Err(format!("failed ({})", status.describe()));
-    }
-    let text = String::from_utf8_lossy(&out);
+    let text = output_of(&program, &cmd.args, base, timeout).await?;
     let line = text.lines().map(str::trim).find(|l| !l.is_empty()).ok_or("printed nothing")?;
     let dir = PathBuf::from(line);
     if !dir.is_absolute() {
@@ -195,6 +168,44 @@ pub fn version_cmp(a: &str, b: &str) -> Ordering {
             }
         }
     }
+}
+
+/// Runs `program` (in a group of its own, killed with whatever it left when it ends or after
+/// `timeout`) and returns what it printed on stdout (at most 64 KiB), or why it gave nothing.
+pub(crate) async fn output_of(
+    program: &Path,
+    args: &[String],
+    cwd: &Path,
+    timeout: Duration,
+) -> Result<String, String> {
+    use tokio::io::AsyncReadExt;
+    let req = platform::SpawnRequest { program, args, env: &[], cwd, user: None };
+    let platform::Spawned { mut child, pid, lifeline, stdout, stderr } = match platform::spawn(&req) {
+        Ok(s) => s,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err("not found".into()),
+        Err(e) => return Err(format!("cannot run it: {e}")),
+    };
+    let work = async {
+        let (mut out, mut sink) = (Vec::new(), tokio::io::sink());
+        let (mut stdout, mut stderr) = (stdout.take(64 * 1024), stderr.take(64 * 1024));
+        let _ = tokio::join!(stdout.read_to_end(&mut out), tokio::io::copy(&mut stderr, &mut sink));
+        (child.wait().await, out)
+    };
+    let waited = tokio::time::timeout(timeout, work).await;
+    drop(lifeline);
+    let (status, out) = match waited {
+        Err(_) => {
+            platform::kill_group(pid);
+            return Err(format!("no answer within {} ms", timeout.as_millis()));
+        }
+        Ok((Err(e), _)) => return Err(e.to_string()),
+        Ok((Ok(st), out)) => (st, out),
+    };
+    platform::kill_group(pid); // whatever it left behind in its group
+    if status.code != Some(0) {
+        return Err(format!("failed ({})", status.describe()));
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]

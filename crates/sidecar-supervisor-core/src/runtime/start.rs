@@ -33,6 +33,8 @@ pub struct SupervisorOptions {
     pub bundled_dirs: Vec<PathBuf>,
     /// Write `<data_dir>/runtime/status.json` on every change (the headless runner does).
     pub write_status_file: bool,
+    /// The app's version, recorded in backups (`Supervisor::backup`).
+    pub app_version: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +80,7 @@ impl Supervisor {
         let plan = Arc::new(Plan::new(&cfg, crate::platform::STOP_MECHANISM));
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
+        let app_version = opts.app_version.clone();
         let passwords: HashMap<String, String> = plan.passwords.iter().map(|s| (s.clone(), random_hex(24))).collect();
         let redactor = Redactor::new(
             std::iter::once(api_key.clone()).chain(passwords.values().cloned()).chain(cfg.backend_api_key.clone()),
@@ -225,6 +228,7 @@ impl Supervisor {
             thread: Mutex::new(Some(thread)),
             api_key,
             channels,
+            app_version,
         });
         Ok((Supervisor { inner }, early))
     }

@@ -1,4 +1,5 @@
 //! A launch: the port and the program ([`Action::Launch`], answered by [`Input::Located`]),
+//! then, for a PostgreSQL sidecar, the verdict on its data directory ([`Action::CheckData`]),
 //! then each prepare step not yet done in this run, one at a time, each within its timeout
 //! ([`Action::Prepare`]), then the process itself once every dependency is up
 //! ([`Action::Exec`]). A stop while a prepare step runs stops that step; a launch that fails
@@ -8,6 +9,7 @@ use std::time::Duration;
 
 use super::{Action, Cause, Exit, Machine, State, StepEnd, Stop};
 use crate::domain::event::EventKind;
+use crate::domain::pg_data::{self, DataFacts, Verdict};
 
 impl Machine {
     /// Launches now, or waits for the dependencies when one is down.
@@ -27,10 +29,45 @@ impl Machine {
         out.push(Action::Launch { new_port, prepared: self.prepared });
     }
 
-    /// Port and program are in hand: the next prepare step, or the process.
+    /// Port and program are in hand: the data directory's check (a PostgreSQL sidecar's), then
+    /// the next prepare step, or the process.
     pub(super) fn on_located(&mut self, out: &mut Vec<Action>) {
         if self.launching() && self.prepare_pid.is_none() {
-            self.next_step(out);
+            if self.cfg.checks_data {
+                out.push(Action::CheckData);
+            } else {
+                self.next_step(out);
+            }
+        }
+    }
+
+    /// The data directory's facts are in: the verdict ([`pg_data::judge`]) starts the server
+    /// (after removing a stale `postmaster.pid`) or refuses the directory.
+    pub(super) fn on_data_checked(&mut self, facts: &DataFacts, out: &mut Vec<Action>) {
+        if !self.launching() || self.prepare_pid.is_some() {
+            return;
+        }
+        match pg_data::judge(facts) {
+            Verdict::Start { remove_pid_file: None } => self.next_step(out),
+            Verdict::Start { remove_pid_file: Some(why) } => {
+                self.pid_file_note = why;
+                out.push(Action::RemovePidFile);
+            }
+            Verdict::Refuse { error, cause } => self.fail(EventKind::Failed, error, cause, &Exit::default(), None, out),
+        }
+    }
+
+    pub(super) fn on_pid_file_removed(&mut self, result: Result<(), String>, out: &mut Vec<Action>) {
+        if !self.launching() || self.prepare_pid.is_some() {
+            return;
+        }
+        let note = std::mem::take(&mut self.pid_file_note);
+        match result {
+            Ok(()) => {
+                self.emit(EventKind::StalePidFileRemoved, note, None, out);
+                self.next_step(out);
+            }
+            Err(e) => self.fail(EventKind::Failed, e, Cause::LaunchFailed, &Exit::default(), None, out),
         }
     }
 

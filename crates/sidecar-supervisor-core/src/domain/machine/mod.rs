@@ -62,6 +62,8 @@ pub struct Machine {
     /// The prepare step of the launch in progress, while it runs, and its command line.
     prepare_pid: Option<u32>,
     prepare_what: String,
+    /// What the stale `postmaster.pid` being removed is (said once it is gone).
+    pid_file_note: String,
     /// Prepare steps done (or found not needed) in this run of the runtime.
     prepared: usize,
     spawned_at: Option<Duration>,
@@ -112,6 +114,7 @@ impl Machine {
             pid: None,
             prepare_pid: None,
             prepare_what: String::new(),
+            pid_file_note: String::new(),
             prepared: 0,
             spawned_at: None,
             ready_since: None,
@@ -214,6 +217,8 @@ impl Machine {
                 }
             }
             Input::Located => self.on_located(&mut out),
+            Input::DataChecked { facts } => self.on_data_checked(&facts, &mut out),
+            Input::PidFileRemoved { result } => self.on_pid_file_removed(result, &mut out),
             Input::PrepareStarted { step, pid, what } => self.on_prepare_started(now, step, pid, what, &mut out),
             Input::PrepareEnded { step, end } => self.on_prepare_ended(step, end, &mut out),
             Input::Spawned { pid } => self.on_spawned(now, pid, &mut out),

@@ -17,6 +17,18 @@ pub enum Effect {
         port: PortPlan,
         prepared: usize,
     },
+    /// Read the data directory of launch `gen`'s PostgreSQL server; report
+    /// [`Report::DataChecked`].
+    CheckData {
+        unit: usize,
+        gen: u64,
+    },
+    /// Remove the stale `postmaster.pid` of launch `gen`'s data directory; report
+    /// [`Report::PidFileRemoved`].
+    RemovePidFile {
+        unit: usize,
+        gen: u64,
+    },
     /// Run prepare step `step` of launch `gen` (or find it not needed); report
     /// [`Report::PrepareStarted`] and [`Report::PrepareEnded`].
     Prepare {
@@ -91,6 +103,13 @@ pub enum Report {
     },
     /// Port and program are in hand.
     Located,
+    /// What the data directory holds.
+    DataChecked {
+        facts: crate::domain::pg_data::DataFacts,
+    },
+    PidFileRemoved {
+        result: Result<(), String>,
+    },
     PrepareStarted {
         step: usize,
         pid: u32,

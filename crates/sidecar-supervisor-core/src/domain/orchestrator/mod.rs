@@ -114,6 +114,8 @@ impl Orchestrator {
                 return;
             }
             Report::Located => Input::Located,
+            Report::DataChecked { facts } => Input::DataChecked { facts },
+            Report::PidFileRemoved { result } => Input::PidFileRemoved { result },
             Report::PrepareStarted { step, pid, what } => Input::PrepareStarted { step, pid, what },
             Report::PrepareEnded { step, end } => Input::PrepareEnded { step, end },
             Report::LaunchFailed { error, cause } => Input::LaunchFailed { error, cause },
@@ -322,6 +324,8 @@ impl Orchestrator {
                     };
                     self.out.push_back(Effect::Launch { unit: i, gen: u.gen, port, prepared });
                 }
+                Action::CheckData => self.out.push_back(Effect::CheckData { unit: i, gen: self.units[i].gen }),
+                Action::RemovePidFile => self.out.push_back(Effect::RemovePidFile { unit: i, gen: self.units[i].gen }),
                 Action::Prepare { step } => {
                     self.out.push_back(Effect::Prepare { unit: i, gen: self.units[i].gen, step })
                 }

@@ -118,6 +118,20 @@ impl Sim {
                 }
                 Effect::Stop { unit, pid, how } => self.stops.push((unit, pid, how)),
                 Effect::Suspend { .. } | Effect::Continue { .. } => {}
+                // A PostgreSQL directory of the program's major, nothing stale.
+                Effect::CheckData { unit, gen } => {
+                    use crate::domain::pg_data::{DataFacts, DataVersion, PidFile};
+                    let facts = DataFacts {
+                        dir: "d".into(),
+                        data: DataVersion::None,
+                        server: Ok(17),
+                        pid_file: PidFile::Absent,
+                    };
+                    self.o.report(self.now, unit, gen, Report::DataChecked { facts })
+                }
+                Effect::RemovePidFile { unit, gen } => {
+                    self.o.report(self.now, unit, gen, Report::PidFileRemoved { result: Ok(()) })
+                }
                 Effect::Prepare { unit, gen, step } => {
                     self.o.report(self.now, unit, gen, Report::PrepareEnded { step, end: StepEnd::Done })
                 }

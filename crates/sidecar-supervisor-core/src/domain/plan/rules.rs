@@ -31,6 +31,8 @@ pub struct MachineConfig {
     pub max_port_retries: u32,
     /// `"port": "announce"` and no readiness probe: ready once the port was announced.
     pub awaits_announcement: bool,
+    /// A PostgreSQL sidecar (`postgres` block): its data directory is judged before each start.
+    pub checks_data: bool,
 }
 
 /// Free re-spawns on a new port after a lost port race, before it counts as a crash.
@@ -64,6 +66,7 @@ pub fn machine_config(
         prepare: spec.prepare.iter().map(|p| Duration::from_millis(p.timeout_ms)).collect(),
         max_port_retries: MAX_PORT_RETRIES,
         awaits_announcement: PortPolicy::of(spec) == PortPolicy::Announce && spec.ready.is_none(),
+        checks_data: spec.postgres.is_some(),
     }
 }
 

@@ -51,6 +51,9 @@ pub struct RunSpec {
     pub stdio: StdioMode,
     pub stop_command: Option<Helper>,
     pub prepare: Vec<PrepareStep>,
+    /// A PostgreSQL server's data directory (templated), which the runtime judges before each
+    /// start, and the role and database backups use.
+    pub postgres: Option<crate::profile::PostgresSpec>,
 }
 
 impl RunSpec {
@@ -78,6 +81,7 @@ impl RunSpec {
                     unless_exists: p.unless_exists.clone(),
                 })
                 .collect(),
+            postgres: spec.postgres.clone(),
         }
     }
 

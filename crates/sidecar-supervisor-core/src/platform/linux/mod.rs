@@ -5,7 +5,7 @@ mod procfs;
 mod spawn;
 mod usage;
 
-pub use procfs::{processes_with_env, start_time};
+pub use procfs::{look, processes_with_env, start_time};
 pub use spawn::{spawn, Child};
 pub use usage::group_usage;
 

@@ -6,7 +6,7 @@ mod proc;
 mod spawn;
 mod usage;
 
-pub use proc::{processes_with_env, start_time};
+pub use proc::{look, processes_with_env, start_time};
 pub use spawn::{spawn, Child};
 pub use usage::group_usage;
 

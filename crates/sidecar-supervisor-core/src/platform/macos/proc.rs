@@ -1,5 +1,5 @@
 //! Process identity on macOS, from libproc and `sysctl`: when a process started (a recycled pid
-//! is never taken for ours) and which processes carry an environment entry.
+//! is never taken for ours), which processes carry an environment entry, and what a pid is.
 
 /// Start time of `pid` in microseconds since the epoch, if it exists.
 pub fn start_time(pid: u32) -> Option<u64> {
@@ -77,4 +77,48 @@ fn environment(pid: u32) -> Option<Vec<u8>> {
         rest = rest.get(end + 1..)?;
     }
     Some(rest.to_vec())
+}
+
+/// What this user may see of `pid`: its program's name (`proc_pidpath`), its working
+/// directory (`PROC_PIDVNODEPATHINFO`) and its owner.
+pub fn look(pid: u32) -> crate::platform::Look {
+    use std::ffi::CStr;
+    use std::os::unix::ffi::OsStrExt;
+    if start_time(pid).is_none() {
+        return crate::platform::Look::Gone;
+    }
+    // SAFETY: each call fills at most the size given of a buffer or zeroed struct we own.
+    unsafe {
+        let mut path = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
+        let n = libc::proc_pidpath(pid as libc::c_int, path.as_mut_ptr().cast(), path.len() as u32);
+        path.truncate(n.max(0) as usize);
+        let name = std::path::Path::new(std::ffi::OsStr::from_bytes(&path))
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut vp: libc::proc_vnodepathinfo = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::proc_vnodepathinfo>() as libc::c_int;
+        let got = libc::proc_pidinfo(
+            pid as libc::c_int,
+            libc::PROC_PIDVNODEPATHINFO,
+            0,
+            (&mut vp as *mut libc::proc_vnodepathinfo).cast(),
+            size,
+        );
+        let cwd = (got == size).then(|| {
+            let raw = vp.pvi_cdir.vip_path.as_ptr().cast::<libc::c_char>();
+            std::path::PathBuf::from(std::ffi::OsStr::from_bytes(CStr::from_ptr(raw).to_bytes()))
+        });
+        let mut info: libc::proc_bsdinfo = std::mem::zeroed();
+        let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
+        let got = libc::proc_pidinfo(
+            pid as libc::c_int,
+            libc::PROC_PIDTBSDINFO,
+            0,
+            (&mut info as *mut libc::proc_bsdinfo).cast(),
+            size,
+        );
+        let uid = (got == size).then_some(info.pbi_uid);
+        crate::platform::Look::Seen { name, cwd, uid }
+    }
 }

@@ -12,7 +12,9 @@ mod signals;
 mod users;
 
 pub use access::{create_dir_traversable, Reach, Target};
-pub use files::{create_private, is_executable, open_append_private, open_lock_file, private_dir_all, replace_file};
+pub use files::{
+    create_private, is_executable, open_append_private, open_lock_file, owner_of, private_dir_all, replace_file,
+};
 pub use guardian::DeathWatch;
 #[cfg(target_os = "linux")]
 pub use limits::original_nofile;

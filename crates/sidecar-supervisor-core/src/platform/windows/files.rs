@@ -30,6 +30,11 @@ pub fn open_lock_file(path: &Path) -> io::Result<File> {
     OpenOptions::new().create(true).truncate(false).read(true).write(true).open(path)
 }
 
+/// Windows has no uid: owners are not compared there.
+pub fn owner_of(_p: &Path) -> Option<u32> {
+    None
+}
+
 pub fn is_executable(p: &Path) -> bool {
     p.is_file()
 }

@@ -15,11 +15,11 @@ mod usage;
 mod users;
 
 pub use files::{
-    create_dir_traversable, create_private, is_executable, open_append_private, open_lock_file, private_dir_all,
-    replace_file,
+    create_dir_traversable, create_private, is_executable, open_append_private, open_lock_file, owner_of,
+    private_dir_all, replace_file,
 };
 pub use jobs::{kill_group, kill_process, stop_group, DeathWatch};
-pub use proc::{processes_with_env, start_time};
+pub use proc::{look, processes_with_env, start_time};
 pub use spawn::{spawn, Child, Lifeline};
 pub use suspend::{resume_group, suspend_group};
 pub use usage::group_usage;

@@ -36,6 +36,10 @@ pub enum CtlRequest {
     /// The live status, each sidecar's resources sampled now (what `desktop-runtime status`
     /// shows while the runner runs).
     Status,
+    /// Back the database up to `to` (absolute; default: under the data dir's `backups/`).
+    Backup { to: Option<std::path::PathBuf> },
+    /// Restore the backup at `from` (absolute).
+    Restore { from: std::path::PathBuf },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +91,14 @@ pub async fn handle(sup: &Supervisor, req: CtlRequest) -> CtlResponse {
                 Err(e) => CtlResponse::err(&e),
             }
         }
+        CtlRequest::Backup { to } => match sup.backup(to).await {
+            Ok(done) => CtlResponse::ok(serde_json::to_value(done).expect("serializes")),
+            Err(e) => CtlResponse::err(&e),
+        },
+        CtlRequest::Restore { from } => match sup.restore(&from).await {
+            Ok(done) => CtlResponse::ok(serde_json::to_value(done).expect("serializes")),
+            Err(e) => CtlResponse::err(&e),
+        },
     }
 }
 

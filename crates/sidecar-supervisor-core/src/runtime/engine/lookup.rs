@@ -61,6 +61,11 @@ impl Lookups {
         Ok(p)
     }
 
+    /// The unit's program as a launch found it (or looks it up), without keeping it.
+    pub fn current_program(&self, ctx: &Context, unit: usize) -> Result<PathBuf, String> {
+        self.find_program(ctx, unit)
+    }
+
     fn find_program(&self, ctx: &Context, unit: usize) -> Result<PathBuf, String> {
         if let Some(p) = self.programs[unit].as_ref().filter(|p| p.is_file()) {
             return Ok(p.clone());

@@ -18,6 +18,8 @@ pub(crate) mod context;
 mod launch;
 mod lookup;
 mod output;
+pub(crate) mod pg_access;
+mod pg_data;
 mod probing;
 mod processes;
 mod publish;
@@ -49,6 +51,10 @@ pub(crate) enum Msg {
     #[cfg(feature = "testing")]
     Crash,
     Shutdown(oneshot::Sender<()>),
+    /// A backup's or a restore's view of the database sidecar.
+    PgAccess(oneshot::Sender<Result<pg_access::PgAccess, String>>),
+    /// Run a PostgreSQL tool for a backup or a restore.
+    RunTool(pg_access::ToolRun),
     /// A report about launch `gen` of `unit` that needs nothing from the engine but passing on.
     Report {
         unit: usize,
@@ -183,6 +189,10 @@ impl Engine {
             Msg::Command(verb, name, reply) => {
                 let _ = reply.send(self.orch.command(now, verb, &name));
             }
+            Msg::PgAccess(reply) => {
+                let _ = reply.send(pg_access::access(&self.ctx, &self.orch, self.launcher.lookups()));
+            }
+            Msg::RunTool(run) => pg_access::run_tool(run),
             #[cfg(feature = "testing")]
             Msg::Crash => panic!("crash requested by a test"),
             Msg::Shutdown(reply) => {
@@ -254,6 +264,13 @@ impl Engine {
                 Effect::Launch { unit, gen, port, prepared } => {
                     let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
                     self.launcher.launch(&mut p, unit, gen, port, prepared);
+                }
+                Effect::CheckData { unit, gen } => {
+                    pg_data::check(&self.ctx, &self.orch, self.launcher.lookups(), &self.tx, unit, gen)
+                }
+                Effect::RemovePidFile { unit, gen } => {
+                    let report = pg_data::remove_pid_file(&self.ctx, &self.orch, unit);
+                    self.orch.report(self.ctx.now(), unit, gen, report);
                 }
                 Effect::Prepare { unit, gen, step } => {
                     let mut p = Parts { ctx: &self.ctx, orch: &mut self.orch, procs: &mut self.procs, tx: &self.tx };
