@@ -141,7 +141,10 @@ async fn a_backup_restores_to_the_same_rows_and_bad_backups_are_refused_untouche
         rig.feed_dump()
     );
 
-    let restored = rig.sup.restore(&made.path).await.unwrap_or_else(|e| panic!("restore: {e}\n{}", rig.feed_dump()));
+    // One at a time: a backup asked while the restore runs is refused.
+    let (restored, second) = tokio::join!(rig.sup.restore(&made.path), rig.sup.backup(None));
+    assert!(matches!(second, Err(BackupError::Busy)), "{second:?}");
+    let restored = restored.unwrap_or_else(|e| panic!("restore: {e}\n{}", rig.feed_dump()));
     eprintln!("restore of {ROWS} rows: {} ms", restored.took_ms);
     assert_eq!(restored.restarted, vec!["api".to_string()], "the sidecar using the database was stopped and started");
     assert_eq!(fingerprint(port), before, "every row as it was backed up");

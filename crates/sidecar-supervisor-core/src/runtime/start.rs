@@ -229,6 +229,7 @@ impl Supervisor {
             api_key,
             channels,
             app_version,
+            backup_lock: Default::default(),
         });
         Ok((Supervisor { inner }, early))
     }

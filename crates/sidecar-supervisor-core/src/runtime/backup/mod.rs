@@ -9,7 +9,7 @@
 //! on the database, restores with `pg_restore --single-transaction --clean` (all of it or
 //! nothing: a failure leaves the data as it was), starts them again and says what it did. The
 //! PostgreSQL programs are those beside the sidecar's `postgres`; their processes are started by
-//! the engine.
+//! the engine. One backup or restore runs at a time; another is refused while it does.
 
 mod archive;
 
@@ -41,6 +41,8 @@ pub enum BackupError {
     Failed { sidecar: String, message: String },
     #[error("{0}")]
     Io(String),
+    #[error("a backup or a restore is already running: try again when it has ended")]
+    Busy,
     #[error(transparent)]
     Command(#[from] CommandError),
 }
@@ -53,6 +55,7 @@ impl From<&BackupError> for ErrorPayload {
             BackupError::Invalid(_) => (ErrorKind::InvalidBackup, None),
             BackupError::Failed { sidecar, .. } => (ErrorKind::BackupFailed, Some(sidecar.as_str())),
             BackupError::Io(_) => (ErrorKind::Io, None),
+            BackupError::Busy => (ErrorKind::WrongState, None),
             BackupError::Command(c) => return c.into(),
         };
         ErrorPayload::new(kind, e.to_string()).about(sidecar)
@@ -87,6 +90,7 @@ impl Supervisor {
     /// Backs the database up to `to` (an absolute file path; default
     /// `<data_dir>/backups/<sidecar>-<time>.backup.zip`) while it runs.
     pub async fn backup(&self, to: Option<PathBuf>) -> Result<BackupDone, BackupError> {
+        let _one = self.inner.backup_lock.try_lock().map_err(|_| BackupError::Busy)?;
         let started = Instant::now();
         let a = self.pg_access().await?;
         ready(&a, "back it up")?;
@@ -134,6 +138,7 @@ impl Supervisor {
     /// database are stopped, the database restored in one transaction, and they are started
     /// again (also when the restore failed: the data is then as it was).
     pub async fn restore(&self, from: &Path) -> Result<RestoreDone, BackupError> {
+        let _one = self.inner.backup_lock.try_lock().map_err(|_| BackupError::Busy)?;
         let started = Instant::now();
         let a = self.pg_access().await?;
         ready(&a, "restore it")?;
