@@ -3,6 +3,7 @@ import { invoke } from '@tauri-apps/api/core'
 import { open, save } from '@tauri-apps/plugin-dialog'
 import {
   backup,
+  backups,
   diagnosticsBundle,
   exportEvents,
   onResources,
@@ -13,6 +14,7 @@ import {
   start,
   STATE_FACTS,
   stop,
+  type BackupsInfo,
   type ResourceUsage,
   type RuntimeEvent,
   type SidecarResources,
@@ -63,6 +65,12 @@ export function DesktopRuntimeDialog({ runtime, onClose, focus = null }: Props) 
   const [history, setHistory] = useState<History>({})
   const [latest, setLatest] = useState<Record<string, SidecarResources>>({})
   const pids = useRef<Record<string, number>>({})
+  // Where the data dir's backups live and how much disk they take; read when the dialog opens
+  // and after each backup or restore (nothing to read meanwhile: files change only then).
+  const [kept, setKept] = useState<BackupsInfo | null>(null)
+  const readBackups = () =>
+    backups().then(setKept, () => setKept(null))
+  useEffect(() => void readBackups(), [])
   useEffect(() => {
     pids.current = Object.fromEntries((status?.sidecars ?? []).flatMap((r) => (r.pid == null ? [] : [[r.name, r.pid]])))
   }, [status])
@@ -142,6 +150,7 @@ export function DesktopRuntimeDialog({ runtime, onClose, focus = null }: Props) 
       setNotice('Backing up…')
       const done = await backup(path)
       const m = done.manifest
+      void readBackups()
       setNotice(`Backed up database ${m.database} (PostgreSQL ${m.postgres_major}) to ${done.path} (${formatBytes(done.bytes)}, ${done.took_ms} ms)`)
     } catch (e) {
       setNotice(`Back up: ${toError(e).message}`)
@@ -235,6 +244,13 @@ export function DesktopRuntimeDialog({ runtime, onClose, focus = null }: Props) 
         {error && <p className="error-text" role="alert">{error.message}</p>}
         {notice && <p className="notice" role="status">{notice}</p>}
         <Warnings warnings={status?.warnings ?? []} />
+        {kept && (
+          <p className="muted" data-testid="backups-info">
+            {kept.files.length === 0
+              ? `No backups in ${kept.dir} yet`
+              : `${kept.files.length} backup${kept.files.length === 1 ? '' : 's'} in ${kept.dir} (${formatBytes(kept.bytes)}), the newest ${kept.files[0].modified}`}
+          </p>
+        )}
         <div className="table-wrap">
           <table className="sidecars">
             <thead>

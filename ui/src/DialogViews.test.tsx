@@ -11,12 +11,14 @@ import { ev, row, sendChunks, status } from './test-fixtures'
 type Call = { cmd: string; args: Record<string, unknown> }
 let calls: Call[]
 let saveAnswer: string | null
+let backupsAnswer: unknown
 
 const HISTORY = ['t1 stdout listening on 4000', 't2 stderr WARN slow query', 't3 stdout request done'].join('\n') + '\n'
 
 beforeEach(() => {
   calls = []
   saveAnswer = '/home/me/out.file'
+  backupsAnswer = { dir: '/d/backups', files: [], bytes: 0 }
   mockIPC(
     (cmd, args) => {
       calls.push({ cmd, args: args as Record<string, unknown> })
@@ -51,6 +53,8 @@ beforeEach(() => {
             took_ms: 280,
             manifest: { format: 1, app: 'a', app_version: '1.0.0', created_at: '2026-12-08T03:00:00Z', sidecar: 'database', database: 'app', postgres_major: 18, dump_bytes: 2000000, dump_sha256: 'ab' },
           }
+        case 'plugin:sidecar-supervisor|backups':
+          return backupsAnswer
         case 'plugin:sidecar-supervisor|restore':
           return {
             restarted: ['backend', 'worker#1'],
@@ -158,12 +162,17 @@ describe('dialog diagnostics views', () => {
 
   it('backs the database up where the user chose and restores a chosen backup once confirmed', async () => {
     const d = await openDialog()
+    await waitFor(() => expect(within(d).getByTestId('backups-info').textContent).toBe('No backups in /d/backups yet'))
+    backupsAnswer = { dir: '/d/backups', bytes: 3 * 1048576, files: [{ name: 'b.backup.zip', bytes: 3 * 1048576, modified: '2026-12-08T03:00:00Z' }] }
     fireEvent.click(within(d).getByTestId('back-up'))
     await waitFor(() => expect(calls.find((c) => c.cmd.endsWith('|backup'))?.args).toEqual({ path: '/home/me/out.file' }))
     await waitFor(() =>
       expect(within(d).getByRole('status').textContent).toBe(
         'Backed up database app (PostgreSQL 18) to /home/me/out.file (2.0 MiB, 280 ms)',
       ),
+    )
+    await waitFor(() =>
+      expect(within(d).getByTestId('backups-info').textContent).toBe('1 backup in /d/backups (3.0 MiB), the newest 2026-12-08T03:00:00Z'),
     )
     const answers = [false, true]
     window.confirm = () => answers.shift() ?? false

@@ -57,6 +57,10 @@ impl DataDirLayout {
     pub fn sidecar_dir(&self, sidecar: &str) -> PathBuf {
         self.root.join(sidecar)
     }
+    /// Backups made without a destination (`ctl backup`).
+    pub fn backups_dir(&self) -> PathBuf {
+        self.root.join("backups")
+    }
     pub fn exports_dir(&self) -> PathBuf {
         self.root.join("exports")
     }

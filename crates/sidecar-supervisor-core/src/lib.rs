@@ -47,9 +47,9 @@ pub use runtime::instance::instance_alive;
 pub use runtime::resources::{ResourceUsage, SidecarResources};
 pub use runtime::status::SidecarMessage;
 pub use runtime::{
-    default_data_dir, load_profile, resolve_from_env, resolve_settings, BackupDone, BackupError, Budget, LastProbe,
-    LogReadError, Notification, RestoreDone, RuntimeStatus, RuntimeWarning, SidecarStatus, StartError, Supervisor,
-    SupervisorOptions, WarningKind,
+    default_data_dir, load_profile, resolve_from_env, resolve_settings, BackupDone, BackupError, BackupFile,
+    BackupsInfo, Budget, LastProbe, LogReadError, Notification, RestoreDone, RuntimeStatus, RuntimeWarning,
+    SidecarStatus, StartError, Supervisor, SupervisorOptions, WarningKind,
 };
 
 /// Control of a running runtime from another process (`desktop-runtime ctl`): one JSON request,

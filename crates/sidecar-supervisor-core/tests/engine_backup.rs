@@ -96,8 +96,15 @@ async fn a_backup_restores_to_the_same_rows_and_bad_backups_are_refused_untouche
     let before = fingerprint(port);
     assert!(before.starts_with(&format!("{ROWS} ")), "{before}");
 
+    let none = rig.sup.backups().unwrap();
+    assert_eq!((none.files.len(), none.bytes), (0, 0), "{none:?}");
     let made = rig.sup.backup(None).await.unwrap_or_else(|e| panic!("backup: {e}"));
     let backups = rig.tmp.path().join("data/backups");
+    let listed = rig.sup.backups().unwrap();
+    assert_eq!(listed.dir, backups);
+    assert_eq!(listed.files.len(), 1, "{listed:?}");
+    assert_eq!(Some(listed.files[0].name.as_str()), made.path.file_name().and_then(|n| n.to_str()));
+    assert_eq!((listed.files[0].bytes, listed.bytes), (made.bytes, made.bytes));
     assert_eq!(made.path.parent(), Some(backups.as_path()), "{:?}", made.path);
     assert!(made.path.file_name().unwrap().to_string_lossy().ends_with(".backup.zip"));
     assert_eq!(made.manifest.database, "app");

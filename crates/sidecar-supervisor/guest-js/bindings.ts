@@ -172,6 +172,18 @@ bytes: number, manifest: BackupManifest, took_ms: number, };
 
 export type RestoreDone = { manifest: BackupManifest, restarted: Array<string>, took_ms: number, };
 
+export type BackupFile = { name: string, bytes: number, 
+/**
+ * When it was last written, RFC 3339 (UTC).
+ */
+modified: string, };
+
+export type BackupsInfo = { dir: string, files: Array<BackupFile>, 
+/**
+ * Their sizes summed.
+ */
+bytes: number, };
+
 export type Stream = "stdout" | "stderr";
 
 export type SidecarMessage = { 

@@ -5,6 +5,7 @@ import { Channel, invoke } from '@tauri-apps/api/core'
 import { listen, type UnlistenFn } from '@tauri-apps/api/event'
 import type {
   BackupDone,
+  BackupsInfo,
   Diagnostics,
   LiveBatch,
   LogLine,
@@ -137,6 +138,9 @@ export const backup = (path?: string): Promise<BackupDone> => invoke(cmd('backup
 /** Restores the backup at `path` (from an open dialog): checked first; what uses the database is
  * stopped for the restore and started again. Resolves to what was done. */
 export const restore = (path: string): Promise<RestoreDone> => invoke(cmd('restore'), { path })
+
+/** The backups in the data dir's `backups/`: where they live, each one's size and time, the total. */
+export const backups = (): Promise<BackupsInfo> => invoke(cmd('backups'))
 
 export const EVENT_LOG = 'sidecar-supervisor://log'
 export const EVENT_RESOURCES = 'sidecar-supervisor://resources'

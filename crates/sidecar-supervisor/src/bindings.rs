@@ -12,7 +12,7 @@ use sidecar_supervisor_core::{ResourceUsage, SidecarResources};
 use ts_rs::TS;
 
 use crate::Diagnostics;
-use sidecar_supervisor_core::{BackupDone, BackupManifest, RestoreDone};
+use sidecar_supervisor_core::{BackupDone, BackupFile, BackupManifest, BackupsInfo, RestoreDone};
 use sidecar_supervisor_core::{ErrorKind, ErrorPayload};
 
 const HEADER: &str = "// Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks\n// it is current): do not edit by hand.\n";
@@ -41,6 +41,8 @@ fn generated() -> String {
         BackupManifest::decl(),
         BackupDone::decl(),
         RestoreDone::decl(),
+        BackupFile::decl(),
+        BackupsInfo::decl(),
         Stream::decl(),
         SidecarMessage::decl(),
         crate::commands::SidecarInfo::decl(),

@@ -18,7 +18,8 @@ macro_rules! with_commands {
                 sidecar_info,
                 diagnostics_bundle,
                 backup,
-                restore
+                restore,
+                backups
             ],
             live: [watch, log_history, export_log],
         }

@@ -188,6 +188,16 @@ pub(crate) async fn restore<R: Runtime>(
     Ok(sup.restore(&from).await?)
 }
 
+/// The backups in the data dir's `backups/`: where they live, each one's size and time, and
+/// their total size.
+#[tauri::command]
+pub(crate) async fn backups<R: Runtime>(app: AppHandle<R>) -> Result<sidecar_supervisor_core::BackupsInfo> {
+    let sup = app.sidecar_supervisor().supervisor()?.clone();
+    tauri::async_runtime::spawn_blocking(move || Ok(sup.backups()?))
+        .await
+        .map_err(|e| Error::Io(format!("listing the backups stopped: {e}")))?
+}
+
 /// Most events one export takes.
 pub const MAX_EXPORT: usize = 10_000;
 

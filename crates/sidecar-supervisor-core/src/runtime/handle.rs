@@ -60,6 +60,8 @@ pub(super) struct Inner {
     pub channels: Arc<jsonrpc::Channels>,
     /// The app's version, for backups' manifests.
     pub app_version: String,
+    /// `<data_dir>/backups`.
+    pub backups_dir: PathBuf,
     /// Held while a backup or a restore runs: one at a time.
     pub backup_lock: tokio::sync::Mutex<()>,
 }

@@ -26,7 +26,7 @@ mod settings;
 mod start;
 pub mod status;
 
-pub use backup::{BackupDone, BackupError, RestoreDone};
+pub use backup::{BackupDone, BackupError, BackupFile, BackupsInfo, RestoreDone};
 pub use handle::{LogReadError, Supervisor};
 pub(crate) use secrets::random_hex;
 pub use settings::{default_data_dir, load_profile, resolve_from_env, resolve_settings};

@@ -76,6 +76,7 @@ impl Supervisor {
         let lock = instance::acquire_lock(&layout)?;
         crate::platform::raise_fd_limit();
         let status_file = opts.write_status_file.then(|| layout.status_file());
+        let backups_dir = layout.backups_dir();
 
         let plan = Arc::new(Plan::new(&cfg, crate::platform::STOP_MECHANISM));
         let instance_id = random_hex(16);
@@ -230,6 +231,7 @@ impl Supervisor {
             channels,
             app_version,
             backup_lock: Default::default(),
+            backups_dir,
         });
         Ok((Supervisor { inner }, early))
     }

@@ -86,7 +86,58 @@ pub struct RestoreDone {
     pub took_ms: u64,
 }
 
+/// The backups in the data dir's `backups/` (those made without a destination): where they
+/// live and how much disk they take, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupsInfo {
+    #[cfg_attr(feature = "ts", ts(type = "string"))]
+    pub dir: PathBuf,
+    pub files: Vec<BackupFile>,
+    /// Their sizes summed.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct BackupFile {
+    pub name: String,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub bytes: u64,
+    /// When it was last written, RFC 3339 (UTC).
+    pub modified: String,
+}
+
 impl Supervisor {
+    /// The backups in the data dir's `backups/` (none yet: an empty list).
+    pub fn backups(&self) -> Result<BackupsInfo, BackupError> {
+        let dir = self.inner.backups_dir.clone();
+        let mut files = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(BackupsInfo { dir, files: Vec::new(), bytes: 0 });
+            }
+            Err(e) => return Err(BackupError::Io(format!("cannot read {}: {e}", dir.display()))),
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            // Temporary files of a backup or restore in progress start with a dot.
+            let Ok(m) = e.metadata() else { continue };
+            if name.starts_with('.') || !m.is_file() {
+                continue;
+            }
+            let modified = m.modified().map(chrono::DateTime::<chrono::Utc>::from).unwrap_or_default();
+            let stamp = modified.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            files.push((modified, BackupFile { name, bytes: m.len(), modified: stamp }));
+        }
+        files.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
+        let files: Vec<BackupFile> = files.into_iter().map(|(_, f)| f).collect();
+        let bytes = files.iter().map(|f| f.bytes).sum();
+        Ok(BackupsInfo { dir, files, bytes })
+    }
+
     /// Backs the database up to `to` (an absolute file path; default
     /// `<data_dir>/backups/<sidecar>-<time>.backup.zip`) while it runs.
     pub async fn backup(&self, to: Option<PathBuf>) -> Result<BackupDone, BackupError> {

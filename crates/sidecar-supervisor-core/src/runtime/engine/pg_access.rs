@@ -76,7 +76,7 @@ pub(super) fn access(ctx: &Context, orch: &Orchestrator, lookups: &Lookups) -> R
         pg_dump: tool("pg_dump"),
         pg_restore: tool("pg_restore"),
         dependents: (0..plan.len()).filter(|&j| deps[j]).map(|j| plan.units[j].name.clone()).collect(),
-        backups_dir: ctx.settings.data_dir.join("backups"),
+        backups_dir: ctx.layout.backups_dir(),
         app: ctx.settings.app_name.clone(),
     })
 }
