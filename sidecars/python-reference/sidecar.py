@@ -25,6 +25,10 @@ from fastapi.responses import JSONResponse
 import executor
 
 VERSION = "0.1.0"
+try:  # the build hash the packaging stamped (`cargo xtask python`); none when run from source
+    from build_info import BUILD
+except ImportError:
+    BUILD = ""
 NAME = os.environ.get("SIDECAR_NAME", "python-reference")
 INSTANCE_NAME = os.environ.get("SIDECAR_INSTANCE_NAME", NAME)
 INSTANCE_ID = os.environ.get("SIDECAR_INSTANCE_ID", "")
@@ -36,8 +40,8 @@ LOOPBACK = {"127.0.0.1", "localhost", "[::1]"}
 
 def identity(nonce):
     """What /runtime/info answers: with a nonce, the proof that this process holds the key."""
-    info = {"name": NAME, "instance_name": INSTANCE_NAME, "version": VERSION, "pid": os.getpid(),
-            "instance_id": INSTANCE_ID}
+    info = {"name": NAME, "instance_name": INSTANCE_NAME, "version": VERSION, "build": BUILD,
+            "pid": os.getpid(), "instance_id": INSTANCE_ID}
     if nonce and API_KEY and len(nonce) <= 128 and nonce.isascii() and nonce.isalnum():
         mac = hmac.new(API_KEY.encode(), b"sidecar-identity:" + nonce.encode(), hashlib.sha256)
         info["proof"] = mac.hexdigest()

@@ -340,6 +340,14 @@ interface RowProps {
   onLogs: () => void
 }
 
+/** The build a sidecar states, for the identity badge's tooltip (empty when it states none). */
+export function buildText(build: SidecarStatus['build']): string {
+  if (!build) return ''
+  const which = build.build ? `build ${build.build}` : 'no build hash'
+  const judged = build.matches === false ? " — not the app's build" : build.matches ? " — the app's build" : ''
+  return `\nversion ${build.version || '?'}, ${which}${judged}`
+}
+
 /** What each identity tier means, for the badge's tooltip. */
 const IDENTITY_HELP: Record<NonNullable<SidecarStatus['identity']>, string> = {
   proven: 'Its /runtime/info names this launch and proves the launch key',
@@ -375,7 +383,11 @@ function SidecarRow({ row, focused, history, resources, uptime, onRestart, onSto
         </td>
         <td>
           {row.identity ? (
-            <span className={`badge identity-${row.identity}`} title={IDENTITY_HELP[row.identity]} data-testid={`identity-${row.name}`}>
+            <span
+              className={`badge identity-${row.identity}`}
+              title={IDENTITY_HELP[row.identity] + buildText(row.build)}
+              data-testid={`identity-${row.name}`}
+            >
               {row.identity}
             </span>
           ) : (

@@ -1,6 +1,6 @@
 // What the runtime wants a person to know beyond each row's state (the feed in its home-dir
 // fallback, a sidecar without identity proof, a taken fixed port, a log file that cannot be
-// written): shown, never only logged.
+// written, a sidecar of another build than the app's): shown, never only logged.
 
 import type { RuntimeWarning } from 'sidecar-supervisor-api'
 
@@ -9,6 +9,7 @@ const TITLE: Record<RuntimeWarning['kind'], string> = {
   no_identity_proof: 'No identity proof',
   fixed_port_taken: 'Port taken',
   log_not_writable: 'Log not written',
+  build_mismatch: 'Old build running',
 }
 
 export function Warnings({ warnings }: { warnings: RuntimeWarning[] }) {

@@ -18,6 +18,7 @@ export function row(name: string, over: Partial<SidecarStatus> = {}): SidecarSta
     uptime_ms: 5000,
     last_probe: { ok: true, latency_ms: 1.5, at: '2026-11-22T10:00:00.000Z', detail: 'GET /health/ready answered 200' },
     identity: 'proven',
+    build: null,
     depends_on: [],
     resources: null,
     ...over,

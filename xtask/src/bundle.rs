@@ -65,8 +65,14 @@ pub fn build(args: &[String]) -> Result<Vec<(PathBuf, u64)>, String> {
     let triple = target.clone().unwrap_or(host_triple.clone());
     let bundles = bundles.unwrap_or_else(|| default_bundles(&triple).to_string());
 
+    // One build hash stamps the app and every sidecar (their identity answers state it; the
+    // runtime restarts once, and warns about, a sidecar of another build after an update).
+    let stamp = build_stamp();
     let mut build = cargo();
     build.args(["build", "--release"]);
+    if let Some(b) = &stamp {
+        build.env(BUILD_VAR, b);
+    }
     for s in SIDECARS {
         build.args(["-p", s]);
     }
@@ -86,6 +92,9 @@ pub fn build(args: &[String]) -> Result<Vec<(PathBuf, u64)>, String> {
 
     let mut tauri = Command::new(ui::tauri_cli());
     tauri.args(["build", "--config", "src-tauri/tauri.bundle.json", "--bundles", &bundles]);
+    if let Some(b) = &stamp {
+        tauri.env(BUILD_VAR, b);
+    }
     if let Some(t) = &target {
         tauri.args(["--target", t]);
     }
@@ -320,6 +329,24 @@ fn installers(dir: &Path) -> Vec<(PathBuf, u64)> {
     }
     out.sort();
     out
+}
+
+/// The variable the app, the runner, sidecar-kit and the Python sidecar read their build hash
+/// from, at compile (or packaging) time.
+pub const BUILD_VAR: &str = "DESKTOP_RUNTIME_BUILD";
+
+/// This checkout's build hash: `DESKTOP_RUNTIME_BUILD` if set, else the commit (`-dirty` with
+/// uncommitted changes), else none (a source tree without git: builds are then not judged).
+pub fn build_stamp() -> Option<String> {
+    if let Some(b) = std::env::var(BUILD_VAR).ok().filter(|b| !b.is_empty()) {
+        return Some(b);
+    }
+    let git = |args: &[&str]| {
+        Command::new("git").args(args).current_dir(crate::workspace_root()).output().ok().filter(|o| o.status.success())
+    };
+    let head = String::from_utf8_lossy(&git(&["rev-parse", "--short=12", "HEAD"])?.stdout).trim().to_string();
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|o| !o.stdout.is_empty());
+    Some(if dirty { format!("{head}-dirty") } else { head })
 }
 
 #[cfg(test)]

@@ -25,7 +25,14 @@ pub fn build() -> Result<PathBuf, String> {
     let pins = std::fs::read_to_string(src.join("requirements.txt")).map_err(|e| format!("requirements.txt: {e}"))?;
     let work = target.join("python");
     let venv = ensure_venv(&work.join("venv"), &src.join("requirements.txt"), &pins, "pyinstaller")?;
-    let inputs = [src.join("sidecar.py"), src.join("executor.py"), src.join("requirements.txt")];
+    // The build hash the executor states (`build_info.py`, rewritten only when it changes).
+    std::fs::create_dir_all(&work).map_err(|e| format!("{}: {e}", work.display()))?;
+    let info = work.join("build_info.py");
+    let stamp = format!("BUILD = {:?}\n", crate::bundle::build_stamp().unwrap_or_default());
+    if std::fs::read_to_string(&info).ok().as_deref() != Some(stamp.as_str()) {
+        std::fs::write(&info, &stamp).map_err(|e| format!("{}: {e}", info.display()))?;
+    }
+    let inputs = [src.join("sidecar.py"), src.join("executor.py"), src.join("requirements.txt"), info.clone()];
     if is_newer(&out, &inputs) {
         eprintln!("==> {PROGRAM}: {} is up to date", out.display());
         return Ok(out);
@@ -37,6 +44,10 @@ pub fn build() -> Result<PathBuf, String> {
         .arg(work.join("build"))
         .arg("--specpath")
         .arg(work.join("build"))
+        .arg("--paths")
+        .arg(&work)
+        .arg("--hidden-import")
+        .arg("build_info")
         .arg(src.join("sidecar.py"));
     step("package the Python reference sidecar (PyInstaller --onefile)", &mut cmd)?;
     Ok(out)

@@ -221,6 +221,7 @@ pub fn run(a: RunArgs) -> ExitCode {
             bundled_dirs,
             write_status_file: true,
             app_version: env!("CARGO_PKG_VERSION").to_string(),
+            app_build: option_env!("DESKTOP_RUNTIME_BUILD").unwrap_or_default().to_string(),
         }) {
             Ok(s) => s,
             Err(e) => {

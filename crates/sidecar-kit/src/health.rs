@@ -108,6 +108,14 @@ async fn ready(State(c): State<Ctx>) -> impl IntoResponse {
     }
 }
 
+/// The build hash this sidecar was made from: `DESKTOP_RUNTIME_BUILD` when it was compiled
+/// (the app's installer build sets it for the app and every sidecar; empty in a development
+/// build). The runtime restarts once, and warns about, a sidecar whose build is not the app's.
+pub const BUILD: &str = match option_env!("DESKTOP_RUNTIME_BUILD") {
+    Some(b) => b,
+    None => "",
+};
+
 /// Public: who answers on this port. With `?nonce=`, also `proof`: the HMAC of the nonce under
 /// the launch's key (`sidecar_identity`), which only this launch's sidecars can give.
 async fn info(State(c): State<Ctx>, axum::extract::RawQuery(q): axum::extract::RawQuery) -> impl IntoResponse {
@@ -117,6 +125,7 @@ async fn info(State(c): State<Ctx>, axum::extract::RawQuery(q): axum::extract::R
         "version": c.version,
         "pid": std::process::id(),
         "instance_id": c.contract.instance_id,
+        "build": BUILD,
     });
     let nonce = q.as_deref().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("nonce=")).map(str::to_string);
     match (nonce, &c.contract.api_key) {
@@ -162,6 +171,7 @@ impl control_v1::control_server::Control for Control {
             version: self.version.to_string(),
             pid: std::process::id(),
             instance_id: self.contract.instance_id.clone(),
+            build: BUILD.to_string(),
         }))
     }
 

@@ -32,6 +32,7 @@ mod writer;
 pub use atomic_file::write_atomic;
 pub use diagnostics::{write_bundle, BundleInfo};
 pub use domain::backup::Manifest as BackupManifest;
+pub use domain::build::SidecarBuild;
 pub use domain::{
     Cause, CommandError, ErrorKind, ErrorPayload, EventKind, HealthLevel, Identity, StackHealth, State, StateFacts,
     Verb,

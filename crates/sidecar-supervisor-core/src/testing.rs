@@ -53,7 +53,13 @@ pub fn config_in(dir: &Path, profile_json: &str) -> RuntimeConfig {
 /// Options that find `test-sidecar` as a bundled sidecar.
 pub fn options(config: RuntimeConfig) -> SupervisorOptions {
     let dir = test_sidecar_bin().parent().expect("bin dir").to_path_buf();
-    SupervisorOptions { config, bundled_dirs: vec![dir], write_status_file: true, app_version: "0.0.0-test".into() }
+    SupervisorOptions {
+        config,
+        bundled_dirs: vec![dir],
+        write_status_file: true,
+        app_version: "0.0.0-test".into(),
+        app_build: String::new(),
+    }
 }
 
 /// A status row of `name` in `state` with nothing else known (no process, full budget), for
@@ -75,6 +81,7 @@ pub fn status_row(name: &str, state: crate::domain::State) -> crate::runtime::Si
         uptime_ms: None,
         last_probe: None,
         identity: None,
+        build: None,
         depends_on: Vec::new(),
         resources: None,
     }

@@ -40,6 +40,20 @@ export type FailureCause = "fixed_port_taken" | "program_not_found" | "prepare_f
 
 export type SidecarIdentity = "foreign" | "unverified" | "echoed" | "proven";
 
+export type SidecarBuild = { 
+/**
+ * Its own version (`"version"` of `/runtime/info`).
+ */
+version: string, 
+/**
+ * The build hash it was made from (`"build"`); empty when it states none.
+ */
+build: string, 
+/**
+ * Whether that is the app's build: `null` when either side states none.
+ */
+matches: boolean | null, };
+
 export type RuntimeMode = "local_fullstack" | "remote_slim";
 
 export type Budget = { max: number, window_secs: number, remaining: number, };
@@ -62,7 +76,7 @@ processes: number, };
 
 export type SidecarResources = { name: string, pid: number, resources: ResourceUsage, };
 
-export type WarningKind = "feed_fallback" | "no_identity_proof" | "fixed_port_taken" | "log_not_writable";
+export type WarningKind = "feed_fallback" | "no_identity_proof" | "fixed_port_taken" | "log_not_writable" | "build_mismatch";
 
 export type RuntimeWarning = { kind: WarningKind, sidecar?: string, message: string, };
 
@@ -85,7 +99,12 @@ uptime_ms: number | null, last_probe: LastProbe | null,
  * (`proven`, `echoed`, `unverified`, `foreign`); `null` until checked, or when its probes
  * do not check.
  */
-identity: SidecarIdentity | null, depends_on: Array<string>, 
+identity: SidecarIdentity | null, 
+/**
+ * The build the current process's identity answer states (version, build hash) and whether
+ * it is the app's; `null` when it states none.
+ */
+build: SidecarBuild | null, depends_on: Array<string>, 
 /**
  * CPU and memory of its process tree, while someone watches (the dialog is open, or
  * `status` asked): `null` otherwise.
@@ -119,7 +138,7 @@ warnings: Array<RuntimeWarning>,
  */
 health: StackHealth, sidecars: Array<SidecarStatus>, };
 
-export type EventKind = "runtime_started" | "runtime_stopped" | "starting" | "waiting" | "skipped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "stale_pid_file_removed" | "paused" | "resumed" | "pause_failed" | "resume_failed";
+export type EventKind = "runtime_started" | "runtime_stopped" | "starting" | "waiting" | "skipped" | "spawned" | "ready" | "unhealthy" | "recovered" | "liveness_failed" | "startup_timeout" | "exited" | "restarting" | "budget_exhausted" | "failed" | "port_conflict" | "stopping" | "stopped" | "kill_escalated" | "orphan_killed" | "feed_recovered" | "command" | "prepared" | "stale_pid_file_removed" | "build_mismatch" | "paused" | "resumed" | "pause_failed" | "resume_failed";
 
 export type RuntimeEvent = { seq: number, 
 /**

@@ -12,7 +12,7 @@ use sidecar_supervisor_core::{ResourceUsage, SidecarResources};
 use ts_rs::TS;
 
 use crate::Diagnostics;
-use sidecar_supervisor_core::{BackupDone, BackupFile, BackupManifest, BackupsInfo, RestoreDone};
+use sidecar_supervisor_core::{BackupDone, BackupFile, BackupManifest, BackupsInfo, RestoreDone, SidecarBuild};
 use sidecar_supervisor_core::{ErrorKind, ErrorPayload};
 
 const HEADER: &str = "// Generated from the Rust types by `cargo xtask bindings` (the plugin's test `bindings` checks\n// it is current): do not edit by hand.\n";
@@ -26,6 +26,7 @@ fn generated() -> String {
         StackHealth::decl(),
         Cause::decl(),
         Identity::decl(),
+        SidecarBuild::decl(),
         Mode::decl(),
         Budget::decl(),
         LastProbe::decl(),

@@ -226,6 +226,8 @@ impl Builder {
             bundled_dirs,
             write_status_file: true,
             app_version,
+            // The installer's build stamps the app and every sidecar with one build hash.
+            app_build: option_env!("DESKTOP_RUNTIME_BUILD").unwrap_or_default().to_string(),
         });
         match started {
             Ok((sup, rx)) => {

@@ -49,6 +49,7 @@ impl Control for TestControl {
             version: if keyed { "key-ok".into() } else { env!("CARGO_PKG_VERSION").into() },
             pid: std::process::id(),
             instance_id: self.who.instance_id.clone(),
+            build: self.who.build.clone(),
         }))
     }
 

@@ -33,6 +33,7 @@ pub fn spawn(listener: TcpListener, shared: Shared, who: Who) {
         "version": env!("CARGO_PKG_VERSION"),
         "pid": std::process::id(),
         "instance_id": who.instance_id,
+        "build": who.build,
     });
     let serves_info = who.serves_info;
     let app = App { shared, info: Arc::new(info), who: Arc::new(who) };

@@ -10,6 +10,8 @@ pub struct Who {
     pub key: Option<String>,
     /// `--identity none`: no `/runtime/info` (404) and `Control/Info` unimplemented.
     pub serves_info: bool,
+    /// The build hash its identity answer states (`TEST_SIDECAR_BUILD`; empty: none).
+    pub build: String,
 }
 
 impl Who {
@@ -19,6 +21,7 @@ impl Who {
             instance_id: a.foreign_instance_id.clone().or_else(|| env("SIDECAR_INSTANCE_ID")).unwrap_or_default(),
             key: env("SIDECAR_API_KEY").filter(|_| a.identity == IdentityMode::Proven),
             serves_info: a.identity != IdentityMode::None,
+            build: env("TEST_SIDECAR_BUILD").unwrap_or_default(),
         }
     }
 

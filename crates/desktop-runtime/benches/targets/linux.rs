@@ -125,6 +125,7 @@ fn bench_respawn(trials: u64) -> (f64, f64) {
         bundled_dirs: vec![bin_dir()],
         write_status_file: false,
         app_version: String::new(),
+        app_build: String::new(),
     })
     .unwrap();
     let (mut base_pid, mut our_pid) = (r_base.next("start").0, r.next("start").0);
@@ -263,6 +264,7 @@ fn bench_readiness(trials: u64) {
         bundled_dirs: vec![bin_dir()],
         write_status_file: false,
         app_version: String::new(),
+        app_build: String::new(),
     })
     .unwrap();
     let mut lat = Vec::new();
@@ -426,6 +428,7 @@ fn bench_scale(n: usize) {
         bundled_dirs: vec![bin_dir()],
         write_status_file: true,
         app_version: String::new(),
+        app_build: String::new(),
     })
     .unwrap();
     let all_ready =

@@ -63,6 +63,9 @@ pub enum EventKind {
     /// A stale `postmaster.pid` (its process gone, or not this directory's server) was removed
     /// before the server started.
     StalePidFileRemoved,
+    /// Its process states another build than the app's (an old process or binary): restarted
+    /// once, then left running with a warning.
+    BuildMismatch,
     /// The user paused the sidecar (its process tree is suspended).
     Paused,
     /// The user resumed a paused sidecar.
@@ -105,6 +108,7 @@ impl EventKind {
             EventKind::Command => "command",
             EventKind::Prepared => "prepared",
             EventKind::StalePidFileRemoved => "stale_pid_file_removed",
+            EventKind::BuildMismatch => "build_mismatch",
         }
     }
 }

@@ -8,6 +8,7 @@
 pub mod backoff;
 pub mod backup;
 pub mod budget;
+pub mod build;
 pub mod cause;
 pub mod command;
 pub mod errors;

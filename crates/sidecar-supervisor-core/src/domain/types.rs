@@ -222,6 +222,10 @@ pub enum Input {
         detail: String,
         identity: Option<IdentityFound>,
     },
+    /// The identity answer of the current process states which build it is.
+    BuildFound {
+        build: super::build::SidecarBuild,
+    },
     StopRequested,
     /// The graceful stop of `pid` could not be made (its stop command failed, the control call
     /// got no answer): `why`.

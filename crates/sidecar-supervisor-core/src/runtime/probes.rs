@@ -8,6 +8,7 @@
 //! ask), `foreign` (another instance id or a wrong proof). The machine judges the tier against
 //! the profile's minimum. The key is never sent, so a foreign server on the port never learns it.
 
+use crate::domain::build::SidecarBuild;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -57,12 +58,24 @@ pub struct Outcome {
     pub ok: bool,
     pub detail: String,
     pub identity: Option<IdentityFound>,
+    /// The build the identity answer states (its version and build hash), when it was asked.
+    pub build: Option<SidecarBuild>,
 }
 
 impl Outcome {
     fn plain(ok: bool, detail: String) -> Outcome {
-        Outcome { ok, detail, identity: None }
+        Outcome { ok, detail, identity: None, build: None }
     }
+}
+
+/// The build an identity answer states (`version`, `build`), judged later by the machine.
+fn build_of(version: Option<&str>, build: Option<&str>) -> Option<SidecarBuild> {
+    let (version, build) = (version.unwrap_or_default(), build.unwrap_or_default());
+    (!version.is_empty() || !build.is_empty()).then(|| SidecarBuild {
+        version: version.into(),
+        build: build.into(),
+        matches: None,
+    })
 }
 
 /// Runs one probe: one arm per kind of [`Probe`].
@@ -114,8 +127,14 @@ async fn http_probe(http: &reqwest::Client, port: u16, path: &str, ctx: &ProbeCo
         return Outcome::plain(false, format!("GET {path} answered {}{said}", status.as_u16()));
     }
     let passed = format!("GET {path} answered {}", status.as_u16());
-    let identity = if ctx.identity { Some(found(check_identity(http, port, ctx).await)) } else { None };
-    Outcome { ok: true, detail: passed, identity }
+    if !ctx.identity {
+        return Outcome::plain(true, passed);
+    }
+    let (answer, build) = match check_identity(http, port, ctx).await {
+        Ok((tier, why, build)) => (Ok((tier, why)), build),
+        Err(e) => (Err(e), None),
+    };
+    Outcome { ok: true, detail: passed, identity: Some(found(answer)), build }
 }
 
 /// The `reason` of a not-ready answer's JSON body (read up to 4 KiB; cut to 300 characters).
@@ -143,24 +162,30 @@ fn found(r: Result<(Identity, String), String>) -> IdentityFound {
 /// `GET /runtime/info?nonce=<fresh>`, ranked ([`Identity`]). The request carries no key:
 /// whatever answers on the port (another program may have taken it) learns nothing.
 /// `Err`: no answer worth ranking (the server is not up yet).
-async fn check_identity(http: &reqwest::Client, port: u16, ctx: &ProbeContext) -> Result<(Identity, String), String> {
+async fn check_identity(
+    http: &reqwest::Client,
+    port: u16,
+    ctx: &ProbeContext,
+) -> Result<(Identity, String, Option<SidecarBuild>), String> {
     let nonce = crate::runtime::random_hex(16);
     let url = format!("http://127.0.0.1:{port}/runtime/info?{}={nonce}", sidecar_identity::NONCE_PARAM);
     let resp = http.get(&url).send().await.map_err(|e| format!("GET /runtime/info: {}", short_error(&e)))?;
     let code = resp.status().as_u16();
     if matches!(code, 401 | 403 | 404 | 405 | 501) {
-        return Ok((Identity::Unverified, format!("GET /runtime/info answered {code}")));
+        return Ok((Identity::Unverified, format!("GET /runtime/info answered {code}"), None));
     }
     if !resp.status().is_success() {
         return Err(format!("GET /runtime/info answered {code}"));
     }
     let body: serde_json::Value = match resp.json().await {
         Ok(b) => b,
-        Err(_) => return Ok((Identity::Unverified, "/runtime/info is not JSON".into())),
+        Err(_) => return Ok((Identity::Unverified, "/runtime/info is not JSON".into(), None)),
     };
-    let id = body.get("instance_id").and_then(|v| v.as_str());
-    let proof = body.get("proof").and_then(|v| v.as_str());
-    Ok(rank(port, ctx, &nonce, id, proof))
+    let text = |k: &str| body.get(k).and_then(|v| v.as_str());
+    let (tier, why) = rank(port, ctx, &nonce, text("instance_id"), text("proof"));
+    // Only this launch's own process says which build it is worth judging.
+    let build = (tier >= Identity::Echoed).then(|| build_of(text("version"), text("build"))).flatten();
+    Ok((tier, why, build))
 }
 
 /// The tier of an identity answer, and why (pure: unit-tested below).
@@ -213,12 +238,16 @@ async fn grpc_probe(port: u16, service: &str, ctx: &ProbeContext) -> Outcome {
         return Outcome::plain(true, passed);
     }
     let nonce = crate::runtime::random_hex(16);
-    let answer = match super::doors::control_client::info(channel, &nonce).await {
-        Ok(None) => Ok((Identity::Unverified, "no sidecar.v1.Control/Info".into())),
-        Ok(Some(info)) => Ok(rank(port, ctx, &nonce, Some(&info.instance_id), Some(&info.proof))),
-        Err(e) => Err(e),
+    let (answer, build) = match super::doors::control_client::info(channel, &nonce).await {
+        Ok(None) => (Ok((Identity::Unverified, "no sidecar.v1.Control/Info".into())), None),
+        Ok(Some(info)) => {
+            let (tier, why) = rank(port, ctx, &nonce, Some(&info.instance_id), Some(&info.proof));
+            let build = (tier >= Identity::Echoed).then(|| build_of(Some(&info.version), Some(&info.build))).flatten();
+            (Ok((tier, why)), build)
+        }
+        Err(e) => (Err(e), None),
     };
-    Outcome { ok: true, detail: passed, identity: Some(found(answer)) }
+    Outcome { ok: true, detail: passed, identity: Some(found(answer)), build }
 }
 
 /// A lazily connecting channel to 127.0.0.1:`port` (reconnects by itself).

@@ -35,6 +35,9 @@ pub struct SupervisorOptions {
     pub write_status_file: bool,
     /// The app's version, recorded in backups (`Supervisor::backup`).
     pub app_version: String,
+    /// The app's build hash (`DESKTOP_RUNTIME_BUILD` when it was built; empty: none): a
+    /// sidecar whose identity answer states another is restarted once and warned about.
+    pub app_build: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +81,12 @@ impl Supervisor {
         let status_file = opts.write_status_file.then(|| layout.status_file());
         let backups_dir = layout.backups_dir();
 
-        let plan = Arc::new(Plan::new(&cfg, crate::platform::STOP_MECHANISM));
+        let mut plan = Plan::new(&cfg, crate::platform::STOP_MECHANISM);
+        let app_build = Some(opts.app_build.clone()).filter(|b| !b.is_empty());
+        for u in &mut plan.units {
+            u.machine.app_build = app_build.clone();
+        }
+        let plan = Arc::new(plan);
         let instance_id = random_hex(16);
         let api_key = random_hex(32);
         let app_version = opts.app_version.clone();

@@ -68,6 +68,10 @@ pub struct SidecarStatus {
     /// do not check.
     #[serde(default)]
     pub identity: Option<crate::domain::Identity>,
+    /// The build the current process's identity answer states (version, build hash) and whether
+    /// it is the app's; `null` when it states none.
+    #[serde(default)]
+    pub build: Option<Box<crate::domain::build::SidecarBuild>>,
     pub depends_on: Vec<String>,
     /// CPU and memory of its process tree, while someone watches (the dialog is open, or
     /// `status` asked): `null` otherwise.
@@ -151,6 +155,8 @@ pub enum WarningKind {
     FixedPortTaken,
     /// A sidecar's log file cannot be written (its lines are still kept in memory).
     LogNotWritable,
+    /// A sidecar's process is another build than the app's (an old process or binary).
+    BuildMismatch,
 }
 
 /// The warnings a status shows: the runtime-wide ones given, then one per sidecar that answers
@@ -174,6 +180,16 @@ pub fn warnings(rows: &[SidecarStatus], feed_fallback: Option<&str>) -> Vec<Runt
                 kind: WarningKind::NoIdentityProof,
                 sidecar: Some(r.name.clone()),
                 message: format!("`{}` is not proven to be this launch's: {why}", r.name),
+            });
+        }
+        if let Some(b) = r.build.as_ref().filter(|b| b.matches == Some(false)) {
+            out.push(RuntimeWarning {
+                kind: WarningKind::BuildMismatch,
+                sidecar: Some(r.name.clone()),
+                message: format!(
+                    "`{}` runs build {} (version {}), not the app's: an old process or an old binary left behind",
+                    r.name, b.build, b.version
+                ),
             });
         }
         if r.cause == Some(Cause::FixedPortTaken) {

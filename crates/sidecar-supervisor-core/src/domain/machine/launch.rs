@@ -18,6 +18,7 @@ impl Machine {
         self.pending_restart = None;
         self.identity = None;
         self.identity_ok = false;
+        self.build = None;
         self.clear_probes();
         let new_port = new_port || std::mem::take(&mut self.new_port_pending);
         if !self.deps_ready {

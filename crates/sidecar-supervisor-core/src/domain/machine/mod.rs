@@ -91,6 +91,10 @@ pub struct Machine {
     /// (a passing check is not asked again for this process).
     identity: Option<Identity>,
     identity_ok: bool,
+    /// The build the current process's identity answer states, judged against the app's.
+    build: Option<super::build::SidecarBuild>,
+    /// It was restarted once in this run because its build was not the app's.
+    build_restarted: bool,
     /// The last probe result as judged (identity included): what the status shows.
     judged: Option<(ProbeKind, bool, String)>,
     last_exit: Option<String>,
@@ -130,6 +134,8 @@ impl Machine {
             paused_from: None,
             port_retries: 0,
             identity: None,
+            build: None,
+            build_restarted: false,
             identity_ok: false,
             judged: None,
             last_exit: None,
@@ -185,6 +191,10 @@ impl Machine {
     pub fn last_cause(&self) -> Option<Cause> {
         self.last_cause
     }
+    /// The build the current process states, judged against the app's.
+    pub fn build(&self) -> Option<&super::build::SidecarBuild> {
+        self.build.as_ref()
+    }
     /// The identity tier the current process showed, once checked.
     pub fn identity(&self) -> Option<Identity> {
         self.identity
@@ -228,6 +238,7 @@ impl Machine {
             }
             Input::PortAnnounced => self.on_port_announced(now, &mut out),
             Input::Probe { kind, ok, detail, identity } => self.on_probe(now, kind, ok, detail, identity, &mut out),
+            Input::BuildFound { build } => self.on_build_found(now, build, &mut out),
             Input::StopRequested => self.on_stop(now, false, &mut out),
             Input::StopFailed { pid, why } => self.on_stop_failed(pid, why, &mut out),
             Input::PauseRequested => self.on_pause(&mut out),

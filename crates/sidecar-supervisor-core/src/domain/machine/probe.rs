@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::super::event::EventKind;
 use super::{Action, Cause, Identity, IdentityFound, KillReason, Machine, ProbeKind, ProbeTiming, State, Stop};
+use crate::domain::build::SidecarBuild;
 use crate::domain::types::steady_next;
 
 #[derive(Debug, Clone)]
@@ -280,5 +281,43 @@ fn identity_min(cfg: &super::MachineConfig, kind: ProbeKind) -> Option<Identity>
     match kind {
         ProbeKind::Ready => cfg.ready_identity,
         ProbeKind::Live => cfg.live_identity,
+    }
+}
+
+impl Machine {
+    /// The current process states its build: kept for the status, judged against the app's. One
+    /// that is not the app's (an old process, an old binary left behind) is restarted once in
+    /// this run, free of charge, so that a new process runs what is installed now; if the new
+    /// one differs too, it is left running and the status warns.
+    pub(super) fn on_build_found(&mut self, now: Duration, mut build: SidecarBuild, out: &mut Vec<Action>) {
+        if self.pid.is_none() || !matches!(self.state, State::Starting | State::Ready | State::Unhealthy) {
+            return;
+        }
+        build.matches = crate::domain::build::matches(self.cfg.app_build.as_deref(), &build.build);
+        let differs = build.matches == Some(false);
+        let app = self.cfg.app_build.clone().unwrap_or_default();
+        let what = format!("it is build {} (version {}), not the app's build {app}", build.build, build.version);
+        let first = self.build.is_none();
+        self.build = Some(build);
+        if !differs || !first {
+            return;
+        }
+        if !self.build_restarted && self.auto_restart {
+            self.build_restarted = true;
+            self.emit(
+                EventKind::BuildMismatch,
+                format!("{what}: an old process or binary; restarting it once"),
+                self.pid,
+                out,
+            );
+            self.stop_with(now, true, " (another build than the app's; the budget is not charged)", out);
+        } else {
+            self.emit(
+                EventKind::BuildMismatch,
+                format!("{what}: left running (restarted once already)"),
+                self.pid,
+                out,
+            );
+        }
     }
 }

@@ -146,6 +146,10 @@ pub enum Report {
         detail: String,
         identity: Option<IdentityFound>,
     },
+    /// The current process's identity answer states its build.
+    BuildFound {
+        build: crate::domain::build::SidecarBuild,
+    },
     /// A graceful stop of `pid` could not be made: why.
     StopFailed {
         pid: u32,

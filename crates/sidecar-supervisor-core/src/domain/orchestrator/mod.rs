@@ -120,6 +120,13 @@ impl Orchestrator {
             Report::PrepareEnded { step, end } => Input::PrepareEnded { step, end },
             Report::LaunchFailed { error, cause } => Input::LaunchFailed { error, cause },
             Report::StopFailed { pid, why } => Input::StopFailed { pid, why },
+            Report::BuildFound { build } => {
+                let input = Input::BuildFound { build };
+                self.feed(now, unit, input);
+                // The build is news for the status even when the state is not.
+                self.out.push_back(Effect::Publish { unit });
+                return;
+            }
             Report::SuspendFailed { pid, resume, why } => Input::SuspendFailed { pid, resume, why },
             Report::RemoteProbed { ok, detail } => {
                 let Some(r) = self.units[unit].remote.as_mut() else { return };

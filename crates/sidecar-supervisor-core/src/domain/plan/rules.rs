@@ -33,6 +33,9 @@ pub struct MachineConfig {
     pub awaits_announcement: bool,
     /// A PostgreSQL sidecar (`postgres` block): its data directory is judged before each start.
     pub checks_data: bool,
+    /// The app's build hash, which its sidecars' identity answers are judged by (`None`: a
+    /// build that states none).
+    pub app_build: Option<String>,
 }
 
 /// Free re-spawns on a new port after a lost port race, before it counts as a crash.
@@ -67,6 +70,7 @@ pub fn machine_config(
         max_port_retries: MAX_PORT_RETRIES,
         awaits_announcement: PortPolicy::of(spec) == PortPolicy::Announce && spec.ready.is_none(),
         checks_data: spec.postgres.is_some(),
+        app_build: None,
     }
 }
 

@@ -62,6 +62,9 @@ pub struct InfoResponse {
     pub instance_id: String,
     #[prost(string, tag = "6")]
     pub proof: String,
+    /// The build hash it was made from (empty: it states none).
+    #[prost(string, tag = "7")]
+    pub build: String,
 }
 
 /// Calls `Control/Info` with `nonce` and no key (whatever answers learns nothing). `Ok(None)`:

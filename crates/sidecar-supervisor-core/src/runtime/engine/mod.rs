@@ -216,10 +216,13 @@ impl Engine {
                 if self.orch.gen(unit) != gen {
                     return;
                 }
-                let crate::runtime::probes::Outcome { ok, detail, identity } = outcome;
+                let crate::runtime::probes::Outcome { ok, detail, identity, build } = outcome;
                 // A probe's output (an exec probe's stderr, a URL) may carry a secret.
                 let detail = self.ctx.redactor.redact(&detail).into_owned();
                 self.orch.report(now, unit, gen, Report::Probe { kind, ok, detail, identity });
+                if let Some(build) = build {
+                    self.orch.report(now, unit, gen, Report::BuildFound { build });
+                }
                 // Shown as judged (the identity weighed in).
                 let Some((_, ok, detail)) = self.orch.machine(unit).judged_probe() else { return };
                 let detail = detail.to_string();

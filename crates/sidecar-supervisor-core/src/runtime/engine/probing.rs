@@ -48,7 +48,7 @@ impl Prober {
             Probe::Exec(helper) => match exec_run(ctx, orch, lookups, unit, kind, helper) {
                 Ok(e) => Some(e),
                 Err(detail) => {
-                    let outcome = probes::Outcome { ok: false, detail, identity: None };
+                    let outcome = probes::Outcome { ok: false, detail, identity: None, build: None };
                     let _ = tx.send(Msg::Probed { unit, gen, kind, outcome, latency: Duration::ZERO });
                     return;
                 }

@@ -140,6 +140,7 @@ impl Publisher {
             uptime_ms: m.spawned_at().map(|t| now.saturating_sub(t).as_millis() as u64),
             last_probe: self.last_probe[unit].clone(),
             identity: orch.identity(unit),
+            build: m.build().cloned().map(Box::new),
             depends_on: plan.depends_on.clone(),
             resources: None,
         }

@@ -576,6 +576,7 @@ fn announcing_sidecar_that_never_announces_times_out() {
     assert!(emitted(&a).contains(&EventKind::StartupTimeout));
 }
 
+mod build;
 mod data;
 mod events;
 mod identity;
