@@ -79,14 +79,14 @@ pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
     let w = st.sidecars.iter().map(|s| s.name.len()).max().unwrap_or(4).max(4);
     let _ = writeln!(
         out,
-        "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8} {:>6} {:>9} {:>5}  LAST ERROR",
-        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "CPU%", "MEMORY", "PROCS"
+        "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8} {:>6} {:>9} {:>5}  {:20}  LAST ERROR",
+        "NAME", "STATE", "PID", "PORT", "UPTIME", "RESTARTS", "CPU%", "MEMORY", "PROCS", "BUILD"
     );
     for s in &st.sidecars {
         let r = s.resources.filter(|_| running);
         let _ = writeln!(
             out,
-            "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8} {:>6} {:>9} {:>5}  {}",
+            "{:w$}  {:16} {:>7} {:>6} {:>9} {:>8} {:>6} {:>9} {:>5}  {:20}  {}",
             s.name,
             s.state.as_str(),
             s.pid.map(|p| p.to_string()).unwrap_or_else(|| "-".into()),
@@ -96,6 +96,7 @@ pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
             r.map(|r| format!("{:.1}", r.cpu_percent)).unwrap_or_else(|| "-".into()),
             r.map(|r| human_bytes(r.rss_bytes)).unwrap_or_else(|| "-".into()),
             r.map(|r| r.processes.to_string()).unwrap_or_else(|| "-".into()),
+            build_cell(s.build.as_deref()),
             s.last_error.as_deref().unwrap_or("")
         );
     }
@@ -103,6 +104,23 @@ pub fn status_table(st: &RuntimeStatus, running: bool) -> String {
         let _ = writeln!(out, "warning: {}", w.message);
     }
     out
+}
+
+/// `0.1.0@5644cc9cfbda`, `!` appended when it is not the app's build; `-` when it states none.
+fn build_cell(b: Option<&sidecar_supervisor_core::SidecarBuild>) -> String {
+    let Some(b) = b else { return "-".into() };
+    let hash: String = b.build.chars().take(12).collect();
+    let text = match (b.version.as_str(), hash.as_str()) {
+        ("", "") => "-".to_string(),
+        (v, "") => v.to_string(),
+        ("", h) => h.to_string(),
+        (v, h) => format!("{v}@{h}"),
+    };
+    if b.matches == Some(false) {
+        format!("{text}!")
+    } else {
+        text
+    }
 }
 
 fn human_bytes(n: u64) -> String {
@@ -135,4 +153,23 @@ pub fn event_line(e: &RuntimeEvent) -> String {
         let _ = write!(s, " [pid {p}]");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sidecar_supervisor_core::SidecarBuild;
+
+    #[test]
+    fn the_build_cell_names_version_and_hash_and_marks_another_build() {
+        let b = |version: &str, build: &str, matches| SidecarBuild {
+            version: version.into(),
+            build: build.into(),
+            matches,
+        };
+        assert_eq!(build_cell(None), "-");
+        assert_eq!(build_cell(Some(&b("0.1.0", "5644cc9cfbda-dirty", Some(true)))), "0.1.0@5644cc9cfbda");
+        assert_eq!(build_cell(Some(&b("0.1.0", "abc", Some(false)))), "0.1.0@abc!");
+        assert_eq!(build_cell(Some(&b("0.1.0", "", None))), "0.1.0");
+    }
 }

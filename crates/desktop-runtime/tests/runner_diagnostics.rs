@@ -38,6 +38,7 @@ fn status_samples_the_whole_tree_and_shows_warnings_only_when_asked() {
     let out = cli(&["status", "--data-dir", data.to_str().unwrap()]);
     let table = text(&out.stdout);
     assert!(table.contains("CPU%") && table.contains("MEMORY") && table.contains("PROCS"), "{table}");
+    assert!(table.contains("BUILD"), "{table}");
     assert!(table.contains("warning: `api` is not proven"), "{table}");
     r.stop_cleanly();
 }
