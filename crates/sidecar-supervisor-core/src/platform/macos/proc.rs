@@ -1,24 +1,27 @@
 //! Process identity on macOS, from libproc and `sysctl`: when a process started (a recycled pid
 //! is never taken for ours), which processes carry an environment entry, and what a pid is.
 
+/// `proc_pidinfo` of `flavor` into a `T`, when the whole struct came back. `T` must be the
+/// libproc struct of that flavor (a plain C struct, valid all-zero).
+pub(super) fn pid_info<T>(pid: u32, flavor: libc::c_int) -> Option<T> {
+    // SAFETY: T is a plain C struct (zeroed is a valid value); proc_pidinfo fills at most
+    // `size` bytes of it.
+    unsafe {
+        let mut info: T = std::mem::zeroed();
+        let size = std::mem::size_of::<T>() as libc::c_int;
+        let n = libc::proc_pidinfo(pid as libc::c_int, flavor, 0, (&mut info as *mut T).cast(), size);
+        (n == size).then_some(info)
+    }
+}
+
+/// The BSD info of a live (not zombie) `pid`.
+fn bsd_info(pid: u32) -> Option<libc::proc_bsdinfo> {
+    pid_info::<libc::proc_bsdinfo>(pid, libc::PROC_PIDTBSDINFO).filter(|i| i.pbi_status != libc::SZOMB)
+}
+
 /// Start time of `pid` in microseconds since the epoch, if it exists.
 pub fn start_time(pid: u32) -> Option<u64> {
-    // SAFETY: proc_pidinfo fills at most `size` bytes of a zeroed struct we own.
-    unsafe {
-        let mut info: libc::proc_bsdinfo = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
-        let n = libc::proc_pidinfo(
-            pid as libc::c_int,
-            libc::PROC_PIDTBSDINFO,
-            0,
-            (&mut info as *mut libc::proc_bsdinfo).cast(),
-            size,
-        );
-        if n != size || info.pbi_status == libc::SZOMB {
-            return None;
-        }
-        Some(info.pbi_start_tvsec * 1_000_000 + info.pbi_start_tvusec)
-    }
+    bsd_info(pid).map(|i| i.pbi_start_tvsec * 1_000_000 + i.pbi_start_tvusec)
 }
 
 /// Live processes (not this one) whose environment contains exactly `entry` (`NAME=value`),
@@ -82,43 +85,23 @@ fn environment(pid: u32) -> Option<Vec<u8>> {
 /// What this user may see of `pid`: its program's name (`proc_pidpath`), its working
 /// directory (`PROC_PIDVNODEPATHINFO`) and its owner.
 pub fn look(pid: u32) -> crate::platform::Look {
-    use std::ffi::CStr;
+    use std::ffi::{CStr, OsStr};
     use std::os::unix::ffi::OsStrExt;
-    if start_time(pid).is_none() {
+    let Some(bsd) = bsd_info(pid) else {
         return crate::platform::Look::Gone;
-    }
-    // SAFETY: each call fills at most the size given of a buffer or zeroed struct we own.
-    unsafe {
-        let mut path = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
-        let n = libc::proc_pidpath(pid as libc::c_int, path.as_mut_ptr().cast(), path.len() as u32);
-        path.truncate(n.max(0) as usize);
-        let name = std::path::Path::new(std::ffi::OsStr::from_bytes(&path))
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let mut vp: libc::proc_vnodepathinfo = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::proc_vnodepathinfo>() as libc::c_int;
-        let got = libc::proc_pidinfo(
-            pid as libc::c_int,
-            libc::PROC_PIDVNODEPATHINFO,
-            0,
-            (&mut vp as *mut libc::proc_vnodepathinfo).cast(),
-            size,
-        );
-        let cwd = (got == size).then(|| {
-            let raw = vp.pvi_cdir.vip_path.as_ptr().cast::<libc::c_char>();
-            std::path::PathBuf::from(std::ffi::OsStr::from_bytes(CStr::from_ptr(raw).to_bytes()))
-        });
-        let mut info: libc::proc_bsdinfo = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::proc_bsdinfo>() as libc::c_int;
-        let got = libc::proc_pidinfo(
-            pid as libc::c_int,
-            libc::PROC_PIDTBSDINFO,
-            0,
-            (&mut info as *mut libc::proc_bsdinfo).cast(),
-            size,
-        );
-        let uid = (got == size).then_some(info.pbi_uid);
-        crate::platform::Look::Seen { name, cwd, uid }
-    }
+    };
+    let mut path = vec![0u8; libc::PROC_PIDPATHINFO_MAXSIZE as usize];
+    // SAFETY: proc_pidpath writes at most `path.len()` bytes into the buffer we own.
+    let n = unsafe { libc::proc_pidpath(pid as libc::c_int, path.as_mut_ptr().cast(), path.len() as u32) };
+    path.truncate(n.max(0) as usize);
+    let name = std::path::Path::new(OsStr::from_bytes(&path))
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let cwd = pid_info::<libc::proc_vnodepathinfo>(pid, libc::PROC_PIDVNODEPATHINFO).map(|vp| {
+        // SAFETY: the kernel wrote a NUL-terminated path into the fixed-size buffer.
+        let raw = unsafe { CStr::from_ptr(vp.pvi_cdir.vip_path.as_ptr().cast::<libc::c_char>()) };
+        std::path::PathBuf::from(OsStr::from_bytes(raw.to_bytes()))
+    });
+    crate::platform::Look::Seen { name, cwd, uid: Some(bsd.pbi_uid) }
 }

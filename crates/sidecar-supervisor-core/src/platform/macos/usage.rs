@@ -69,17 +69,5 @@ fn list(call: impl Fn(*mut libc::c_void, libc::c_int) -> libc::c_int) -> Vec<u32
 }
 
 fn task_info(pid: u32) -> Option<libc::proc_taskinfo> {
-    // SAFETY: proc_pidinfo fills at most `size` bytes of a zeroed struct we own.
-    unsafe {
-        let mut info: libc::proc_taskinfo = std::mem::zeroed();
-        let size = std::mem::size_of::<libc::proc_taskinfo>() as libc::c_int;
-        let n = libc::proc_pidinfo(
-            pid as libc::c_int,
-            libc::PROC_PIDTASKINFO,
-            0,
-            (&mut info as *mut libc::proc_taskinfo).cast(),
-            size,
-        );
-        (n == size).then_some(info)
-    }
+    super::proc::pid_info(pid, libc::PROC_PIDTASKINFO)
 }

@@ -143,17 +143,10 @@ impl Supervisor {
     pub async fn backup(&self, to: Option<PathBuf>) -> Result<BackupDone, BackupError> {
         let _one = self.inner.backup_lock.try_lock().map_err(|_| BackupError::Busy)?;
         let started = Instant::now();
-        let a = self.pg_access().await?;
-        ready(&a, "back it up")?;
-        let pg_dump = tool(&a, &a.pg_dump)?;
-        let major = a.data_major.clone().map_err(|e| failed(&a, e))?;
+        let (a, pg_dump, major) = self.begin("back it up", |a| &a.pg_dump).await?;
         let path = match to {
             Some(p) => p,
-            None => {
-                crate::atomic_file::private_dir_all(&a.backups_dir)
-                    .map_err(|e| BackupError::Io(format!("cannot create {}: {e}", a.backups_dir.display())))?;
-                a.backups_dir.join(backup::file_name(&a.name, &stamp()))
-            }
+            None => backups_dir(&a)?.join(backup::file_name(&a.name, &stamp())),
         };
         let dir = path
             .parent()
@@ -163,22 +156,31 @@ impl Supervisor {
         let mut args = connection(&a);
         args.extend(["--format=custom".into(), "--file".into(), dump.display().to_string()]);
         let ran = self.run_tool(&a, pg_dump, args).await;
-        let written = ran.and_then(|()| {
-            let (bytes, sha) = archive::measure(&dump).map_err(|e| failed(&a, format!("cannot read the dump: {e}")))?;
-            let manifest = Manifest {
-                format: backup::FORMAT,
-                app: a.app.clone(),
-                app_version: self.inner.app_version.clone(),
-                created_at: crate::wallclock::now_rfc3339(),
-                sidecar: a.name.clone(),
-                database: a.database.clone(),
-                postgres_major: major,
-                dump_bytes: bytes,
-                dump_sha256: sha,
-            };
-            archive::write(&path, &manifest, &dump).map_err(|e| BackupError::Io(e.to_string()))?;
-            Ok(manifest)
-        });
+        let mut manifest = Manifest {
+            format: backup::FORMAT,
+            app: a.app.clone(),
+            app_version: self.inner.app_version.clone(),
+            created_at: crate::wallclock::now_rfc3339(),
+            sidecar: a.name.clone(),
+            database: a.database.clone(),
+            postgres_major: major,
+            dump_bytes: 0,
+            dump_sha256: String::new(),
+        };
+        // Hashing and zipping a dump of many megabytes: off the caller's async threads.
+        let (p, d) = (path.clone(), dump.clone());
+        let written = match ran {
+            Err(e) => Err(e),
+            Ok(()) => tokio::task::spawn_blocking(move || -> Result<Manifest, String> {
+                let (bytes, sha) = archive::measure(&d).map_err(|e| format!("cannot read the dump: {e}"))?;
+                (manifest.dump_bytes, manifest.dump_sha256) = (bytes, sha);
+                archive::write(&p, &manifest, &d).map_err(|e| e.to_string())?;
+                Ok(manifest)
+            })
+            .await
+            .map_err(|e| BackupError::Io(e.to_string()))
+            .and_then(|r| r.map_err(BackupError::Io)),
+        };
         let _ = std::fs::remove_file(&dump);
         let manifest = written?;
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
@@ -191,13 +193,8 @@ impl Supervisor {
     pub async fn restore(&self, from: &Path) -> Result<RestoreDone, BackupError> {
         let _one = self.inner.backup_lock.try_lock().map_err(|_| BackupError::Busy)?;
         let started = Instant::now();
-        let a = self.pg_access().await?;
-        ready(&a, "restore it")?;
-        let pg_restore = tool(&a, &a.pg_restore)?;
-        let major = a.data_major.clone().map_err(|e| failed(&a, e))?;
-        crate::atomic_file::private_dir_all(&a.backups_dir)
-            .map_err(|e| BackupError::Io(format!("cannot create {}: {e}", a.backups_dir.display())))?;
-        let dump = a.backups_dir.join(format!(".restore-{}-{}.dump", stamp(), std::process::id()));
+        let (a, pg_restore, major) = self.begin("restore it", |a| &a.pg_restore).await?;
+        let dump = backups_dir(&a)?.join(format!(".restore-{}-{}.dump", stamp(), std::process::id()));
         let result = self.restore_from(&a, from, &dump, pg_restore, major).await;
         let _ = std::fs::remove_file(&dump);
         let (manifest, restarted) = result?;
@@ -253,6 +250,20 @@ impl Supervisor {
         restored.map(|()| (manifest, up))
     }
 
+    /// What a backup or a restore starts from: the database's facts, ready, with the tool
+    /// `which` picks found, and the running server's major.
+    async fn begin(
+        &self,
+        what: &'static str,
+        which: fn(&PgAccess) -> &Result<PathBuf, String>,
+    ) -> Result<(PgAccess, PathBuf, u32), BackupError> {
+        let a = self.pg_access().await?;
+        ready(&a, what)?;
+        let program = tool(&a, which(&a))?;
+        let major = a.data_major.clone().map_err(|e| failed(&a, e))?;
+        Ok((a, program, major))
+    }
+
     async fn pg_access(&self) -> Result<PgAccess, BackupError> {
         let (tx, rx) = oneshot::channel();
         self.inner.tx.send(Msg::PgAccess(tx)).map_err(|_| CommandError::EngineGone)?;
@@ -271,6 +282,13 @@ impl Supervisor {
         let ran = rx.await.map_err(|_| CommandError::EngineGone)?;
         ran.map_err(|e| failed(a, self.inner.redactor.redact(&e).into_owned()))
     }
+}
+
+/// The data dir's `backups/`, made private if it is not there yet.
+fn backups_dir(a: &PgAccess) -> Result<&Path, BackupError> {
+    crate::atomic_file::private_dir_all(&a.backups_dir)
+        .map_err(|e| BackupError::Io(format!("cannot create {}: {e}", a.backups_dir.display())))?;
+    Ok(&a.backups_dir)
 }
 
 fn ready(a: &PgAccess, what: &'static str) -> Result<(), BackupError> {

@@ -47,16 +47,14 @@ pub(super) fn access(ctx: &Context, orch: &Orchestrator, lookups: &Lookups) -> R
     let u = &plan.units[unit];
     let pg = u.run.postgres.as_ref().expect("found by it");
     let tool = |name: &str| lookups.helper(ctx, unit, name);
-    // Every unit that waits for it, directly or through another: the closure, in plan order
-    // (which is start order).
+    // Every unit that waits for it, directly or through another, listed in plan order (which
+    // is start order).
     let mut deps = vec![false; plan.len()];
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for j in 0..plan.len() {
-            if !deps[j] && plan.units[j].deps.iter().any(|&d| d == unit || deps[d]) {
-                deps[j] = true;
-                changed = true;
+    let mut todo = vec![unit];
+    while let Some(i) = todo.pop() {
+        for j in plan.dependents(i) {
+            if !std::mem::replace(&mut deps[j], true) {
+                todo.push(j);
             }
         }
     }

@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::UnboundedSender;
@@ -132,12 +132,11 @@ fn same_dir(a: &Path, b: &Path) -> bool {
 
 /// The major of the `postgres` program at `program`, asked once per program file (`-V`).
 async fn server_major(program: &Path) -> Result<u32, String> {
-    static KNOWN: Mutex<Option<HashMap<PathBuf, (SystemTime, u32)>>> = Mutex::new(None);
+    static KNOWN: LazyLock<Mutex<HashMap<PathBuf, (SystemTime, u32)>>> = LazyLock::new(Default::default);
     let stamp = std::fs::metadata(program).and_then(|m| m.modified()).ok();
-    let cached = |known: &Option<HashMap<PathBuf, (SystemTime, u32)>>| {
-        known.as_ref()?.get(program).filter(|(t, _)| Some(*t) == stamp).map(|(_, m)| *m)
-    };
-    if let Some(major) = cached(&KNOWN.lock().unwrap_or_else(|e| e.into_inner())) {
+    let known =
+        |k: &HashMap<PathBuf, (SystemTime, u32)>| k.get(program).filter(|(t, _)| Some(*t) == stamp).map(|(_, m)| *m);
+    if let Some(major) = known(&KNOWN.lock().unwrap_or_else(|e| e.into_inner())) {
         return Ok(major);
     }
     let cwd = program.parent().unwrap_or(Path::new("."));
@@ -147,8 +146,7 @@ async fn server_major(program: &Path) -> Result<u32, String> {
         .map_err(|e| format!("`{} -V`: {e}", program.display()))?;
     let major = pg_data::parse_server_version(&text)?;
     if let Some(stamp) = stamp {
-        let mut known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
-        known.get_or_insert_with(HashMap::new).insert(program.to_path_buf(), (stamp, major));
+        KNOWN.lock().unwrap_or_else(|e| e.into_inner()).insert(program.to_path_buf(), (stamp, major));
     }
     Ok(major)
 }
